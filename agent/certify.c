@@ -1,0 +1,422 @@
+/*
+ * certify.c: from a disposition's record to a signed, queued certificate
+ * (see certify.h).
+ *
+ * MUST rules:
+ *  - a certificate is issued only for a disposition the journal says
+ *    completed, and only from its record; a failed one never is;
+ *  - the order is files (ID.cert last), then the outbox, then the journal's
+ *    certificate-issued line: a crash anywhere leaves a state the next run
+ *    finishes without issuing or queueing anything twice;
+ *  - the certificate carries no student data (SPEC §8): counts, sizes,
+ *    digests, policy and dataset names; the manifest, which names files,
+ *    is kept 0600 and sanitized once the LEA's mail system accepted it.
+ */
+#include "certify.h"
+
+#include "cert.h"
+#include "checkpoint.h"
+#include "config.h"
+#include "deliver.h"
+#include "durable.h"
+#include "err.h"
+#include "events.h"
+#include "journal.h"
+#include "mime.h"
+#include "overwrite.h"
+#include "policy.h"
+#include "record.h"
+#include "sign.h"
+
+#include <openssl/crypto.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The host's own zone name, for agreements that give none. */
+static const char *
+host_zone(char *buf, size_t len)
+{
+	char link[PATH_MAX];
+	ssize_t n = readlink("/etc/localtime", link, sizeof(link) - 1);
+	const char *z;
+
+	if (n > 0) {
+		link[n] = '\0';
+		z = strstr(link, "zoneinfo/");
+		if (z != NULL && tz_valid(z + 9)) {
+			snprintf(buf, len, "%s", z + 9);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "UTC");
+	return buf;
+}
+
+/* Counts the manifest's rows and their bytes. */
+static void
+manifest_totals(const char *text, size_t len, uint64_t *rows, uint64_t *bytes)
+{
+	const char *p = memchr(text, '\n', len), *end = text + len;
+
+	*rows = *bytes = 0;
+	while (p != NULL && ++p < end) {
+		const char *t1 = memchr(p, '\t', (size_t)(end - p));
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (t1 == NULL || nl == NULL)
+			break;
+		(*rows)++;
+		*bytes += strtoull(t1 + 1, NULL, 10);
+		p = nl;
+	}
+}
+
+struct certbuf {
+	char tool[160], vendor[256], trigger[80], tz[64], performed[256];
+	char method_type[512], technique[128], details[1600], trigger2[80];
+	char verification[256], destination[512], exceptions[2400];
+	char categories[512], head[65], msha[65];
+	char rot[DISPOSE_MAX_MEDIA][8];
+};
+
+static void
+describe(struct certbuf *b, const struct record *r, const struct config *c)
+{
+	const struct dispose_out *o = &r->out;
+	int flash = 0, crypto = (o->techniques & DT_CRYPTO) != 0;
+	size_t off;
+
+	for (size_t i = 0; i < o->nmedia; i++)
+		flash |= o->media[i].m.rotational != 1;
+	snprintf(b->performed, sizeof(b->performed), "lethe %s on %s",
+	    LETHE_VERSION, c->host);
+	/* technique */
+	b->technique[0] = '\0';
+	if (o->techniques & DT_TRANSFER)
+		strcat(b->technique, crypto && !(o->techniques & DT_OVERWRITE) ?
+		    "crypto-erase" : "transfer-then-overwrite");
+	else if (o->techniques & DT_OVERWRITE || o->techniques == 0)
+		strcat(b->technique, "overwrite");
+	if (crypto && !(o->techniques & DT_TRANSFER && !(o->techniques &
+	    DT_OVERWRITE)))
+		strcat(strcat(b->technique, b->technique[0] ? ", " : ""),
+		    "crypto-erase");
+	if (o->techniques & DT_ARCHIVE)
+		strcat(strcat(b->technique, b->technique[0] ? ", " : ""),
+		    "archive-member-removal");
+	/* method_type: honest about what file-level work is (SPEC §8). */
+	if (crypto && !(o->techniques & (DT_OVERWRITE | DT_ARCHIVE))) {
+		if (o->key_sealed_after[0])
+			snprintf(b->method_type, sizeof(b->method_type),
+			    "Purge (crypto-erase; plaintext copies cleared by "
+			    "overwrite on %s)", o->key_sealed_after);
+		else
+			snprintf(b->method_type, sizeof(b->method_type),
+			    "Purge (crypto-erase)");
+	} else {
+		snprintf(b->method_type, sizeof(b->method_type),
+		    "Clear (file-level): partial sanitization of the files' "
+		    "blocks, not whole-media Clear%s%s",
+		    flash ? "; on flash or unknown media, wear-levelling may "
+		    "keep stale copies an overwrite cannot reach" : "",
+		    crypto ? "; sealed data: Purge (crypto-erase)" : "");
+	}
+	/* method_details */
+	off = (size_t)snprintf(b->details, sizeof(b->details),
+	    "%s; %" PRIu64 " files overwritten in 1 pass of %s; %" PRIu64
+	    " names overwritten by same-length random rename and unlinked; %"
+	    PRIu64 " links and special files removed without opening; %"
+	    PRIu64 " emptied directories removed",
+	    o->techniques & DT_OVERWRITE || o->techniques == 0 ?
+	    "overwrite" : "no overwrite", o->files,
+	    o->pattern == 1 ? "AES-256-CTR random data" : "zeros",
+	    o->files, o->links + o->specials, o->dirs);
+	if (crypto && off < sizeof(b->details))
+		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
+		    off, "; %" PRIu64 " data-encryption keys destroyed, the "
+		    "key-encryption key rotated and the old keystore "
+		    "overwritten; %" PRIu64 " ciphertext files unlinked",
+		    o->keys, o->sealed_files);
+	if (o->techniques & DT_ARCHIVE && off < sizeof(b->details))
+		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
+		    off, "; %" PRIu64 " members removed from %" PRIu64
+		    " archives, each rewritten, read back, and its old blocks "
+		    "overwritten and verified", o->members, o->archives);
+	if (o->techniques & DT_TRANSFER && off < sizeof(b->details))
+		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
+		    off, "; %" PRIu64 " files transferred first to a tar.gz "
+		    "with a SHA-256 manifest, read back and checked (archive "
+		    "sha256 %s)", o->transferred, o->transfer_sha256);
+	for (size_t i = 0; i < o->nmedia && off < sizeof(b->details); i++)
+		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
+		    off, "; %s: %s", o->media[i].m.fstype,
+		    o->media[i].purge_detail[0] ? o->media[i].purge_detail :
+		    "journal purge not attempted");
+	/* verification */
+	if (o->files == 0 && o->members == 0)
+		snprintf(b->verification, sizeof(b->verification),
+		    "%s: nothing overwritten; re-scan found %" PRIu64
+		    " remaining matches", o->verify == 1 ? "sample" : "full",
+		    o->remaining);
+	else
+		snprintf(b->verification, sizeof(b->verification),
+		    "%s: %" PRIu64 " bytes read back after fdatasync and page "
+		    "cache drop, all matched the pattern; re-scan found %"
+		    PRIu64 " remaining matches", o->verify == 1 ? "sample" :
+		    "full", o->verified_bytes, o->remaining);
+	if (o->techniques & DT_TRANSFER)
+		snprintf(b->destination, sizeof(b->destination),
+		    "data transferred to the site the LEA designated before "
+		    "destruction; media remain in service");
+	else
+		snprintf(b->destination, sizeof(b->destination),
+		    "media remain in service; the files' names and blocks were "
+		    "released to the filesystem");
+	if (o->exceptions[0] == '\0' && o->digests_missing == 0)
+		snprintf(b->exceptions, sizeof(b->exceptions), "none");
+	else
+		snprintf(b->exceptions, sizeof(b->exceptions), "%s%s%" PRIu64
+		    " pre-destruction digests unavailable (run interrupted "
+		    "during overwrite, or file changed while overwritten)",
+		    o->exceptions, o->exceptions[0] ? "; " : "",
+		    o->digests_missing);
+	if (o->exceptions[0] != '\0' && o->digests_missing == 0)
+		snprintf(b->exceptions, sizeof(b->exceptions), "%s",
+		    o->exceptions);
+}
+
+static int
+write_cert(const struct config *c, const struct agreement *a,
+    const struct record *r, const char *manifest, size_t mlen,
+    struct journal *j, struct err *e)
+{
+	const struct dispose_out *o = &r->out;
+	struct certbuf b;
+	struct cert ct;
+	struct signer s;
+	uint64_t rows, bytes;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	memset(&s, 0, sizeof(s));
+	describe(&b, r, c);
+	cert_init(&ct);
+	snprintf(b.tool, sizeof(b.tool), "lethe %s (%s)", LETHE_VERSION,
+	    OpenSSL_version(OPENSSL_VERSION));
+	ct.id = r->id;
+	ct.issued = time(NULL);
+	ct.standard = CERT_STANDARD;
+	ct.tool = b.tool;
+	ct.host = c->host;
+	ct.journal_seq = j->seq;
+	snprintf(b.head, sizeof(b.head), "%s", j->head);
+	ct.journal_head = b.head;
+	ct.agreement = a->id;
+	ct.lea = a->lea;
+	snprintf(b.vendor, sizeof(b.vendor), "%s", c->vendor_name ?
+	    c->vendor_name : c->host);
+	ct.vendor = b.vendor;
+	if (strncmp(r->trigger, "D-", 2) == 0)
+		snprintf(b.trigger, sizeof(b.trigger), "directive %s",
+		    r->trigger);
+	else
+		snprintf(b.trigger, sizeof(b.trigger), "%s", r->trigger);
+	ct.trigger = b.trigger;
+	ct.trigger_date = r->trigger_date;
+	ct.deadline = r->deadline;
+	if (r->timezone[0])
+		snprintf(b.tz, sizeof(b.tz), "%s", r->timezone);
+	else
+		host_zone(b.tz, sizeof(b.tz));
+	ct.timezone = b.tz;
+	ct.completed = o->completed;
+	ct.started = o->started;
+	ct.deadline_met = cert_deadline_met(b.tz, o->completed, r->deadline);
+	for (size_t i = 0; i < o->nmedia && i < CERT_MAX_MEDIA; i++) {
+		const struct dispose_media *m = &o->media[i];
+		snprintf(b.rot[i], sizeof(b.rot[i]), "%s", m->m.rotational == 1 ?
+		    "yes" : m->m.rotational == 0 ? "no" : "unknown");
+		ct.media[i].type = m->m.fstype;
+		ct.media[i].uuid = m->m.uuid;
+		ct.media[i].device = m->m.device;
+		ct.media[i].model = m->m.model;
+		ct.media[i].serial = m->m.serial;
+		ct.media[i].rotational = b.rot[i];
+		ct.media[i].source = m->sources;
+		ct.nmedia++;
+	}
+	if (ct.nmedia == 0) {
+		/* Nothing matched on any filesystem (the data was already
+		 * gone): say so rather than invent a medium. */
+		ct.media[0].type = "none";
+		ct.media[0].uuid = "unknown";
+		ct.media[0].device = "none: no matching data was found";
+		ct.media[0].model = "unknown";
+		ct.media[0].serial = "unknown";
+		ct.media[0].rotational = "unknown";
+		ct.media[0].source = r->datasets;
+		ct.nmedia = 1;
+	}
+	ct.performed_by = b.performed;
+	ct.method_type = b.method_type;
+	ct.technique = b.technique;
+	ct.method_details = b.details;
+	ct.verification = b.verification;
+	ct.remaining_matches = o->remaining;
+	ct.destination = b.destination;
+	ct.exceptions = b.exceptions;
+	category_format(r->categories, b.categories, sizeof(b.categories));
+	ct.categories = b.categories[0] ? b.categories : "none";
+	manifest_totals(manifest, mlen, &rows, &bytes);
+	ct.files = rows;
+	ct.bytes = bytes;
+	cert_sha256_hex(manifest, mlen, b.msha);
+	ct.manifest_sha256 = b.msha;
+	ct.retained = r->retained[0] ? r->retained : "none";
+	ct.holds = r->holds[0] ? r->holds : "none";
+	ct.certify_by = date_add(tz_date_at(b.tz, o->completed),
+	    a->certify_within);
+	if (c->sign_key == NULL || c->sign_cert == NULL)
+		return err_set(e, "%s: no [signing] key and cert configured: "
+		    "certificates cannot be signed", c->path);
+	if (sign_load(c->sign_key, c->sign_cert, c->sign_chain, &s, e) != 0)
+		return -1;
+	s.tsa_command = c->tsa_command;
+	rc = cert_write_files(c->state_dir, &ct, manifest, mlen, &s, e);
+	sign_free(&s);
+	return rc;
+}
+
+int
+certify(const struct config *c, const struct policyset *ps,
+    const struct events *ev, const struct ev_disposition *dp,
+    struct journal *j, char *certid, size_t len, struct err *e)
+{
+	const struct agreement *a;
+	struct record r;
+	char path[4200], *manifest = NULL, *msg = NULL, cb[11];
+	size_t mlen = 0, msglen = 0;
+	struct stat st;
+	struct cert ct;
+	int rc = -1;
+
+	(void)ev;
+	a = policy_find(ps, dp->agreement);
+	if (a == NULL)
+		return err_set(e, "agreement %s is no longer in the policies",
+		    dp->agreement);
+	if (record_read(c->state_dir, dp->id, &r, e) != 0)
+		return -1;
+	snprintf(certid, len, "%s", r.id);
+	if (slurp(r.out.manifest_path, SIZE_MAX / 2, &manifest, &mlen, e) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/certificates", c->state_dir);
+	if (mkdirs(path, 0755, e) != 0)
+		goto out;
+	snprintf(path, sizeof(path), "%s/certificates/%s.cert", c->state_dir,
+	    r.id);
+	/* ID.cert is written last: if it exists, an earlier run issued it
+	 * and was killed before journaling; finish, never re-issue. */
+	if (lstat(path, &st) != 0 && write_cert(c, a, &r, manifest, mlen, j,
+	    e) != 0)
+		goto out;
+	if (deliver_state(c->state_dir, r.id, NULL, e) == DELIVER_NONE) {
+		if (mime_cert_message(c, a->contact, r.id, &msg, &msglen,
+		    e) != 0 || deliver_enqueue(c->state_dir, r.id, msg, msglen,
+		    e) != 0)
+			goto out;
+	}
+	/* certify_by, from the certificate as issued. */
+	{
+		char *text = NULL;
+		size_t tl;
+		if (slurp(path, 1 << 20, &text, &tl, e) != 0)
+			goto out;
+		cert_init(&ct);
+		if (cert_parse(path, text, tl, &ct, e) != 0) {
+			free(text);
+			cert_free(&ct);
+			goto out;
+		}
+		date_format(ct.certify_by, cb);
+		cert_free(&ct);
+		free(text);
+	}
+	if (journal_appendv(j, e, "certificate-issued", "id", r.id, "disp",
+	    dp->id, "certify_by", cb, NULL) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (manifest != NULL)
+		OPENSSL_cleanse(manifest, mlen);
+	free(manifest);
+	free(msg);
+	return rc;
+}
+
+/* Sanitizes one vendor copy of a manifest, if it is still there. */
+static void
+sanitize_copy(const char *path, struct diags *errors)
+{
+	struct stat st;
+	struct err e;
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (ow_path(path, &e) != 0)
+		diag_add(errors, path, 0, "sanitizing the vendor's copy of the "
+		    "manifest: %s", e.msg);
+}
+
+unsigned
+certify_delivered(const struct config *c, const struct deliver_report *dr,
+    struct journal *j, struct diags *errors)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct deliver_item *it = &dr->v[i];
+		char path[4200];
+		struct err e;
+
+		if (!it->ok || it->kind != DELIVER_CERT)
+			continue;
+		n++;
+		/* The manifest names students: once the LEA has it, the
+		 * vendor's copies go (SPEC §8). */
+		snprintf(path, sizeof(path), "%s/certificates/%s.manifest",
+		    c->state_dir, it->cert);
+		sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/manifest",
+		    c->state_dir, it->cert);
+		sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/sent/%s.eml", c->state_dir,
+		    it->id);
+		sanitize_copy(path, errors);
+		if (journal_appendv(j, &e, "manifest-sanitized", "cert",
+		    it->cert, NULL) != 0)
+			diag_add(errors, "journal", 0, "%s", e.msg);
+	}
+	return n;
+}
+
+int
+certify_checkpoint(const struct config *c, struct journal *j, struct err *e)
+{
+	struct signer s;
+	int rc;
+
+	if (c->sign_key == NULL || c->sign_cert == NULL)
+		return err_set(e, "%s: no [signing] key configured: the journal "
+		    "cannot be sealed with a signed checkpoint", c->path);
+	memset(&s, 0, sizeof(s));
+	if (sign_load(c->sign_key, c->sign_cert, c->sign_chain, &s, e) != 0)
+		return -1;
+	rc = checkpoint_write(c->state_dir, j->seq, j->head, &s, e);
+	sign_free(&s);
+	return rc;
+}

@@ -1,0 +1,40 @@
+/*
+ * certify.h: turning a completed disposition into a signed certificate
+ * (SPEC §8), queueing it for the LEA, sanitizing the vendor's copy of the
+ * manifest once delivery is accepted, and sealing each run's journal with
+ * a signed checkpoint (SPEC §9).
+ */
+#ifndef LETHE_CERTIFY_H
+#define LETHE_CERTIFY_H
+
+#include <stddef.h>
+
+struct config;
+struct deliver_report;
+struct diags;
+struct ev_disposition;
+struct events;
+struct journal;
+struct policyset;
+struct err;
+
+/* Issues the certificate of a completed disposition from its record:
+ * writes ID.cert, ID.cert.p7s and ID.manifest, journals
+ * certificate-issued, and queues the message to the agreement's contact.
+ * Writes the certificate id into certid.  Returns 0, or -1 with *e set
+ * (nothing is journaled then, and the next run tries again). */
+int certify(const struct config *c, const struct policyset *ps,
+    const struct events *ev, const struct ev_disposition *dp,
+    struct journal *j, char *certid, size_t len, struct err *e);
+/* After delivery: for each accepted certificate, sanitize the vendor's
+ * copies of the manifest (it names students) with the overwrite engine.
+ * Problems are added to *errors.  Returns how many certificates were
+ * delivered. */
+unsigned certify_delivered(const struct config *c,
+    const struct deliver_report *dr, struct journal *j, struct diags *errors);
+/* Writes the signed journal checkpoint at the journal's head.  Returns 0,
+ * or -1 with *e set. */
+int certify_checkpoint(const struct config *c, struct journal *j,
+    struct err *e);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * cmd.h: the command layer.  Only cmd_*.c and main.c print to the terminal
+ * or choose exit codes (STYLE §3); modules below return 0/-1 with a
+ * struct err naming what failed.
+ */
+#ifndef LETHE_CMD_H
+#define LETHE_CMD_H
+
+#include "config.h"
+#include "policy.h"
+
+/* Exit codes, SPEC §4. */
+enum {
+	EXIT_OK = 0,		/* all well */
+	EXIT_FAIL = 1,		/* something failed; the rest was still done */
+	EXIT_USAGE = 2,		/* usage or config error; nothing was done */
+	EXIT_OVERDUE = 3,	/* nothing failed, but something is overdue */
+};
+
+struct ctx {
+	const char *conf_path;	/* -c FILE, $LETHE_CONF, /etc/lethe/lethe.conf */
+	struct config cfg;
+	struct policyset ps;
+	int loaded;		/* cfg and ps are valid */
+	int interactive;	/* stderr is a terminal: show progress */
+	const char *argv0;
+};
+
+/* Loads the config and every policy.  On any error prints each diagnostic
+ * to stderr and returns -1: the caller must then exit EXIT_USAGE and do
+ * nothing (SPEC §4).  Warnings are printed and do not fail. */
+int ctx_load(struct ctx *x);
+/* Loads only the config (for commands that need no policies). */
+int ctx_load_config(struct ctx *x);
+void ctx_free(struct ctx *x);
+
+/* "lethe: " + message on stderr. */
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints usage for the command to stderr; returns EXIT_USAGE. */
+int usage(const char *synopsis);
+
+/* Each command: argv[0] is the command name; returns an exit code. */
+typedef int (*cmd_fn)(struct ctx *x, int argc, char **argv);
+
+int cmd_check(struct ctx *x, int argc, char **argv);
+int cmd_run(struct ctx *x, int argc, char **argv);
+int cmd_demo(struct ctx *x, int argc, char **argv);
+int cmd_plan(struct ctx *x, int argc, char **argv);
+int cmd_terminate(struct ctx *x, int argc, char **argv);
+int cmd_directive(struct ctx *x, int argc, char **argv);
+int cmd_hold(struct ctx *x, int argc, char **argv);
+int cmd_release(struct ctx *x, int argc, char **argv);
+int cmd_journal(struct ctx *x, int argc, char **argv);
+int cmd_verify(struct ctx *x, int argc, char **argv);
+int cmd_cert(struct ctx *x, int argc, char **argv);
+/* cmd_verify.c: verifies one certificate file, printing "ok   ..." or
+ * "FAIL ..." per check (failures only when quiet); manifest NULL = the
+ * ID.manifest beside it, if any.  Returns the number of failed checks. */
+struct sign_trust;
+int verify_one(const char *path, const struct sign_trust *trust,
+    const char *tsa_ca, const char *manifest, int quiet);
+
+#endif

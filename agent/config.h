@@ -1,0 +1,52 @@
+/*
+ * config.h: lethe.conf (SPEC §3).  Loading validates everything `lethe
+ * check` reports; a config with any error is never used to act.
+ */
+#ifndef LETHE_CONFIG_H
+#define LETHE_CONFIG_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct diags;
+
+struct config {
+	char *path;		/* the file it came from */
+	char *state_dir;	/* default /var/lib/lethe */
+	char *policy_dir;	/* default /etc/lethe/policies.d */
+	char **roots;		/* allowed_roots: absolute, normalised, no trailing '/' */
+	size_t nroots;
+	char *host;		/* default gethostname() */
+	char *vendor_name, *vendor_contact;
+	char *sign_key, *sign_cert, *sign_chain;	/* may be NULL */
+	char *tsa_command;	/* NULL when unset or empty */
+	char *kek;		/* default state_dir/kek */
+	char *sendmail;		/* default /usr/sbin/sendmail */
+	char *mail_from;	/* default vendor_contact */
+	int line_roots;		/* line of allowed_roots, for later diagnostics */
+	int parsed;		/* the file was read (even if it had errors) */
+};
+
+/* Parses path into *c, adding every problem to *d as FILE:LINE: message
+ * (unknown sections and keys, bad values, allowed_roots that are "/" or
+ * lie in a system directory, relative paths, over-long lines, and, when
+ * running as root, a file not owned by root or group/world-writable).
+ * Returns 0 when *d gained no errors, else -1.  *c is always freeable. */
+int config_load(const char *path, struct config *c, struct diags *d);
+void config_free(struct config *c);
+/* When euid is 0, adds an error to *d unless st (of path, a config or
+ * policy file or the policy directory) is owned by root and not group- or
+ * world-writable: whoever can write a policy can destroy data.  Returns 0
+ * when trusted (always when euid is not 0), else -1. */
+int config_check_owner(const char *path, const struct stat *st, uid_t euid,
+    struct diags *d);
+/* Whether s looks like a plain e-mail address (local@domain.tld, no
+ * blanks, quotes or angle brackets).  1 or 0. */
+int config_valid_email(const char *s);
+/* Index of the allowed root that contains the absolute path p (component
+ * wise, no normalisation of "..": a path with "." or ".." components is
+ * never inside), or -1. */
+int config_root_of(const struct config *c, const char *p);
+
+#endif

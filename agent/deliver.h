@@ -1,0 +1,119 @@
+/*
+ * deliver.h: the outbox (SPEC §8 "Delivery").
+ *
+ * A message to send is a file state_dir/outbox/ID.eml (0600), written once.
+ * Every flush hands each outbox message to the configured sendmail(8)
+ * command, run without a shell as
+ *     SENDMAIL [ARGS...] -i -f FROM -- TO
+ * with the message file as its standard input.  Exit 0 means accepted: the
+ * attempt is journaled (ok=yes), a receipt state_dir/sent/ID.receipt is
+ * written and the message moves to state_dir/sent/ID.eml.  Anything else
+ * (non-zero exit, a signal, no exit within the time limit, a command that
+ * cannot run) is journaled (ok=no) and the message stays for the next run.
+ *
+ * IDs: a certificate's id, or NOTICE-AGREEMENT-DATE for the prior notice of
+ * a termination disposal (DATE the termination date); a re-send asked by an
+ * admin is ID+rN.  Journal events:
+ *     delivery-attempt cert=ID ok=yes|no msgid=<...> detail=TEXT
+ *     delivery-attempt notice=ID ok=yes|no msgid=<...> detail=TEXT
+ * (plus copy=rN for a re-send).  detail is e.g. "sendmail exited 75".
+ *
+ * Never sent twice in normal operation: a message leaves the outbox only
+ * after its acceptance is journaled, and a flush first finishes the move of
+ * any outbox message whose Message-ID the journal already records as
+ * accepted (a run killed between the journal and the move).  One window
+ * remains, documented honestly: if the agent dies after sendmail accepted
+ * a message but before the journal record is on disk (one fsync), the next
+ * run sends it again, with the same Message-ID, so the LEA's mail system
+ * can drop the duplicate.  At least once, never lost.
+ *
+ * The .eml files carry the manifest, which names students' files: once a
+ * certificate's message is accepted, sent/ID.eml and the vendor's
+ * certificates/ID.manifest must be sanitized by the overwrite engine; the
+ * flush report lists the accepted ids for exactly that.  sent/ID.receipt
+ * (no student data) remains as the record.
+ */
+#ifndef LETHE_DELIVER_H
+#define LETHE_DELIVER_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct config;
+struct err;
+struct journal;
+
+/* Whether id is a valid message id: 1-128 bytes of [A-Za-z0-9._-], not
+ * starting with '.' or '-' (and so never a path or an option). */
+int deliver_id_ok(const char *id);
+
+/* The notice id "NOTICE-AGREEMENT-YYYY-MM-DD" into buf.  Returns 0, or -1
+ * with *e set when it would not be a valid id or does not fit. */
+int deliver_notice_id(const char *agreement, const char *date, char *buf,
+    size_t sz, struct err *e);
+
+/* Writes msg as state_dir/outbox/ID.eml durably (mode 0600, temp file,
+ * fsync, no-replace rename, fsync of the directory), creating outbox/ 0700.
+ * Returns 0 when queued; 1, writing nothing, when ID is already queued or
+ * was already sent (so a resumed run may call it again); -1 with *e set on
+ * error.  Never replaces a file. */
+int deliver_enqueue(const char *state_dir, const char *id, const char *msg,
+    size_t len, struct err *e);
+
+/* Queues a deliberate second copy of a sent message (`lethe cert resend`):
+ * msg should be newly built (a new Message-ID), and is queued as ID+rN
+ * with the first free N.  Returns 0, or -1 with *e set (also when ID was
+ * never sent: then it is either pending already or unknown). */
+int deliver_enqueue_copy(const char *state_dir, const char *id,
+    const char *msg, size_t len, struct err *e);
+
+enum deliver_kind { DELIVER_CERT, DELIVER_NOTICE };
+
+struct deliver_item {
+	char id[160];		/* the message's file stem (ID or ID+rN) */
+	char cert[160];		/* ID without any +rN */
+	int kind;		/* enum deliver_kind */
+	int ok;			/* 1 accepted (now in sent/), 0 still queued */
+	int recovered;		/* accepted by an earlier, interrupted run */
+	char detail[256];	/* as journaled */
+};
+
+struct deliver_report {
+	struct deliver_item *v;	/* in the order attempted (sorted by id) */
+	size_t n;
+	size_t accepted, failed;
+};
+
+struct deliver_opts {
+	int timeout_s;		/* per attempt; <= 0 means 60 */
+	const char *only;	/* flush only this id (and its copies), or NULL */
+};
+
+/* Hands every outbox message (sorted by id) to c->sendmail as described
+ * above, journaling each attempt in j.  A failed message is counted in
+ * r->failed and the flush goes on.  Returns 0 when every attempt was made
+ * and journaled (some may have failed: see *r), or -1 with *e set when the
+ * outbox cannot be read or the journal cannot be written (then it stops at
+ * once: an unjournaled delivery is worse than a late one).  *r is filled in
+ * both cases; free it with deliver_report_free.  o may be NULL. */
+int deliver_flush(const struct config *c, struct journal *j,
+    const struct deliver_opts *o, struct deliver_report *r, struct err *e);
+void deliver_report_free(struct deliver_report *r);
+
+enum deliver_state { DELIVER_NONE, DELIVER_PENDING, DELIVER_SENT };
+
+/* Where message id stands: not queued, pending in the outbox, or sent (its
+ * receipt exists).  When sent and at is not NULL, *at is the time sendmail
+ * accepted it.  Returns the state, or -1 with *e set. */
+int deliver_state(const char *state_dir, const char *id, time_t *at,
+    struct err *e);
+
+/* The ids of the messages in outbox/ (which == DELIVER_PENDING) or of the
+ * accepted messages whose sent/ID.eml still awaits sanitizing (which ==
+ * DELIVER_SENT), sorted; *ids is a malloc'd array of malloc'd strings, free
+ * with deliver_ids_free.  Returns 0, or -1 with *e set. */
+int deliver_list(const char *state_dir, int which, char ***ids, size_t *n,
+    struct err *e);
+void deliver_ids_free(char **ids, size_t n);
+
+#endif

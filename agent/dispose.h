@@ -1,0 +1,102 @@
+/*
+ * dispose.h: carrying out one disposition (SPEC §5–§7): for each dataset
+ * it is given, locate the matches, destroy them by the dataset's method,
+ * build the manifest, re-scan for anything left, and record every step in
+ * the journal (intent before, outcome after) so a killed run is finished by
+ * the next.  It decides nothing about *when*: sched.c does.
+ *
+ * MUST rules:
+ *  - nothing outside the allowed roots is opened for writing or removed;
+ *  - a file is refused, never guessed at, when anything is ambiguous
+ *    (hard links outside the disposition, a copy-on-write filesystem, an
+ *    immutable flag, a changed inode); refusals are exceptions that fail
+ *    the disposition, and a failed disposition is never certified;
+ *  - no name or path below a dataset root reaches the journal; names go
+ *    only to the manifest in state_dir/work/ID/ (0600).
+ */
+#ifndef LETHE_DISPOSE_H
+#define LETHE_DISPOSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "media.h"
+
+struct agreement;
+struct config;
+struct diags;
+struct journal;
+struct err;
+
+#define DISPOSE_MAX_MEDIA 8
+
+struct dispose_media {
+	struct media m;
+	char sources[256];	/* datasets on it, comma-separated */
+	int purge;		/* 1 purged, 0 not possible, -1 failed */
+	char purge_detail[256];
+};
+
+/* What a disposition did, for the certificate. */
+struct dispose_out {
+	time_t started, completed;
+	uint64_t files, bytes;		/* regular files overwritten */
+	uint64_t links, specials, dirs;	/* names removed without overwrite */
+	uint64_t sealed_files;		/* ciphertext files unlinked */
+	uint64_t keys;			/* DEKs destroyed */
+	char key_sealed_after[16];	/* YYYY-MM-DD a key had plaintext sealed after the fact, or "" */
+	uint64_t archives, members, member_bytes;
+	uint64_t transferred;		/* files packed before destruction */
+	char transfer_sha256[65];	/* digest of the transfer archive */
+	uint64_t verified_bytes;	/* bytes read back and compared */
+	uint64_t digests_missing;	/* files whose pre-destruction digest was lost to an interrupted run */
+	uint64_t remaining;		/* matches left after the re-scan */
+	unsigned techniques;		/* DT_* bits */
+	int pattern, verify;		/* of the overwrite datasets */
+	struct dispose_media media[DISPOSE_MAX_MEDIA];
+	size_t nmedia;
+	char exceptions[2048];		/* "; "-separated, no student data */
+	uint64_t nexceptions;		/* refusals and failures */
+	char manifest_path[4096];	/* state_dir/work/ID/manifest */
+};
+
+enum { DT_OVERWRITE = 1, DT_CRYPTO = 2, DT_ARCHIVE = 4, DT_TRANSFER = 8 };
+
+struct dispose_req {
+	const struct config *cfg;
+	const struct agreement *a;
+	const char *id;			/* disposition id */
+	const size_t *ds;		/* dataset indexes into a->ds */
+	size_t nds;
+	const char *transfer_to;	/* directive transfer: pack here first */
+	int resume;			/* an earlier run started this id */
+	struct journal *j;
+	time_t started;			/* of the disposition; 0 = now */
+	/* Per-item problems, naming paths (escaped), for the admin's eyes
+	 * only: never journaled, never on a certificate.  May be NULL. */
+	struct diags *problems;
+	/* Progress (may be NULL): files and bytes done so far of the totals. */
+	void (*progress)(uint64_t files, uint64_t nfiles, uint64_t bytes,
+	    uint64_t nbytes, void *arg);
+	void *arg;
+};
+
+/* Carries out the disposition.  Returns 0 when every match was destroyed
+ * and the re-scan found none left; -1 with *e set otherwise (out->exceptions
+ * lists each failure).  Journals file-intent/file-destroyed; the caller
+ * journals disposition-start/-complete/-fail. */
+int dispose_run(const struct dispose_req *rq, struct dispose_out *out,
+    struct err *e);
+
+/* Counts what a disposition of these datasets would touch now, writing
+ * nothing: files, bytes, archives, refusals (for plan/--dry-run). */
+struct dispose_preview {
+	uint64_t files, bytes, links, specials, archives, sealed;
+	uint64_t refused;
+	char first_refusal[512];
+};
+int dispose_preview(const struct config *cfg, const struct agreement *a,
+    const size_t *ds, size_t nds, struct dispose_preview *p, struct err *e);
+
+#endif

@@ -1,0 +1,153 @@
+/*
+ * events.h: the journal replayed into what the scheduler needs (SPEC §5,
+ * §9): terminations, Exhibit D directives, legal holds, notices sent,
+ * dispositions and their certificates and deliveries.
+ *
+ * Replay is forward compatible: events it does not know are skipped.  A
+ * known event that lacks a field it needs, or holds a value that does not
+ * parse, is an error naming the journal line: the journal is written only
+ * by lethe, so such a line is a bug or tampering, never to be guessed at.
+ */
+#ifndef LETHE_EVENTS_H
+#define LETHE_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "category.h"
+#include "date.h"
+
+struct agreement;
+struct err;
+
+/* `terminate agreement=A date=D by=U`: the latest one per agreement. */
+struct ev_termination {
+	char *agreement;
+	day_t date;
+	char *by;
+	time_t at;		/* when it was recorded */
+	uint64_t seq;
+};
+
+/* `directive-add ...`, maybe followed by `directive-cancel`. */
+struct ev_directive {
+	char id[16];		/* "D-0001" */
+	char *agreement;
+	day_t received;
+	int complete;		/* extent: 1 complete, 0 partial */
+	catset_t categories;	/* partial: the categories; complete: 0 */
+	int transfer;		/* nature: 1 transfer, 0 destroy */
+	char *transfer_to;	/* NULL unless transfer */
+	day_t schedule;		/* DAY_NONE = asap */
+	char *requested_by;
+	char sha256[65];	/* of the directive file as given */
+	char *by;
+	time_t added;
+	uint64_t seq;
+	int cancelled;
+	char *cancel_reason;	/* NULL unless cancelled */
+	char *cancelled_by;
+	time_t cancelled_at;
+};
+
+/* `hold ...`, maybe followed by `release`. */
+struct ev_hold {
+	char id[16];		/* "H-0001" */
+	char *agreement;
+	char *reason;
+	char **datasets;	/* names given with --dataset, may be none */
+	size_t ndatasets;
+	char *categories;	/* the categories= text as given, or NULL */
+	catset_t catset;	/* parsed; 0 when none given */
+	int cat_unknown;	/* categories= did not parse: fail closed */
+	char *by;
+	time_t placed;
+	uint64_t seq;
+	int released;
+	time_t released_at;
+	char *released_by;
+};
+
+/* `notice-sent agreement=A trigger=T planned=D to=E`. */
+struct ev_notice {
+	char *agreement;
+	char *trigger;		/* "termination" */
+	day_t planned;
+	char *to;
+	time_t sent;
+	uint64_t seq;
+};
+
+/* `disposition-start`, `-complete`, `-fail`, `certificate-issued`,
+ * `delivery-attempt`, and the file lines counted. */
+struct ev_disposition {
+	char *id;		/* "AGREEMENT-YYYYMMDD-SEQ" */
+	char *agreement;
+	char *trigger;		/* "termination", "D-0001" or "reappeared" */
+	char **datasets;	/* names from disposition-start */
+	size_t ndatasets;
+	day_t deadline;
+	time_t started;
+	uint64_t seq;		/* of disposition-start */
+	time_t completed;	/* 0 until disposition-complete */
+	char **done_datasets;	/* from disposition-complete (else start's) */
+	size_t ndone_datasets;
+	uint64_t files, bytes, remaining;
+	time_t failed;		/* 0 unless disposition-fail (latest) */
+	char *fail_reason;
+	uint64_t nintent, ndestroyed;	/* file-intent / file-destroyed lines */
+	char *cert;		/* certificate id, NULL until issued */
+	day_t certify_by;	/* DAY_NONE until the certificate is issued */
+	time_t cert_issued;
+	time_t delivered;	/* 0 until a delivery-attempt with ok=yes */
+	unsigned attempts;	/* delivery attempts, failed ones included */
+	char *last_detail;	/* detail= of the latest attempt */
+};
+
+struct events {
+	struct ev_termination *term;
+	size_t nterm;
+	struct ev_directive *dir;
+	size_t ndir;
+	struct ev_hold *hold;
+	size_t nhold;
+	struct ev_notice *notice;
+	size_t nnotice;
+	struct ev_disposition *disp;
+	size_t ndisp;
+	uint64_t lines;		/* journal lines replayed */
+	uint64_t seq;		/* last sequence number (0: empty journal) */
+	char head[65];		/* hash of the last line */
+};
+
+/* Replays state_dir/journal (chain checked) into *ev.  A missing journal
+ * gives empty events.  Returns 0, or -1 with *e naming the journal line;
+ * *ev is always freeable.  Never writes anything. */
+int events_load(const char *state_dir, struct events *ev, struct err *e);
+void events_free(struct events *ev);
+
+/* The effective termination date of a: the latest `lethe terminate`, else
+ * the policy's own `terminated =`, else DAY_NONE. */
+day_t events_terminated(const struct events *ev, const struct agreement *a);
+/* The latest recorded termination of agreement id, or NULL. */
+const struct ev_termination *events_termination(const struct events *ev,
+    const char *agreement);
+/* The directive with this id ("D-0001"), or NULL. */
+const struct ev_directive *events_directive(const struct events *ev,
+    const char *id);
+/* The hold with this id ("H-0001"), or NULL. */
+const struct ev_hold *events_hold(const struct events *ev, const char *id);
+/* The disposition with this id, or NULL. */
+const struct ev_disposition *events_disposition(const struct events *ev,
+    const char *id);
+/* The next free directive / hold id into buf (at least 16 bytes):
+ * "D-0001", "D-0002", ... one global sequence each. */
+char *events_next_directive_id(const struct events *ev, char *buf);
+char *events_next_hold_id(const struct events *ev, char *buf);
+/* The directive whose file had this SHA-256 (hex), or NULL: the same
+ * directive is not added twice. */
+const struct ev_directive *events_directive_by_sha(const struct events *ev,
+    const char *sha256);
+
+#endif

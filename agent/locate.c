@@ -1,0 +1,403 @@
+/*
+ * locate.c: finding a dataset's files beneath an allowed root (see
+ * locate.h).
+ *
+ * MUST rules:
+ *  - the walk goes down through directory descriptors only (resolve.c):
+ *    the glob's literal prefix with one openat2, every further directory
+ *    with resolve_child_dir() relative to its parent's descriptor;
+ *  - a symlink is never followed: entries are typed by d_type or by
+ *    fstatat(AT_SYMLINK_NOFOLLOW), and a matched symlink is reported as
+ *    FOUND_SYMLINK, to be removed as a link;
+ *  - a mount point is never entered (it is counted in skipped_mounts);
+ *  - nothing found is ever opened here: FIFOs, sockets and devices are only
+ *    reported (FOUND_OTHER);
+ *  - a directory that cannot be read is an error, never a silent zero,
+ *    since zero remaining matches is what a certificate asserts.
+ *
+ * The pattern is run as a small NFA: each directory is visited with the
+ * set of glob components (a bitmask) its entries may match next; "**"
+ * keeps its own bit alive while descending.  A directory whose pending
+ * components are all literal names is probed with fstatat, not read.
+ */
+#include "locate.h"
+#include "err.h"
+#include "resolve.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAXCOMP 64	/* components in a glob below its root */
+#define MAXDEPTH 256	/* directories deep: bounds descriptors in use */
+
+struct walk {
+	const struct rootdir *root;
+	int rootidx;
+	const char *glob;		/* for messages */
+	char *comp[MAXCOMP];		/* components, NUL-terminated */
+	unsigned char dstar[MAXCOMP];	/* component is "**" */
+	unsigned char literal[MAXCOMP];
+	int n;
+	char path[PATH_MAX];		/* relative path of the directory */
+	size_t plen;
+	struct foundlist *out;
+	struct err *e;
+};
+
+typedef unsigned long long mask_t;
+#define BIT(i) (1ULL << (i))
+
+/* Adds the states reachable without consuming a name: "**" may match zero
+ * directories, so its successor is live too. */
+static mask_t
+closure(const struct walk *w, mask_t m)
+{
+	for (int i = 0; i < w->n; i++)
+		if ((m & BIT(i)) && w->dstar[i] && i + 1 < w->n)
+			m |= BIT(i + 1);
+	return m;
+}
+
+static int
+kind_of(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return FOUND_FILE;
+	if (S_ISLNK(mode))
+		return FOUND_SYMLINK;
+	return FOUND_OTHER;
+}
+
+static int
+add_found(struct walk *w, const char *name, const struct stat *st)
+{
+	struct foundlist *l = w->out;
+	struct found *f;
+	size_t nlen = strlen(name);
+	char *rel;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct found *v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL)
+			return err_set(w->e, "out of memory");
+		l->v = v;
+		l->cap = cap;
+	}
+	if (w->plen + 1 + nlen >= PATH_MAX)
+		return err_set(w->e, "%s/%s/...: path too long", w->root->path,
+		    w->path);
+	rel = malloc(w->plen + 1 + nlen + 1);
+	if (rel == NULL)
+		return err_set(w->e, "out of memory");
+	if (w->plen > 0) {
+		memcpy(rel, w->path, w->plen);
+		rel[w->plen] = '/';
+		memcpy(rel + w->plen + 1, name, nlen + 1);
+	} else
+		memcpy(rel, name, nlen + 1);
+	f = &l->v[l->n++];
+	memset(f, 0, sizeof(*f));
+	f->rel = rel;
+	f->root = w->rootidx;
+	f->kind = kind_of(st->st_mode);
+	f->dev = st->st_dev;
+	f->ino = st->st_ino;
+	f->nlink = st->st_nlink;
+	f->size = st->st_size;
+	f->mode = st->st_mode;
+	if (f->kind == FOUND_FILE)
+		l->bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+static int walk_dir(struct walk *w, int dirfd, mask_t states, int depth);
+
+/* Descends into the subdirectory name of dirfd with the given states. */
+static int
+descend(struct walk *w, int dirfd, const char *name, mask_t next, int depth)
+{
+	size_t save = w->plen, nlen = strlen(name);
+	int fd, rc;
+
+	if (depth >= MAXDEPTH)
+		return err_set(w->e, "%s/%s: directories nested deeper than %d "
+		    "levels", w->root->path, w->path, MAXDEPTH);
+	if (save + 1 + nlen >= sizeof(w->path))
+		return err_set(w->e, "%s/%s/...: path too long", w->root->path,
+		    w->path);
+	if (save > 0)
+		w->path[w->plen++] = '/';
+	memcpy(w->path + w->plen, name, nlen + 1);
+	w->plen += nlen;
+	fd = resolve_child_dir(w->root, dirfd, name);
+	if (fd == -1) {
+		if (errno == EXDEV) {
+			w->out->skipped_mounts++;
+			rc = 0;
+		} else if (errno == ENOENT)
+			rc = 0;		/* removed while we walked */
+		else if (errno == ELOOP || errno == ENOTDIR)
+			rc = err_set(w->e, "%s/%s: changed from a directory to "
+			    "something else during the walk", w->root->path,
+			    w->path);
+		else
+			rc = err_sys(w->e, "%s/%s: cannot open directory",
+			    w->root->path, w->path);
+	} else
+		rc = walk_dir(w, fd, next, depth + 1);	/* closes fd */
+	w->plen = save;
+	w->path[save] = '\0';
+	return rc;
+}
+
+/* What the entry `name` does under states: *next gets the states for its
+ * contents (if a directory); returns whether it is itself a match. */
+static int
+step(const struct walk *w, mask_t states, const char *name, mask_t *next)
+{
+	int match = 0;
+
+	*next = 0;
+	for (int i = 0; i < w->n; i++) {
+		if (!(states & BIT(i)))
+			continue;
+		if (w->dstar[i]) {
+			*next |= BIT(i);
+			if (i == w->n - 1)
+				match = 1;
+		} else if (glob_match_component(w->comp[i], name)) {
+			if (i == w->n - 1)
+				match = 1;
+			else
+				*next |= BIT(i + 1);
+		}
+	}
+	if (*next)
+		*next = closure(w, *next);
+	return match;
+}
+
+/* Handles one entry whose type may be known from d_type (DT_UNKNOWN
+ * otherwise). */
+static int
+visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
+    mask_t states, int depth)
+{
+	struct stat st;
+	mask_t next;
+	int match = step(w, states, name, &next);
+
+	if (!match && next == 0)
+		return 0;
+	if (dtype == DT_DIR) {
+		return next ? descend(w, dirfd, name, next, depth) : 0;
+	}
+	if (dtype != DT_UNKNOWN && !match)
+		return 0;	/* not a directory: nothing to descend into */
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return err_sys(w->e, "%s/%s%s%s: fstatat", w->root->path,
+		    w->path, w->plen ? "/" : "", name);
+	}
+	if (S_ISDIR(st.st_mode))
+		return next ? descend(w, dirfd, name, next, depth) : 0;
+	return match ? add_found(w, name, &st) : 0;
+}
+
+/* Whether every live state is a literal name (so no readdir is needed). */
+static int
+all_literal(const struct walk *w, mask_t states)
+{
+	for (int i = 0; i < w->n; i++)
+		if ((states & BIT(i)) && !w->literal[i])
+			return 0;
+	return 1;
+}
+
+/* Walks the directory open at fd (taking ownership of fd). */
+static int
+walk_dir(struct walk *w, int fd, mask_t states, int depth)
+{
+	struct dirent *de;
+	DIR *d;
+	int rc = -1;
+
+	if (all_literal(w, states)) {
+		rc = 0;
+		for (int i = 0; i < w->n && rc == 0; i++) {
+			int dup = 0;
+			if (!(states & BIT(i)))
+				continue;
+			for (int j = 0; j < i; j++)
+				if ((states & BIT(j)) &&
+				    strcmp(w->comp[i], w->comp[j]) == 0)
+					dup = 1;
+			if (!dup)
+				rc = visit(w, fd, w->comp[i], DT_UNKNOWN, states,
+				    depth);
+		}
+		close(fd);
+		return rc;
+	}
+	d = fdopendir(fd);
+	if (d == NULL) {
+		err_sys(w->e, "%s/%s: cannot read directory", w->root->path,
+		    w->path);
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0) {
+				err_sys(w->e, "%s/%s: cannot read directory",
+				    w->root->path, w->path);
+				goto out;
+			}
+			break;
+		}
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (visit(w, dirfd(d), de->d_name, de->d_type, states,
+		    depth) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	closedir(d);
+	return rc;
+}
+
+int
+locate(const char *const *roots, size_t nroots, const char *glob,
+    struct foundlist *out, struct err *e)
+{
+	struct rootdir root = { .fd = -1 };
+	struct walk w;
+	char *copy = NULL, *sp, *tok;
+	const char *rel;
+	int idx, fd = -1, rc = -1, nlit;
+
+	memset(&w, 0, sizeof(w));
+	w.out = out;
+	w.e = e;
+	w.glob = glob;
+	idx = resolve_which_root(roots, nroots, glob, &rel);
+	if (idx == -1)
+		return err_set(e, "%s: not inside any allowed root; nothing "
+		    "outside allowed_roots is ever touched", glob);
+	copy = strdup(rel);
+	if (copy == NULL)
+		return err_set(e, "out of memory");
+	for (tok = strtok_r(copy, "/", &sp); tok != NULL;
+	    tok = strtok_r(NULL, "/", &sp)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			err_set(e, "%s: \"..\" is not allowed in a glob", glob);
+			goto out;
+		}
+		if (w.n == MAXCOMP) {
+			err_set(e, "%s: more than %d components", glob, MAXCOMP);
+			goto out;
+		}
+		w.dstar[w.n] = strcmp(tok, "**") == 0;
+		w.literal[w.n] = !w.dstar[w.n] && glob_is_literal(tok);
+		w.comp[w.n++] = tok;
+	}
+	if (w.n == 0) {
+		err_set(e, "%s: names an allowed root itself; a dataset glob "
+		    "must name files below it (e.g. %s/**)", glob,
+		    roots[idx]);
+		goto out;
+	}
+	if (resolve_root(roots[idx], &root, e) == -1)
+		goto out;
+	w.root = &root;
+	w.rootidx = idx;
+
+	/* The literal prefix (all but the last component) is opened in one
+	 * lookup; the walk starts below it. */
+	for (nlit = 0; nlit < w.n - 1 && w.literal[nlit]; nlit++) {
+		size_t len = strlen(w.comp[nlit]);
+		if (w.plen + len + 2 >= sizeof(w.path)) {
+			err_set(e, "%s: path too long", glob);
+			goto out;
+		}
+		if (w.plen > 0)
+			w.path[w.plen++] = '/';
+		memcpy(w.path + w.plen, w.comp[nlit], len + 1);
+		w.plen += len;
+	}
+	fd = resolve_dir(&root, w.path, e);
+	if (fd == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			rc = 0;		/* a missing prefix: zero matches */
+		goto out;
+	}
+	rc = walk_dir(&w, fd, closure(&w, BIT(nlit)), 0);
+	fd = -1;	/* walk_dir closed it */
+out:
+	resolve_root_close(&root);
+	free(copy);
+	return rc;
+}
+
+void
+foundlist_free(struct foundlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].rel);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+cmp_found(const void *a, const void *b)
+{
+	const struct found *x = a, *y = b;
+
+	if (x->root != y->root)
+		return x->root < y->root ? -1 : 1;
+	return strcmp(x->rel, y->rel);
+}
+
+void
+foundlist_sort(struct foundlist *l)
+{
+	size_t j = 0;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), cmp_found);
+	for (size_t i = 1; i < l->n; i++) {
+		if (cmp_found(&l->v[i], &l->v[j]) == 0) {
+			if (l->v[i].kind == FOUND_FILE)
+				l->bytes -= (uint64_t)l->v[i].size;
+			free(l->v[i].rel);
+		} else
+			l->v[++j] = l->v[i];
+	}
+	l->n = j + 1;
+}
+
+size_t
+foundlist_links(const struct foundlist *l, dev_t dev, ino_t ino)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].dev == dev && l->v[i].ino == ino)
+			n++;
+	return n;
+}

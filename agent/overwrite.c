@@ -1,0 +1,737 @@
+/*
+ * overwrite.c: verified overwrite of single files and removal of their
+ * names (SPEC §6 steps 2, 4, 5; see overwrite.h).
+ *
+ * MUST rules:
+ *  - a name is only ever looked up relative to its directory descriptor,
+ *    with O_NOFOLLOW / AT_SYMLINK_NOFOLLOW: a symlink is never followed;
+ *  - only regular files are opened, and then with O_NONBLOCK|O_NOCTTY, so
+ *    a FIFO or terminal swapped in after the type check never hangs or
+ *    becomes a controlling tty; fstat on the fd must then show a regular
+ *    file with the expected st_dev/st_ino and no more links than allowed;
+ *  - nothing is written to an immutable or append-only file, to a file on
+ *    a filesystem media.c refuses, or to a file sharing blocks with another
+ *    (reflink); every refusal happens before the first write;
+ *  - the content is read (and hashed) and overwritten in the same pass,
+ *    fdatasync'd, the page cache for it dropped, and read back from the
+ *    device (O_DIRECT where the filesystem allows) and compared; the
+ *    physical extents must be where they were before the pass;
+ *  - before a name is renamed or unlinked, fstatat must show it is still
+ *    the inode that was overwritten; the directory is fsync'd after the
+ *    rename and after the unlink;
+ *  - the random pattern key is wiped on every path out (aesctr.c).
+ */
+#include "overwrite.h"
+#include "aesctr.h"
+#include "err.h"
+#include "media.h"
+#include "policy.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define CHUNK ((size_t)8 << 20)	/* bytes per read/write: device speed */
+#define VUNIT ((size_t)1 << 20)	/* unit of sampled verification */
+#define VMIN 16			/* units always checked when sampling */
+#define ALIGN 4096		/* O_DIRECT-safe alignment */
+#define GROW_ROUNDS 8		/* re-passes over a file being appended to */
+
+struct pass {
+	int fd;
+	const char *label;
+	const struct ow_opts *o;
+	struct ow_result *r;
+	struct err *e;
+	unsigned char *rbuf, *pbuf;	/* bufsz each, ALIGN-aligned */
+	size_t bufsz;
+	struct aesctr ctr;
+	int random;
+	uint64_t done;
+};
+
+static const struct ow_opts default_opts = {
+	.pattern = PATTERN_ZERO, .verify = VERIFY_FULL, .links_ok = 1,
+};
+
+static ssize_t
+pread_full(int fd, void *buf, size_t n, off_t off)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, (char *)buf + got, n - got,
+		    off + (off_t)got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static int
+pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+	size_t put = 0;
+
+	while (put < n) {
+		ssize_t w = pwrite(fd, (const char *)buf + put, n - put,
+		    off + (off_t)put);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		put += (size_t)w;
+	}
+	return 0;
+}
+
+/* The pattern bytes for [off, off+n) into p->pbuf (zeros stay zeros). */
+static int
+pattern_at(struct pass *p, uint64_t off, size_t n)
+{
+	if (!p->random)
+		return 0;
+	return aesctr_stream(&p->ctr, off, p->pbuf, n, p->e);
+}
+
+/* Overwrites [from, to) with the pattern, hashing what was there first
+ * into md when md is not NULL.  Sets *short_read when the file ended
+ * early (it shrank under us). */
+static int
+write_range(struct pass *p, uint64_t from, uint64_t to, EVP_MD_CTX *md,
+    int *short_read)
+{
+	for (uint64_t off = from; off < to; ) {
+		size_t n = to - off < p->bufsz ? (size_t)(to - off) : p->bufsz;
+		if (md != NULL) {
+			ssize_t got = pread_full(p->fd, p->rbuf, n, (off_t)off);
+			if (got < 0)
+				return err_sys(p->e, "%s: read", p->label);
+			if ((size_t)got < n)
+				*short_read = 1;
+			if (EVP_DigestUpdate(md, p->rbuf, (size_t)got) != 1)
+				return err_set(p->e, "%s: SHA-256 failed",
+				    p->label);
+		}
+		if (pattern_at(p, off, n) == -1)
+			return -1;
+		if (pwrite_full(p->fd, p->pbuf, n, (off_t)off) == -1)
+			return err_sys(p->e, "%s: write at offset %llu",
+			    p->label, (unsigned long long)off);
+		/* Start writeback now, so the device works while we read the
+		 * next chunk and dirty memory stays bounded. */
+		(void)sync_file_range(p->fd, (off_t)off, (off_t)n,
+		    SYNC_FILE_RANGE_WRITE);
+		off += n;
+		p->done += n;
+		if (p->o->progress != NULL)
+			p->o->progress(p->done, p->o->arg);
+	}
+	return 0;
+}
+
+/* Reads [off, off+n) back (n <= bufsz) and compares it with the pattern. */
+static int
+check_range(struct pass *p, uint64_t off, size_t n, int *direct)
+{
+	size_t want = n, req = (n + ALIGN - 1) / ALIGN * ALIGN;
+	ssize_t got;
+
+	if (req > p->bufsz)
+		req = n;
+	got = pread_full(p->fd, p->rbuf, *direct ? req : n, (off_t)off);
+	if (got < 0 && *direct && errno == EINVAL) {
+		/* The filesystem refused this O_DIRECT read: fall back to
+		 * buffered reads of the range just dropped from the cache. */
+		int fl = fcntl(p->fd, F_GETFL);
+		if (fl != -1)
+			(void)fcntl(p->fd, F_SETFL, fl & ~O_DIRECT);
+		*direct = 0;
+		(void)posix_fadvise(p->fd, (off_t)off, (off_t)n,
+		    POSIX_FADV_DONTNEED);
+		got = pread_full(p->fd, p->rbuf, n, (off_t)off);
+	}
+	if (got < 0)
+		return err_sys(p->e, "%s: read-back at offset %llu", p->label,
+		    (unsigned long long)off);
+	if ((size_t)got < want)
+		return err_set(p->e, "%s: read-back: the file is shorter than "
+		    "what was written (offset %llu)", p->label,
+		    (unsigned long long)(off + (uint64_t)got));
+	if (pattern_at(p, off, want) == -1)
+		return -1;
+	if (memcmp(p->rbuf, p->pbuf, want) != 0)
+		return err_set(p->e, "%s: verification failed: the bytes read "
+		    "back at offset %llu are not the pattern written",
+		    p->label, (unsigned long long)off);
+	p->r->verified += want;
+	return 0;
+}
+
+/* A uniform random number below n (n > 0). */
+static uint64_t
+rand_below(uint64_t n)
+{
+	uint64_t x = 0, lim = UINT64_MAX - UINT64_MAX % n;
+
+	do {
+		if (getrandom(&x, sizeof(x), 0) != (ssize_t)sizeof(x))
+			x = (uint64_t)random() << 31 ^ (uint64_t)random();
+	} while (x >= lim);
+	return x % n;
+}
+
+/* Verification of [0, size): all of it (VERIFY_FULL), or a NIST SP 800-88
+ * style sample (VERIFY_SAMPLE) of 1 MiB units: the first and the last, and
+ * one random unit in each of k-2 equal strata between them, where k is 10%
+ * of the units but at least VMIN; files of at most VMIN units are read
+ * whole.  Stratifying spreads the sample over the whole file. */
+static int
+verify(struct pass *p, uint64_t size)
+{
+	uint64_t units = (size + VUNIT - 1) / VUNIT, k, strata, lo, hi;
+	int direct = 0, fl;
+
+	int rc = -1;
+
+	if (size == 0)
+		return 0;
+	(void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_DONTNEED);
+	fl = fcntl(p->fd, F_GETFL);
+	if (fl != -1 && fcntl(p->fd, F_SETFL, fl | O_DIRECT) == 0)
+		direct = 1;
+	if (p->o->verify != VERIFY_SAMPLE || units <= VMIN) {
+		for (uint64_t off = 0; off < size; ) {
+			size_t n = size - off < p->bufsz ? (size_t)(size - off) :
+			    p->bufsz;
+			if (check_range(p, off, n, &direct) == -1)
+				goto out;
+			off += n;
+		}
+		rc = 0;
+		goto out;
+	}
+	k = units / 10 > VMIN ? units / 10 : VMIN;
+	strata = k - 2;
+	if (check_range(p, 0, VUNIT, &direct) == -1)
+		goto out;
+	for (uint64_t s = 0; s < strata; s++) {
+		lo = 1 + s * (units - 2) / strata;
+		hi = 1 + (s + 1) * (units - 2) / strata;
+		if (hi > lo && check_range(p, (lo + rand_below(hi - lo)) *
+		    VUNIT, VUNIT, &direct) == -1)
+			goto out;
+	}
+	lo = (units - 1) * VUNIT;
+	rc = check_range(p, lo, (size_t)(size - lo), &direct);
+out:
+	/* The fd may be the caller's (ow_fd): give it back as it came. */
+	if (direct && fl != -1)
+		(void)fcntl(p->fd, F_SETFL, fl);
+	return rc;
+}
+
+/* Everything that must hold before the first write, on the open fd. */
+static int
+check_fd(int fd, const char *label, const struct ow_opts *o, struct stat *st,
+    struct err *e)
+{
+	char fstype[64];
+	const char *why;
+	nlink_t ok = o->links_ok ? o->links_ok : 1;
+	int flags = 0;
+
+	if (fstat(fd, st) == -1)
+		return err_sys(e, "%s: fstat", label);
+	if (!S_ISREG(st->st_mode))
+		return err_set(e, "%s: not a regular file; only regular files "
+		    "are overwritten", label);
+	if ((o->dev != 0 || o->ino != 0) &&
+	    (st->st_dev != o->dev || st->st_ino != o->ino))
+		return err_set(e, "%s: replaced by another file since it was "
+		    "located; refused", label);
+	if (st->st_nlink > ok)
+		return err_set(e, "%s: has %lu hard links, so its data is also "
+		    "reachable by a name outside this disposition; refused "
+		    "(remove the other links or put them in the dataset)",
+		    label, (unsigned long)st->st_nlink);
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		if (flags & FS_IMMUTABLE_FL)
+			return err_set(e, "%s is immutable (chattr +i); clear the "
+			    "flag with chattr -i if it is to be destroyed, or "
+			    "take it out of the dataset", label);
+		if (flags & FS_APPEND_FL)
+			return err_set(e, "%s is append-only (chattr +a); clear "
+			    "the flag with chattr -a if it is to be destroyed, "
+			    "or take it out of the dataset", label);
+	}
+	if (media_fstype(fd, fstype, sizeof(fstype), e) == -1)
+		return -1;
+	why = media_overwrite_refusal(fstype);
+	if (why != NULL)
+		return err_set(e, "%s: overwrite refused on %s: %s", label,
+		    fstype, why);
+	return 0;
+}
+
+/* The pass, the re-passes over any growth, the extent check and the
+ * read-back, on an fd that passed check_fd. */
+static int
+overwrite_fd(struct pass *p, const struct stat *st0)
+{
+	struct extents before = { 0 }, after = { 0 };
+	EVP_MD_CTX *md = NULL;
+	struct stat st;
+	uint64_t size = (uint64_t)st0->st_size, end;
+	unsigned int mdlen = 0;
+	int rc = -1, mapped, short_read = 0;
+
+	memset(p->r, 0, sizeof(*p->r));
+	p->r->sha_ok = 1;
+	p->bufsz = size < CHUNK ? (size_t)(size + ALIGN - 1) / ALIGN * ALIGN :
+	    CHUNK;
+	if (p->bufsz < ALIGN)
+		p->bufsz = ALIGN;
+	if (posix_memalign((void **)&p->rbuf, ALIGN, p->bufsz) != 0 ||
+	    posix_memalign((void **)&p->pbuf, ALIGN, p->bufsz) != 0) {
+		err_set(p->e, "%s: out of memory", p->label);
+		goto out;
+	}
+	memset(p->pbuf, 0, p->bufsz);
+	p->random = p->o->pattern == PATTERN_RANDOM;
+	if (p->random && aesctr_init(&p->ctr, p->e) == -1) {
+		p->random = 0;
+		goto out;
+	}
+	mapped = media_extents(p->fd, &before, p->e);
+	if (mapped == -1)
+		goto out;
+	if (mapped == 1 && before.shared) {
+		err_set(p->e, "%s: shares blocks with another file (a reflink "
+		    "copy), so its data would survive there; refused",
+		    p->label);
+		goto out;
+	}
+	md = EVP_MD_CTX_new();
+	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		err_set(p->e, "%s: SHA-256 unavailable", p->label);
+		goto out;
+	}
+	if (write_range(p, 0, size, md, &short_read) == -1)
+		goto out;
+	if (EVP_DigestFinal_ex(md, p->r->sha256, &mdlen) != 1) {
+		err_set(p->e, "%s: SHA-256 failed", p->label);
+		goto out;
+	}
+	if (short_read)
+		p->r->sha_ok = 0;
+	end = size;
+	for (int round = 0;; round++) {
+		if (fdatasync(p->fd) == -1) {
+			err_sys(p->e, "%s: fdatasync", p->label);
+			goto out;
+		}
+		if (fstat(p->fd, &st) == -1) {
+			err_sys(p->e, "%s: fstat", p->label);
+			goto out;
+		}
+		if ((uint64_t)st.st_size <= end)
+			break;
+		/* Appended to while we worked: the digest no longer covers
+		 * everything, but every byte must still be overwritten. */
+		p->r->sha_ok = 0;
+		if (round == GROW_ROUNDS) {
+			err_set(p->e, "%s: keeps growing while being overwritten; "
+			    "stop whatever writes to it and run again", p->label);
+			goto out;
+		}
+		if (write_range(p, end, (uint64_t)st.st_size, NULL, NULL) == -1)
+			goto out;
+		end = (uint64_t)st.st_size;
+	}
+	p->r->size = end;
+	if (mapped == 1) {
+		if (media_extents(p->fd, &after, p->e) != 1) {
+			if (p->e->msg[0] == '\0')
+				err_set(p->e, "%s: extent map vanished", p->label);
+			goto out;
+		}
+		if (!media_extents_kept(&before, &after)) {
+			err_set(p->e, "%s: the filesystem moved the file's blocks "
+			    "during the overwrite, so the old blocks may still "
+			    "hold the data; seal the dataset and use crypto-shred",
+			    p->label);
+			goto out;
+		}
+	}
+	if (verify(p, end) == -1)
+		goto out;
+	rc = 0;
+out:
+	EVP_MD_CTX_free(md);
+	media_extents_free(&before);
+	media_extents_free(&after);
+	if (p->random)
+		aesctr_free(&p->ctr);
+	free(p->rbuf);
+	free(p->pbuf);
+	p->rbuf = p->pbuf = NULL;
+	return rc;
+}
+
+/* Overwrites the values of user-data xattrs with zeros, then removes every
+ * xattr it can.  Only user.* and trusted.* hold data a person put there;
+ * system.* and security.* (ACLs, labels) are removed where allowed. */
+static int
+strip_xattrs(int fd, const char *label, struct err *e)
+{
+	char *list = NULL, *zero = NULL;
+	ssize_t len;
+	int rc = -1;
+
+	len = flistxattr(fd, NULL, 0);
+	if (len <= 0) {
+		rc = (len == 0 || errno == ENOTSUP) ? 0 :
+		    err_sys(e, "%s: listing extended attributes", label);
+		goto out;
+	}
+	list = malloc((size_t)len);
+	if (list == NULL || (len = flistxattr(fd, list, (size_t)len)) < 0) {
+		err_sys(e, "%s: listing extended attributes", label);
+		goto out;
+	}
+	for (char *n = list; n < list + len; n += strlen(n) + 1) {
+		int user = strncmp(n, "user.", 5) == 0 ||
+		    strncmp(n, "trusted.", 8) == 0;
+		ssize_t vlen = fgetxattr(fd, n, NULL, 0);
+
+		if (user && vlen > 0) {
+			char *z = realloc(zero, (size_t)vlen);
+			if (z == NULL) {
+				err_set(e, "%s: out of memory", label);
+				goto out;
+			}
+			zero = z;
+			memset(zero, 0, (size_t)vlen);
+			(void)fsetxattr(fd, n, zero, (size_t)vlen, XATTR_REPLACE);
+		}
+		if (fremovexattr(fd, n) == -1 && user && errno != ENODATA) {
+			err_sys(e, "%s: removing extended attribute", label);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(list);
+	free(zero);
+	return rc;
+}
+
+/* A random name of exactly len bytes from [A-Za-z0-9]. */
+static void
+random_name(char *out, size_t len)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+	for (size_t i = 0; i < len; i++)
+		out[i] = abc[rand_below(sizeof(abc) - 1)];
+	out[len] = '\0';
+}
+
+static int
+same_inode(int dirfd, const char *name, const struct stat *want)
+{
+	struct stat st;
+
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == want->st_dev && st.st_ino == want->st_ino;
+}
+
+/* Renames dirfd/name to a fresh random name of the same length (never
+ * replacing anything), writing the new name to out.  Calls o's
+ * before_rename first when given. */
+static int
+rename_same_length(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, char *out, struct err *e)
+{
+	size_t len = strlen(name);
+
+	if (len > NAME_MAX)
+		return err_set(e, "%s: name too long", label);
+	for (int tries = 0; tries < 64; tries++) {
+		random_name(out, len);
+		if (strcmp(out, name) == 0)
+			continue;
+		if (o != NULL && o->before_rename != NULL &&
+		    o->before_rename(out, o->arg) != 0)
+			return err_set(e, "%s: not renamed: the caller could not "
+			    "record the new name", label);
+		if (renameat2(dirfd, name, dirfd, out, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EEXIST)
+			continue;
+		if (errno != EINVAL && errno != ENOSYS)
+			return err_sys(e, "%s: rename", label);
+		/* No RENAME_NOREPLACE here: check, then plain rename.  The
+		 * name is random, so a race needs a guess of it. */
+		if (faccessat(dirfd, out, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		if (renameat(dirfd, name, dirfd, out) == 0)
+			return 0;
+		return err_sys(e, "%s: rename", label);
+	}
+	return err_set(e, "%s: no free random name of the same length", label);
+}
+
+/* Same-length rename, fsync, re-check, unlink, fsync (SPEC §6.5). */
+static int
+remove_name(int dirfd, const char *name, const char *label,
+    const struct stat *want, const struct ow_opts *o, int *renamed,
+    struct err *e)
+{
+	char tmp[NAME_MAX + 1];
+
+	if (!same_inode(dirfd, name, want))
+		return err_set(e, "%s: the name no longer refers to the file "
+		    "that was checked; left in place", label);
+	if (rename_same_length(dirfd, name, label, o, tmp, e) == -1)
+		return -1;
+	if (renamed != NULL)
+		*renamed = 1;
+	if (fsync(dirfd) == -1)
+		return err_sys(e, "%s (renamed %s): fsync directory", label, tmp);
+	if (!same_inode(dirfd, tmp, want))
+		return err_set(e, "%s (renamed %s): replaced after the rename; "
+		    "left in place", label, tmp);
+	if (unlinkat(dirfd, tmp, 0) == -1)
+		return err_sys(e, "%s (renamed %s): unlink", label, tmp);
+	if (fsync(dirfd) == -1)
+		return err_sys(e, "%s: fsync directory after unlink", label);
+	return 0;
+}
+
+/* Opens dirfd/name for overwrite: regular files only, never following a
+ * link, never blocking.  Explains the refusals a person can act on. */
+static int
+open_regular(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct err *e)
+{
+	struct stat st;
+	int fd, flags = 0, saved;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return err_sys(e, "%s", label);
+	if (!S_ISREG(st.st_mode))
+		return err_set(e, "%s: not a regular file (%s); never opened for "
+		    "writing", label, S_ISLNK(st.st_mode) ? "a symlink" :
+		    S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ?
+		    "a socket" : S_ISDIR(st.st_mode) ? "a directory" :
+		    "a device");
+	if ((o->dev != 0 || o->ino != 0) &&
+	    (st.st_dev != o->dev || st.st_ino != o->ino))
+		return err_set(e, "%s: replaced by another file since it was "
+		    "located; refused", label);
+	fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC);
+	if (fd != -1)
+		return fd;
+	saved = errno;
+	if (saved == EPERM || saved == EACCES) {
+		/* Say why, when it is a flag someone can clear. */
+		int rfd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW |
+		    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (rfd != -1 && ioctl(rfd, FS_IOC_GETFLAGS, &flags) == 0 &&
+		    (flags & (FS_IMMUTABLE_FL | FS_APPEND_FL))) {
+			close(rfd);
+			return err_set(e, "%s is %s; clear the flag with chattr "
+			    "%s if it is to be destroyed, or take it out of the "
+			    "dataset", label, (flags & FS_IMMUTABLE_FL) ?
+			    "immutable (chattr +i)" : "append-only (chattr +a)",
+			    (flags & FS_IMMUTABLE_FL) ? "-i" : "-a");
+		}
+		if (rfd != -1)
+			close(rfd);
+	}
+	errno = saved;
+	if (saved == EROFS)
+		return err_set(e, "%s: on a read-only filesystem; remount it "
+		    "read-write to destroy the file", label);
+	if (saved == ELOOP)
+		return err_set(e, "%s: became a symlink; never followed", label);
+	return err_sys(e, "%s: cannot open for overwrite", label);
+}
+
+int
+ow_fd(int fd, const char *label, const struct ow_opts *o,
+    struct ow_result *r, struct err *e)
+{
+	struct pass p = { .fd = fd, .label = label, .e = e };
+	struct ow_result dummy;
+	struct stat st;
+
+	p.o = o != NULL ? o : &default_opts;
+	p.r = r != NULL ? r : &dummy;
+	if (check_fd(fd, label, p.o, &st, e) == -1)
+		return -1;
+	return overwrite_fd(&p, &st);
+}
+
+int
+ow_file(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct ow_result *r, struct err *e)
+{
+	struct pass p = { .label = label, .e = e };
+	struct ow_result dummy;
+	struct stat st;
+	int rc = -1;
+
+	p.o = o != NULL ? o : &default_opts;
+	p.r = r != NULL ? r : &dummy;
+	memset(p.r, 0, sizeof(*p.r));
+	p.fd = open_regular(dirfd, name, label, p.o, e);
+	if (p.fd == -1)
+		return -1;
+	if (check_fd(p.fd, label, p.o, &st, e) == -1 ||
+	    overwrite_fd(&p, &st) == -1)
+		goto out;
+	if (strip_xattrs(p.fd, label, e) == -1)
+		goto out;
+	if (ftruncate(p.fd, 0) == -1 || fsync(p.fd) == -1) {
+		err_sys(e, "%s: truncate", label);
+		goto out;
+	}
+	if (remove_name(dirfd, name, label, &st, p.o, &p.r->renamed, e) == -1)
+		goto out;
+	rc = 0;
+out:
+	close(p.fd);
+	return rc;
+}
+
+int
+ow_unlink_name(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct err *e)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return err_sys(e, "%s", label);
+	if (S_ISDIR(st.st_mode))
+		return err_set(e, "%s: is a directory", label);
+	if (o != NULL && (o->dev != 0 || o->ino != 0) &&
+	    (st.st_dev != o->dev || st.st_ino != o->ino))
+		return err_set(e, "%s: replaced since it was located; refused",
+		    label);
+	return remove_name(dirfd, name, label, &st, o, NULL, e);
+}
+
+int
+ow_rmdir_if_empty(int dirfd, const char *name, const char *label,
+    struct err *e)
+{
+	char tmp[NAME_MAX + 1];
+	struct stat st, pst;
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd, rc = -1, empty = 1;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return err_sys(e, "%s", label);
+	if (!S_ISDIR(st.st_mode))
+		return err_set(e, "%s: not a directory", label);
+	if (fstat(dirfd, &pst) == -1)
+		return err_sys(e, "%s: fstat parent", label);
+	if (st.st_dev != pst.st_dev)
+		return 0;	/* a mount point is never removed */
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1)
+		return err_sys(e, "%s", label);
+	d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return err_sys(e, "%s: cannot read directory", label);
+	}
+	while ((de = readdir(d)) != NULL)
+		if (!(de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0'))))
+			empty = 0;
+	closedir(d);
+	if (!empty)
+		return 0;
+	if (!same_inode(dirfd, name, &st))
+		return err_set(e, "%s: replaced while being checked", label);
+	if (rename_same_length(dirfd, name, label, NULL, tmp, e) == -1)
+		return -1;
+	if (fsync(dirfd) == -1) {
+		err_sys(e, "%s: fsync parent directory", label);
+		goto out;
+	}
+	if (!same_inode(dirfd, tmp, &st)) {
+		err_set(e, "%s (renamed %s): replaced after the rename; left in "
+		    "place", label, tmp);
+		goto out;
+	}
+	if (unlinkat(dirfd, tmp, AT_REMOVEDIR) == -1) {
+		if (errno == ENOTEMPTY || errno == EEXIST) {
+			/* Filled again since we looked: put the name back. */
+			if (renameat2(dirfd, tmp, dirfd, name,
+			    RENAME_NOREPLACE) == -1) {
+				err_sys(e, "%s: refilled while being removed and "
+				    "left as %s", label, tmp);
+				goto out;
+			}
+			rc = 0;
+			goto out;
+		}
+		err_sys(e, "%s (renamed %s): rmdir", label, tmp);
+		goto out;
+	}
+	rc = 1;
+out:
+	if (fsync(dirfd) == -1 && rc != -1)
+		rc = err_sys(e, "%s: fsync parent directory", label);
+	return rc;
+}
+
+int
+ow_path(const char *path, struct err *e)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *base;
+	size_t len;
+	int dfd, rc;
+
+	if (path[0] != '/' || slash == NULL || slash[1] == '\0')
+		return err_set(e, "%s: not an absolute file path", path);
+	base = slash + 1;
+	len = slash == path ? 1 : (size_t)(slash - path);
+	if (len >= sizeof(dir))
+		return err_set(e, "%s: path too long", path);
+	memcpy(dir, path, len);
+	dir[len] = '\0';
+	/* state_dir's own directories are trusted (see overwrite.h). */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		return err_sys(e, "%s", dir);
+	rc = ow_file(dfd, base, path, NULL, NULL, e);
+	close(dfd);
+	return rc;
+}

@@ -1,0 +1,66 @@
+/*
+ * overwrite.h: NIST SP 800-88 "Clear" of single files by verified
+ * overwrite, and removal of their names (SPEC §6 steps 2, 4, 5).
+ *
+ * Files are reached only through a directory descriptor and a single name
+ * component (the caller resolves the parent with resolve.h), checked on the
+ * fd, acted on through the fd, and re-checked (same st_dev/st_ino) before
+ * the name is removed.
+ */
+#ifndef LETHE_OVERWRITE_H
+#define LETHE_OVERWRITE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct err;
+
+struct ow_opts {
+	int pattern;		/* enum pattern: PATTERN_ZERO or PATTERN_RANDOM */
+	int verify;		/* enum verify_mode: VERIFY_FULL or VERIFY_SAMPLE */
+	nlink_t links_ok;	/* hard links allowed (all in this disposition); 1 = none */
+	dev_t dev;		/* expected st_dev/st_ino from the locator; 0 = any */
+	ino_t ino;
+	/* Called with the same-length random name just before the rename, so
+	 * the caller can journal it and a killed run can finish the job.
+	 * Returns 0 to go on. */
+	int (*before_rename)(const char *newname, void *arg);
+	/* Called as bytes are written (may be NULL); for progress display. */
+	void (*progress)(uint64_t done, void *arg);
+	void *arg;
+};
+
+struct ow_result {
+	uint64_t size;			/* bytes overwritten */
+	unsigned char sha256[32];	/* of the content before, same read pass */
+	int sha_ok;			/* 0 if the file changed under us */
+	uint64_t verified;		/* bytes read back and compared */
+	int renamed;			/* name overwritten by same-length rename */
+};
+
+/* Overwrites, verifies and removes the regular file `name` in directory
+ * dirfd.  Refuses (nothing written): a non-regular file, more links than
+ * o->links_ok, a dev/ino other than expected, an immutable/append-only
+ * file, a file on a filesystem where overwrite is refused (media.h).
+ * Returns 0, or -1 with *e set naming `label` (a display name). */
+int ow_file(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct ow_result *r, struct err *e);
+/* Overwrites and verifies an open regular file in place without removing
+ * it (used for keystore and archive sanitization).  Returns 0 or -1. */
+int ow_fd(int fd, const char *label, const struct ow_opts *o,
+    struct ow_result *r, struct err *e);
+/* Removes the name `name` in dirfd (a file already overwritten, a symlink,
+ * or a special file): same-length random rename, fsync dir, unlink, fsync
+ * dir.  Never opens the object it names.  Returns 0 or -1. */
+int ow_unlink_name(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct err *e);
+/* Removes the directory `name` in dirfd if it is empty, the same way
+ * (rename, fsync, rmdir, fsync).  Returns 1 removed, 0 not empty, -1 error. */
+int ow_rmdir_if_empty(int dirfd, const char *name, const char *label,
+    struct err *e);
+/* Convenience for state files (old keystore, KEK, manifests): overwrite,
+ * verify and remove the file at an absolute path whose directories are
+ * trusted (state_dir).  Returns 0 or -1. */
+int ow_path(const char *path, struct err *e);
+
+#endif

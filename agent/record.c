@@ -1,0 +1,328 @@
+/*
+ * record.c: a finished disposition's facts, kept until its certificate is
+ * issued (see record.h).  Text, one "key=value" per line; values are single
+ * lines (control characters but tab become '?').
+ */
+#include "record.h"
+
+#include "config.h"
+#include "durable.h"
+#include "err.h"
+#include "events.h"
+#include "num.h"
+#include "policy.h"
+#include "sched.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sb {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void
+sb_kv(struct sb *b, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+sb_kv(struct sb *b, const char *key, const char *fmt, ...)
+{
+	char val[2048];
+	va_list ap;
+	size_t need;
+
+	va_start(ap, fmt);
+	vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	for (char *s = val; *s; s++)
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+			*s = '?';
+	need = strlen(key) + strlen(val) + 3;
+	if (b->len + need > b->cap) {
+		size_t cap = (b->cap + need) * 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	b->len += (size_t)sprintf(b->p + b->len, "%s=%s\n", key, val);
+}
+
+static void
+holds_text(const struct events *ev, const char *agreement, char *buf,
+    size_t len)
+{
+	size_t off = 0;
+	char when[21], rel[21];
+
+	snprintf(buf, len, "none");
+	for (size_t i = 0; i < ev->nhold; i++) {
+		const struct ev_hold *h = &ev->hold[i];
+		int w;
+		if (strcmp(h->agreement, agreement) != 0)
+			continue;
+		time_format_utc(h->placed, when);
+		if (h->released)
+			time_format_utc(h->released_at, rel);
+		w = snprintf(buf + off, len - off, "%s%s placed %s%s%s",
+		    off ? "; " : "", h->id, when,
+		    h->released ? ", released " : ", active",
+		    h->released ? rel : "");
+		if (w < 0 || (size_t)w >= len - off)
+			break;
+		off += (size_t)w;
+	}
+}
+
+void
+record_from(struct record *r, const struct config *c,
+    const struct agreement *a, const char *id, const char *trigger,
+    day_t trigger_date, day_t deadline, const size_t *ds, size_t nds,
+    const struct events *ev, const struct dispose_out *out)
+{
+	size_t off = 0, roff = 0;
+
+	(void)c;
+	memset(r, 0, sizeof(*r));
+	snprintf(r->id, sizeof(r->id), "%s", id);
+	snprintf(r->agreement, sizeof(r->agreement), "%s", a->id);
+	snprintf(r->trigger, sizeof(r->trigger), "%s", trigger);
+	r->trigger_date = trigger_date;
+	r->deadline = deadline;
+	snprintf(r->timezone, sizeof(r->timezone), "%s",
+	    a->timezone ? a->timezone : "");
+	for (size_t i = 0; i < nds; i++) {
+		int w;
+		r->categories |= a->ds[ds[i]].categories;
+		w = snprintf(r->datasets + off, sizeof(r->datasets) - off,
+		    "%s%s", i ? "," : "", a->ds[ds[i]].name);
+		if (w > 0 && (size_t)w < sizeof(r->datasets) - off)
+			off += (size_t)w;
+	}
+	snprintf(r->retained, sizeof(r->retained), "none");
+	for (size_t i = 0; i < a->nds; i++) {
+		const struct dataset *d = &a->ds[i];
+		int w;
+		if (!dataset_exempt(a, i))
+			continue;
+		w = snprintf(r->retained + roff, sizeof(r->retained) - roff,
+		    "%s%s (%s)", roff ? "; " : "", d->name,
+		    d->exempt_reason ? d->exempt_reason :
+		    "de-identified data, exempt under NDPA IV.6");
+		if (w > 0 && (size_t)w < sizeof(r->retained) - roff)
+			roff += (size_t)w;
+	}
+	holds_text(ev, a->id, r->holds, sizeof(r->holds));
+	r->out = *out;
+}
+
+int
+record_write(const char *state_dir, const struct record *r, struct err *e)
+{
+	const struct dispose_out *o = &r->out;
+	struct sb b = { 0 };
+	char path[4096], td[11], dl[11];
+	int rc;
+
+	sb_kv(&b, "id", "%s", r->id);
+	sb_kv(&b, "agreement", "%s", r->agreement);
+	sb_kv(&b, "trigger", "%s", r->trigger);
+	sb_kv(&b, "trigger_date", "%s", date_format(r->trigger_date, td));
+	sb_kv(&b, "deadline", "%s", date_format(r->deadline, dl));
+	sb_kv(&b, "timezone", "%s", r->timezone);
+	sb_kv(&b, "categories", "%" PRIu32, r->categories);
+	sb_kv(&b, "datasets", "%s", r->datasets);
+	sb_kv(&b, "retained", "%s", r->retained);
+	sb_kv(&b, "holds", "%s", r->holds);
+	sb_kv(&b, "started", "%lld", (long long)o->started);
+	sb_kv(&b, "completed", "%lld", (long long)o->completed);
+	sb_kv(&b, "files", "%" PRIu64, o->files);
+	sb_kv(&b, "bytes", "%" PRIu64, o->bytes);
+	sb_kv(&b, "links", "%" PRIu64, o->links);
+	sb_kv(&b, "specials", "%" PRIu64, o->specials);
+	sb_kv(&b, "dirs", "%" PRIu64, o->dirs);
+	sb_kv(&b, "sealed_files", "%" PRIu64, o->sealed_files);
+	sb_kv(&b, "keys", "%" PRIu64, o->keys);
+	sb_kv(&b, "key_sealed_after", "%s", o->key_sealed_after);
+	sb_kv(&b, "archives", "%" PRIu64, o->archives);
+	sb_kv(&b, "members", "%" PRIu64, o->members);
+	sb_kv(&b, "member_bytes", "%" PRIu64, o->member_bytes);
+	sb_kv(&b, "transferred", "%" PRIu64, o->transferred);
+	sb_kv(&b, "transfer_sha256", "%s", o->transfer_sha256);
+	sb_kv(&b, "verified_bytes", "%" PRIu64, o->verified_bytes);
+	sb_kv(&b, "digests_missing", "%" PRIu64, o->digests_missing);
+	sb_kv(&b, "remaining", "%" PRIu64, o->remaining);
+	sb_kv(&b, "techniques", "%u", o->techniques);
+	sb_kv(&b, "pattern", "%d", o->pattern);
+	sb_kv(&b, "verify", "%d", o->verify);
+	sb_kv(&b, "exceptions", "%s", o->exceptions);
+	sb_kv(&b, "nexceptions", "%" PRIu64, o->nexceptions);
+	sb_kv(&b, "manifest", "%s", o->manifest_path);
+	for (size_t i = 0; i < o->nmedia; i++) {
+		const struct dispose_media *m = &o->media[i];
+		sb_kv(&b, "media", "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s",
+		    m->m.fstype, m->m.uuid, m->m.device, m->m.model,
+		    m->m.serial, m->m.rotational, m->sources, m->purge,
+		    m->purge_detail);
+	}
+	if (b.oom) {
+		free(b.p);
+		return err_set(e, "%s: out of memory", r->id);
+	}
+	if (snprintf(path, sizeof(path), "%s/work/%s/record", state_dir,
+	    r->id) >= (int)sizeof(path)) {
+		free(b.p);
+		return err_set(e, "%s: path too long", r->id);
+	}
+	rc = durable_write(path, b.p, b.len, 0600, e);
+	free(b.p);
+	return rc;
+}
+
+static int
+get_u64(const char *v, uint64_t *out)
+{
+	int64_t x;
+
+	if (num_parse(v, 0, INT64_MAX, &x) != 0)
+		return -1;
+	*out = (uint64_t)x;
+	return 0;
+}
+
+/* Splits a tab-separated media line into its fields. */
+static int
+media_parse(char *v, struct dispose_media *m)
+{
+	char *f[9];
+	int64_t x;
+	size_t n = 0;
+
+	for (char *s = v; n < 9; n++) {
+		f[n] = s;
+		s = strchr(s, '\t');
+		if (s == NULL) {
+			n++;
+			break;
+		}
+		*s++ = '\0';
+	}
+	if (n != 9)
+		return -1;
+	snprintf(m->m.fstype, sizeof(m->m.fstype), "%s", f[0]);
+	snprintf(m->m.uuid, sizeof(m->m.uuid), "%s", f[1]);
+	snprintf(m->m.device, sizeof(m->m.device), "%s", f[2]);
+	snprintf(m->m.model, sizeof(m->m.model), "%s", f[3]);
+	snprintf(m->m.serial, sizeof(m->m.serial), "%s", f[4]);
+	if (num_parse(f[5], -1, 1, &x) != 0)
+		return -1;
+	m->m.rotational = (int)x;
+	snprintf(m->sources, sizeof(m->sources), "%s", f[6]);
+	if (num_parse(f[7], -1, 1, &x) != 0)
+		return -1;
+	m->purge = (int)x;
+	snprintf(m->purge_detail, sizeof(m->purge_detail), "%s", f[8]);
+	return 0;
+}
+
+int
+record_read(const char *state_dir, const char *id, struct record *r,
+    struct err *e)
+{
+	struct dispose_out *o = &r->out;
+	char path[4096], *buf = NULL, *line, *next;
+	size_t len;
+	int64_t x;
+	int rc = -1, bad = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (snprintf(path, sizeof(path), "%s/work/%s/record", state_dir, id) >=
+	    (int)sizeof(path))
+		return err_set(e, "%s: path too long", id);
+	if (slurp(path, 1 << 20, &buf, &len, e) != 0)
+		return -1;
+	for (line = buf; line != NULL && *line; line = next) {
+		char *v;
+		uint64_t u = 0;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		v = strchr(line, '=');
+		if (v == NULL) {
+			bad = 1;
+			break;
+		}
+		*v++ = '\0';
+#define S(k, f) else if (strcmp(line, k) == 0) snprintf(f, sizeof(f), "%s", v)
+#define U(k, f) else if (strcmp(line, k) == 0) { bad |= get_u64(v, &u); f = u; }
+		if (0) {}
+		S("id", r->id);
+		S("agreement", r->agreement);
+		S("trigger", r->trigger);
+		S("timezone", r->timezone);
+		S("datasets", r->datasets);
+		S("retained", r->retained);
+		S("holds", r->holds);
+		S("key_sealed_after", o->key_sealed_after);
+		S("transfer_sha256", o->transfer_sha256);
+		S("exceptions", o->exceptions);
+		S("manifest", o->manifest_path);
+		U("categories", r->categories)
+		U("files", o->files)
+		U("bytes", o->bytes)
+		U("links", o->links)
+		U("specials", o->specials)
+		U("dirs", o->dirs)
+		U("sealed_files", o->sealed_files)
+		U("keys", o->keys)
+		U("archives", o->archives)
+		U("members", o->members)
+		U("member_bytes", o->member_bytes)
+		U("transferred", o->transferred)
+		U("verified_bytes", o->verified_bytes)
+		U("digests_missing", o->digests_missing)
+		U("remaining", o->remaining)
+		U("techniques", o->techniques)
+		U("nexceptions", o->nexceptions)
+		U("started", o->started)
+		U("completed", o->completed)
+		else if (strcmp(line, "trigger_date") == 0)
+			bad |= date_parse(v, &r->trigger_date);
+		else if (strcmp(line, "deadline") == 0)
+			bad |= date_parse(v, &r->deadline);
+		else if (strcmp(line, "pattern") == 0 ||
+		    strcmp(line, "verify") == 0) {
+			bad |= num_parse(v, -1, 1, &x);
+			if (line[0] == 'p')
+				o->pattern = (int)x;
+			else
+				o->verify = (int)x;
+		} else if (strcmp(line, "media") == 0) {
+			if (o->nmedia >= DISPOSE_MAX_MEDIA ||
+			    media_parse(v, &o->media[o->nmedia]) != 0)
+				bad = 1;
+			else
+				o->nmedia++;
+		}
+#undef S
+#undef U
+		if (bad)
+			break;
+	}
+	if (bad) {
+		err_set(e, "%s: malformed record", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}

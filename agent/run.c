@@ -1,0 +1,626 @@
+/*
+ * run.c: the daily run (see run.h).
+ *
+ * MUST rules:
+ *  - every disposition is announced in the journal (disposition-start)
+ *    before anything is destroyed, and closed (disposition-complete or
+ *    -fail) after; a start with neither is resumed by the next run before
+ *    anything new is begun;
+ *  - what a disposition did is written to state_dir/work/ID/record before
+ *    disposition-complete is journaled, so a certificate can always be
+ *    issued from it, exactly once, even after a crash;
+ *  - a failed disposition is never certified;
+ *  - a dry run takes no lock, opens no journal and changes nothing: it asks
+ *    the same scheduler and the same locator, and only counts.
+ */
+#include "run.h"
+
+#include "certify.h"
+#include "config.h"
+#include "deliver.h"
+#include "dispose.h"
+#include "durable.h"
+#include "events.h"
+#include "journal.h"
+#include "lock.h"
+#include "mime.h"
+#include "policy.h"
+#include "record.h"
+#include "sched.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct runner {
+	const struct config *c;
+	const struct policyset *ps;
+	const struct run_opts *o;
+	struct run_report *r;
+	struct journal j;
+	struct events ev;
+	time_t now;
+};
+
+static void
+ds_names(const struct agreement *a, const size_t *ds, size_t n, char *buf,
+    size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++) {
+		int w = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
+		    a->ds[ds[i]].name);
+		if (w < 0 || (size_t)w >= len - off)
+			break;
+		off += (size_t)w;
+	}
+}
+
+static size_t
+ds_index(const struct agreement *a, const char *name)
+{
+	for (size_t i = 0; i < a->nds; i++)
+		if (strcmp(a->ds[i].name, name) == 0)
+			return i;
+	return (size_t)-1;
+}
+
+static void
+progress_cb(uint64_t files, uint64_t nfiles, uint64_t bytes, uint64_t nbytes,
+    void *arg)
+{
+	struct runner *rn = arg;
+
+	if (rn->o->progress != NULL)
+		rn->o->progress("destroying", files, nfiles, bytes, nbytes,
+		    rn->o->arg);
+}
+
+/* Carries out one disposition whose start is already journaled, writes its
+ * record and journals the outcome. */
+static int
+execute(struct runner *rn, const struct agreement *a, const char *id,
+    const char *trigger, day_t trigger_date, day_t deadline,
+    const size_t *ds, size_t nds, const char *transfer_to, int resume,
+    time_t started)
+{
+	struct dispose_req rq = {
+		.cfg = rn->c, .a = a, .id = id, .ds = ds, .nds = nds,
+		.transfer_to = transfer_to, .resume = resume, .j = &rn->j,
+		.progress = progress_cb, .arg = rn,
+		.problems = &rn->r->errors, .started = started,
+	};
+	struct dispose_out out;
+	struct record rec;
+	struct err e = { { 0 } }, je;
+	char files[32], bytes[32], rem[32];
+	int rc;
+
+	memset(&out, 0, sizeof(out));
+	rc = dispose_run(&rq, &out, &e);
+	if (rc == 0) {
+		record_from(&rec, rn->c, a, id, trigger, trigger_date,
+		    deadline, ds, nds, &rn->ev, &out);
+		if (record_write(rn->c->state_dir, &rec, &e) != 0)
+			rc = -1;
+	}
+	if (rc != 0) {
+		diag_add(&rn->r->errors, a->id, 0, "disposition %s (%s) failed: %s",
+		    id, trigger, e.msg);
+		rn->r->failed++;
+		if (journal_appendv(&rn->j, &je, "disposition-fail", "id", id,
+		    "reason", e.msg, NULL) != 0)
+			return -1;
+		return 0;
+	}
+	snprintf(files, sizeof(files), "%" PRIu64, out.files + out.links +
+	    out.specials + out.sealed_files + out.members);
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, out.bytes + out.member_bytes);
+	snprintf(rem, sizeof(rem), "%" PRIu64, out.remaining);
+	{
+		char names[1024];
+		ds_names(a, ds, nds, names, sizeof(names));
+		if (journal_appendv(&rn->j, &je, "disposition-complete", "id", id,
+		    "files", files, "bytes", bytes, "remaining", rem,
+		    "datasets", names, NULL) != 0) {
+			diag_add(&rn->r->errors, a->id, 0, "%s", je.msg);
+			return -1;
+		}
+	}
+	rn->r->dispositions++;
+	diag_add(&rn->r->msgs, a->id, 0, "%s: %s: destroyed %s items, %s bytes "
+	    "(disposition %s)", trigger, resume ? "resumed" : "done", files,
+	    bytes, id);
+	return 0;
+}
+
+/* Journals a new disposition's start and carries it out. */
+static int
+begin(struct runner *rn, const struct agreement *a, const char *trigger_id,
+    day_t trigger_date, day_t deadline, const size_t *ds, size_t nds,
+    const char *transfer_to)
+{
+	char id[160], names[1024], dl[11], td[11], ymd[11];
+	struct err e;
+	int y, m, d;
+
+	date_to_ymd(tz_date_at(NULL, rn->now), &y, &m, &d);
+	snprintf(ymd, sizeof(ymd), "%04d%02d%02d", y, m, d);
+	if (snprintf(id, sizeof(id), "%s-%s-%" PRIu64, a->id, ymd,
+	    rn->j.seq + 1) >= (int)sizeof(id))
+		return err_set(&e, "id too long"), -1;
+	ds_names(a, ds, nds, names, sizeof(names));
+	if (journal_appendv(&rn->j, &e, "disposition-start", "id", id,
+	    "agreement", a->id, "trigger", trigger_id, "datasets", names,
+	    "trigger_date", date_format(trigger_date, td),
+	    "deadline", date_format(deadline, dl), NULL) != 0) {
+		diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
+		return -1;
+	}
+	return execute(rn, a, id, trigger_id, trigger_date, deadline, ds, nds,
+	    transfer_to, 0, time(NULL));
+}
+
+/* Finishes dispositions that a killed run started. */
+static int
+resume_all(struct runner *rn)
+{
+	for (size_t i = 0; i < rn->ev.ndisp; i++) {
+		const struct ev_disposition *dp = &rn->ev.disp[i];
+		const struct agreement *a;
+		size_t *ds, n = 0;
+		struct err e;
+		const char *transfer = NULL;
+		day_t tdate = DAY_NONE;
+		int rc;
+
+		if (dp->completed != 0 || dp->failed != 0)
+			continue;
+		a = policy_find(rn->ps, dp->agreement);
+		if (a == NULL) {
+			diag_add(&rn->r->errors, dp->agreement, 0,
+			    "disposition %s was interrupted, and its agreement "
+			    "is no longer in the policies", dp->id);
+			rn->r->failed++;
+			if (journal_appendv(&rn->j, &e, "disposition-fail", "id",
+			    dp->id, "reason", "agreement no longer in policies",
+			    NULL) != 0)
+				return -1;
+			continue;
+		}
+		ds = calloc(dp->ndatasets + 1, sizeof(*ds));
+		if (ds == NULL)
+			return -1;
+		for (size_t k = 0; k < dp->ndatasets; k++) {
+			size_t x = ds_index(a, dp->datasets[k]);
+			if (x != (size_t)-1)
+				ds[n++] = x;
+		}
+		if (strncmp(dp->trigger, "D-", 2) == 0) {
+			const struct ev_directive *dv =
+			    events_directive(&rn->ev, dp->trigger);
+			if (dv != NULL) {
+				tdate = dv->received;
+				if (dv->transfer)
+					transfer = dv->transfer_to;
+			}
+		} else if (strcmp(dp->trigger, "termination") == 0) {
+			tdate = events_terminated(&rn->ev, a);
+		} else {
+			tdate = tz_date_at(a->timezone, dp->started);
+		}
+		rn->r->resumed++;
+		rc = execute(rn, a, dp->id, dp->trigger, tdate, dp->deadline, ds,
+		    n, transfer, 1, dp->started);
+		free(ds);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Certifies every completed disposition that has no certificate yet. */
+static int
+certify_all(struct runner *rn)
+{
+	for (size_t i = 0; i < rn->ev.ndisp; i++) {
+		const struct ev_disposition *dp = &rn->ev.disp[i];
+		struct err e = { { 0 } };
+		char certid[160];
+
+		if (dp->completed == 0 || dp->cert != NULL)
+			continue;
+		if (certify(rn->c, rn->ps, &rn->ev, dp, &rn->j, certid,
+		    sizeof(certid), &e) != 0) {
+			diag_add(&rn->r->errors, dp->agreement, 0,
+			    "certificate for %s not issued: %s", dp->id, e.msg);
+			rn->r->failed++;
+			continue;
+		}
+		rn->r->certified++;
+		diag_add(&rn->r->msgs, dp->agreement, 0,
+		    "certificate %s issued and queued for the LEA", certid);
+	}
+	return 0;
+}
+
+static int
+reload(struct runner *rn, struct err *e)
+{
+	events_free(&rn->ev);
+	return events_load(rn->c->state_dir, &rn->ev, e);
+}
+
+/* Sends the prior notice of a termination disposal (NDPA IV.6). */
+static int
+send_notice(struct runner *rn, const struct plan_row *row)
+{
+	const struct agreement *a = row->a;
+	char term[11], disp[11], dl[11], cats[512], id[160];
+	catset_t all = 0;
+	size_t nds = 0;
+	char *msg = NULL;
+	size_t len;
+	struct err e = { { 0 } };
+	struct notice n;
+
+	for (size_t i = 0; i < row->nscope; i++) {
+		all |= a->ds[row->scope[i]].categories;
+		nds++;
+	}
+	category_format(all, cats, sizeof(cats));
+	date_format(row->start, term);
+	date_format(row->notice_planned, disp);
+	date_format(row->deadline, dl);
+	memset(&n, 0, sizeof(n));
+	n.agreement = a->id;
+	n.lea = a->lea;
+	n.to = a->contact;
+	n.terminated = term;
+	n.disposal = disp;
+	n.deadline = dl;
+	n.categories = cats;
+	n.ndatasets = nds;
+	if (snprintf(id, sizeof(id), "NOTICE-%s-%s", a->id, term) >=
+	    (int)sizeof(id))
+		return -1;
+	if (mime_notice_message(rn->c, &n, &msg, &len, &e) != 0 ||
+	    deliver_enqueue(rn->c->state_dir, id, msg, len, &e) < 0) {
+		free(msg);
+		diag_add(&rn->r->errors, a->id, 0, "notice not queued: %s",
+		    e.msg);
+		rn->r->failed++;
+		return 0;
+	}
+	free(msg);
+	/* The notice counts as sent (and its period starts) only when the
+	 * mail system accepted it: see notices_accepted(). */
+	diag_add(&rn->r->msgs, a->id, 0, "prior notice of disposal on %s "
+	    "queued for %s", disp, a->contact);
+	return 0;
+}
+
+/* Journals notice-sent for each prior notice the mail system accepted in
+ * this run: the notice period runs from acceptance, never from queueing. */
+static int
+notices_accepted(struct runner *rn, const struct deliver_report *dr)
+{
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct deliver_item *it = &dr->v[i];
+		const struct agreement *a;
+		char agr[160], planned[11];
+		struct err e;
+		size_t len;
+
+		if (!it->ok || it->kind != DELIVER_NOTICE)
+			continue;
+		/* NOTICE-AGREEMENT-YYYY-MM-DD */
+		len = strlen(it->cert);
+		if (len < 7 + 1 + 11 || strncmp(it->cert, "NOTICE-", 7) != 0)
+			continue;
+		snprintf(agr, sizeof(agr), "%.*s", (int)(len - 7 - 11),
+		    it->cert + 7);
+		a = policy_find(rn->ps, agr);
+		if (a == NULL)
+			continue;
+		{
+			day_t today = tz_date_at(a->timezone, time(NULL));
+			day_t term = events_terminated(&rn->ev, a);
+			day_t dl = term == DAY_NONE ? DAY_NONE :
+			    date_add(term, a->after_termination);
+			day_t due = date_add(today, a->notice_before);
+			if (dl != DAY_NONE && due > dl)
+				due = dl;
+			date_format(due, planned);
+		}
+		if (journal_appendv(&rn->j, &e, "notice-sent", "agreement",
+		    a->id, "trigger", "termination", "planned", planned, "to",
+		    a->contact, NULL) != 0) {
+			diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
+			return -1;
+		}
+		rn->r->notices++;
+		diag_add(&rn->r->msgs, a->id, 0, "prior notice accepted for "
+		    "delivery to %s; disposal no earlier than %s", a->contact,
+		    planned);
+	}
+	return 0;
+}
+
+/* Datasets of a finished row that are not held: where reappeared data is
+ * looked for.  Returns how many were put in out. */
+static size_t
+reappear_scope(const struct plan_row *row, size_t *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < row->nscope; i++) {
+		int held = 0;
+		for (size_t k = 0; k < row->nheld; k++)
+			held |= row->held[k] == row->scope[i];
+		if (!held)
+			out[n++] = row->scope[i];
+	}
+	return n;
+}
+
+static int
+row_finished(const struct plan_row *row)
+{
+	return row->kind != TRIG_REAPPEARED && (row->state == PS_DONE ||
+	    row->state == PS_CERTIFIED || row->state == PS_DELIVERED ||
+	    row->state == PS_DELIVERY_OVERDUE);
+}
+
+static const char *
+row_transfer(const struct plan_row *row)
+{
+	if (row->kind == TRIG_DIRECTIVE && row->dir != NULL &&
+	    row->dir->transfer)
+		return row->dir->transfer_to;
+	return NULL;
+}
+
+/* The dry run: what run would do, through the same selection. */
+static int
+dry_row(struct runner *rn, const struct plan_row *row)
+{
+	const struct agreement *a = row->a;
+	struct dispose_preview p;
+	struct err e = { { 0 } };
+	char dl[11], names[1024];
+	size_t *scope;
+	size_t n;
+
+	if (row->notice_needed && row->state == PS_NOTICE_DUE) {
+		char disp[11];
+		diag_add(&rn->r->msgs, a->id, 0, "%s: would send the prior "
+		    "notice to %s (disposal planned %s)", row->trigger,
+		    a->contact, date_format(row->notice_planned, disp));
+		rn->r->notices++;
+	}
+	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
+	    row->ntodo > 0) {
+		memset(&p, 0, sizeof(p));
+		if (dispose_preview(rn->c, a, row->todo, row->ntodo, &p,
+		    &e) != 0) {
+			diag_add(&rn->r->errors, a->id, 0, "%s: %s",
+			    row->trigger, e.msg);
+			rn->r->failed++;
+			return 0;
+		}
+		ds_names(a, row->todo, row->ntodo, names, sizeof(names));
+		diag_add(&rn->r->msgs, a->id, 0, "%s: would destroy %" PRIu64
+		    " files (%" PRIu64 " bytes), %" PRIu64 " links, %" PRIu64
+		    " archives, %" PRIu64 " sealed files in %s%s%s (deadline %s)",
+		    row->trigger, p.files, p.bytes, p.links + p.specials,
+		    p.archives, p.sealed, names,
+		    row_transfer(row) ? ", after transfer to " : "",
+		    row_transfer(row) ? row_transfer(row) : "",
+		    date_format(row->deadline, dl));
+		if (p.refused > 0) {
+			diag_add(&rn->r->errors, a->id, 0, "%s: %" PRIu64
+			    " would be refused, first: %s", row->trigger,
+			    p.refused, p.first_refusal);
+			rn->r->failed++;
+		}
+		rn->r->dispositions++;
+	}
+	if (row_finished(row)) {
+		scope = calloc(row->nscope + 1, sizeof(*scope));
+		if (scope == NULL)
+			return -1;
+		n = reappear_scope(row, scope);
+		memset(&p, 0, sizeof(p));
+		if (n > 0 && dispose_preview(rn->c, a, scope, n, &p, &e) == 0 &&
+		    p.files + p.links + p.specials + p.archives + p.sealed > 0) {
+			diag_add(&rn->r->msgs, a->id, 0, "%s: %" PRIu64 " files "
+			    "reappeared after disposition: would destroy them "
+			    "and issue a supplementary certificate",
+			    row->trigger, p.files + p.links + p.specials +
+			    p.sealed);
+			rn->r->reappeared++;
+		}
+		free(scope);
+	}
+	return 0;
+}
+
+static int
+real_row(struct runner *rn, const struct plan_row *row)
+{
+	const struct agreement *a = row->a;
+	struct dispose_preview p;
+	struct err e = { { 0 } };
+	size_t *scope, n;
+	int rc = 0;
+
+	if (row->notice_needed && row->state == PS_NOTICE_DUE)
+		return send_notice(rn, row);
+	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
+	    row->ntodo > 0)
+		return begin(rn, a, row->trigger_id, row->start, row->deadline,
+		    row->todo, row->ntodo, row_transfer(row));
+	if (!row_finished(row))
+		return 0;
+	scope = calloc(row->nscope + 1, sizeof(*scope));
+	if (scope == NULL)
+		return -1;
+	n = reappear_scope(row, scope);
+	memset(&p, 0, sizeof(p));
+	if (n > 0 && dispose_preview(rn->c, a, scope, n, &p, &e) == 0 &&
+	    p.files + p.links + p.specials + p.archives + p.sealed > 0) {
+		day_t today = tz_date_at(a->timezone, rn->now);
+		rn->r->reappeared++;
+		rc = begin(rn, a, "reappeared", today, today, scope, n, NULL);
+	}
+	free(scope);
+	return rc;
+}
+
+static int
+config_event(struct runner *rn, struct err *e)
+{
+	unsigned char md[32];
+	char hex[65], np[32];
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (slurp(rn->c->path, 1 << 20, &buf, &len, e) != 0)
+		return -1;
+	SHA256((unsigned char *)buf, len, md);
+	free(buf);
+	for (int i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	snprintf(np, sizeof(np), "%zu", rn->ps->n);
+	return journal_appendv(&rn->j, e, "config-loaded", "conf_sha256", hex,
+	    "policies", np, "host", rn->c->host, NULL);
+}
+
+static int
+run_dry(struct runner *rn, struct err *e)
+{
+	struct plan p = { 0 };
+
+	if (events_load(rn->c->state_dir, &rn->ev, e) != 0)
+		return -1;
+	if (sched_plan_on(rn->ps, &rn->ev, rn->now, rn->o->today, &p, e) != 0)
+		return -1;
+	for (size_t i = 0; i < rn->ev.ndisp; i++) {
+		const struct ev_disposition *dp = &rn->ev.disp[i];
+		if (dp->completed == 0 && dp->failed == 0) {
+			diag_add(&rn->r->msgs, dp->agreement, 0, "would resume "
+			    "interrupted disposition %s", dp->id);
+			rn->r->resumed++;
+		} else if (dp->completed != 0 && dp->cert == NULL) {
+			diag_add(&rn->r->msgs, dp->agreement, 0, "would issue "
+			    "the certificate of %s", dp->id);
+		}
+	}
+	for (size_t i = 0; i < p.n; i++)
+		if (dry_row(rn, &p.rows[i]) != 0) {
+			plan_free(&p);
+			return err_set(e, "out of memory");
+		}
+	rn->r->overdue = plan_overdue(&p);
+	plan_free(&p);
+	return 0;
+}
+
+static int
+run_real(struct runner *rn, struct err *e)
+{
+	struct plan p = { 0 };
+	struct deliver_report dr;
+	int rc = -1;
+
+	if (journal_open(rn->c->state_dir, &rn->j, e) != 0)
+		return -1;
+	if (config_event(rn, e) != 0)
+		goto out;
+	if (events_load(rn->c->state_dir, &rn->ev, e) != 0)
+		goto out;
+	/* A killed run's work first: each file destroyed once, each
+	 * certificate issued once. */
+	if (resume_all(rn) != 0 || reload(rn, e) != 0)
+		goto out;
+	if (certify_all(rn) != 0 || reload(rn, e) != 0)
+		goto out;
+	if (sched_plan(rn->ps, &rn->ev, rn->now, &p, e) != 0)
+		goto out;
+	for (size_t i = 0; i < p.n; i++)
+		if (real_row(rn, &p.rows[i]) != 0) {
+			err_set(e, "journal: cannot record the run; stopped");
+			goto out;
+		}
+	plan_free(&p);
+	if (reload(rn, e) != 0 || certify_all(rn) != 0)
+		goto out;
+	memset(&dr, 0, sizeof(dr));
+	if (deliver_flush(rn->c, &rn->j, NULL, &dr, e) != 0) {
+		diag_add(&rn->r->errors, "delivery", 0, "%s", e->msg);
+		rn->r->failed++;
+	}
+	rn->r->delivered += certify_delivered(rn->c, &dr, &rn->j, &rn->r->errors);
+	if (notices_accepted(rn, &dr) != 0) {
+		deliver_report_free(&dr);
+		goto out;
+	}
+	deliver_report_free(&dr);
+	if (certify_checkpoint(rn->c, &rn->j, e) != 0) {
+		diag_add(&rn->r->errors, "journal", 0, "checkpoint: %s", e->msg);
+		rn->r->failed++;
+	}
+	if (reload(rn, e) != 0 ||
+	    sched_plan(rn->ps, &rn->ev, time(NULL), &p, e) != 0)
+		goto out;
+	rn->r->overdue = plan_overdue(&p);
+	rc = 0;
+out:
+	plan_free(&p);
+	journal_close(&rn->j);
+	return rc;
+}
+
+int
+run_all(const struct config *c, const struct policyset *ps,
+    const struct run_opts *o, struct run_report *r, struct err *e)
+{
+	struct runner rn;
+	int lockfd = -1, rc;
+
+	memset(&rn, 0, sizeof(rn));
+	rn.c = c;
+	rn.ps = ps;
+	rn.o = o;
+	rn.r = r;
+	rn.j.fd = -1;
+	rn.now = time(NULL);
+	if (o->dry_run) {
+		rc = run_dry(&rn, e);
+		events_free(&rn.ev);
+		return rc;
+	}
+	if (o->today != DAY_NONE)
+		return err_set(e, "--now is only for --dry-run: what is "
+		    "destroyed is dated by the clock");
+	if (lock_acquire(c->state_dir, 0, &lockfd, e) != 0)
+		return -1;
+	rc = run_real(&rn, e);
+	events_free(&rn.ev);
+	lock_release(lockfd);
+	return rc;
+}
+
+void
+run_report_free(struct run_report *r)
+{
+	diag_free(&r->msgs);
+	diag_free(&r->errors);
+}

@@ -1,0 +1,527 @@
+/*
+ * sched.c: the scheduler: what is due, and by when (SPEC §5; see
+ * sched.h).
+ *
+ * MUST rules:
+ *  - pure: no I/O, no clock but the `now` passed in;
+ *  - deadlines are calendar arithmetic on day numbers in the agreement's
+ *    zone, never time_t arithmetic;
+ *  - where a rule is ambiguous, round toward meeting the obligation early:
+ *    the earlier deadline wins, a late notice never moves a deadline;
+ *  - holds fail closed: a hold whose datasets or categories match nothing
+ *    in the policy freezes the whole agreement;
+ *  - exempt (de-identified) datasets are never in any scope.
+ */
+#include "sched.h"
+#include "err.h"
+#include "events.h"
+#include "policy.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const state_names[] = {
+	[PS_WAITING] = "waiting",
+	[PS_NOTICE_DUE] = "notice-due",
+	[PS_DUE] = "due",
+	[PS_HELD] = "held",
+	[PS_OVERDUE] = "overdue",
+	[PS_DONE] = "done",
+	[PS_CERTIFIED] = "certified",
+	[PS_DELIVERED] = "delivered",
+	[PS_DELIVERY_OVERDUE] = "delivery-overdue",
+};
+
+const char *
+plan_state_name(int s)
+{
+	if (s < 0 || (size_t)s >= sizeof(state_names) / sizeof(state_names[0]))
+		return "?";
+	return state_names[s];
+}
+
+int
+dataset_exempt(const struct agreement *a, size_t i)
+{
+	return a->ds[i].deidentified || a->ds[i].exempt_reason != NULL;
+}
+
+/* Per agreement: which hold (if any) freezes each dataset. */
+struct holds {
+	const struct ev_hold **by;	/* by[i]: a hold covering dataset i */
+	char note[256];			/* fail-closed explanations */
+};
+
+static void
+note_add(struct plan_row *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+note_add(struct plan_row *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->note);
+	va_list ap;
+
+	if (len > 0 && len + 2 < sizeof(r->note)) {
+		memcpy(r->note + len, "; ", 3);
+		len += 2;
+	}
+	if (len + 1 >= sizeof(r->note))
+		return;
+	va_start(ap, fmt);
+	/* A note is for people; a long one is cut, never overflowed. */
+	(void)vsnprintf(r->note + len, sizeof(r->note) - len, fmt, ap);
+	va_end(ap);
+}
+
+static int
+push(size_t **v, size_t *n, size_t x)
+{
+	size_t *p = realloc(*v, (*n + 1) * sizeof(**v));
+
+	if (p == NULL)
+		return -1;
+	p[(*n)++] = x;
+	*v = p;
+	return 0;
+}
+
+static int
+find_dataset(const struct agreement *a, const char *name)
+{
+	for (size_t i = 0; i < a->nds; i++)
+		if (strcmp(a->ds[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Works out which datasets the active holds of a freeze. */
+static void
+holds_compute(const struct agreement *a, const struct events *ev,
+    struct holds *h)
+{
+	h->note[0] = '\0';
+	for (size_t k = 0; k < ev->nhold; k++) {
+		const struct ev_hold *x = &ev->hold[k];
+		int whole = 0, matched = 0;
+		size_t n;
+
+		if (x->released || strcmp(x->agreement, a->id) != 0)
+			continue;
+		whole = x->ndatasets == 0 && x->categories == NULL;
+		for (size_t j = 0; j < x->ndatasets; j++) {
+			int i = find_dataset(a, x->datasets[j]);
+			if (i < 0) {
+				whole = 1;
+				n = strlen(h->note);
+				(void)snprintf(h->note + n, sizeof(h->note) - n,
+				    "%shold %s names dataset '%s', which is not "
+				    "in the policy: whole agreement held",
+				    n ? "; " : "", x->id, x->datasets[j]);
+			} else if (h->by[i] == NULL) {
+				h->by[i] = x;
+			}
+		}
+		if (x->categories != NULL) {
+			for (size_t i = 0; i < a->nds && !x->cat_unknown; i++)
+				if (a->ds[i].categories & x->catset) {
+					matched = 1;
+					if (h->by[i] == NULL)
+						h->by[i] = x;
+				}
+			if (!matched) {
+				whole = 1;
+				n = strlen(h->note);
+				(void)snprintf(h->note + n, sizeof(h->note) - n,
+				    "%shold %s categories '%s' match no dataset: "
+				    "whole agreement held", n ? "; " : "", x->id,
+				    x->categories);
+			}
+		}
+		if (whole)
+			for (size_t i = 0; i < a->nds; i++)
+				if (h->by[i] == NULL)
+					h->by[i] = x;
+	}
+}
+
+static day_t
+min_day(day_t a, day_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The latest notice of agreement id for trigger, or NULL. */
+static const struct ev_notice *
+find_notice(const struct events *ev, const char *id, const char *trigger)
+{
+	const struct ev_notice *n = NULL;
+
+	for (size_t i = 0; i < ev->nnotice; i++)
+		if (strcmp(ev->notice[i].agreement, id) == 0 &&
+		    strcmp(ev->notice[i].trigger, trigger) == 0)
+			n = &ev->notice[i];
+	return n;
+}
+
+/*
+ * Decides the state of a row whose start, due_from, deadline and scope
+ * are set, from its linked dispositions and the holds.  notice_pending:
+ * a prior notice must still be sent before disposal.
+ */
+static int
+row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
+    int notice_pending)
+{
+	const struct agreement *a = r->a;
+	unsigned char *done = NULL;
+	size_t ncompleted = 0, nremaining = 0;
+	int rc = -1, all_cert = 1, all_deliv = 1;
+	day_t undelivered_by = DAY_NONE;
+
+	if (r->start == DAY_NONE) {
+		r->state = PS_WAITING;
+		return 0;
+	}
+	done = calloc(a->nds + 1, 1);
+	if (done == NULL)
+		return -1;
+	for (size_t k = 0; k < r->ndisp; k++) {
+		const struct ev_disposition *d = &ev->disp[r->disp[k]];
+		day_t cb;
+
+		if (d->completed == 0) {
+			if (d->failed != 0)
+				note_add(r, "disposition %s failed: %s", d->id,
+				    d->fail_reason ? d->fail_reason : "?");
+			else
+				note_add(r, "disposition %s in progress",
+				    d->id);
+			continue;
+		}
+		ncompleted++;
+		for (size_t j = 0; j < d->ndone_datasets; j++) {
+			int i = find_dataset(a, d->done_datasets[j]);
+			if (i >= 0)
+				done[i] = 1;
+		}
+		cb = d->cert != NULL ? d->certify_by :
+		    date_add(tz_date_at(a->timezone, d->completed),
+		    a->certify_within);
+		if (r->certify_by == DAY_NONE || cb > r->certify_by)
+			r->certify_by = cb;
+		if (d->cert == NULL)
+			all_cert = 0;
+		if (d->delivered == 0) {
+			all_deliv = 0;
+			if (undelivered_by == DAY_NONE || cb < undelivered_by)
+				undelivered_by = cb;
+		}
+	}
+	for (size_t k = 0; k < r->nscope; k++) {
+		size_t i = r->scope[k];
+		if (done[i])
+			continue;
+		nremaining++;
+		if (h->by[i] != NULL) {
+			if (push(&r->held, &r->nheld, i) != 0)
+				goto out;
+		}
+	}
+	if (nremaining == 0 && ncompleted > 0) {
+		if (all_deliv)
+			r->state = PS_DELIVERED;
+		else if (r->today > undelivered_by) {
+			r->state = PS_DELIVERY_OVERDUE;
+			note_add(r, "certificate was due by %s",
+			    date_format(undelivered_by, (char[11]){ 0 }));
+		} else
+			r->state = all_cert ? PS_CERTIFIED : PS_DONE;
+		rc = 0;
+		goto out;
+	}
+	if (nremaining > 0 && r->nheld == nremaining) {
+		const struct ev_hold *x = h->by[r->held[0]];
+		r->state = PS_HELD;
+		note_add(r, "held by %s: %s", x->id, x->reason ? x->reason : "");
+		rc = 0;
+		goto out;
+	}
+	if (r->today > r->deadline)
+		r->state = PS_OVERDUE;
+	else if (notice_pending)
+		r->state = r->today >= r->start ? PS_NOTICE_DUE : PS_WAITING;
+	else if (r->due_from != DAY_NONE && r->today >= r->due_from)
+		r->state = PS_DUE;
+	else
+		r->state = PS_WAITING;
+	if (r->state == PS_WAITING && r->due_from != DAY_NONE)
+		note_add(r, "due from %s",
+		    date_format(r->due_from, (char[11]){ 0 }));
+	if (r->state == PS_DUE || r->state == PS_OVERDUE)
+		for (size_t k = 0; k < r->nscope; k++) {
+			size_t i = r->scope[k];
+			if (!done[i] && h->by[i] == NULL &&
+			    push(&r->todo, &r->ntodo, i) != 0)
+				goto out;
+		}
+	if (r->nheld > 0) {
+		const struct ev_hold *x = h->by[r->held[0]];
+		note_add(r, "partly held: %zu of %zu datasets by %s: %s",
+		    r->nheld, nremaining, x->id, x->reason ? x->reason : "");
+	}
+	if (r->nscope == 0)
+		note_add(r, "no dataset in scope: nothing to destroy");
+	rc = 0;
+out:
+	free(done);
+	return rc;
+}
+
+/* Links every disposition of a with trigger= tid to r. */
+static int
+link_disps(struct plan_row *r, const struct events *ev, const char *tid)
+{
+	for (size_t k = 0; k < ev->ndisp; k++)
+		if (strcmp(ev->disp[k].agreement, r->a->id) == 0 &&
+		    strcmp(ev->disp[k].trigger, tid) == 0 &&
+		    push(&r->disp, &r->ndisp, k) != 0)
+			return -1;
+	return 0;
+}
+
+/* Scope: non-exempt datasets; with cats != 0 only those intersecting. */
+static int
+scope_fill(struct plan_row *r, catset_t cats, int all)
+{
+	for (size_t i = 0; i < r->a->nds; i++) {
+		if (dataset_exempt(r->a, i))
+			continue;
+		if (!all && (r->a->ds[i].categories & cats) == 0)
+			continue;
+		if (push(&r->scope, &r->nscope, i) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+termination_row(struct plan_row *r, const struct events *ev,
+    const struct holds *h)
+{
+	const struct agreement *a = r->a;
+	day_t term = events_terminated(ev, a);
+	int pending = 0;
+	char b1[11], b2[11];
+
+	r->kind = TRIG_TERMINATION;
+	snprintf(r->trigger, sizeof(r->trigger), "termination");
+	snprintf(r->trigger_id, sizeof(r->trigger_id), "termination");
+	if (scope_fill(r, 0, 1) != 0 || link_disps(r, ev, "termination") != 0)
+		return -1;
+	if (term == DAY_NONE) {
+		note_add(r, "no termination recorded");
+		return row_state(r, ev, h, 0);
+	}
+	r->start = term;
+	r->deadline = date_add(term, a->after_termination);
+	if (a->notice_before.n == 0) {
+		r->due_from = term;
+	} else {
+		const struct ev_notice *n = find_notice(ev, a->id,
+		    "termination");
+		if (n != NULL) {
+			day_t sent = tz_date_at(a->timezone, n->sent);
+			day_t end = date_add(sent, a->notice_before);
+			r->due_from = min_day(end, r->deadline);
+			if (r->due_from < term)
+				r->due_from = term;
+			note_add(r, "notice sent %s", date_format(sent, b1));
+			if (end > r->deadline)
+				note_add(r, "notice period ends %s, after the "
+				    "deadline %s: the deadline wins",
+				    date_format(end, b1),
+				    date_format(r->deadline, b2));
+		} else {
+			day_t from = r->today > term ? r->today : term;
+			day_t end = date_add(from, a->notice_before);
+			pending = 1;
+			r->notice_needed = 1;
+			r->notice_planned = min_day(end, r->deadline);
+			note_add(r, "prior notice (%d%c) not yet sent",
+			    a->notice_before.n, a->notice_before.unit);
+			if (end > r->deadline)
+				note_add(r, "notice period would end %s, after "
+				    "the deadline %s: the deadline wins",
+				    date_format(end, b1),
+				    date_format(r->deadline, b2));
+		}
+	}
+	return row_state(r, ev, h, pending);
+}
+
+static int
+directive_row(struct plan_row *r, const struct events *ev,
+    const struct holds *h, const struct ev_directive *d)
+{
+	const struct agreement *a = r->a;
+	day_t limit;
+	char b1[11], b2[11];
+
+	r->kind = TRIG_DIRECTIVE;
+	r->dir = d;
+	snprintf(r->trigger, sizeof(r->trigger), "directive %s", d->id);
+	snprintf(r->trigger_id, sizeof(r->trigger_id), "%s", d->id);
+	if (scope_fill(r, d->categories, d->complete) != 0 ||
+	    link_disps(r, ev, d->id) != 0)
+		return -1;
+	r->start = d->received;
+	r->due_from = d->received;
+	limit = date_add(d->received, a->after_request);
+	r->deadline = limit;
+	if (d->schedule != DAY_NONE) {
+		if (d->schedule <= limit) {
+			r->deadline = d->schedule;
+			note_add(r, "scheduled by %s",
+			    date_format(d->schedule, b1));
+		} else {
+			note_add(r, "schedule %s is after the agreement's limit "
+			    "%s: the limit wins", date_format(d->schedule, b1),
+			    date_format(limit, b2));
+		}
+	}
+	if (!d->complete && r->nscope == 0)
+		note_add(r, "no non-exempt dataset holds these categories");
+	if (d->transfer)
+		note_add(r, "transfer to %s", d->transfer_to);
+	return row_state(r, ev, h, 0);
+}
+
+static int
+reappeared_row(struct plan_row *r, const struct events *ev,
+    const struct holds *h, size_t k)
+{
+	const struct ev_disposition *d = &ev->disp[k];
+
+	r->kind = TRIG_REAPPEARED;
+	snprintf(r->trigger, sizeof(r->trigger), "reappeared");
+	snprintf(r->trigger_id, sizeof(r->trigger_id), "reappeared");
+	for (size_t j = 0; j < d->ndatasets; j++) {
+		int i = find_dataset(r->a, d->datasets[j]);
+		if (i >= 0 && !dataset_exempt(r->a, (size_t)i) &&
+		    push(&r->scope, &r->nscope, (size_t)i) != 0)
+			return -1;
+	}
+	if (push(&r->disp, &r->ndisp, k) != 0)
+		return -1;
+	r->start = tz_date_at(r->a->timezone, d->started);
+	r->due_from = r->start;
+	r->deadline = d->deadline != DAY_NONE ? d->deadline : r->start;
+	return row_state(r, ev, h, 0);
+}
+
+/* Appends a fresh row for agreement i; NULL when out of memory. */
+static struct plan_row *
+new_row(struct plan *p, const struct policyset *ps, size_t i, day_t today)
+{
+	struct plan_row *rows = realloc(p->rows, (p->n + 1) * sizeof(*rows));
+	struct plan_row *r;
+
+	if (rows == NULL)
+		return NULL;
+	p->rows = rows;
+	r = &rows[p->n++];
+	memset(r, 0, sizeof(*r));
+	r->agreement = i;
+	r->a = &ps->a[i];
+	r->today = today;
+	r->start = r->due_from = r->deadline = DAY_NONE;
+	r->certify_by = r->notice_planned = DAY_NONE;
+	return r;
+}
+
+int
+sched_plan_on(const struct policyset *ps, const struct events *ev,
+    time_t now, day_t today_override, struct plan *out, struct err *e)
+{
+	struct holds h = { 0 };
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct agreement *a = &ps->a[i];
+		day_t today = today_override != DAY_NONE ? today_override :
+		    tz_date_at(a->timezone, now);
+		struct plan_row *r;
+		size_t first = out->n;
+
+		free(h.by);
+		h.by = calloc(a->nds + 1, sizeof(*h.by));
+		if (h.by == NULL)
+			goto oom;
+		holds_compute(a, ev, &h);
+		if ((r = new_row(out, ps, i, today)) == NULL ||
+		    termination_row(r, ev, &h) != 0)
+			goto oom;
+		for (size_t k = 0; k < ev->ndir; k++) {
+			const struct ev_directive *d = &ev->dir[k];
+			if (d->cancelled || strcmp(d->agreement, a->id) != 0)
+				continue;
+			if ((r = new_row(out, ps, i, today)) == NULL ||
+			    directive_row(r, ev, &h, d) != 0)
+				goto oom;
+		}
+		for (size_t k = 0; k < ev->ndisp; k++) {
+			if (strcmp(ev->disp[k].agreement, a->id) != 0 ||
+			    strcmp(ev->disp[k].trigger, "reappeared") != 0)
+				continue;
+			if ((r = new_row(out, ps, i, today)) == NULL ||
+			    reappeared_row(r, ev, &h, k) != 0)
+				goto oom;
+		}
+		if (h.note[0] != '\0')
+			for (size_t k = first; k < out->n; k++)
+				note_add(&out->rows[k], "%s", h.note);
+	}
+	rc = 0;
+	goto out;
+oom:
+	err_set(e, "scheduler: out of memory");
+	plan_free(out);
+out:
+	free(h.by);
+	return rc;
+}
+
+int
+sched_plan(const struct policyset *ps, const struct events *ev, time_t now,
+    struct plan *out, struct err *e)
+{
+	return sched_plan_on(ps, ev, now, DAY_NONE, out, e);
+}
+
+void
+plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->rows[i].scope);
+		free(p->rows[i].todo);
+		free(p->rows[i].held);
+		free(p->rows[i].disp);
+	}
+	free(p->rows);
+	p->rows = NULL;
+	p->n = 0;
+}
+
+int
+plan_overdue(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->rows[i].state == PS_OVERDUE ||
+		    p->rows[i].state == PS_DELIVERY_OVERDUE)
+			return 1;
+	return 0;
+}

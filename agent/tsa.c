@@ -1,0 +1,487 @@
+/*
+ * tsa.c: RFC 3161 time-stamps (see tsa.h).
+ *
+ * MUST rules:
+ *  - the request is built here with OpenSSL's TS API; the command only
+ *    carries it to a TSA and back, and what it returns is checked against
+ *    the request (imprint, nonce) before it is kept;
+ *  - the command runs through /bin/sh -c with only stdin, stdout and
+ *    stderr open; its output is bounded in size and time, and a command
+ *    that hangs is killed (it is our own child, killed by pid);
+ *  - SIGPIPE from a command that does not read its input must not kill
+ *    lethe.
+ */
+#include "tsa.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/pkcs7.h>
+#include <openssl/rand.h>
+#include <openssl/ts.h>
+#include <openssl/x509.h>
+
+#define TSR_MAX (1024 * 1024)
+#define TSA_TIMEOUT_MS 60000
+
+static const char *
+ossl_msg(char *buf, size_t len)
+{
+	unsigned long code = ERR_peek_last_error();
+
+	if (code == 0)
+		snprintf(buf, len, "unknown error");
+	else
+		ERR_error_string_n(code, buf, len);
+	ERR_clear_error();
+	return buf;
+}
+
+static TS_REQ *
+make_request(const void *sig, size_t siglen, struct err *e)
+{
+	unsigned char md[32], nbytes[8];
+	TS_REQ *req = TS_REQ_new();
+	TS_MSG_IMPRINT *mi = TS_MSG_IMPRINT_new();
+	X509_ALGOR *alg = X509_ALGOR_new();
+	ASN1_INTEGER *nonce = NULL;
+	BIGNUM *bn = NULL;
+	TS_REQ *ret = NULL;
+
+	if (req == NULL || mi == NULL || alg == NULL)
+		goto oom;
+	if (EVP_Digest(sig, siglen, md, NULL, EVP_sha256(), NULL) != 1 ||
+	    RAND_bytes(nbytes, sizeof(nbytes)) != 1)
+		goto oom;
+	nbytes[0] |= 0x01;	/* never a zero nonce */
+	if ((bn = BN_bin2bn(nbytes, sizeof(nbytes), NULL)) == NULL ||
+	    (nonce = BN_to_ASN1_INTEGER(bn, NULL)) == NULL)
+		goto oom;
+	X509_ALGOR_set_md(alg, EVP_sha256());
+	if (TS_MSG_IMPRINT_set_algo(mi, alg) != 1 ||
+	    TS_MSG_IMPRINT_set_msg(mi, md, sizeof(md)) != 1 ||
+	    TS_REQ_set_version(req, 1) != 1 ||
+	    TS_REQ_set_msg_imprint(req, mi) != 1 ||
+	    TS_REQ_set_nonce(req, nonce) != 1 ||
+	    TS_REQ_set_cert_req(req, 1) != 1)
+		goto oom;
+	ret = req;
+	req = NULL;
+	goto out;
+oom:
+	err_set(e, "time-stamp request: cannot build it");
+out:
+	TS_REQ_free(req);
+	TS_MSG_IMPRINT_free(mi);
+	X509_ALGOR_free(alg);
+	ASN1_INTEGER_free(nonce);
+	BN_free(bn);
+	return ret;
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Runs the command, feeding in; collects stdout (bounded) and the start
+ * of stderr.  Returns 0 if it exited 0, else -1 with *e set. */
+static int
+run_command(const char *command, const unsigned char *in, size_t inlen,
+    unsigned char **out, size_t *outlen, struct err *e)
+{
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	struct sigaction ign, old;
+	unsigned char *buf = NULL;
+	char errbuf[512];
+	size_t len = 0, elen = 0;
+	pid_t pid = -1;
+	int status, rc = -1, killed = 0;
+	struct timespec t0, t1;
+
+	if (pipe2(pin, O_CLOEXEC) == -1 || pipe2(pout, O_CLOEXEC) == -1 ||
+	    pipe2(perr, O_CLOEXEC) == -1) {
+		err_sys(e, "tsa_command: pipe");
+		goto out;
+	}
+	if ((buf = malloc(TSR_MAX)) == NULL) {
+		err_set(e, "tsa_command: out of memory");
+		goto out;
+	}
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &ign, &old);
+	pid = fork();
+	if (pid == -1) {
+		err_sys(e, "tsa_command: fork");
+		sigaction(SIGPIPE, &old, NULL);
+		goto out;
+	}
+	if (pid == 0) {
+		sigaction(SIGPIPE, &old, NULL);
+		if (dup2(pin[0], 0) == -1 || dup2(pout[1], 1) == -1 ||
+		    dup2(perr[1], 2) == -1)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+		_exit(127);
+	}
+	close(pin[0]);
+	close(pout[1]);
+	close(perr[1]);
+	pin[0] = pout[1] = perr[1] = -1;
+	(void)write_all(pin[1], in, inlen);	/* a command may not read it */
+	close(pin[1]);
+	pin[1] = -1;
+	sigaction(SIGPIPE, &old, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (pout[0] != -1 || perr[0] != -1) {
+		struct pollfd pf[2] = { { pout[0], POLLIN, 0 },
+		    { perr[0], POLLIN, 0 } };
+		long ms;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= TSA_TIMEOUT_MS) {
+			kill(pid, SIGKILL);
+			killed = 1;
+			break;
+		}
+		if (poll(pf, 2, (int)(TSA_TIMEOUT_MS - ms)) < 0) {
+			if (errno == EINTR)
+				continue;
+			err_sys(e, "tsa_command: poll");
+			kill(pid, SIGKILL);
+			killed = 2;
+			break;
+		}
+		if (pf[0].revents) {
+			ssize_t r = read(pout[0], buf + len, TSR_MAX - len);
+			if (r <= 0 || len + (size_t)r >= TSR_MAX) {
+				if (r > 0)
+					len += (size_t)r;
+				close(pout[0]);
+				pout[0] = -1;
+			} else
+				len += (size_t)r;
+		}
+		if (pf[1].revents) {
+			char tmp[512];
+			ssize_t r = read(perr[0], tmp, sizeof(tmp));
+			if (r <= 0) {
+				close(perr[0]);
+				perr[0] = -1;
+			} else {
+				size_t k = (size_t)r;
+				if (k > sizeof(errbuf) - 1 - elen)
+					k = sizeof(errbuf) - 1 - elen;
+				memcpy(errbuf + elen, tmp, k);
+				elen += k;
+			}
+		}
+	}
+	errbuf[elen] = '\0';
+	errbuf[strcspn(errbuf, "\n")] = '\0';
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (killed == 1) {
+		err_set(e, "tsa_command: no answer within %d seconds; killed",
+		    TSA_TIMEOUT_MS / 1000);
+		goto out;
+	}
+	if (killed)
+		goto out;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		err_set(e, "tsa_command failed (%s %d)%s%s",
+		    WIFEXITED(status) ? "exit" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+		    elen ? ": " : "", errbuf);
+		goto out;
+	}
+	if (len >= TSR_MAX) {
+		err_set(e, "tsa_command: answer larger than %d bytes", TSR_MAX);
+		goto out;
+	}
+	if (len == 0) {
+		err_set(e, "tsa_command printed nothing%s%s", elen ? ": " : "",
+		    errbuf);
+		goto out;
+	}
+	*out = buf;
+	*outlen = len;
+	buf = NULL;
+	rc = 0;
+out:
+	for (int i = 0; i < 2; i++) {
+		if (pin[i] != -1)
+			close(pin[i]);
+		if (pout[i] != -1)
+			close(pout[i]);
+		if (perr[i] != -1)
+			close(perr[i]);
+	}
+	free(buf);
+	return rc;
+}
+
+int
+tsa_stamp(const char *command, const void *sig, size_t siglen,
+    unsigned char **tsr, size_t *tsrlen, struct err *e)
+{
+	TS_REQ *req = NULL;
+	TS_RESP *resp = NULL;
+	TS_VERIFY_CTX *ctx = NULL;
+	unsigned char *der = NULL, *out = NULL;
+	const unsigned char *p;
+	size_t outlen = 0;
+	char why[256];
+	int n, rc = -1;
+
+	if ((req = make_request(sig, siglen, e)) == NULL)
+		goto out;
+	if ((n = i2d_TS_REQ(req, &der)) <= 0) {
+		err_set(e, "time-stamp request: cannot encode it");
+		goto out;
+	}
+	if (run_command(command, der, (size_t)n, &out, &outlen, e) != 0)
+		goto out;
+	p = out;
+	resp = d2i_TS_RESP(NULL, &p, (long)outlen);
+	if (resp == NULL || p != out + outlen) {
+		err_set(e, "tsa_command did not print one DER TimeStampResp");
+		goto out;
+	}
+	if ((ctx = TS_REQ_to_TS_VERIFY_CTX(req, NULL)) == NULL) {
+		err_set(e, "time-stamp: out of memory");
+		goto out;
+	}
+	/* Its signature is checked by tsa_verify, against the TSA's CA. */
+	TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_IMPRINT |
+	    TS_VFY_NONCE);
+	if (TS_RESP_verify_response(ctx, resp) != 1) {
+		err_set(e, "tsa_command's answer does not answer the request: "
+		    "%s", ossl_msg(why, sizeof(why)));
+		goto out;
+	}
+	*tsr = out;
+	*tsrlen = outlen;
+	out = NULL;
+	rc = 0;
+out:
+	ERR_clear_error();
+	TS_VERIFY_CTX_free(ctx);
+	TS_RESP_free(resp);
+	TS_REQ_free(req);
+	OPENSSL_free(der);
+	free(out);
+	return rc;
+}
+
+/*
+ * What TS_RESP_verify_response does not look at, pinned so that no byte
+ * of a stored token can change unnoticed: the response is canonical DER;
+ * the status is a plain "granted" with no text; the token's SignedData is
+ * version 3 with one SignerInfo (version 1, no unsigned attributes) whose
+ * digest algorithm is the only one listed and whose signature algorithm
+ * agrees with it and with the key; every carried certificate verifies.
+ */
+static int
+token_strict(TS_RESP *resp, const unsigned char *der, size_t len,
+    X509_STORE *store, time_t at, struct err *e)
+{
+	TS_STATUS_INFO *st = TS_RESP_get_status_info(resp);
+	PKCS7 *tok = TS_RESP_get_token(resp);
+	unsigned char *re = NULL, *a = NULL, *b = NULL;
+	PKCS7_SIGNED *sd;
+	PKCS7_SIGNER_INFO *si;
+	X509_STORE_CTX *ctx = NULL;
+	int n, na, nb, rc = -1, md_nid, pk_nid, sig_nid;
+
+	if ((n = i2d_TS_RESP(resp, &re)) <= 0 || (size_t)n != len ||
+	    memcmp(re, der, len) != 0) {
+		err_set(e, "time-stamp: not in canonical DER (altered?)");
+		goto out;
+	}
+	if (st == NULL || ASN1_INTEGER_get(TS_STATUS_INFO_get0_status(st)) != 0 ||
+	    TS_STATUS_INFO_get0_text(st) != NULL ||
+	    TS_STATUS_INFO_get0_failure_info(st) != NULL) {
+		err_set(e, "time-stamp: status is not a plain 'granted'");
+		goto out;
+	}
+	if (tok == NULL || !PKCS7_type_is_signed(tok) ||
+	    (sd = tok->d.sign) == NULL || ASN1_INTEGER_get(sd->version) != 3 ||
+	    sk_X509_ALGOR_num(sd->md_algs) != 1 ||
+	    sk_PKCS7_SIGNER_INFO_num(sd->signer_info) != 1 ||
+	    sd->crl != NULL) {
+		err_set(e, "time-stamp: token is not a single-signer SignedData "
+		    "(altered?)");
+		goto out;
+	}
+	si = sk_PKCS7_SIGNER_INFO_value(sd->signer_info, 0);
+	na = i2d_X509_ALGOR(sk_X509_ALGOR_value(sd->md_algs, 0), &a);
+	nb = i2d_X509_ALGOR(si->digest_alg, &b);
+	if (ASN1_INTEGER_get(si->version) != 1 ||
+	    (si->unauth_attr != NULL &&
+	    sk_X509_ATTRIBUTE_num(si->unauth_attr) > 0) ||
+	    na <= 0 || na != nb || memcmp(a, b, (size_t)na) != 0) {
+		err_set(e, "time-stamp: signer info is not as a TSA writes it "
+		    "(altered?)");
+		goto out;
+	}
+	md_nid = OBJ_obj2nid(si->digest_alg->algorithm);
+	sig_nid = OBJ_obj2nid(si->digest_enc_alg->algorithm);
+	if (sig_nid != NID_rsaEncryption) {
+		int sig_md;
+		if (!OBJ_find_sigid_algs(sig_nid, &sig_md, &pk_nid) ||
+		    sig_md != md_nid ||
+		    (pk_nid == NID_X9_62_id_ecPublicKey &&
+		    si->digest_enc_alg->parameter != NULL)) {
+			err_set(e, "time-stamp: signature algorithm does not "
+			    "match its digest (altered?)");
+			goto out;
+		}
+	}
+	if ((ctx = X509_STORE_CTX_new()) == NULL) {
+		err_set(e, "time-stamp: out of memory");
+		goto out;
+	}
+	for (int i = 0; i < sk_X509_num(sd->cert); i++) {
+		if (X509_STORE_CTX_init(ctx, store, sk_X509_value(sd->cert, i),
+		    sd->cert) != 1) {
+			err_set(e, "time-stamp: out of memory");
+			goto out;
+		}
+		X509_STORE_CTX_set_time(ctx, 0, at);
+		if (X509_verify_cert(ctx) != 1) {
+			err_set(e, "time-stamp: carried certificate %d does not "
+			    "verify: %s", i + 1, X509_verify_cert_error_string(
+			    X509_STORE_CTX_get_error(ctx)));
+			goto out;
+		}
+		X509_STORE_CTX_cleanup(ctx);
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	OPENSSL_free(re);
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	return rc;
+}
+
+int
+tsa_verify(const unsigned char *tsr, size_t tsrlen, const void *sig,
+    size_t siglen, const char *cafile, struct tsa_info *info, struct err *e)
+{
+	TS_RESP *resp = NULL;
+	TS_VERIFY_CTX *ctx = NULL;
+	X509_STORE *store = NULL, *vstore;
+	BIO *data = NULL;
+	const unsigned char *p = tsr;
+	const ASN1_GENERALIZEDTIME *gt;
+	TS_TST_INFO *tst;
+	X509_ALGOR *alg;
+	struct tm tm;
+	time_t gen;
+	char why[256];
+	int rc = -1;
+
+	resp = d2i_TS_RESP(NULL, &p, (long)tsrlen);
+	if (resp == NULL || p != tsr + tsrlen) {
+		err_set(e, "time-stamp: not a DER TimeStampResp");
+		goto out;
+	}
+	if ((tst = TS_RESP_get_tst_info(resp)) == NULL) {
+		err_set(e, "time-stamp: response holds no token (not granted)");
+		goto out;
+	}
+	alg = TS_MSG_IMPRINT_get_algo(TS_TST_INFO_get_msg_imprint(tst));
+	if (alg == NULL || OBJ_obj2nid(alg->algorithm) != NID_sha256) {
+		err_set(e, "time-stamp: imprint is not SHA-256");
+		goto out;
+	}
+	gt = TS_TST_INFO_get_time(tst);
+	if (gt == NULL || ASN1_TIME_to_tm(gt, &tm) != 1) {
+		err_set(e, "time-stamp: bad time");
+		goto out;
+	}
+	gen = timegm(&tm);
+	store = X509_STORE_new();
+	if (store == NULL || X509_STORE_load_file(store, cafile) != 1) {
+		err_set(e, "%s: cannot load CA certificates: %s", cafile,
+		    ossl_msg(why, sizeof(why)));
+		goto out;
+	}
+	X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), gen);
+	if ((ctx = TS_VERIFY_CTX_new()) == NULL ||
+	    (data = BIO_new_mem_buf(sig, (int)siglen)) == NULL) {
+		err_set(e, "time-stamp: out of memory");
+		goto out;
+	}
+	TS_VERIFY_CTX_set_flags(ctx, TS_VFY_VERSION | TS_VFY_SIGNATURE |
+	    TS_VFY_DATA);
+	TS_VERIFY_CTX_set_data(ctx, data);
+	TS_VERIFY_CTX_set_store(ctx, store);
+	vstore = store;		/* still usable: the context frees it */
+	data = NULL;		/* the context owns them now */
+	store = NULL;
+	if (TS_RESP_verify_response(ctx, resp) != 1) {
+		err_set(e, "time-stamp: %s", ossl_msg(why, sizeof(why)));
+		goto out;
+	}
+	if (token_strict(resp, tsr, tsrlen, vstore, gen, e) != 0)
+		goto out;
+	if (info != NULL) {
+		PKCS7 *tok = TS_RESP_get_token(resp);
+		STACK_OF(X509) *signers = tok ? PKCS7_get0_signers(tok, NULL,
+		    0) : NULL;
+		info->gen_time = gen;
+		info->tsa[0] = '\0';
+		if (signers != NULL && sk_X509_num(signers) > 0) {
+			BIO *b = BIO_new(BIO_s_mem());
+			char *s;
+			long len;
+			if (b != NULL && X509_NAME_print_ex(b,
+			    X509_get_subject_name(sk_X509_value(signers, 0)), 0,
+			    XN_FLAG_RFC2253) >= 0 &&
+			    (len = BIO_get_mem_data(b, &s)) > 0) {
+				size_t k = (size_t)len < sizeof(info->tsa) ?
+				    (size_t)len : sizeof(info->tsa) - 1;
+				memcpy(info->tsa, s, k);
+				info->tsa[k] = '\0';
+			}
+			BIO_free(b);
+		}
+		sk_X509_free(signers);
+	}
+	rc = 0;
+out:
+	ERR_clear_error();
+	TS_VERIFY_CTX_free(ctx);	/* frees the store and data it holds */
+	X509_STORE_free(store);
+	BIO_free(data);
+	TS_RESP_free(resp);
+	return rc;
+}

@@ -1,0 +1,685 @@
+/* check_sign.c: CMS detached signatures, against stock openssl. */
+#include "testutil.h"
+
+#include "checkpoint.h"
+#include "durable.h"
+#include "err.h"
+#include "journal.h"
+#include "sign.h"
+#include "tsa.h"
+
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+static const char content[] =
+    "[certificate]\r\nid = C-0001\nissued = 2026-11-23T09:00:00Z\r\n"
+    "standard = NIST SP 800-88 Rev. 2\n\n[data]\nfiles = 3\nbytes = 1234\n"
+    "binary:\x01\x02\x7f\xff\r\r\n";
+
+static char *
+mkca(const char *dir, const char *sub, const char *extra)
+{
+	char cmd[8192], *out;
+	const char *top = getenv("LETHE_TOP");
+
+	ck_assert_int_ge(asprintf(&out, "%s/%s", dir, sub), 0);
+	ck_assert_int_lt(snprintf(cmd, sizeof(cmd),
+	    "'%s/certs/mkca' --vendor 'Test Vendor, Inc.' --host app-1 %s "
+	    "'%s' 2>/dev/null", top ? top : ".", extra ? extra : "", out),
+	    (int)sizeof(cmd));
+	ck_assert_int_eq(system(cmd), 0);
+	return out;
+}
+
+static char *
+path2(const char *dir, const char *name)
+{
+	char *p;
+	ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
+	return p;
+}
+
+static void
+write_bytes(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+load(const char *pki, struct signer *s)
+{
+	struct err e = { "" };
+	char *k = path2(pki, "agent.key"), *c = path2(pki, "agent.pem"),
+	    *ca = path2(pki, "ca.pem");
+	ck_assert_msg(sign_load(k, c, ca, s, &e) == 0, "%s", e.msg);
+	free(k); free(c); free(ca);
+}
+
+START_TEST(a_signature_is_accepted_by_stock_openssl_cms_verify)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
+	char cmd[8192], *cf = path2(dir, "x.cert"), *sf = path2(dir, "x.cert.p7s");
+	char *of = path2(dir, "out");
+	struct signer s;
+	struct err e = { "" };
+	size_t plen;
+
+	load(pki, &s);
+	ck_assert_msg(sign_detached(&s, content, sizeof(content) - 1, &pem,
+	    &plen, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(strlen(pem), plen);
+	ck_assert_ptr_nonnull(strstr(pem, "-----BEGIN CMS-----"));
+	write_bytes(cf, content, sizeof(content) - 1);
+	write_bytes(sf, pem, plen);
+	snprintf(cmd, sizeof(cmd), "openssl cms -verify -binary -inform PEM "
+	    "-in '%s' -content '%s' -CAfile '%s/ca.pem' -out '%s' 2>/dev/null",
+	    sf, cf, pki, of);
+	ck_assert_int_eq(system(cmd), 0);
+	/* Binary mode: what openssl says was signed is byte for byte ours. */
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", cf, of);
+	ck_assert_int_eq(system(cmd), 0);
+	/* And stock openssl notices a changed byte too. */
+	write_bytes(cf, "X", 1);
+	snprintf(cmd, sizeof(cmd), "openssl cms -verify -binary -inform PEM "
+	    "-in '%s' -content '%s' -CAfile '%s/ca.pem' -out /dev/null "
+	    "2>/dev/null", sf, cf, pki);
+	ck_assert_int_ne(system(cmd), 0);
+	free(pem); free(cf); free(sf); free(of); free(pki);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_good_signature_verifies_and_names_its_signer)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
+	char *ca = path2(pki, "ca.pem");
+	struct signer s;
+	struct sign_info info;
+	struct err e = { "" };
+	size_t plen;
+	time_t now = time(NULL);
+
+	load(pki, &s);
+	ck_assert_int_eq(sign_detached(&s, content, sizeof(content) - 1, &pem,
+	    &plen, &e), 0);
+	ck_assert_msg(sign_verify(content, sizeof(content) - 1, pem, plen, ca,
+	    now, &info, &e) == 0, "%s", e.msg);
+	ck_assert_msg(strstr(info.subject, "CN=app-1") != NULL, "%s",
+	    info.subject);
+	ck_assert_msg(strstr(info.subject, "OU=lethe agent") != NULL, "%s",
+	    info.subject);
+	ck_assert(info.signing_time >= now - 60 && info.signing_time <= now + 60);
+	free(pem); free(ca); free(pki);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+START_TEST(every_changed_byte_of_content_or_signature_is_rejected)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
+	char *ca = path2(pki, "ca.pem"), buf[sizeof(content)];
+	struct signer s;
+	struct sign_trust t;
+	struct err e = { "" };
+	size_t plen, n = sizeof(content) - 1, tried = 0;
+	time_t now = time(NULL);
+
+	load(pki, &s);
+	ck_assert_int_eq(sign_detached(&s, content, n, &pem, &plen, &e), 0);
+	ck_assert_int_eq(sign_trust_load(ca, &t, &e), 0);
+	ck_assert_int_eq(sign_verify_trust(&t, content, n, pem, plen, now,
+	    NULL, &e), 0);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(buf, content, n);
+		buf[i] ^= 0x20;
+		ck_assert_msg(sign_verify_trust(&t, buf, n, pem, plen, now,
+		    NULL, &e) == -1, "content byte %zu changed, accepted", i);
+		tried++;
+	}
+	/* Every position of the PEM, two ways: a bit flip, and a swap for
+	 * another valid base64 character (which still decodes). */
+	char *alt = malloc(plen + 1);
+	ck_assert_ptr_nonnull(alt);
+	for (size_t i = 0; i < plen; i++) {
+		for (int way = 0; way < 2; way++) {
+			memcpy(alt, pem, plen + 1);
+			if (way == 0) {
+				alt[i] ^= 0x01;
+			} else {
+				const char *p = strchr(b64, pem[i]);
+				if (pem[i] == '\0' || p == NULL)
+					continue;
+				alt[i] = b64[(size_t)(p - b64 + 1) % 64];
+			}
+			ck_assert_msg(sign_verify_trust(&t, content, n, alt,
+			    plen, now, NULL, &e) == -1,
+			    "signature byte %zu (way %d) changed, accepted", i,
+			    way);
+			tried++;
+		}
+	}
+	/* Truncated or extended signature files. */
+	ck_assert_int_eq(sign_verify_trust(&t, content, n, pem, plen - 1, now,
+	    NULL, &e), -1);
+	memcpy(alt, pem, plen);
+	alt[plen] = '\n';
+	ck_assert_int_eq(sign_verify_trust(&t, content, n, alt, plen + 1, now,
+	    NULL, &e), -1);
+	ck_assert_uint_gt(tried, 2000);
+	free(alt); free(pem); free(ca); free(pki);
+	sign_trust_free(&t);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_signature_under_another_ca_is_rejected)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *other = mkca(dir, "other", NULL), *pem;
+	char *ca2 = path2(other, "ca.pem"), *ca1 = path2(pki, "ca.pem");
+	struct signer s;
+	struct err e = { "" };
+	size_t plen;
+
+	load(pki, &s);
+	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
+	ck_assert_int_eq(sign_verify(content, 10, pem, plen, ca1, time(NULL),
+	    NULL, &e), 0);
+	ck_assert_int_eq(sign_verify(content, 10, pem, plen, ca2, time(NULL),
+	    NULL, &e), -1);
+	ck_assert_msg(strstr(e.msg, "certificate") != NULL, "%s", e.msg);
+	free(pem); free(ca1); free(ca2); free(pki); free(other);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(verification_is_as_of_the_given_time)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", "--days 1"), *pem;
+	char *ca = path2(pki, "ca.pem");
+	struct signer s;
+	struct err e = { "" };
+	size_t plen;
+	time_t now = time(NULL);
+
+	load(pki, &s);
+	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
+	ck_assert_int_eq(sign_verify(content, 10, pem, plen, ca, now, NULL,
+	    &e), 0);
+	ck_assert_int_eq(sign_verify(content, 10, pem, plen, ca,
+	    now + 3 * 86400, NULL, &e), -1);
+	ck_assert_msg(strstr(e.msg, "expired") != NULL, "%s", e.msg);
+	ck_assert_int_eq(sign_verify(content, 10, pem, plen, ca,
+	    now - 2 * 86400, NULL, &e), -1);
+	free(pem); free(ca); free(pki);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* Re-issues pki/agent.pem valid from now-10d to now-5d, signed by the CA. */
+static X509 *
+expired_copy(const char *pki)
+{
+	char *c = path2(pki, "agent.pem"), *k = path2(pki, "ca.key");
+	FILE *f;
+	X509 *x;
+	EVP_PKEY *cak;
+
+	ck_assert_ptr_nonnull(f = fopen(c, "r"));
+	ck_assert_ptr_nonnull(x = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	ck_assert_ptr_nonnull(f = fopen(k, "r"));
+	ck_assert_ptr_nonnull(cak = PEM_read_PrivateKey(f, NULL, NULL, NULL));
+	fclose(f);
+	/* The CA must have been valid then too: backdate it as well. */
+	char *cap = path2(pki, "ca.pem");
+	X509 *cax;
+	ck_assert_ptr_nonnull(f = fopen(cap, "r"));
+	ck_assert_ptr_nonnull(cax = PEM_read_X509(f, NULL, NULL, NULL));
+	fclose(f);
+	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notBefore(cax),
+	    -30L * 86400));
+	ck_assert_int_gt(X509_sign(cax, cak, EVP_sha256()), 0);
+	ck_assert_ptr_nonnull(f = fopen(cap, "w"));
+	ck_assert_int_eq(PEM_write_X509(f, cax), 1);
+	fclose(f);
+	X509_free(cax);
+	free(cap);
+	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notBefore(x),
+	    -10L * 86400));
+	ck_assert_ptr_nonnull(X509_gmtime_adj(X509_getm_notAfter(x),
+	    -5L * 86400));
+	ck_assert_int_gt(X509_sign(x, cak, EVP_sha256()), 0);
+	EVP_PKEY_free(cak);
+	free(c); free(k);
+	return x;
+}
+
+START_TEST(an_expired_agent_certificate_still_verifies_as_of_its_issue_time)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
+	char *ca = path2(pki, "ca.pem"), *k = path2(pki, "agent.key");
+	char *c = path2(dir, "expired.pem");
+	struct signer s, refused;
+	struct err e = { "" };
+	size_t plen;
+	time_t now = time(NULL);
+	FILE *f;
+
+	load(pki, &s);
+	X509_free(s.cert);
+	s.cert = expired_copy(pki);
+	sk_X509_pop_free(s.chain, X509_free);	/* the CA changed */
+	s.chain = NULL;
+	/* sign_load itself refuses to sign with it ... */
+	ck_assert_ptr_nonnull(f = fopen(c, "w"));
+	ck_assert_int_eq(PEM_write_X509(f, s.cert), 1);
+	fclose(f);
+	ck_assert_int_eq(sign_load(k, c, NULL, &refused, &e), -1);
+	ck_assert_msg(strstr(e.msg, "expired") != NULL, "%s", e.msg);
+	/* ... but what it signed while valid stays valid. */
+	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
+	ck_assert_msg(sign_verify(content, 10, pem, plen, ca, now - 7 * 86400,
+	    NULL, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(sign_verify(content, 10, pem, plen, ca, now, NULL, &e),
+	    -1);
+	ck_assert_msg(strstr(e.msg, "expired") != NULL, "%s", e.msg);
+	free(pem); free(ca); free(pki); free(k); free(c);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_key_readable_by_others_is_refused_with_its_mode)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *k = path2(pki, "agent.key"), *c = path2(pki, "agent.pem");
+	struct signer s;
+	struct err e = { "" };
+
+	ck_assert_int_eq(chmod(k, 0644), 0);
+	ck_assert_int_eq(sign_load(k, c, NULL, &s, &e), -1);
+	ck_assert_msg(strstr(e.msg, "0644") != NULL, "%s", e.msg);
+	ck_assert_int_eq(chmod(k, 0640), 0);
+	ck_assert_int_eq(sign_load(k, c, NULL, &s, &e), -1);
+	ck_assert_int_eq(chmod(k, 0400), 0);
+	ck_assert_msg(sign_load(k, c, NULL, &s, &e) == 0, "%s", e.msg);
+	sign_free(&s);
+	free(k); free(c); free(pki);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_symlinked_key_is_refused)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *k = path2(pki, "agent.key"), *c = path2(pki, "agent.pem");
+	char *l = path2(dir, "link.key");
+	struct signer s;
+	struct err e = { "" };
+
+	ck_assert_int_eq(symlink(k, l), 0);
+	ck_assert_int_eq(sign_load(l, c, NULL, &s, &e), -1);
+	ck_assert_msg(strstr(e.msg, "symlink") != NULL, "%s", e.msg);
+	free(k); free(c); free(l); free(pki);
+	tu_rmtree(dir);
+}
+END_TEST
+
+static void
+refused_key(const char *genopts, const char *want)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *k = path2(dir, "bad.key"), *c = path2(pki, "agent.pem");
+	char cmd[4096];
+	struct signer s;
+	struct err e = { "" };
+
+	snprintf(cmd, sizeof(cmd), "umask 077; openssl genpkey %s -out '%s' "
+	    "2>/dev/null", genopts, k);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(sign_load(k, c, NULL, &s, &e), -1);
+	ck_assert_msg(strstr(e.msg, want) != NULL, "%s", e.msg);
+	free(k); free(c); free(pki);
+	tu_rmtree(dir);
+}
+
+START_TEST(an_ed25519_key_is_refused_with_a_clear_message)
+{
+	refused_key("-algorithm ED25519", "Ed25519");
+}
+END_TEST
+
+START_TEST(a_small_rsa_key_is_refused)
+{
+	refused_key("-algorithm RSA -pkeyopt rsa_keygen_bits:2048", "2048 bits");
+}
+END_TEST
+
+START_TEST(a_p384_key_is_refused)
+{
+	refused_key("-algorithm EC -pkeyopt ec_paramgen_curve:P-384",
+	    "secp384r1");
+}
+END_TEST
+
+START_TEST(a_certificate_that_does_not_match_the_key_is_refused)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *k = path2(pki, "ca.key"), *c = path2(pki, "agent.pem");
+	struct signer s;
+	struct err e = { "" };
+
+	ck_assert_int_eq(sign_load(k, c, NULL, &s, &e), -1);
+	ck_assert_msg(strstr(e.msg, "does not match") != NULL, "%s", e.msg);
+	free(k); free(c); free(pki);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_certificate_without_email_protection_is_refused)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *k = path2(pki, "ca.key"), *c = path2(pki, "ca.pem");
+	struct signer s;
+	struct err e = { "" };
+
+	/* The CA's own key and certificate match, but may only sign certs. */
+	ck_assert_int_eq(sign_load(k, c, NULL, &s, &e), -1);
+	ck_assert_msg(strstr(e.msg, "emailProtection") != NULL, "%s", e.msg);
+	free(k); free(c); free(pki);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(an_rsa_3072_key_signs_and_verifies)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
+	char cmd[8192];
+	struct signer s;
+	struct err e = { "" };
+	size_t plen;
+	char *k = path2(dir, "rsa.key"), *c = path2(dir, "rsa.pem");
+	char *ca = path2(pki, "ca.pem");
+
+	snprintf(cmd, sizeof(cmd),
+	    "cd '%s' && umask 077 && openssl genpkey -algorithm RSA "
+	    "-pkeyopt rsa_keygen_bits:3072 -out rsa.key 2>/dev/null && "
+	    "openssl req -new -key rsa.key -subj /CN=rsa-host -out rsa.csr && "
+	    "printf 'keyUsage=critical,digitalSignature\\n"
+	    "extendedKeyUsage=emailProtection\\n' >ext && "
+	    "openssl x509 -req -in rsa.csr -CA '%s/ca.pem' -CAkey '%s/ca.key' "
+	    "-set_serial 7 -days 30 -extfile ext -out rsa.pem 2>/dev/null",
+	    dir, pki, pki);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(sign_load(k, c, ca, &s, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
+	ck_assert_msg(sign_verify(content, 10, pem, plen, ca, time(NULL), NULL,
+	    &e) == 0, "%s", e.msg);
+	free(pem); free(k); free(c); free(ca); free(pki);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+
+/* ---- signed journal checkpoints ---- */
+
+static void
+journal_lines(const char *dir, int n, char head[65], uint64_t *seq)
+{
+	static int calls;
+	char agr[32];
+
+	snprintf(agr, sizeof(agr), "agreement-%d", ++calls);
+	struct journal j;
+	struct err e = { "" };
+
+	ck_assert_msg(journal_open(dir, &j, &e) == 0, "%s", e.msg);
+	for (int i = 0; i < n; i++)
+		ck_assert_msg(journal_appendv(&j, &e, "terminate", "agreement",
+		    agr, "date", "2026-10-15", NULL) == 0, "%s", e.msg);
+	memcpy(head, j.head, 65);
+	*seq = j.seq;
+	journal_close(&j);
+}
+
+START_TEST(a_checkpoint_seals_the_journal_and_stock_openssl_verifies_it)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *ca = path2(pki, "ca.pem"), head[65], cmd[8192];
+	struct checkpoint_report r;
+	struct signer s;
+	struct err e = { "" };
+	uint64_t seq;
+
+	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), 1);
+	load(pki, &s);
+	journal_lines(dir, 3, head, &seq);
+	ck_assert_uint_eq(seq, 3);
+	ck_assert_msg(checkpoint_write(dir, seq, head, &s, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_msg(checkpoint_verify(dir, ca, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.seq, 3);
+	ck_assert_uint_eq(r.unsealed, 0);
+	ck_assert_ptr_nonnull(strstr(r.signer, "CN=app-1"));
+	journal_lines(dir, 2, head, &seq);
+	ck_assert_msg(checkpoint_verify(dir, ca, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.unsealed, 2);
+	ck_assert_uint_eq(r.journal_seq, 5);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && openssl cms -verify -binary "
+	    "-inform PEM -in checkpoint.p7s -content checkpoint -CAfile "
+	    "pki/ca.pem -out /dev/null 2>/dev/null", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	sign_free(&s);
+	free(ca); free(pki);
+	tu_rmtree(dir);
+}
+END_TEST
+
+static void
+rewrite(const char *path, const char *from, const char *to)
+{
+	struct err e = { "" };
+	char *t, *at, *out;
+	size_t len;
+
+	ck_assert_int_eq(slurp(path, 1 << 20, &t, &len, &e), 0);
+	ck_assert_ptr_nonnull(at = strstr(t, from));
+	ck_assert_int_ge(asprintf(&out, "%.*s%s%s", (int)(at - t), t, to,
+	    at + strlen(from)), 0);
+	ck_assert_int_eq(durable_write(path, out, strlen(out), 0644, &e), 0);
+	free(t);
+	free(out);
+}
+
+START_TEST(a_forged_or_outdated_checkpoint_is_rejected)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *other = mkca(dir, "other", NULL), *ca = path2(pki, "ca.pem");
+	char *ckpt = path2(dir, "checkpoint"), *jpath = path2(dir, "journal");
+	char head[65], cmd[8192];
+	struct checkpoint_report r;
+	struct signer s, s2;
+	struct err e = { "" };
+	uint64_t seq;
+
+	load(pki, &s);
+	load(other, &s2);
+	journal_lines(dir, 4, head, &seq);
+	/* Claims another line: the signature no longer matches. */
+	ck_assert_int_eq(checkpoint_write(dir, seq, head, &s, &e), 0);
+	rewrite(ckpt, "seq 4", "seq 3");
+	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), -1);
+	ck_assert_msg(strstr(e.msg, "forged") != NULL, "%s", e.msg);
+	/* Signed under a CA that is not trusted. */
+	ck_assert_int_eq(checkpoint_write(dir, seq, head, &s2, &e), 0);
+	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), -1);
+	/* A journal rewritten from scratch (a valid chain of other lines). */
+	ck_assert_int_eq(checkpoint_write(dir, seq, head, &s, &e), 0);
+	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), 0);
+	ck_assert_int_eq(unlink(jpath), 0);
+	journal_lines(dir, 4, head, &seq);
+	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), -1);
+	ck_assert_msg(strstr(e.msg, "rewritten") != NULL, "%s", e.msg);
+	/* Lines removed after sealing. */
+	ck_assert_int_eq(checkpoint_write(dir, seq, head, &s, &e), 0);
+	snprintf(cmd, sizeof(cmd), "sed -i '$d' '%s'", jpath);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), -1);
+	ck_assert_msg(strstr(e.msg, "removed") != NULL, "%s", e.msg);
+	sign_free(&s);
+	sign_free(&s2);
+	free(ca); free(pki); free(other); free(ckpt); free(jpath);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* ---- RFC 3161 time-stamps ---- */
+
+static char *
+mktsa(const char *pki)
+{
+	char cmd[8192], *tsa;
+	const char *top = getenv("LETHE_TOP");
+
+	snprintf(cmd, sizeof(cmd), "'%s/tests/data/cert_mktsa.sh' '%s'",
+	    top ? top : ".", pki);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_ge(asprintf(&tsa, "'%s/tsa-command'", pki), 0);
+	return tsa;
+}
+
+START_TEST(a_time_stamp_from_a_local_tsa_is_kept_and_verified)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *other = mkca(dir, "other", NULL), *tsa = mktsa(pki);
+	char *ca = path2(pki, "ca.pem"), *ca2 = path2(other, "ca.pem");
+	char *pem, cmd[8192];
+	unsigned char *tsr;
+	size_t plen, tsrlen;
+	struct tsa_info ti;
+	struct signer s;
+	struct err e = { "" };
+	time_t now = time(NULL);
+
+	load(pki, &s);
+	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
+	ck_assert_msg(tsa_stamp(tsa, pem, plen, &tsr, &tsrlen, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_msg(tsa_verify(tsr, tsrlen, pem, plen, ca, &ti, &e) == 0,
+	    "%s", e.msg);
+	ck_assert(ti.gen_time >= now - 60 && ti.gen_time <= now + 60);
+	ck_assert_msg(strstr(ti.tsa, "test time-stamping authority") != NULL,
+	    "%s", ti.tsa);
+	/* Stock openssl agrees. */
+	char *xp = path2(dir, "x.p7s"), *xt = path2(dir, "x.tsr");
+	write_bytes(xp, pem, plen);
+	write_bytes(xt, tsr, tsrlen);
+	free(xp);
+	free(xt);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && openssl ts -verify -in x.tsr "
+	    "-data x.p7s -CAfile pki/ca.pem >/dev/null 2>&1", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	/* Another signature, another CA, a changed token: rejected. */
+	pem[40] ^= 1;
+	ck_assert_int_eq(tsa_verify(tsr, tsrlen, pem, plen, ca, &ti, &e), -1);
+	pem[40] ^= 1;
+	ck_assert_int_eq(tsa_verify(tsr, tsrlen, pem, plen, ca2, &ti, &e), -1);
+	for (size_t i = 0; i < tsrlen; i++) {
+		tsr[i] ^= 0x10;
+		ck_assert_msg(tsa_verify(tsr, tsrlen, pem, plen, ca, &ti,
+		    &e) == -1, "token byte %zu changed, accepted", i);
+		tsr[i] ^= 0x10;
+	}
+	free(tsr); free(pem); free(tsa); free(ca); free(ca2); free(pki);
+	free(other);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_tsa_command_that_fails_or_answers_another_request_is_refused)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *tsa = mktsa(pki), *pem, cmd[8192];
+	unsigned char *tsr;
+	size_t plen, tsrlen;
+	struct signer s;
+	struct err e = { "" };
+
+	load(pki, &s);
+	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
+	ck_assert_int_eq(tsa_stamp("echo 'TSA unreachable' >&2; exit 3", pem,
+	    plen, &tsr, &tsrlen, &e), -1);
+	ck_assert_msg(strstr(e.msg, "exit 3") && strstr(e.msg,
+	    "TSA unreachable"), "%s", e.msg);
+	ck_assert_int_eq(tsa_stamp("echo hello", pem, plen, &tsr, &tsrlen, &e),
+	    -1);
+	ck_assert_int_eq(tsa_stamp("true", pem, plen, &tsr, &tsrlen, &e), -1);
+	/* A replayed answer to an earlier request. */
+	ck_assert_int_eq(tsa_stamp(tsa, pem, plen, &tsr, &tsrlen, &e), 0);
+	char *old = path2(dir, "old.tsr");
+	write_bytes(old, tsr, tsrlen);
+	free(old);
+	free(tsr);
+	snprintf(cmd, sizeof(cmd), "cat >/dev/null; cat '%s/old.tsr'", dir);
+	ck_assert_int_eq(tsa_stamp(cmd, pem, plen, &tsr, &tsrlen, &e), -1);
+	ck_assert_msg(strstr(e.msg, "does not answer") != NULL, "%s", e.msg);
+	free(pem); free(tsa); free(pki);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite *s = suite_create("sign");
+	TCase *tc = tcase_create("sign");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, a_signature_is_accepted_by_stock_openssl_cms_verify);
+	tcase_add_test(tc, a_good_signature_verifies_and_names_its_signer);
+	tcase_add_test(tc, every_changed_byte_of_content_or_signature_is_rejected);
+	tcase_add_test(tc, a_signature_under_another_ca_is_rejected);
+	tcase_add_test(tc, verification_is_as_of_the_given_time);
+	tcase_add_test(tc,
+	    an_expired_agent_certificate_still_verifies_as_of_its_issue_time);
+	tcase_add_test(tc, a_key_readable_by_others_is_refused_with_its_mode);
+	tcase_add_test(tc, a_symlinked_key_is_refused);
+	tcase_add_test(tc, an_ed25519_key_is_refused_with_a_clear_message);
+	tcase_add_test(tc, a_small_rsa_key_is_refused);
+	tcase_add_test(tc, a_p384_key_is_refused);
+	tcase_add_test(tc, a_certificate_that_does_not_match_the_key_is_refused);
+	tcase_add_test(tc, a_certificate_without_email_protection_is_refused);
+	tcase_add_test(tc, an_rsa_3072_key_signs_and_verifies);
+	tcase_add_test(tc,
+	    a_checkpoint_seals_the_journal_and_stock_openssl_verifies_it);
+	tcase_add_test(tc, a_forged_or_outdated_checkpoint_is_rejected);
+	tcase_add_test(tc, a_time_stamp_from_a_local_tsa_is_kept_and_verified);
+	tcase_add_test(tc,
+	    a_tsa_command_that_fails_or_answers_another_request_is_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return tu_run(suite());
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Two state writers at once: the second is refused with a message naming
+# the holder's pid and the lock file, and writes nothing.  plan is not a
+# writer: it runs while the lock is held.
+. "$(dirname "$0")/lib.sh"
+command -v flock >/dev/null || skip "flock(1) is not installed"
+
+mkdir -p "$T/srv" "$T/policies.d" "$T/state"
+cat >"$T/lethe.conf" <<CONF
+[agent]
+state_dir = $T/state
+policy_dir = $T/policies.d
+allowed_roots = $T/srv
+[vendor]
+name = Example Learning, Inc.
+contact = privacy@example.com
+CONF
+cat >"$T/policies.d/a.ini" <<POL
+[agreement]
+id = a
+lea = District A
+contact = privacy@a.example
+
+[dataset "files"]
+path = $T/srv/a/*.csv
+categories = Attendance
+POL
+L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
+
+L terminate a 2026-10-15 >/dev/null || die "first terminate"
+# Another writer holds the lock (and, like lethe, writes its pid in it).
+touch "$T/state/lock"
+sh -c 'exec 9>>"$1"; flock 9; echo $$ >"$1"; echo held >"$2"; exec sleep 30' sh \
+	"$T/state/lock" "$T/held" &
+holder=$!
+cleanup_hooks+=("kill $holder 2>/dev/null")
+for _ in $(seq 100); do [[ -e $T/held ]] && break; sleep 0.1; done
+[[ -e $T/held ]] || die "the holder never got the lock"
+pid=$(cat "$T/state/lock")
+
+before=$(wc -l <"$T/state/journal")
+expect_exit 1 L hold a --reason "x" 2>"$T/err"
+grep -q "another lethe (pid $pid) holds $T/state/lock" "$T/err" || die "message: $(cat "$T/err")"
+expect_exit 1 L terminate a 2026-10-20 2>/dev/null
+[[ $(wc -l <"$T/state/journal") == "$before" ]] || die "a refused writer wrote the journal"
+expect_exit 0 L plan --now 2026-11-01 >/dev/null
+expect_exit 0 L journal verify >/dev/null
+
+kill "$holder"; wait "$holder" 2>/dev/null || true
+L hold a --reason "after" >/dev/null || die "lock not free after the holder left"
+echo ok
