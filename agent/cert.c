@@ -262,10 +262,15 @@ cert_check_fields(const struct cert *c, struct err *e)
 				    err_set(e, "missing [media %zu] %s", m + 1,
 				    mfields[i].key);
 		const char *r = c->media[m].rotational;
+		char sec[32];
+		if (m == 0)
+			snprintf(sec, sizeof(sec), "media");
+		else
+			snprintf(sec, sizeof(sec), "media %zu", m + 1);
 		if (strcmp(r, "yes") != 0 && strcmp(r, "no") != 0 &&
 		    strcmp(r, "unknown") != 0)
-			return err_set(e, "[media%s] rotational is '%s'; "
-			    "expected yes, no or unknown", m ? " N" : "", r);
+			return err_set(e, "[%s] rotational is '%s'; expected yes, "
+			    "no or unknown", sec, r);
 	}
 	if (!is_ident(c->id))
 		return err_set(e, "[certificate] id '%s' is not a valid id "

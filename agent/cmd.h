@@ -57,7 +57,7 @@ int cmd_cert(struct ctx *x, int argc, char **argv);
  * "FAIL ..." per check (failures only when quiet); manifest NULL = the
  * ID.manifest beside it, if any.  Returns the number of failed checks. */
 struct sign_trust;
-int verify_one(const char *path, const struct sign_trust *trust,
+int cmd_verify_one(const char *path, const struct sign_trust *trust,
     const char *tsa_ca, const char *manifest, int quiet);
 
 #endif

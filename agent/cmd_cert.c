@@ -210,7 +210,7 @@ cert_show(struct ctx *x, const char *id)
 		printf("FAIL %s\n", e.msg);
 		return EXIT_FAIL;
 	}
-	fails = verify_one(path, &trust, x->cfg.sign_chain, NULL, 0);
+	fails = cmd_verify_one(path, &trust, x->cfg.sign_chain, NULL, 0);
 	sign_trust_free(&trust);
 	return fails ? EXIT_FAIL : EXIT_OK;
 }

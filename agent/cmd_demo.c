@@ -72,7 +72,7 @@ show(const char *conf, const char *const *args)
 
 	printf("\n$ lethe");
 	for (size_t i = 0; args[i] != NULL; i++)
-		printf(" %s", args[i]);
+		printf(strpbrk(args[i], " ;:") ? " '%s'" : " %s", args[i]);
 	printf("\n");
 	fflush(stdout);
 	argv[n++] = "lethe";
@@ -300,7 +300,7 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 		    "litigation hold: records request 2026-114", "--category",
 		    "Attendance", NULL };
 		const char *a6[] = { "run", "--dry-run", NULL };
-		const char *a7[] = { "run", NULL };
+		const char *a7[] = { "run", "--verbose", NULL };
 		const char *a8[] = { "cert", "list", NULL };
 		const char *a9[] = { "journal", "verify", NULL };
 		snprintf(exd, sizeof(exd), "%s/exhibit-d.ini", dir);

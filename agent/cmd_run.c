@@ -1,7 +1,8 @@
 /*
- * cmd_run.c: `lethe run [--dry-run [--now DATE]]` (SPEC §4, §5).
- * Prints what was done and what failed; progress on a terminal only, so
- * that cron mails nothing but problems.  Exit: 0 all well, 1 something
+ * cmd_run.c: `lethe run [--verbose] [--dry-run [--now DATE]]` (SPEC §4,
+ * §5).  Prints what failed always, what was done on a terminal or with
+ * --verbose, and progress on a terminal only, so that cron mails nothing
+ * but problems.  Exit: 0 all well, 1 something
  * failed (the rest was still done), 2 usage or config error (nothing was
  * done), 3 nothing failed but something is still overdue.
  */
@@ -63,13 +64,16 @@ cmd_run(struct ctx *x, int argc, char **argv)
 	struct run_report r;
 	struct prog p = { 0 };
 	struct err e = { { 0 } };
-	int rc;
+	int rc, verbose = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.today = DAY_NONE;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0)
 			o.dry_run = 1;
+		else if (strcmp(argv[i], "--verbose") == 0 ||
+		    strcmp(argv[i], "-v") == 0)
+			verbose = 1;
 		else if (strcmp(argv[i], "--now") == 0 && i + 1 < argc) {
 			if (date_parse(argv[++i], &o.today) != 0) {
 				warnx_("--now: '%s' is not a date (YYYY-MM-DD)",
@@ -77,7 +81,7 @@ cmd_run(struct ctx *x, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		} else
-			return usage("run [--dry-run [--now DATE]]");
+			return usage("run [--verbose] [--dry-run [--now DATE]]");
 	}
 	if (o.today != DAY_NONE && !o.dry_run) {
 		warnx_("--now is only for --dry-run: what is destroyed and "
@@ -94,7 +98,7 @@ cmd_run(struct ctx *x, int argc, char **argv)
 	if (p.shown)
 		fputc('\n', stderr);
 	for (size_t i = 0; i < r.msgs.n; i++)
-		if (o.dry_run || x->interactive)
+		if (o.dry_run || x->interactive || verbose)
 			printf("%s\n", r.msgs.v[i]);
 	for (size_t i = 0; i < r.errors.n; i++)
 		fprintf(stderr, "lethe: %s\n", r.errors.v[i]);

@@ -84,7 +84,7 @@ manifest_beside(char *buf, size_t len, const char *path)
 /* Verifies one certificate, printing a line per check.  Returns the
  * number of failed checks. */
 int
-verify_one(const char *path, const struct sign_trust *trust,
+cmd_verify_one(const char *path, const struct sign_trust *trust,
     const char *tsa_ca, const char *manifest, int quiet)
 {
 	struct vopts o = { trust, tsa_ca, manifest, quiet };
@@ -267,7 +267,7 @@ cmd_verify(struct ctx *x, int argc, char **argv)
 		int f;
 		if (ncerts > 1 && !quiet)
 			printf("%s%s:\n", i ? "\n" : "", certs[i]);
-		f = verify_one(certs[i], &trust, tsa_ca, manifest, quiet);
+		f = cmd_verify_one(certs[i], &trust, tsa_ca, manifest, quiet);
 		if (f > 0) {
 			bad++;
 			if (quiet)

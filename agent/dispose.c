@@ -26,7 +26,11 @@
 #include "locate.h"
 #include "overwrite.h"
 #include "policy.h"
+#include "keystore.h"
 #include "resolve.h"
+#include "sched.h"
+#include "seal.h"
+#include "transfer.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +49,7 @@ struct item {
 	struct found f;
 	size_t ds;
 	int sealed;		/* lethe-sealed ciphertext: crypto-shred */
+	char keyid[SEAL_KEYID_MAX + 1];	/* its key, from the header */
 	int done;
 };
 
@@ -316,8 +322,7 @@ out:
 /* Removes a name without opening what it names (symlink, FIFO, socket,
  * device, or a further hard link of an inode already overwritten). */
 static int
-remove_name(struct dctx *x, struct item *it, const char *kind,
-    struct err *e)
+remove_name(struct dctx *x, struct item *it, uint64_t size, struct err *e)
 {
 	char label[4200];
 	const char *base;
@@ -330,8 +335,8 @@ remove_name(struct dctx *x, struct item *it, const char *kind,
 	memset(&oo, 0, sizeof(oo));
 	if (ow_unlink_name(dirfd, base, label, &oo, e) != 0)
 		goto out;
-	(void)kind;	/* no content of its own: "-" in the manifest */
-	if (manifest_row(x, label, 0, "-", e) != 0)
+	/* No content read: "-" in the manifest (SPEC §8 via cert.h). */
+	if (manifest_row(x, label, size, "-", e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -512,16 +517,6 @@ method_of(const struct agreement *a, size_t ds)
 	return dataset_method(a, &a->ds[ds]);
 }
 
-/* Whether fd begins with lethe's seal header. */
-static int
-is_sealed(int fd)
-{
-	char magic[8];
-
-	return pread(fd, magic, sizeof(magic), 0) == (ssize_t)sizeof(magic) &&
-	    memcmp(magic, "LETHESL1", sizeof(magic)) == 0;
-}
-
 /* Marks sealed files (crypto-shred candidates) by their header. */
 static void
 mark_sealed(struct dctx *x, struct item *v, size_t n)
@@ -540,38 +535,338 @@ mark_sealed(struct dctx *x, struct item *v, size_t n)
 		    O_CLOEXEC);
 		if (fd != -1) {
 			struct stat st;
+			struct seal_header h;
 			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-			    st.st_ino == v[i].f.ino)
-				v[i].sealed = is_sealed(fd);
+			    st.st_ino == v[i].f.ino && seal_is_sealed(fd) == 1 &&
+			    seal_peek(fd, &h, &e) == 0) {
+				v[i].sealed = 1;
+				snprintf(v[i].keyid, sizeof(v[i].keyid), "%s",
+				    h.keyid);
+			}
 			close(fd);
 		}
 		close(dirfd);
 	}
 }
 
-/* Crypto-shred of the sealed items: destroy their keys, then their
- * ciphertext names.  Returns -1 only when the journal failed. */
+/* Whether this disposition covers every non-exempt dataset of its
+ * agreement (a termination or a complete directive, nothing held). */
+static int
+covers_agreement(const struct dispose_req *rq)
+{
+	for (size_t i = 0; i < rq->a->nds; i++) {
+		int in = 0;
+		if (dataset_exempt(rq->a, i))
+			continue;
+		for (size_t k = 0; k < rq->nds; k++)
+			in |= rq->ds[k] == i;
+		if (!in)
+			return 0;
+	}
+	return 1;
+}
+
+/* Destroys the keys of agreement (category NULL: all of them) and journals
+ * each tombstone.  Returns 0, or -1 with *e set. */
+static int
+destroy_keys(struct dctx *x, const char *category, struct err *e)
+{
+	const struct dispose_req *rq = x->rq;
+	struct ks_entry *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = keystore_destroy(rq->cfg->state_dir, rq->cfg->kek, rq->a->id,
+	    category, rq->id, &list, &n, e);
+	for (size_t i = 0; i < n; i++) {
+		struct err je;
+		if (journal_appendv(rq->j, &je, "key-destroyed", "agreement",
+		    rq->a->id, "category", list[i].category, "key", list[i].id,
+		    "disp", rq->id, NULL) != 0) {
+			rc = err_set(e, "%s", je.msg);
+			break;
+		}
+		x->out->keys++;
+		if (list[i].sealed_after[0] != '\0' &&
+		    strcmp(list[i].sealed_after, x->out->key_sealed_after) > 0)
+			snprintf(x->out->key_sealed_after,
+			    sizeof(x->out->key_sealed_after), "%s",
+			    list[i].sealed_after);
+	}
+	if (n > 0)
+		x->out->techniques |= DT_CRYPTO;
+	free(list);
+	return rc;
+}
+
+/* Crypto-shred (SPEC §7): destroy the keys, then the ciphertext names.
+ * A disposition of the whole agreement destroys every key it has, so the
+ * copies no locator can reach (backups, tapes) go too; a partial one
+ * destroys the keys of the sealed files it found.  Returns -1 only when
+ * the journal failed. */
 static int
 shred_sealed(struct dctx *x, struct item *v, size_t n)
 {
+	const struct dispose_req *rq = x->rq;
+	char path[4200];
+	struct stat st;
+	struct err e;
+	int any = 0;
+
 	for (size_t i = 0; i < n; i++)
-		if (v[i].done == 2) {
-			v[i].done = 0;
-			exception(x, "a sealed file of dataset %s was not "
-			    "destroyed: crypto-shred is not in this build",
-			    x->rq->a->ds[v[i].ds].name);
+		any |= v[i].done == 2;
+	if (snprintf(path, sizeof(path), "%s/keys/keystore",
+	    rq->cfg->state_dir) >= (int)sizeof(path))
+		return 0;
+	if (lstat(path, &st) != 0) {
+		/* Nothing was ever sealed here: no keys to destroy. */
+		for (size_t i = 0; i < n; i++)
+			if (v[i].done == 2) {
+				v[i].done = 0;
+				exception(x, "a sealed file of dataset %s has no "
+				    "key in this host's keystore",
+				    rq->a->ds[v[i].ds].name);
+			}
+		return 0;
+	}
+	e.msg[0] = '\0';
+	if (covers_agreement(rq)) {
+		if (destroy_keys(x, NULL, &e) != 0)
+			goto failed;
+	} else {
+		struct keystore ks;
+		char done[64][48];
+		size_t ndone = 0;
+
+		memset(&ks, 0, sizeof(ks));
+		if (any && keystore_open(rq->cfg->state_dir, rq->cfg->kek,
+		    KS_READ, &ks, &e) != 0)
+			goto failed;
+		for (size_t i = 0; i < n && any; i++) {
+			const struct ks_entry *k;
+			char cat[48];
+			size_t d;
+			if (v[i].done != 2)
+				continue;
+			k = keystore_find(&ks, v[i].keyid);
+			if (k == NULL) {
+				v[i].done = 0;
+				exception(x, "a sealed file of dataset %s names a "
+				    "key this keystore does not have",
+				    rq->a->ds[v[i].ds].name);
+				continue;
+			}
+			if (strcmp(k->agreement, rq->a->id) != 0) {
+				v[i].done = 0;
+				diag_add(x->problems, rq->a->ds[v[i].ds].name, 0,
+				    "a sealed file is under agreement %s's key "
+				    "%s, not %s's: refused", k->agreement, k->id,
+				    rq->a->id);
+				exception(x, "a sealed file of dataset %s is "
+				    "sealed under another agreement's key",
+				    rq->a->ds[v[i].ds].name);
+				continue;
+			}
+			snprintf(cat, sizeof(cat), "%s", k->category);
+			for (d = 0; d < ndone; d++)
+				if (strcmp(done[d], cat) == 0)
+					break;
+			if (d < ndone || k->destroyed)
+				continue;
+			if (ndone < 64)
+				snprintf(done[ndone++], sizeof(done[0]), "%s",
+				    cat);
 		}
+		if (any)
+			keystore_close(&ks);
+		for (size_t d = 0; d < ndone; d++)
+			if (destroy_keys(x, done[d], &e) != 0)
+				goto failed;
+	}
+	/* The keys are gone: the ciphertext is noise; remove its names. */
+	for (size_t i = 0; i < n; i++) {
+		char label[4200];
+		if (v[i].done != 2)
+			continue;
+		label_of(x, &v[i].f, label, sizeof(label));
+		if (remove_name(x, &v[i], (uint64_t)v[i].f.size, &e) != 0) {
+			diag_add(x->problems, label, 0, "%s", e.msg);
+			exception(x, "a ciphertext name of dataset %s could not "
+			    "be removed", rq->a->ds[v[i].ds].name);
+			v[i].done = 0;
+			continue;
+		}
+		x->out->sealed_files++;
+	}
+	return 0;
+failed:
+	diag_add(x->problems, rq->a->id, 0, "crypto-shred: %s", e.msg);
+	exception(x, "crypto-shred of agreement %s failed: %s", rq->a->id,
+	    e.msg);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].done == 2)
+			v[i].done = 0;
 	return 0;
 }
 
-/* Exhibit D transfer: pack, read back, only then destroy. */
+/* Opens (creating what is missing, 0700) the directory `path` beneath its
+ * allowed root.  Returns the fd, or -1 with *e set. */
+static int
+open_transfer_dir(struct dctx *x, const char *path, struct err *e)
+{
+	const struct config *c = x->rq->cfg;
+	const char *rel;
+	char comp[256];
+	int root, fd, next;
+
+	root = resolve_which_root((const char *const *)c->roots, c->nroots,
+	    path, &rel);
+	if (root < 0)
+		return err_set(e, "transfer_to %s is outside allowed_roots",
+		    path);
+	if (x->roots[root].fd == -1 &&
+	    resolve_root(c->roots[root], &x->roots[root], e) != 0)
+		return -1;
+	fd = dup(x->roots[root].fd);
+	if (fd == -1)
+		return err_sys(e, "%s", c->roots[root]);
+	while (*rel != '\0') {
+		size_t len = strcspn(rel, "/");
+		if (len >= sizeof(comp) || len == 0 ||
+		    (len == 1 && rel[0] == '.') ||
+		    (len == 2 && rel[0] == '.' && rel[1] == '.')) {
+			close(fd);
+			return err_set(e, "transfer_to %s: bad component", path);
+		}
+		memcpy(comp, rel, len);
+		comp[len] = '\0';
+		next = resolve_child_dir(&x->roots[root], fd, comp);
+		if (next == -1 && errno == ENOENT) {
+			if (mkdirat(fd, comp, 0700) != 0 && errno != EEXIST) {
+				err_sys(e, "transfer_to %s: mkdir %s", path, comp);
+				close(fd);
+				return -1;
+			}
+			(void)fsync(fd);
+			next = resolve_child_dir(&x->roots[root], fd, comp);
+		}
+		if (next == -1) {
+			err_sys(e, "transfer_to %s: %s (no symlinks, no mount "
+			    "points)", path, comp);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		fd = next;
+		rel += len;
+		while (*rel == '/')
+			rel++;
+	}
+	return fd;
+}
+
+/* Exhibit D transfer (SPEC §3): pack every file to be destroyed into
+ * transfer_to/ID.tar.gz with a SHA-256 manifest, read it back and check
+ * it; only then may anything be destroyed.  A killed run's finished archive
+ * is checked again and kept.  Returns 0, or -1 with *e set (nothing was
+ * destroyed). */
 static int
 transfer_first(struct dctx *x, struct item *v, size_t n, struct err *e)
 {
-	(void)x;
-	(void)v;
-	(void)n;
-	return err_set(e, "transfer is not in this build; nothing destroyed");
+	struct transfer_file *tf = NULL;
+	struct transfer_result tr;
+	int *dirs = NULL, todir = -1, rc = -1;
+	size_t nt = 0, ndirs = 0;
+	rlim_t maxfd = 1024;
+	char name[200];
+
+	if (snprintf(name, sizeof(name), "%s.tar.gz", x->rq->id) >=
+	    (int)sizeof(name))
+		return err_set(e, "transfer: id too long");
+	todir = open_transfer_dir(x, x->rq->transfer_to, e);
+	if (todir < 0)
+		return -1;
+	memset(&tr, 0, sizeof(tr));
+	if (x->rq->resume && faccessat(todir, name, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0) {
+		if (transfer_check(todir, name, x->rq->transfer_to, &tr, e) != 0)
+			goto out;
+		goto done;
+	}
+	{
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+			maxfd = rl.rlim_cur;
+		}
+	}
+	tf = calloc(n + 1, sizeof(*tf));
+	dirs = calloc(n + 1, sizeof(*dirs));
+	if (tf == NULL || dirs == NULL) {
+		err_set(e, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *base;
+		int dirfd;
+
+		if (v[i].f.kind != FOUND_FILE)
+			continue;	/* links and special files hold no data */
+		if (v[i].sealed) {
+			char label[4200];
+			label_of(x, &v[i].f, label, sizeof(label));
+			err_set(e, "transfer: a file of dataset %s is sealed; "
+			    "unseal it for the LEA or use a destroy directive",
+			    x->rq->a->ds[v[i].ds].name);
+			diag_add(x->problems, label, 0, "sealed: not transferred");
+			goto out;
+		}
+		dirfd = open_parent(x, v[i].f.root, v[i].f.rel, &base, e);
+		if (dirfd < 0)
+			goto out;
+		dirs[ndirs++] = dirfd;
+		tf[nt].dirfd = dirfd;
+		tf[nt].name = base;
+		tf[nt].path = v[i].f.rel;
+		tf[nt].dev = v[i].f.dev;
+		tf[nt].ino = v[i].f.ino;
+		nt++;
+		if (ndirs + 64 > maxfd) {
+			/* One descriptor per file is open while packing. */
+			err_set(e, "transfer: %zu files exceed the open-file "
+			    "limit (%zu); raise `ulimit -n`; nothing destroyed",
+			    n, (size_t)maxfd);
+			goto out;
+		}
+	}
+	if (transfer_pack(todir, name, x->rq->transfer_to, tf, nt, &tr,
+	    e) != 0)
+		goto out;
+done:
+	x->out->transferred = tr.files;
+	hex(tr.sha256, x->out->transfer_sha256);
+	{
+		struct err je;
+		char files[24];
+		snprintf(files, sizeof(files), "%" PRIu64, tr.files);
+		if (journal_appendv(x->rq->j, &je, "transfer-complete", "disp",
+		    x->rq->id, "files", files, "sha256",
+		    x->out->transfer_sha256, NULL) != 0) {
+			err_set(e, "%s", je.msg);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < ndirs; i++)
+		close(dirs[i]);
+	free(dirs);
+	free(tf);
+	if (todir != -1)
+		close(todir);
+	return rc;
 }
 
 static int
@@ -590,8 +885,7 @@ do_items(struct dctx *x, struct item *v, size_t n)
 		label_of(x, &it->f, label, sizeof(label));
 		e.msg[0] = '\0';
 		if (it->f.kind == FOUND_SYMLINK || it->f.kind == FOUND_OTHER) {
-			if (remove_name(x, it, it->f.kind == FOUND_SYMLINK ?
-			    "symlink" : "special", &e) != 0)
+			if (remove_name(x, it, 0, &e) != 0)
 				goto failed;
 			if (it->f.kind == FOUND_SYMLINK)
 				x->out->links++;
@@ -641,8 +935,7 @@ do_items(struct dctx *x, struct item *v, size_t n)
 				if (v[j].f.kind == FOUND_FILE &&
 				    v[j].f.dev == it->f.dev &&
 				    v[j].f.ino == it->f.ino && !v[j].done) {
-					if (remove_name(x, &v[j], "hardlink",
-					    &e) != 0)
+					if (remove_name(x, &v[j], 0, &e) != 0)
 						goto failed;
 					v[j].done = 1;
 					x->out->links++;

@@ -753,6 +753,9 @@ keystore_open(const char *state_dir, const char *kek_path, int flags,
 
 	memset(ks, 0, sizeof(*ks));
 	ks->writable = flags == KS_WRITE;
+	if (state_dir[0] != '/' || (kek_path != NULL && kek_path[0] != '/'))
+		return err_set(e, "%s: state_dir and the KEK must be absolute "
+		    "paths", state_dir[0] != '/' ? state_dir : kek_path);
 	if (asprintf(&ks->keys_dir, "%s/keys", state_dir) < 0 ||
 	    (ks->path = join(ks->keys_dir, "/keystore")) == NULL ||
 	    (ks->kek_path = kek_path ? strdup(kek_path) :

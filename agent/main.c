@@ -28,7 +28,7 @@ static const struct {
 	{ "journal", cmd_journal, "journal verify" },
 	{ "verify", cmd_verify, "verify [--ca FILE] [--tsa-ca FILE] [--manifest FILE] [-q] CERT..." },
 	{ "cert", cmd_cert, "cert list [--tsv] | show ID | resend ID" },
-	{ "run", cmd_run, "run [--dry-run [--now DATE]]" },
+	{ "run", cmd_run, "run [--verbose] [--dry-run [--now DATE]]" },
 	{ "demo", cmd_demo, "demo [DIR]" },
 	/* COMMANDS: one line each, keep this marker */
 };

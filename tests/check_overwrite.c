@@ -96,18 +96,18 @@ testdir(void)
 static void
 fill(const char *dir, const char *name, const char *marker, size_t n)
 {
-	char path[4200];
+	char path[4200], *buf = malloc(n ? n : 1);
 	size_t ml = strlen(marker);
 	int fd;
 
+	ck_assert_ptr_nonnull(buf);
+	for (size_t off = 0; off < n; off++)
+		buf[off] = marker[off % ml];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	ck_assert_int_ge(fd, 0);
-	for (size_t off = 0; off < n; ) {
-		size_t k = n - off < ml ? n - off : ml;
-		ck_assert_int_eq(write(fd, marker, k), (ssize_t)k);
-		off += k;
-	}
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	free(buf);
 	ck_assert_int_eq(fsync(fd), 0);
 	close(fd);
 }

@@ -538,7 +538,6 @@ START_TEST(a_large_stream_seals_and_unseals_through_pipes_in_constant_memory)
 	/* The largest child's peak RSS: a small fraction of 300 MiB even
 	 * under AddressSanitizer. */
 	ck_assert_int_eq(getrusage(RUSAGE_CHILDREN, &ru), 0);
-	fprintf(stderr, "pipes test: largest child peak RSS %ld KiB\n", ru.ru_maxrss);
 	ck_assert_msg(ru.ru_maxrss < 64 * 1024, "peak RSS %ld KiB",
 	    ru.ru_maxrss);
 	free(buf);
