@@ -217,11 +217,31 @@ archive_member_matches(const char *glob, const char *path)
 	return 0;
 }
 
+/* libarchive's message, with anything it quotes (some messages quote a
+ * member's name) and any unprintable byte left out: names are student
+ * data and must not reach a log (SPEC §8). */
 static const char *
 aerr(struct archive *a)
 {
+	static char buf[256];
 	const char *s = archive_error_string(a);
-	return s != NULL ? s : "unknown error";
+	size_t n = 0;
+	int quoted = 0;
+
+	if (s == NULL)
+		return "unknown error";
+	for (; *s != '\0' && n + 8 < sizeof(buf); s++) {
+		if (*s == '\'' || *s == '"') {
+			if (!quoted) {
+				memcpy(buf + n, "'...'", 5);
+				n += 5;
+			}
+			quoted = !quoted;
+		} else if (!quoted)
+			buf[n++] = *s >= 0x20 && *s < 0x7f ? *s : '?';
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 static struct archive *
@@ -644,6 +664,12 @@ scan(int fd, uint64_t size, const char *label, const char *glob, int full,
 		const char *path = archive_entry_pathname(ent);
 		const char *link = archive_entry_hardlink(ent);
 		int m = archive_member_matches(glob, path);
+		if (path == NULL) {
+			err_set(e, "%s: member #%ju: its name cannot be read, so "
+			    "whether to remove it cannot be decided; refused, "
+			    "archive untouched", label, (uintmax_t)i + 1);
+			goto out;
+		}
 		if (m) {
 			sh->matches++;
 			if (archive_entry_size_is_set(ent) && link == NULL)

@@ -7,6 +7,7 @@
  */
 #include "cmd.h"
 #include "err.h"
+#include "keystore.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +28,9 @@ cmd_check(struct ctx *x, int argc, char **argv)
 	(void)config_load(x->conf_path, &x->cfg, &d);
 	if (x->cfg.parsed && x->cfg.policy_dir != NULL)
 		(void)policy_load_dir(x->cfg.policy_dir, &x->cfg, &x->ps, &d);
+	/* SPEC §7: the KEK must not lie where datasets or keys/ are backed up. */
+	if (x->cfg.parsed && x->cfg.state_dir != NULL)
+		keystore_check_kek_location(&x->cfg, &x->ps, &d);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.v[i]);
 	for (size_t i = 0; i < x->ps.n; i++)

@@ -25,7 +25,7 @@ static const struct {
 	{ "directive", cmd_directive, "directive add FILE | list [--tsv] | show ID | cancel ID --reason TEXT" },
 	{ "hold", cmd_hold, "hold AGREEMENT --reason TEXT [--dataset NAME]... [--category C]..." },
 	{ "release", cmd_release, "release AGREEMENT [--id H-0001]" },
-	{ "journal", cmd_journal, "journal verify" },
+	{ "journal", cmd_journal, "journal verify [--ca FILE]" },
 	{ "verify", cmd_verify, "verify [--ca FILE] [--tsa-ca FILE] [--manifest FILE] [-q] CERT..." },
 	{ "cert", cmd_cert, "cert list [--tsv] | show ID | resend ID" },
 	{ "run", cmd_run, "run [--verbose] [--dry-run [--now DATE]]" },

@@ -365,6 +365,18 @@ media_probe(int fd, struct media *m, struct err *e)
 }
 
 int
+media_checkpoint(int fd)
+{
+	struct statfs sf;
+	uint32_t flags = 0;
+
+	if (fstatfs(fd, &sf) == -1 || (sf.f_type & 0xffff) != 0xEF53 ||
+	    (unsigned long)sf.f_type > 0xffffUL)
+		return 0;
+	return ioctl(fd, EXT4_IOC_CHECKPOINT, &flags) == 0;
+}
+
+int
 media_purge_journal(int fd, const struct media *m, char *detail, size_t len,
     struct err *e)
 {

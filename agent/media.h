@@ -35,6 +35,15 @@ const char *media_overwrite_refusal(const char *fstype);
 int media_purge_journal(int fd, const struct media *m, char *detail,
     size_t len, struct err *e);
 
+/* Writes the filesystem journal's committed metadata to its home blocks
+ * now (ext2/3/4: EXT4_IOC_CHECKPOINT), so a block freed next (a removed
+ * directory's, an xattr block) keeps its scrubbed contents rather than the
+ * stale ones the journal would otherwise have superseded only in the log.
+ * Best effort: returns 1 done, 0 not applicable (other filesystems, no
+ * journal) or not permitted (needs CAP_SYS_ADMIN; the final purge reports
+ * that). */
+int media_checkpoint(int fd);
+
 /* The filesystem type of fd from fstatfs alone (cheap; "ext4" stands for
  * the whole ext2/3/4 family, "unknown (0x...)" for a magic not in the
  * table), for the per-file refusal check.  Returns 0 or -1 with *e set. */

@@ -380,6 +380,10 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 			goto out;
 		}
 	}
+	/* Where the filesystem journals data (ext4 data=journal, inline
+	 * data), the pattern sits in the log until a checkpoint writes it
+	 * home; do that now, so the read-back sees the home blocks. */
+	(void)media_checkpoint(p->fd);
 	if (verify(p, end) == -1)
 		goto out;
 	rc = 0;
@@ -403,7 +407,7 @@ strip_xattrs(int fd, const char *label, struct err *e)
 {
 	char *list = NULL, *zero = NULL;
 	ssize_t len;
-	int rc = -1;
+	int rc = -1, zeroed = 0;
 
 	len = flistxattr(fd, NULL, 0);
 	if (len <= 0) {
@@ -429,8 +433,21 @@ strip_xattrs(int fd, const char *label, struct err *e)
 			}
 			zero = z;
 			memset(zero, 0, (size_t)vlen);
-			(void)fsetxattr(fd, n, zero, (size_t)vlen, XATTR_REPLACE);
+			if (fsetxattr(fd, n, zero, (size_t)vlen,
+			    XATTR_REPLACE) == 0)
+				zeroed = 1;
 		}
+	}
+	/* The zeroed values must reach their home block before removal
+	 * frees it, or the block would keep the values as they were. */
+	if (zeroed && (fsync(fd) == -1 || media_checkpoint(fd) == -1)) {
+		err_sys(e, "%s: fsync after scrubbing extended attributes",
+		    label);
+		goto out;
+	}
+	for (char *n = list; n < list + len; n += strlen(n) + 1) {
+		int user = strncmp(n, "user.", 5) == 0 ||
+		    strncmp(n, "trusted.", 8) == 0;
 		if (fremovexattr(fd, n) == -1 && user && errno != ENODATA) {
 			err_sys(e, "%s: removing extended attribute", label);
 			goto out;
@@ -689,6 +706,10 @@ ow_rmdir_if_empty(int dirfd, const char *name, const char *label,
 		    "place", label, tmp);
 		goto out;
 	}
+	/* Its entries were removed (and fsync'd) before; write that home
+	 * now, since rmdir frees the block and a journaling filesystem would
+	 * then never write the scrubbed version over the old names. */
+	(void)media_checkpoint(dirfd);
 	if (unlinkat(dirfd, tmp, AT_REMOVEDIR) == -1) {
 		if (errno == ENOTEMPTY || errno == EEXIST) {
 			/* Filled again since we looked: put the name back. */

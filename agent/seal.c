@@ -398,12 +398,62 @@ rand_hex(char *buf, size_t len)
 }
 
 int
+seal_out_openat(int dirfd, const char *name, const char *label, mode_t mode,
+    struct seal_out *o, struct err *e)
+{
+	char hex[17];
+	int n, rc = -1;
+
+	memset(o, 0, sizeof(*o));
+	o->dirfd = o->fd = -1;
+	o->name = strdup(name);
+	o->path = strdup(label);
+	if (o->name == NULL || o->path == NULL) {
+		err_set(e, "%s: out of memory", label);
+		goto out;
+	}
+	if (name[0] == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		err_set(e, "%s: not a file name", label);
+		goto out;
+	}
+	o->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (o->dirfd == -1) {
+		err_sys(e, "%s: dup", label);
+		goto out;
+	}
+	n = rand_hex(hex, sizeof(hex));
+	if (n == 0)
+		n = snprintf(o->tmp, sizeof(o->tmp), ".lethe-tmp.%s", hex);
+	if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
+		err_set(e, "%s: cannot make a temporary name", label);
+		goto out;
+	}
+	o->fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, mode);
+	if (o->fd == -1) {
+		err_sys(e, "%s: cannot create a temporary file beside it",
+		    label);
+		goto out;
+	}
+	if (fchmod(o->fd, mode) != 0) {
+		err_sys(e, "%s: chmod", label);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		seal_out_abort(o);
+	return rc;
+}
+
+int
 seal_out_open(const char *path, mode_t mode, struct seal_out *o,
     struct err *e)
 {
 	const char *slash = strrchr(path, '/');
-	char *dir = NULL, hex[17];
-	int n, rc = -1;
+	char *dir;
+	int dfd, rc;
 
 	memset(o, 0, sizeof(*o));
 	o->dirfd = o->fd = -1;
@@ -413,45 +463,17 @@ seal_out_open(const char *path, mode_t mode, struct seal_out *o,
 		dir = strdup("/");
 	else
 		dir = strndup(path, (size_t)(slash - path));
-	o->name = strdup(slash ? slash + 1 : path);
-	o->path = strdup(path);
-	if (dir == NULL || o->name == NULL || o->path == NULL) {
-		err_set(e, "%s: out of memory", path);
-		goto out;
-	}
-	if (o->name[0] == '\0' || strcmp(o->name, ".") == 0 ||
-	    strcmp(o->name, "..") == 0) {
-		err_set(e, "%s: not a file name", path);
-		goto out;
-	}
-	o->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (o->dirfd == -1) {
+	if (dir == NULL)
+		return err_set(e, "%s: out of memory", path);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1) {
 		err_sys(e, "%s: cannot open directory", dir);
-		goto out;
+		free(dir);
+		return -1;
 	}
-	n = rand_hex(hex, sizeof(hex));
-	if (n == 0)
-		n = snprintf(o->tmp, sizeof(o->tmp), ".lethe-tmp.%s", hex);
-	if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
-		err_set(e, "%s: cannot make a temporary name", path);
-		goto out;
-	}
-	o->fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, mode);
-	if (o->fd == -1) {
-		err_sys(e, "%s: cannot create a temporary file in %s", path,
-		    dir);
-		goto out;
-	}
-	if (fchmod(o->fd, mode) != 0) {
-		err_sys(e, "%s: chmod", path);
-		goto out;
-	}
-	rc = 0;
-out:
+	rc = seal_out_openat(dfd, slash ? slash + 1 : path, path, mode, o, e);
+	close(dfd);
 	free(dir);
-	if (rc != 0)
-		seal_out_abort(o);
 	return rc;
 }
 

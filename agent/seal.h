@@ -122,6 +122,10 @@ struct seal_out {
  * set. */
 int seal_out_open(const char *path, mode_t mode, struct seal_out *o,
     struct err *e);
+/* The same for the single component name in directory dirfd (dirfd is
+ * duplicated, not taken); label names it in messages. */
+int seal_out_openat(int dirfd, const char *name, const char *label,
+    mode_t mode, struct seal_out *o, struct err *e);
 /* fsyncs the temporary file, renames it to path (replacing a file there)
  * and fsyncs the directory.  Returns 0, or -1 with *e set (the temporary
  * file is then removed).  Closes everything either way. */

@@ -147,6 +147,7 @@ make_tree(void)
 	    "{ printf TULSA_MARKER_3; head -c 200000 /dev/urandom; } > tulsa/blob.bin\n"
 	    "L=tulsa/$(printf 'd%%.0s' $(seq 70))\n"
 	    "mkdir -p $L && printf 'TULSA_MARKER_LONG\\n' > $L/$(printf 'f%%.0s' $(seq 70)).txt\n"
+	    "printf 'TULSA_MARKER_4\\n' > 'tulsa/Zo\303\253_\303\221and\303\272.csv'\n"
 	    "ln tulsa/roster.csv tulsa/roster-again.csv\n"
 	    "ln -s roster.csv tulsa/roster-symlink\n"
 	    "truncate -s 4M tulsa/sparse.img\n"
