@@ -53,6 +53,8 @@ int cmd_release(struct ctx *x, int argc, char **argv);
 int cmd_journal(struct ctx *x, int argc, char **argv);
 int cmd_verify(struct ctx *x, int argc, char **argv);
 int cmd_cert(struct ctx *x, int argc, char **argv);
+int cmd_seal(struct ctx *x, int argc, char **argv);
+int cmd_unseal(struct ctx *x, int argc, char **argv);
 /* cmd_verify.c: verifies one certificate file, printing "ok   ..." or
  * "FAIL ..." per check (failures only when quiet); manifest NULL = the
  * ID.manifest beside it, if any.  Returns the number of failed checks. */

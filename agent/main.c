@@ -30,6 +30,8 @@ static const struct {
 	{ "cert", cmd_cert, "cert list [--tsv] | show ID | resend ID" },
 	{ "run", cmd_run, "run [--verbose] [--dry-run [--now DATE]]" },
 	{ "demo", cmd_demo, "demo [DIR]" },
+	{ "seal", cmd_seal, "seal --agreement A [--category C] [IN [OUT]] | seal --agreement A [--category C] --replace FILE" },
+	{ "unseal", cmd_unseal, "unseal [IN [OUT]]" },
 	/* COMMANDS: one line each, keep this marker */
 };
 

@@ -583,8 +583,10 @@ END_TEST
 START_TEST(empty_directories_are_removed_and_full_ones_kept)
 {
 	char *dir = testdir(), path[4200];
+	struct ow_opts o = { .links_ok = 1 };
+	struct ow_result r;
 	struct err e = { "" };
-	int dfd;
+	int dfd, sub;
 
 	if (dir == NULL)
 		return;
@@ -593,6 +595,17 @@ START_TEST(empty_directories_are_removed_and_full_ones_kept)
 	snprintf(path, sizeof(path), "%s/kept", dir);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	fill(path, "f", "x", 1);
+	/* An old file: its name is in the directory's home block. */
+	snprintf(path, sizeof(path), "%s/alvarez_jordan", dir);
+	fill(path, "Jordan_Alvarez_504_plan.csv", "x", 1);
+	sub = opendir_fd(path);
+	ck_assert_int_eq(syncfs(sub), 0);
+	media_checkpoint(sub);
+	if (g_have_img)
+		ck_assert_int_ge(raw_count("Jordan_Alvarez_504_plan"), 1);
+	ck_assert_msg(ow_file(sub, "Jordan_Alvarez_504_plan.csv", "f", &o, &r,
+	    &e) == 0, "%s", e.msg);
+	close(sub);
 	dfd = opendir_fd(dir);
 	ck_assert_int_eq(ow_rmdir_if_empty(dfd, "kept", "kept", &e), 0);
 	ck_assert(exists(dir, "kept"));
@@ -603,6 +616,7 @@ START_TEST(empty_directories_are_removed_and_full_ones_kept)
 		/* The name is still in the journal until it is purged. */
 		purge_journal();
 		ck_assert_int_eq(raw_count("alvarez_jordan"), 0);
+		ck_assert_int_eq(raw_count("Jordan_Alvarez_504_plan"), 0);
 	}
 	free(dir);
 }
