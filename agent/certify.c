@@ -42,8 +42,17 @@ static const char *
 host_zone(char *buf, size_t len)
 {
 	char link[PATH_MAX];
-	ssize_t n = readlink("/etc/localtime", link, sizeof(link) - 1);
-	const char *z;
+	ssize_t n;
+	const char *z = getenv("TZ");
+
+	/* The same zone date.c's calendar uses: $TZ first. */
+	if (z != NULL && *z == ':')
+		z++;
+	if (z != NULL && *z != '\0' && tz_valid(z)) {
+		snprintf(buf, len, "%s", z);
+		return buf;
+	}
+	n = readlink("/etc/localtime", link, sizeof(link) - 1);
 
 	if (n > 0) {
 		link[n] = '\0';
@@ -258,7 +267,8 @@ write_cert(const struct config *c, const struct agreement *a,
 		ct.media[0].model = "unknown";
 		ct.media[0].serial = "unknown";
 		ct.media[0].rotational = "unknown";
-		ct.media[0].source = r->datasets;
+		ct.media[0].source = r->datasets[0] ? r->datasets :
+		    "none: no dataset in scope";
 		ct.nmedia = 1;
 	}
 	ct.performed_by = b.performed;

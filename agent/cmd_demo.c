@@ -278,7 +278,8 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 	    "categories = Assessment\nnature = destroy\nschedule = asap\n"
 	    "requested_by = J. Smith, Data Privacy Officer\n", recv) != 0)
 		return EXIT_FAIL;
-	if (make_data(dir) != 0)
+	if (make_data(dir) != 0 ||
+	    put(dir, "backups/README", 0644, "nightly backups land here\n") != 0)
 		return EXIT_FAIL;
 	printf("generated: 8 screener exports (OSDE), 8 attendance and 8 "
 	    "assessment files (NDPA district), 1 de-identified research file\n");

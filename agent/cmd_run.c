@@ -102,6 +102,8 @@ cmd_run(struct ctx *x, int argc, char **argv)
 			printf("%s\n", r.msgs.v[i]);
 	for (size_t i = 0; i < r.errors.n; i++)
 		fprintf(stderr, "lethe: %s\n", r.errors.v[i]);
+	for (size_t i = 0; i < r.overdue_msgs.n; i++)
+		fprintf(stderr, "lethe: %s\n", r.overdue_msgs.v[i]);
 	if (rc != 0) {
 		warnx_("%s", e.msg);
 		run_report_free(&r);

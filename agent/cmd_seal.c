@@ -64,6 +64,8 @@ shown(const char *s, char *buf, size_t len)
 struct progress {
 	const char *verb;
 	struct timespec start, last;
+	uint64_t bytes;		/* plaintext bytes so far */
+	int show;		/* stderr is a terminal */
 	int shown;
 };
 
@@ -96,6 +98,9 @@ on_progress(uint64_t bytes, void *arg)
 	char b[32], r[32];
 	double t;
 
+	p->bytes = bytes;
+	if (!p->show)
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (secs(&p->last, &now) < 0.25)
 		return;
@@ -108,10 +113,11 @@ on_progress(uint64_t bytes, void *arg)
 }
 
 static void
-progress_init(struct progress *p, const char *verb)
+progress_init(struct progress *p, const char *verb, int show)
 {
 	memset(p, 0, sizeof(*p));
 	p->verb = verb;
+	p->show = show;
 	clock_gettime(CLOCK_MONOTONIC, &p->start);
 	p->last = p->start;
 }
@@ -297,6 +303,8 @@ seal_replace(struct ctx *x, const struct seal_args *a, struct dek *k)
 	if (fd == -1 || fstat(fd, &st) != 0) {
 		warnx_("%s: %s", shownf, errno == ELOOP ?
 		    "a symbolic link; refused" : strerror(errno));
+		if (errno == ELOOP || errno == ENOENT)
+			rc = EXIT_USAGE;
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
@@ -323,10 +331,10 @@ seal_replace(struct ctx *x, const struct seal_args *a, struct dek *k)
 		warnx_("%s", e.msg);
 		goto out;
 	}
-	progress_init(&pg, "sealed");
+	progress_init(&pg, "sealed", x->interactive);
 	if (seal_out_openat(dirfd, outname, lab, st.st_mode & 0666, &o,
 	    &e) != 0 ||
-	    seal_stream(fd, o.fd, k, x->interactive ? on_progress : NULL, &pg,
+	    seal_stream(fd, o.fd, k, on_progress, &pg,
 	    &e) != 0 || seal_out_commit(&o, &e) != 0) {
 		progress_end(&pg);
 		seal_out_abort(&o);
@@ -475,8 +483,8 @@ cmd_seal(struct ctx *x, int argc, char **argv)
 		}
 		out = o.fd;
 	}
-	progress_init(&pg, "sealed");
-	if (seal_stream(in, out, k, x->interactive ? on_progress : NULL, &pg,
+	progress_init(&pg, "sealed", x->interactive);
+	if (seal_stream(in, out, k, on_progress, &pg,
 	    &e) != 0) {
 		progress_end(&pg);
 		warnx_("%s -> %s: %s", sin, sout, e.msg);
@@ -547,13 +555,14 @@ cmd_unseal(struct ctx *x, int argc, char **argv)
 		}
 		out = o.fd;
 	}
-	progress_init(&pg, "unsealed");
+	progress_init(&pg, "unsealed", x->interactive);
 	if (unseal_stream(in, out, keystore_lookup, &ks,
-	    x->interactive ? on_progress : NULL, &pg, &e) != 0) {
+	    on_progress, &pg, &e) != 0) {
 		progress_end(&pg);
-		if (outp == NULL)
-			warnx_("%s: %s; the output written so far is "
-			    "incomplete and must be discarded", sin, e.msg);
+		if (outp == NULL && pg.bytes > 0)
+			warnx_("%s: %s; the %" PRIu64 " bytes written so far "
+			    "are incomplete and must be discarded", sin, e.msg,
+			    pg.bytes);
 		else
 			warnx_("%s: %s", sin, e.msg);
 		goto out;

@@ -62,6 +62,8 @@ struct dctx {
 	const struct dispose_req *rq;
 	struct dispose_out *out;
 	struct diags *problems;	/* per-item messages naming paths, for the admin */
+	const char *archive;	/* label of the archive being rewritten */
+	struct cert_manifest pend;	/* its removed members, until committed */
 	struct rootdir *roots;	/* per allowed root, fd -1 until opened */
 	int manfd;		/* work/ID/manifest, O_APPEND */
 	uint64_t seq;		/* file counter for file-intent / -destroyed */
@@ -445,10 +447,13 @@ remove_empty_dirs(struct dctx *x, struct item *items, size_t n)
 static int
 locate_all(const struct config *c, const struct agreement *a,
     const size_t *ds, size_t nds, struct item **items, size_t *n,
-    struct err *e)
+    size_t *mounts, struct err *e)
 {
 	struct item *v = NULL;
 	size_t cnt = 0;
+
+	if (mounts != NULL)
+		*mounts = 0;
 
 	for (size_t i = 0; i < nds; i++) {
 		const struct dataset *d = &a->ds[ds[i]];
@@ -465,6 +470,8 @@ locate_all(const struct config *c, const struct agreement *a,
 			foundlist_free(&fl);
 			goto fail;
 		}
+		if (mounts != NULL)
+			*mounts += fl.skipped_mounts;
 		nv = realloc(v, (cnt + fl.n + 1) * sizeof(*v));
 		if (nv == NULL) {
 			foundlist_free(&fl);
@@ -561,6 +568,29 @@ covers_agreement(const struct dispose_req *rq)
 		for (size_t k = 0; k < rq->nds; k++)
 			in |= rq->ds[k] == i;
 		if (!in)
+			return 0;
+	}
+	return 1;
+}
+
+/* Whether destroying the key of `category` ("all" = the agreement-wide key)
+ * can touch only data in this disposition: no dataset outside it (held,
+ * exempt, or simply not in scope) may share that category. */
+static int
+key_only_in_disposition(const struct dispose_req *rq, const char *category)
+{
+	int ci = strcmp(category, "all") == 0 ? -1 : category_find(category);
+
+	if (strcmp(category, "all") != 0 && ci < 0)
+		return 0;
+	for (size_t i = 0; i < rq->a->nds; i++) {
+		int in = 0;
+		for (size_t k = 0; k < rq->nds; k++)
+			in |= rq->ds[k] == i;
+		if (in)
+			continue;
+		if (ci < 0 || (rq->a->ds[i].categories & (1u << ci)) != 0 ||
+		    rq->a->ds[i].categories == 0)
 			return 0;
 	}
 	return 1;
@@ -668,6 +698,20 @@ shred_sealed(struct dctx *x, struct item *v, size_t n)
 				continue;
 			}
 			snprintf(cat, sizeof(cat), "%s", k->category);
+			if (!key_only_in_disposition(rq, cat)) {
+				v[i].done = 0;
+				diag_add(x->problems, rq->a->ds[v[i].ds].name, 0,
+				    "sealed under key %s (category %s), which "
+				    "also seals data outside this disposition "
+				    "(another dataset or category, or a held "
+				    "one): destroying it would destroy that too; "
+				    "refused.  Seal each category under its own "
+				    "key (lethe seal --category)", k->id, cat);
+				exception(x, "a sealed file of dataset %s is "
+				    "under a key shared with data outside the "
+				    "disposition", rq->a->ds[v[i].ds].name);
+				continue;
+			}
 			for (d = 0; d < ndone; d++)
 				if (strcmp(done[d], cat) == 0)
 					break;
@@ -958,16 +1002,42 @@ failed:
 	return rc;
 }
 
+/* A removed member's manifest row, held back until the new archive is
+ * checked and about to replace the old one (archive.h on_commit).  Its
+ * path is ARCHIVE//MEMBER: "//" never occurs in a resolved path. */
 static int
 on_member(const struct archive_member *m, void *arg)
 {
 	struct dctx *x = arg;
-	char sha[65], label[8400];
+	char sha[65], *label = NULL;
 	struct err e;
+	int rc;
 
-	hex(m->sha256, sha);
-	snprintf(label, sizeof(label), "%s", m->path);
-	return manifest_row(x, label, m->size, sha, &e);
+	if (m->kind == 'f' || m->kind == 'h')
+		hex(m->sha256, sha);
+	else
+		snprintf(sha, sizeof(sha), "-");
+	if (asprintf(&label, "%s//%s", x->archive, m->path) < 0)
+		return -1;
+	rc = cert_manifest_add(&x->pend, label, m->size, sha, &e);
+	free(label);
+	return rc;
+}
+
+/* The new archive is good: make the rows durable before the swap. */
+static int
+on_commit(void *arg)
+{
+	struct dctx *x = arg;
+	size_t hdr = strlen(CERT_MANIFEST_HEADER);
+	ssize_t w;
+
+	if (x->pend.len <= hdr)
+		return 0;
+	w = write(x->manfd, x->pend.text + hdr, x->pend.len - hdr);
+	if (w < 0 || (size_t)w != x->pend.len - hdr || fdatasync(x->manfd) != 0)
+		return -1;
+	return 0;
 }
 
 /* Rewrites each matching archive without the district's members. */
@@ -1011,7 +1081,13 @@ do_archives(struct dctx *x)
 			ao.pattern = dataset_pattern(a, d);
 			ao.verify = dataset_verify(a, d);
 			ao.on_member = on_member;
+			ao.on_commit = on_commit;
 			ao.arg = x;
+			x->archive = label;
+			if (cert_manifest_init(&x->pend, &e) != 0) {
+				close(dirfd);
+				continue;
+			}
 			memset(&ar, 0, sizeof(ar));
 			rc = archive_remove_members(dirfd, base, label,
 			    d->members, &ao, &ar, &e);
@@ -1021,17 +1097,26 @@ do_archives(struct dctx *x)
 				x->out->members += ar.members_removed;
 				x->out->member_bytes += ar.bytes_removed;
 				x->out->techniques |= DT_ARCHIVE;
+				x->out->verified_bytes += ar.old.verified;
 				m = media_for(x, dirfd, d->name, &e);
 				(void)m;
+			} else if (rc == ARCHIVE_IS_SEALED &&
+			    covers_agreement(x->rq)) {
+				/* Not opened: every key of the agreement was
+				 * destroyed above, which is what erases it. */
 			} else if (rc == ARCHIVE_IS_SEALED) {
 				diag_add(x->problems, label, 0, "sealed archive: "
-				    "destroyed by crypto-shred with its "
-				    "agreement's keys, not opened");
+				    "only a disposition of the whole agreement "
+				    "(its keys) can destroy it; not opened");
+				exception(x, "a sealed archive of dataset %s "
+				    "needs crypto-shred of the whole agreement",
+				    d->name);
 			} else if (rc != 0) {
 				diag_add(x->problems, label, 0, "%s", e.msg);
 				exception(x, "an archive of dataset %s was "
 				    "refused or failed", d->name);
 			}
+			cert_manifest_free(&x->pend);
 			close(dirfd);
 		}
 		foundlist_free(&fl);
@@ -1049,7 +1134,7 @@ rescan(struct dctx *x)
 	uint64_t left = 0;
 	struct err e;
 
-	if (locate_all(c, a, x->rq->ds, x->rq->nds, &v, &n, &e) != 0) {
+	if (locate_all(c, a, x->rq->ds, x->rq->nds, &v, &n, NULL, &e) != 0) {
 		diag_add(x->problems, a->id, 0, "re-scan: %s", e.msg);
 		return UINT64_MAX;
 	}
@@ -1165,7 +1250,7 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	struct dctx x;
 	struct diags scratch = { 0 };
 	struct item *v = NULL;
-	size_t n = 0;
+	size_t n = 0, mounts = 0;
 	int rc = -1;
 
 	memset(&x, 0, sizeof(x));
@@ -1187,8 +1272,23 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	if (rq->resume && journal_read(rq->cfg->state_dir, resume_scan, &x,
 	    e) != 0)
 		goto out;
-	if (locate_all(rq->cfg, rq->a, rq->ds, rq->nds, &v, &n, e) != 0)
+	if (locate_all(rq->cfg, rq->a, rq->ds, rq->nds, &v, &n, &mounts,
+	    e) != 0)
 		goto out;
+	if (mounts > 0) {
+		/* lethe never crosses a mount point (SPEC §6.1): data under one
+		 * is out of reach, so the disposition cannot be complete. */
+		diag_add(x.problems, rq->a->id, 0, "%zu mount point%s inside "
+		    "the datasets' directories: lethe never crosses into another "
+		    "filesystem; add it to allowed_roots or unmount it",
+		    mounts, mounts == 1 ? "" : "s");
+		exception(&x, "%zu filesystem%s mounted inside a dataset could "
+		    "not be reached", mounts, mounts == 1 ? "" : "s");
+	}
+	if (rq->nds == 0)
+		snprintf(out->exceptions, sizeof(out->exceptions), "no dataset "
+		    "in scope: the policy holds no non-exempt data of the "
+		    "requested categories; nothing was destroyed");
 	for (size_t i = 0; i < n; i++) {
 		x.nfiles++;
 		if (v[i].f.kind == FOUND_FILE)
@@ -1240,7 +1340,7 @@ dispose_preview(const struct config *cfg, const struct agreement *a,
 	struct dispose_out out;
 	struct dctx x;
 	struct item *v = NULL;
-	size_t n = 0;
+	size_t n = 0, mounts = 0;
 	int rc = -1;
 
 	memset(p, 0, sizeof(*p));
@@ -1257,8 +1357,12 @@ dispose_preview(const struct config *cfg, const struct agreement *a,
 		return err_set(e, "out of memory");
 	for (size_t i = 0; i < cfg->nroots; i++)
 		x.roots[i].fd = -1;
-	if (locate_all(cfg, a, ds, nds, &v, &n, e) != 0)
+	if (locate_all(cfg, a, ds, nds, &v, &n, &mounts, e) != 0)
 		goto out;
+	if (mounts > 0 && p->refused++ == 0)
+		snprintf(p->first_refusal, sizeof(p->first_refusal), "%zu mount "
+		    "point%s inside the datasets: never crossed", mounts,
+		    mounts == 1 ? "" : "s");
 	mark_sealed(&x, v, n);
 	for (size_t i = 0; i < n; i++) {
 		switch (v[i].f.kind) {

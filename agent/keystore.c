@@ -20,21 +20,18 @@
 #include "config.h"
 #include "durable.h"
 #include "err.h"
-#include "num.h"
+#include "kek.h"
+#include "ksfile.h"
 #include "overwrite.h"
 #include "policy.h"
 #include "secmem.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define KEK_LEN 32
 #define MAX_FILE (16u << 20)
 #define GEN_MAX 9999999
-static const char mac_label[] = "lethe keystore mac v1";
 
 /* ---- small helpers ---- */
 
@@ -59,45 +54,6 @@ today(char out[11])
 	gmtime_r(&t, &tm);
 	if (strftime(out, 11, "%Y-%m-%d", &tm) != 10)
 		strcpy(out, "1970-01-01");
-}
-
-static int
-valid_date(const char *s)
-{
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-		return 0;
-	for (int i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
-static int
-valid_agreement(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		    isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return 0;
-	return 1;
-}
-
-/* Printable, no blanks, at most KS_DISP_MAX bytes. */
-static int
-valid_token(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
-			return 0;
-	return 1;
 }
 
 const char *
@@ -180,357 +136,28 @@ sanitize(const char *path, struct err *e)
 	return err_set(e, "%s: %s", path, oe.msg);
 }
 
-/* ---- key wrap (RFC 5649) and MAC ---- */
-
-/* Wraps (enc) or unwraps a key under kek.  out has room for inlen + 16.
- * Returns the output length, or -1. */
-static int
-keywrap(const unsigned char *kek, int enc, const unsigned char *in,
-    size_t inlen, unsigned char *out)
-{
-	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-	int l = 0, l2 = 0, rc = -1;
-
-	if (c == NULL)
-		return -1;
-	EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
-	if (EVP_CipherInit_ex(c, EVP_aes_256_wrap_pad(), NULL, kek, NULL,
-	    enc) == 1 &&
-	    EVP_CipherUpdate(c, out, &l, in, (int)inlen) == 1 &&
-	    EVP_CipherFinal_ex(c, out + l, &l2) == 1)
-		rc = l + l2;
-	EVP_CIPHER_CTX_free(c);
-	return rc;
-}
-
-/* HMAC-SHA256 of buf under the MAC key derived from kek. */
-static int
-mac(const unsigned char *kek, const char *buf, size_t len,
-    unsigned char out[32])
-{
-	unsigned char *mk;
-	unsigned int ml = 32, ol = 32;
-	int rc = -1;
-
-	if ((mk = secmem_alloc(32, NULL)) == NULL)
-		return -1;
-	if (HMAC(EVP_sha256(), kek, KEK_LEN, (const unsigned char *)mac_label,
-	    sizeof(mac_label) - 1, mk, &ml) != NULL && ml == 32 &&
-	    HMAC(EVP_sha256(), mk, 32, (const unsigned char *)buf, len, out,
-	    &ol) != NULL && ol == 32)
-		rc = 0;
-	secmem_free(mk, 32);
-	return rc;
-}
-
-static void
-tohex(const unsigned char *b, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static int
-fromhex(const char *s, unsigned char *b, size_t n)
-{
-	if (strlen(s) != 2 * n)
-		return -1;
-	for (size_t i = 0; i < 2 * n; i++) {
-		int v = isdigit((unsigned char)s[i]) ? s[i] - '0' :
-		    (s[i] >= 'a' && s[i] <= 'f') ? s[i] - 'a' + 10 : -1;
-		if (v < 0)
-			return -1;
-		if (i % 2 == 0)
-			b[i / 2] = (unsigned char)(v << 4);
-		else
-			b[i / 2] |= (unsigned char)v;
-	}
-	return 0;
-}
-
-/* Whether text (len bytes) ends in a mac line that verifies under kek;
- * *body is set to the length before the mac line. */
-static int
-verifies(const unsigned char *kek, const char *text, size_t len,
-    size_t *body)
-{
-	unsigned char want[32], got[32];
-	const char *p;
-	size_t b;
-
-	if (len < 70 || text[len - 1] != '\n')
-		return 0;
-	for (b = len - 1; b > 0 && text[b - 1] != '\n'; b--)
-		;
-	p = text + b;
-	if (strncmp(p, "mac\t", 4) != 0 || len - b != 4 + 64 + 1)
-		return 0;
-	{
-		char hx[65];
-		memcpy(hx, p + 4, 64);
-		hx[64] = '\0';
-		if (fromhex(hx, want, 32) != 0)
-			return 0;
-	}
-	if (mac(kek, text, b, got) != 0)
-		return 0;
-	*body = b;
-	return CRYPTO_memcmp(want, got, 32) == 0;
-}
-
-/* ---- files ---- */
-
-/* Reads a KEK file into kek (secure).  *missing set when it does not
- * exist (then -1 without *e being meaningful for the caller). */
-static int
-read_kek(const char *path, unsigned char *kek, int *missing, struct err *e)
-{
-	struct stat st;
-	size_t got = 0;
-	int fd, rc = -1;
-
-	*missing = 0;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			*missing = 1;
-		if (errno == ELOOP)
-			return err_set(e, "%s: the KEK is a symbolic link; "
-			    "refused", path);
-		return err_sys(e, "%s: cannot open the KEK", path);
-	}
-	if (fstat(fd, &st) != 0) {
-		err_sys(e, "%s: stat", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err_set(e, "%s: the KEK is not a regular file; refused", path);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		err_set(e, "%s: the KEK is mode %04o; it must be 0600 or "
-		    "stricter; refused", path, (unsigned)(st.st_mode & 07777));
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		err_set(e, "%s: the KEK is owned by uid %u, not by us (uid "
-		    "%u); refused", path, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
-		goto out;
-	}
-	if (st.st_size != KEK_LEN) {
-		err_set(e, "%s: the KEK must be exactly %d bytes (it is %lld)",
-		    path, KEK_LEN, (long long)st.st_size);
-		goto out;
-	}
-	while (got < KEK_LEN) {
-		ssize_t r = read(fd, kek + got, KEK_LEN - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			err_sys(e, "%s: read", path);
-			goto out;
-		}
-		got += (size_t)r;
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
-
-/* Splits a line at TABs into at most max fields (in place). */
-static size_t
-fields(char *line, char **f, size_t max)
-{
-	size_t n = 0;
-
-	f[n++] = line;
-	for (char *p = line; *p != '\0'; p++)
-		if (*p == '\t') {
-			*p = '\0';
-			if (n == max)
-				return max + 1;
-			f[n++] = p + 1;
-		}
-	return n;
-}
-
-static int
-parse(struct keystore *ks, char *text, size_t body, struct err *e)
-{
-	char *line = text, *nl, *f[10];
-	size_t lineno = 0, cap = 0;
-
-	text[body] = '\0';
-	while (*line != '\0') {
-		struct ks_entry en;
-		struct ks_entry *v;
-		int64_t gen;
-		size_t nf;
-		int tomb;
-
-		lineno++;
-		if ((nl = strchr(line, '\n')) == NULL)
-			return err_set(e, "%s:%zu: unterminated line", ks->path,
-			    lineno);
-		*nl = '\0';
-		nf = fields(line, f, 10);
-		if (lineno == 1) {
-			if (nf != 2 || strcmp(f[0], "lethe-keystore") != 0 ||
-			    strcmp(f[1], "1") != 0)
-				return err_set(e, "%s:1: not a version 1 lethe "
-				    "keystore", ks->path);
-			line = nl + 1;
-			continue;
-		}
-		tomb = strcmp(f[0], "tomb") == 0;
-		if (!(tomb ? nf == 9 : strcmp(f[0], "key") == 0 && nf == 8))
-			return err_set(e, "%s:%zu: bad record", ks->path,
-			    lineno);
-		memset(&en, 0, sizeof(en));
-		if (!valid_token(f[1], SEAL_KEYID_MAX) ||
-		    !valid_agreement(f[2]) || keystore_category(f[3]) == NULL ||
-		    strcmp(keystore_category(f[3]), f[3]) != 0 ||
-		    num_parse(f[4], 1, GEN_MAX, &gen) != 0 ||
-		    !valid_date(f[5]) ||
-		    (strcmp(f[6], "-") != 0 && !valid_date(f[6])))
-			return err_set(e, "%s:%zu: bad record", ks->path,
-			    lineno);
-		snprintf(en.id, sizeof(en.id), "%s", f[1]);
-		snprintf(en.agreement, sizeof(en.agreement), "%s", f[2]);
-		snprintf(en.category, sizeof(en.category), "%s", f[3]);
-		en.gen = (unsigned)gen;
-		snprintf(en.created, sizeof(en.created), "%s", f[5]);
-		if (strcmp(f[6], "-") != 0)
-			snprintf(en.sealed_after, sizeof(en.sealed_after),
-			    "%s", f[6]);
-		if (tomb) {
-			if (!valid_date(f[7]) || !valid_token(f[8], KS_DISP_MAX))
-				return err_set(e, "%s:%zu: bad tombstone",
-				    ks->path, lineno);
-			en.destroyed = 1;
-			snprintf(en.destroyed_on, sizeof(en.destroyed_on),
-			    "%s", f[7]);
-			snprintf(en.disp_id, sizeof(en.disp_id), "%s", f[8]);
-		} else if (fromhex(f[7], en.wrapped, KS_WRAPPED_LEN) != 0)
-			return err_set(e, "%s:%zu: bad wrapped key", ks->path,
-			    lineno);
-		if (keystore_find(ks, en.id) != NULL)
-			return err_set(e, "%s:%zu: key %s appears twice",
-			    ks->path, lineno, en.id);
-		if (ks->n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = realloc(ks->v, cap * sizeof(*v));
-			if (v == NULL)
-				return err_set(e, "out of memory");
-			ks->v = v;
-		}
-		ks->v[ks->n++] = en;
-		line = nl + 1;
-	}
-	if (lineno == 0)
-		return err_set(e, "%s: empty keystore", ks->path);
-	return 0;
-}
-
-/* Appends to a growing string; returns -1 on allocation failure. */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static int
-sb_add(struct sbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-sb_add(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (;;) {
-		size_t room = b->cap - b->len;
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return -1;
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return 0;
-		}
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		while (cap - b->len <= (size_t)n)
-			cap *= 2;
-		char *s = realloc(b->s, cap);
-		if (s == NULL)
-			return -1;
-		b->s = s;
-		b->cap = cap;
-	}
-}
-
-/* The keystore text for entries v[0..n) under kek, MAC line included. */
-static int
-serialize(const struct ks_entry *v, size_t n, const unsigned char *kek,
-    struct sbuf *b, struct err *e)
-{
-	unsigned char m[32];
-	char hx[2 * KS_WRAPPED_LEN + 1];
-
-	if (sb_add(b, "lethe-keystore\t1\n") != 0)
-		return err_set(e, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const struct ks_entry *x = &v[i];
-		const char *sa = x->sealed_after[0] ? x->sealed_after : "-";
-		int r;
-		if (x->destroyed)
-			r = sb_add(b, "tomb\t%s\t%s\t%s\t%u\t%s\t%s\t%s\t%s\n",
-			    x->id, x->agreement, x->category, x->gen,
-			    x->created, sa, x->destroyed_on, x->disp_id);
-		else {
-			tohex(x->wrapped, KS_WRAPPED_LEN, hx);
-			r = sb_add(b, "key\t%s\t%s\t%s\t%u\t%s\t%s\t%s\n",
-			    x->id, x->agreement, x->category, x->gen,
-			    x->created, sa, hx);
-		}
-		if (r != 0)
-			return err_set(e, "out of memory");
-	}
-	if (mac(kek, b->s, b->len, m) != 0)
-		return err_set(e, "cannot compute the keystore MAC");
-	tohex(m, 32, hx);
-	if (sb_add(b, "mac\t%s\n", hx) != 0)
-		return err_set(e, "out of memory");
-	return 0;
-}
-
 /* Rewrites the keystore under the KEK in hand (same KEK: nothing is
  * destroyed, so replacing the file by rename is enough). */
 static int
 save(struct keystore *ks, struct err *e)
 {
-	struct sbuf b = { 0 };
+	char *b = NULL;
+	size_t len, cap = 0;
 	int rc = -1;
 
 	if (!ks->writable)
 		return err_set(e, "%s: opened read-only", ks->path);
-	if (serialize(ks->v, ks->n, ks->kek, &b, e) == 0 &&
-	    durable_write(ks->path, b.s, b.len, 0600, e) == 0)
+	if (ksfile_format(ks->v, ks->n, ks->kek, &b, &len, &cap, e) == 0 &&
+	    durable_write(ks->path, b, len, 0600, e) == 0)
 		rc = 0;
-	free(b.s);
+	if (b != NULL)
+		OPENSSL_clear_free(b, cap);
 	return rc;
 }
 
-/* Sanitizes crashed durable_write temporaries named ".BASE*.tmp.*" in dir
- * (they may hold a KEK or wrapped keys). */
+/* Sanitizes crashed durable_write temporaries of dir/BASE (they may hold
+ * a KEK or wrapped keys).  Only called under the state lock, so no writer
+ * is using them. */
 static int
 sanitize_temps(const char *dir, const char *base, struct err *e)
 {
@@ -539,14 +166,14 @@ sanitize_temps(const char *dir, const char *base, struct err *e)
 	DIR *dp;
 	int rc = 0, n;
 
-	n = snprintf(prefix, sizeof(prefix), ".%s", base);
+	/* durable.c names its temporaries ".NAME.tmp.PID". */
+	n = snprintf(prefix, sizeof(prefix), ".%s.tmp.", base);
 	if (n < 0 || (size_t)n >= sizeof(prefix))
 		return err_set(e, "%s: name too long", base);
 	if ((dp = opendir(dir)) == NULL)
 		return errno == ENOENT ? 0 : err_sys(e, "%s", dir);
 	while ((d = readdir(dp)) != NULL) {
-		if (strncmp(d->d_name, prefix, (size_t)n) != 0 ||
-		    strstr(d->d_name, ".tmp.") == NULL)
+		if (strncmp(d->d_name, prefix, (size_t)n) != 0)
 			continue;
 		if (asprintf(&p, "%s/%s", dir, d->d_name) < 0) {
 			rc = err_set(e, "out of memory");
@@ -562,6 +189,7 @@ sanitize_temps(const char *dir, const char *base, struct err *e)
 
 struct paths {
 	char *ks_new, *ks_old, *kek_new, *kek_old, *kek_dir, *kek_base;
+	char *kek_new_base;
 };
 
 static void
@@ -573,6 +201,7 @@ paths_free(struct paths *p)
 	free(p->kek_old);
 	free(p->kek_dir);
 	free(p->kek_base);
+	free(p->kek_new_base);
 }
 
 static int
@@ -587,8 +216,9 @@ paths_make(const struct keystore *ks, struct paths *p, struct err *e)
 	p->kek_old = join(ks->kek_path, ".old");
 	p->kek_dir = dir_of(ks->kek_path);
 	p->kek_base = strdup(s ? s + 1 : ks->kek_path);
+	p->kek_new_base = join(s ? s + 1 : ks->kek_path, ".new");
 	if (!p->ks_new || !p->ks_old || !p->kek_new || !p->kek_old ||
-	    !p->kek_dir || !p->kek_base) {
+	    !p->kek_dir || !p->kek_base || !p->kek_new_base) {
 		paths_free(p);
 		return err_set(e, "out of memory");
 	}
@@ -638,26 +268,31 @@ recover(struct keystore *ks, const struct paths *p, const char *text,
 	int missing, rc = -1, committed = 0;
 	struct err ke;
 
-	if (read_kek(ks->kek_path, ks->kek, &missing, &ke) != 0) {
+	if (kek_read(ks->kek_path, ks->kek, &missing, &ke) != 0) {
 		if (!missing || exists(p->kek_new) != 1) {
 			err_set(e, "%s", ke.msg);
 			goto out;
 		}
-	} else if (verifies(ks->kek, text, len, body)) {
+	} else if (ksfile_verifies(ks->kek, text, len, body)) {
 		committed = 0;
 		goto clean;
 	}
 	/* Not under KEK: a committed destruction whose KEK is still .new? */
 	if ((knew = secmem_alloc(KEK_LEN, e)) == NULL)
 		goto out;
-	if (exists(p->kek_new) != 1 ||
-	    read_kek(p->kek_new, knew, &missing, e) != 0 ||
-	    !verifies(knew, text, len, body)) {
-		if (exists(p->kek_new) != 1)
-			err_set(e, "%s does not verify under the KEK %s: a "
-			    "keystore restored from before a key destruction "
-			    "stays unreadable by design; otherwise the KEK "
-			    "or keystore was replaced", ks->path, ks->kek_path);
+	if (exists(p->kek_new) != 1) {
+		err_set(e, "%s does not verify under the KEK %s: a keystore "
+		    "restored from before a key destruction stays unreadable "
+		    "by design; otherwise the KEK or keystore was replaced",
+		    ks->path, ks->kek_path);
+		goto out;
+	}
+	if (kek_read(p->kek_new, knew, &missing, e) != 0)
+		goto out;
+	if (!ksfile_verifies(knew, text, len, body)) {
+		err_set(e, "%s verifies under neither %s nor %s: the KEK or "
+		    "keystore was replaced", ks->path, ks->kek_path,
+		    p->kek_new);
 		goto out;
 	}
 	committed = 1;
@@ -678,7 +313,9 @@ clean:
 	if (drop_old(p->ks_old, ks->path, e) != 0 ||
 	    drop_old(p->kek_old, ks->kek_path, e) != 0 ||
 	    sanitize_temps(p->kek_dir, p->kek_base, e) != 0 ||
-	    sanitize_temps(ks->keys_dir, "keystore", e) != 0)
+	    sanitize_temps(p->kek_dir, p->kek_new_base, e) != 0 ||
+	    sanitize_temps(ks->keys_dir, "keystore", e) != 0 ||
+	    sanitize_temps(ks->keys_dir, "keystore.new", e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -698,8 +335,8 @@ pick_kek(struct keystore *ks, const struct paths *p, const char *text,
 
 	for (int i = 0; i < 3; i++) {
 		struct err ke;
-		if (read_kek(cand[i], ks->kek, &missing, &ke) == 0) {
-			if (verifies(ks->kek, text, len, body))
+		if (kek_read(cand[i], ks->kek, &missing, &ke) == 0) {
+			if (ksfile_verifies(ks->kek, text, len, body))
 				return 0;
 		} else if (i == 0) {
 			first = ke;
@@ -728,14 +365,12 @@ create(struct keystore *ks, const struct paths *p, struct err *e)
 	/* A crashed first destruction cannot exist without a keystore. */
 	if (sanitize(p->kek_new, e) != 0)
 		return -1;
-	if (read_kek(ks->kek_path, ks->kek, &missing, &ke) != 0) {
+	if (kek_read(ks->kek_path, ks->kek, &missing, &ke) != 0) {
 		if (!missing)
 			return err_set(e, "%s", ke.msg);
 		if (mkdirs(p->kek_dir, 0700, e) != 0)
 			return -1;
-		if (RAND_bytes(ks->kek, KEK_LEN) != 1)
-			return err_set(e, "no random bytes for the KEK");
-		if (durable_write(ks->kek_path, ks->kek, KEK_LEN, 0600, e) != 0)
+		if (kek_create(ks->kek_path, ks->kek, e) != 0)
 			return -1;
 	}
 	ks->n = 0;
@@ -785,7 +420,7 @@ keystore_open(const char *state_dir, const char *kek_path, int flags,
 	if (ks->writable ? recover(ks, &p, text, len, &body, e) :
 	    pick_kek(ks, &p, text, len, &body, e))
 		goto out;
-	rc = parse(ks, text, body, e);
+	rc = ksfile_parse(ks->path, text, body, &ks->v, &ks->n, e);
 out:
 	if (text != NULL)
 		OPENSSL_clear_free(text, len + 1);
@@ -824,7 +459,7 @@ unwrap(const struct keystore *ks, const struct ks_entry *x, struct dek *k,
 
 	if ((buf = secmem_alloc(KS_WRAPPED_LEN + 16, e)) == NULL)
 		return -1;
-	n = keywrap(ks->kek, 0, x->wrapped, KS_WRAPPED_LEN, buf);
+	n = kek_unwrap(ks->kek, x->wrapped, KS_WRAPPED_LEN, buf);
 	if (n != DEK_LEN) {
 		err_set(e, "%s: key %s does not unwrap under the KEK",
 		    ks->path, x->id);
@@ -865,7 +500,7 @@ keystore_key_for(struct keystore *ks, const char *agreement,
 
 	if (cat == NULL)
 		return err_set(e, "unknown category '%s'", category);
-	if (!valid_agreement(agreement))
+	if (!ksfile_valid_agreement(agreement))
 		return err_set(e, "'%s' is not an agreement id", agreement);
 	for (size_t i = 0; i < ks->n; i++) {
 		struct ks_entry *x = &ks->v[i];
@@ -898,7 +533,7 @@ keystore_key_for(struct keystore *ks, const char *agreement,
 		err_set(e, "no random bytes for a key");
 		goto out;
 	}
-	if (keywrap(ks->kek, 1, k->key, DEK_LEN, en.wrapped) !=
+	if (kek_wrap(ks->kek, k->key, DEK_LEN, en.wrapped) !=
 	    KS_WRAPPED_LEN) {
 		err_set(e, "cannot wrap a new key");
 		goto out;
@@ -932,7 +567,7 @@ keystore_mark_sealed_after(struct keystore *ks, const char *id,
 	if (x == NULL || x->destroyed)
 		return err_set(e, "key %s is not a live key in %s", id,
 		    ks->path);
-	if (date != NULL && !valid_date(date))
+	if (date != NULL && !ksfile_valid_date(date))
 		return err_set(e, "'%s' is not a date", date);
 	memcpy(old, x->sealed_after, sizeof(old));
 	if (date != NULL)
@@ -984,7 +619,7 @@ rewrap(const struct keystore *ks, const unsigned char *knew,
 		}
 		if (unwrap(ks, &ks->v[i], k, e) != 0)
 			goto out;
-		if (keywrap(knew, 1, k->key, DEK_LEN, nv[i].wrapped) !=
+		if (kek_wrap(knew, k->key, DEK_LEN, nv[i].wrapped) !=
 		    KS_WRAPPED_LEN) {
 			err_set(e, "cannot re-wrap key %s", nv[i].id);
 			goto out;
@@ -1028,7 +663,8 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 	struct keystore ks;
 	struct paths p = { 0 };
 	struct ks_entry *nv = NULL;
-	struct sbuf b = { 0 };
+	char *b = NULL;
+	size_t blen = 0, bcap = 0;
 	unsigned char *knew = NULL;
 	const char *cat = NULL;
 	int rc = -1, ndead, committed = 0;
@@ -1037,7 +673,7 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 	*nlist = 0;
 	if (category != NULL && (cat = keystore_category(category)) == NULL)
 		return err_set(e, "unknown category '%s'", category);
-	if (!valid_token(disp_id, KS_DISP_MAX))
+	if (!ksfile_valid_token(disp_id, KS_DISP_MAX))
 		return err_set(e, "'%s' is not a disposition id", disp_id);
 	if (keystore_open(state_dir, kek_path, KS_WRITE, &ks, e) != 0) {
 		keystore_close(&ks);
@@ -1045,7 +681,16 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 	}
 	if (paths_make(&ks, &p, e) != 0)
 		goto out;
-	if (ks.n > 0 && (nv = calloc(ks.n, sizeof(*nv))) == NULL) {
+	ndead = 0;
+	for (size_t i = 0; i < ks.n; i++)
+		ndead += !ks.v[i].destroyed && matches(&ks.v[i], agreement, cat);
+	if (ndead == 0) {
+		/* Nothing live: report this disposition's earlier work. */
+		rc = collect(ks.v, ks.n, agreement, cat, disp_id, list, nlist,
+		    e);
+		goto out;
+	}
+	if ((nv = calloc(ks.n, sizeof(*nv))) == NULL) {
 		err_set(e, "out of memory");
 		goto out;
 	}
@@ -1055,18 +700,13 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 		err_set(e, "no random bytes for the new KEK");
 		goto out;
 	}
-	if ((ndead = rewrap(&ks, knew, agreement, cat, disp_id, nv, e)) < 0)
+	if (rewrap(&ks, knew, agreement, cat, disp_id, nv, e) < 0)
 		goto out;
-	if (ndead == 0) {
-		rc = collect(ks.v, ks.n, agreement, cat, disp_id, list, nlist,
-		    e);
-		goto out;
-	}
-	if (serialize(nv, ks.n, knew, &b, e) != 0)
+	if (ksfile_format(nv, ks.n, knew, &b, &blen, &bcap, e) != 0)
 		goto out;
 	/* 1, 2: the new KEK and keystore beside the live ones. */
 	if (durable_write(p.kek_new, knew, KEK_LEN, 0600, e) != 0 ||
-	    durable_write(p.ks_new, b.s, b.len, 0600, e) != 0)
+	    durable_write(p.ks_new, b, blen, 0600, e) != 0)
 		goto out;
 	/* 3, 4: keep the old keystore's content reachable, then commit. */
 	if (link_durable(ks.path, p.ks_old, ks.keys_dir, e) != 0)
@@ -1109,8 +749,8 @@ out:
 	}
 	if (nv != NULL)
 		OPENSSL_clear_free(nv, ks.n * sizeof(*nv));
-	if (b.s != NULL)
-		OPENSSL_clear_free(b.s, b.cap);
+	if (b != NULL)
+		OPENSSL_clear_free(b, bcap);
 	secmem_free(knew, KEK_LEN);
 	paths_free(&p);
 	keystore_close(&ks);
@@ -1153,7 +793,8 @@ void
 keystore_check_kek_location(const struct config *c,
     const struct policyset *ps, struct diags *d)
 {
-	char keys[4200], root[4200];
+	char keys[4200], root[4200], why[128];
+	const char *bad;
 	struct stat st;
 	int n;
 
@@ -1181,19 +822,11 @@ keystore_check_kek_location(const struct config *c,
 			}
 		}
 	}
-	if (lstat(c->kek, &st) != 0)
-		return;	/* created by the first seal */
-	if (S_ISLNK(st.st_mode))
-		diag_add(d, c->path, 0, "the KEK %s is a symbolic link; lethe "
-		    "refuses it", c->kek);
-	else if (!S_ISREG(st.st_mode))
-		diag_add(d, c->path, 0, "the KEK %s is not a regular file",
-		    c->kek);
-	else if (st.st_size != KEK_LEN)
-		diag_add(d, c->path, 0, "the KEK %s is %lld bytes; it must be "
-		    "exactly %d", c->kek, (long long)st.st_size, KEK_LEN);
-	else if (st.st_uid != geteuid())
-		diag_add(d, c->path, 0, "the KEK %s is owned by uid %u; lethe "
-		    "(uid %u) refuses it", c->kek, (unsigned)st.st_uid,
-		    (unsigned)geteuid());
+	/* Mode problems are config_load's to report; the rest are ours. */
+	if (lstat(c->kek, &st) != 0 || (S_ISREG(st.st_mode) &&
+	    (st.st_mode & 077) != 0))
+		return;
+	if ((bad = kek_refusal(&st, why, sizeof(why))) != NULL)
+		diag_add(d, c->path, 0, "the KEK %s %s; lethe refuses it",
+		    c->kek, bad);
 }

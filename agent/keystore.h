@@ -52,6 +52,8 @@
  *   unless it is still the live file's other name.  KS_READ never changes
  *   anything: it reads the keystore under KEK or KEK.new.
  *
+ * The KEK file, key wrap and MAC are kek.h's; the text format is
+ * ksfile.h's.  Paths must be absolute (the overwrite engine wants them so).
  * Writers (KS_WRITE, keystore_destroy) must hold the state lock (lock.h).
  * The KEK is read into secure memory (secmem.h) and wiped on close; DEKs
  * are unwrapped one at a time into the caller's secure buffer.
@@ -148,10 +150,11 @@ int keystore_destroy(const char *state_dir, const char *kek_path,
     const char *agreement, const char *category, const char *disp_id,
     struct ks_entry **list, size_t *n, struct err *e);
 
-/* For `lethe check`: warns (diag_warn, against the config file) when the
- * KEK lies inside state_dir/keys, inside a dataset's or archive glob's
- * fixed root, or inside an allowed root; errs (diag_add) when the KEK
- * exists but would be refused (symlink, mode, size, owner). */
+/* For `lethe check`: warns (diag_warn) when the KEK lies inside
+ * state_dir/keys or under the fixed root of a dataset's path or archive
+ * glob (config_load already warns about allowed roots); errs (diag_add)
+ * when the KEK exists but would be refused as a symlink, a non-regular
+ * file, of the wrong size or owner (a loose mode is config_load's error). */
 void keystore_check_kek_location(const struct config *c,
     const struct policyset *ps, struct diags *d);
 

@@ -33,16 +33,19 @@
 #include <limits.h>
 #include <linux/fs.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #define CHUNK ((size_t)8 << 20)	/* bytes per read/write: device speed */
+#define NBUF 3			/* chunks read ahead of the writer */
 #define VUNIT ((size_t)1 << 20)	/* unit of sampled verification */
 #define VMIN 16			/* units always checked when sampling */
 #define ALIGN 4096		/* O_DIRECT-safe alignment */
@@ -54,8 +57,10 @@ struct pass {
 	const struct ow_opts *o;
 	struct ow_result *r;
 	struct err *e;
-	unsigned char *rbuf, *pbuf;	/* bufsz each, ALIGN-aligned */
+	unsigned char *rbuf[NBUF];	/* bufsz each, ALIGN-aligned */
+	unsigned char *pbuf;		/* the pattern, bufsz */
 	size_t bufsz;
+	int direct;			/* fd is O_DIRECT for the pass */
 	struct aesctr ctr;
 	int random;
 	uint64_t done;
@@ -65,6 +70,9 @@ static const struct ow_opts default_opts = {
 	.pattern = PATTERN_ZERO, .verify = VERIFY_FULL, .links_ok = 1,
 };
 
+/* pread until n bytes or end of file.  Under O_DIRECT a read ending at
+ * an unaligned offset is the end of the file: the next read would be
+ * refused (EINVAL) for its alignment, not for an error. */
 static ssize_t
 pread_full(int fd, void *buf, size_t n, off_t off)
 {
@@ -75,6 +83,8 @@ pread_full(int fd, void *buf, size_t n, off_t off)
 		    off + (off_t)got);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EINVAL && got % ALIGN != 0)
+			break;
 		if (r < 0)
 			return -1;
 		if (r == 0)
@@ -110,40 +120,227 @@ pattern_at(struct pass *p, uint64_t off, size_t n)
 	return aesctr_stream(&p->ctr, off, p->pbuf, n, p->e);
 }
 
-/* Overwrites [from, to) with the pattern, hashing what was there first
- * into md when md is not NULL.  Sets *short_read when the file ended
- * early (it shrank under us). */
+/* Overwrites [from, to) with the pattern (buffered): the re-passes over
+ * what was appended during the first pass. */
 static int
-write_range(struct pass *p, uint64_t from, uint64_t to, EVP_MD_CTX *md,
-    int *short_read)
+write_range(struct pass *p, uint64_t from, uint64_t to)
 {
 	for (uint64_t off = from; off < to; ) {
 		size_t n = to - off < p->bufsz ? (size_t)(to - off) : p->bufsz;
-		if (md != NULL) {
-			ssize_t got = pread_full(p->fd, p->rbuf, n, (off_t)off);
-			if (got < 0)
-				return err_sys(p->e, "%s: read", p->label);
-			if ((size_t)got < n)
-				*short_read = 1;
-			if (EVP_DigestUpdate(md, p->rbuf, (size_t)got) != 1)
-				return err_set(p->e, "%s: SHA-256 failed",
-				    p->label);
-		}
 		if (pattern_at(p, off, n) == -1)
 			return -1;
 		if (pwrite_full(p->fd, p->pbuf, n, (off_t)off) == -1)
 			return err_sys(p->e, "%s: write at offset %llu",
 			    p->label, (unsigned long long)off);
-		/* Start writeback now, so the device works while we read the
-		 * next chunk and dirty memory stays bounded. */
-		(void)sync_file_range(p->fd, (off_t)off, (off_t)n,
-		    SYNC_FILE_RANGE_WRITE);
 		off += n;
 		p->done += n;
 		if (p->o->progress != NULL)
 			p->o->progress(p->done, p->o->arg);
 	}
 	return 0;
+}
+
+/* The read-ahead ring: a reader thread fills buffers with the original
+ * content while the writer hashes and overwrites the chunk before, so the
+ * device reads and writes at once and the hash costs no extra time. */
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned char *buf[NBUF];
+	ssize_t got[NBUF];	/* bytes read into buf, -1 on error */
+	int err;		/* errno of the failed read */
+	uint64_t filled, used;	/* chunks read / consumed so far */
+	int stop;
+	int fd, direct;
+	uint64_t size;
+	size_t chunk;
+};
+
+static void *
+read_ahead(void *arg)
+{
+	struct ring *g = arg;
+	uint64_t n = (g->size + g->chunk - 1) / g->chunk;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t off = i * g->chunk;
+		size_t want = g->size - off < g->chunk ?
+		    (size_t)(g->size - off) : g->chunk;
+		ssize_t got;
+		int stop;
+
+		pthread_mutex_lock(&g->mu);
+		while (!g->stop && g->filled - g->used == NBUF)
+			pthread_cond_wait(&g->cv, &g->mu);
+		stop = g->stop;
+		pthread_mutex_unlock(&g->mu);
+		if (stop)
+			break;
+		if (g->direct)
+			want = (want + ALIGN - 1) / ALIGN * ALIGN;
+		got = pread_full(g->fd, g->buf[i % NBUF], want, (off_t)off);
+		pthread_mutex_lock(&g->mu);
+		g->got[i % NBUF] = got;
+		if (got < 0)
+			g->err = errno;
+		g->filled++;
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		if (got < 0)
+			break;
+	}
+	return NULL;
+}
+
+/* Whether most of the file is in the page cache (sampled with mincore):
+ * then buffered reads beat O_DIRECT ones. */
+static int
+mostly_cached(int fd, uint64_t size)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t npages, step;
+	unsigned char v;
+	int hit = 0, n = 0;
+	void *m;
+
+	if (size == 0 || pg <= 0 || size > (uint64_t)SIZE_MAX)
+		return 0;
+	m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return 0;
+	npages = (size + (uint64_t)pg - 1) / (uint64_t)pg;
+	step = npages / 64 ? npages / 64 : 1;
+	for (uint64_t i = 0; i < npages; i += step, n++)
+		if (mincore((char *)m + i * (uint64_t)pg, (size_t)pg, &v) == 0 &&
+		    (v & 1))
+			hit++;
+	munmap(m, (size_t)size);
+	return hit * 4 >= n * 3;
+}
+
+/* Puts fd in O_DIRECT mode for the pass when that is faster and works:
+ * cold files only, and only where a direct read is accepted. */
+static void
+choose_direct(struct pass *p, uint64_t size, int fl)
+{
+	ssize_t r;
+
+	p->direct = 0;
+	if (fl == -1 || size < ALIGN || mostly_cached(p->fd, size) ||
+	    fcntl(p->fd, F_SETFL, fl | O_DIRECT) == -1)
+		return;
+	r = pread(p->fd, p->rbuf[0], ALIGN, 0);
+	if (r < 0) {
+		(void)fcntl(p->fd, F_SETFL, fl);
+		return;
+	}
+	p->direct = 1;
+}
+
+/* The first pass: reads the original (hashing it into md) and overwrites
+ * [0, size) with the pattern, chunk by chunk.  Sets *short_read when the
+ * file ended early (it shrank under us).  Leaves the fd's flags as fl. */
+static int
+hash_and_write(struct pass *p, uint64_t size, int fl, EVP_MD_CTX *md,
+    int *short_read)
+{
+	struct ring g;
+	pthread_t th;
+	uint64_t n = (size + p->bufsz - 1) / p->bufsz, tail_off = 0;
+	size_t tail = 0, wlen = 0;
+	int rc = -1, threaded = 0;
+
+	memset(&g, 0, sizeof(g));
+	g.fd = p->fd;
+	g.direct = p->direct;
+	g.size = size;
+	g.chunk = p->bufsz;
+	for (int k = 0; k < NBUF; k++)
+		g.buf[k] = p->rbuf[k];
+	pthread_mutex_init(&g.mu, NULL);
+	pthread_cond_init(&g.cv, NULL);
+	if (n > 1 && pthread_create(&th, NULL, read_ahead, &g) == 0)
+		threaded = 1;
+	else
+		g.filled = 0;	/* read each chunk inline below */
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t off = i * p->bufsz;
+		size_t want = size - off < p->bufsz ? (size_t)(size - off) :
+		    p->bufsz;
+		ssize_t got;
+
+		if (!threaded) {
+			g.got[i % NBUF] = pread_full(p->fd, p->rbuf[i % NBUF],
+			    p->direct ? (want + ALIGN - 1) / ALIGN * ALIGN : want,
+			    (off_t)off);
+			g.err = errno;
+			g.filled = i + 1;
+		}
+		pthread_mutex_lock(&g.mu);
+		while (g.filled <= i)
+			pthread_cond_wait(&g.cv, &g.mu);
+		got = g.got[i % NBUF];
+		errno = g.err;
+		pthread_mutex_unlock(&g.mu);
+		if (got < 0) {
+			err_sys(p->e, "%s: read at offset %llu", p->label,
+			    (unsigned long long)off);
+			goto out;
+		}
+		if ((size_t)got < want)
+			*short_read = 1;
+		if (EVP_DigestUpdate(md, p->rbuf[i % NBUF],
+		    (size_t)got < want ? (size_t)got : want) != 1) {
+			err_set(p->e, "%s: SHA-256 failed", p->label);
+			goto out;
+		}
+		if (pattern_at(p, off, want) == -1)
+			goto out;
+		/* O_DIRECT takes whole blocks; an unaligned tail is written
+		 * once the fd is back in buffered mode. */
+		wlen = p->direct ? want / ALIGN * ALIGN : want;
+		if (wlen > 0 && pwrite_full(p->fd, p->pbuf, wlen, (off_t)off) ==
+		    -1) {
+			err_sys(p->e, "%s: write at offset %llu", p->label,
+			    (unsigned long long)off);
+			goto out;
+		}
+		if (wlen < want) {
+			tail_off = off + wlen;
+			tail = want - wlen;
+		}
+		if (!p->direct)
+			(void)sync_file_range(p->fd, (off_t)off, (off_t)want,
+			    SYNC_FILE_RANGE_WRITE);
+		pthread_mutex_lock(&g.mu);
+		g.used = i + 1;
+		pthread_cond_broadcast(&g.cv);
+		pthread_mutex_unlock(&g.mu);
+		p->done += want;
+		if (p->o->progress != NULL)
+			p->o->progress(p->done, p->o->arg);
+	}
+	rc = 0;
+out:
+	if (threaded) {
+		pthread_mutex_lock(&g.mu);
+		g.stop = 1;
+		pthread_cond_broadcast(&g.cv);
+		pthread_mutex_unlock(&g.mu);
+		pthread_join(th, NULL);
+	}
+	pthread_mutex_destroy(&g.mu);
+	pthread_cond_destroy(&g.cv);
+	if (p->direct) {
+		(void)fcntl(p->fd, F_SETFL, fl);
+		p->direct = 0;
+	}
+	/* The last chunk's pattern is still in pbuf. */
+	if (rc == 0 && tail > 0 && pwrite_full(p->fd, p->pbuf + wlen, tail,
+	    (off_t)tail_off) == -1)
+		rc = err_sys(p->e, "%s: write at offset %llu", p->label,
+		    (unsigned long long)tail_off);
+	return rc;
 }
 
 /* Reads [off, off+n) back (n <= bufsz) and compares it with the pattern. */
@@ -155,7 +352,7 @@ check_range(struct pass *p, uint64_t off, size_t n, int *direct)
 
 	if (req > p->bufsz)
 		req = n;
-	got = pread_full(p->fd, p->rbuf, *direct ? req : n, (off_t)off);
+	got = pread_full(p->fd, p->rbuf[0], *direct ? req : n, (off_t)off);
 	if (got < 0 && *direct && errno == EINVAL) {
 		/* The filesystem refused this O_DIRECT read: fall back to
 		 * buffered reads of the range just dropped from the cache. */
@@ -165,7 +362,7 @@ check_range(struct pass *p, uint64_t off, size_t n, int *direct)
 		*direct = 0;
 		(void)posix_fadvise(p->fd, (off_t)off, (off_t)n,
 		    POSIX_FADV_DONTNEED);
-		got = pread_full(p->fd, p->rbuf, n, (off_t)off);
+		got = pread_full(p->fd, p->rbuf[0], n, (off_t)off);
 	}
 	if (got < 0)
 		return err_sys(p->e, "%s: read-back at offset %llu", p->label,
@@ -176,7 +373,7 @@ check_range(struct pass *p, uint64_t off, size_t n, int *direct)
 		    (unsigned long long)(off + (uint64_t)got));
 	if (pattern_at(p, off, want) == -1)
 		return -1;
-	if (memcmp(p->rbuf, p->pbuf, want) != 0)
+	if (memcmp(p->rbuf[0], p->pbuf, want) != 0)
 		return err_set(p->e, "%s: verification failed: the bytes read "
 		    "back at offset %llu are not the pattern written",
 		    p->label, (unsigned long long)off);
@@ -300,7 +497,7 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 	struct stat st;
 	uint64_t size = (uint64_t)st0->st_size, end;
 	unsigned int mdlen = 0;
-	int rc = -1, mapped, short_read = 0;
+	int rc = -1, mapped, short_read = 0, fl;
 
 	memset(p->r, 0, sizeof(*p->r));
 	p->r->sha_ok = 1;
@@ -308,11 +505,13 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 	    CHUNK;
 	if (p->bufsz < ALIGN)
 		p->bufsz = ALIGN;
-	if (posix_memalign((void **)&p->rbuf, ALIGN, p->bufsz) != 0 ||
+	if (posix_memalign((void **)&p->rbuf[0], ALIGN, NBUF * p->bufsz) != 0 ||
 	    posix_memalign((void **)&p->pbuf, ALIGN, p->bufsz) != 0) {
 		err_set(p->e, "%s: out of memory", p->label);
 		goto out;
 	}
+	for (int k = 1; k < NBUF; k++)
+		p->rbuf[k] = p->rbuf[0] + (size_t)k * p->bufsz;
 	memset(p->pbuf, 0, p->bufsz);
 	p->random = p->o->pattern == PATTERN_RANDOM;
 	if (p->random && aesctr_init(&p->ctr, p->e) == -1) {
@@ -333,7 +532,9 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 		err_set(p->e, "%s: SHA-256 unavailable", p->label);
 		goto out;
 	}
-	if (write_range(p, 0, size, md, &short_read) == -1)
+	fl = fcntl(p->fd, F_GETFL);
+	choose_direct(p, size, fl);
+	if (hash_and_write(p, size, fl, md, &short_read) == -1)
 		goto out;
 	if (EVP_DigestFinal_ex(md, p->r->sha256, &mdlen) != 1) {
 		err_set(p->e, "%s: SHA-256 failed", p->label);
@@ -361,11 +562,13 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 			    "stop whatever writes to it and run again", p->label);
 			goto out;
 		}
-		if (write_range(p, end, (uint64_t)st.st_size, NULL, NULL) == -1)
+		if (write_range(p, end, (uint64_t)st.st_size) == -1)
 			goto out;
 		end = (uint64_t)st.st_size;
 	}
 	p->r->size = end;
+	if (p->o->phase != NULL)
+		p->o->phase(OW_PHASE_WRITTEN, p->o->arg);
 	if (mapped == 1) {
 		if (media_extents(p->fd, &after, p->e) != 1) {
 			if (p->e->msg[0] == '\0')
@@ -386,6 +589,8 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 	(void)media_checkpoint(p->fd);
 	if (verify(p, end) == -1)
 		goto out;
+	if (p->o->phase != NULL)
+		p->o->phase(OW_PHASE_VERIFIED, p->o->arg);
 	rc = 0;
 out:
 	EVP_MD_CTX_free(md);
@@ -393,9 +598,10 @@ out:
 	media_extents_free(&after);
 	if (p->random)
 		aesctr_free(&p->ctr);
-	free(p->rbuf);
+	free(p->rbuf[0]);
 	free(p->pbuf);
-	p->rbuf = p->pbuf = NULL;
+	memset(p->rbuf, 0, sizeof(p->rbuf));
+	p->pbuf = NULL;
 	return rc;
 }
 

@@ -28,7 +28,13 @@ struct ow_opts {
 	/* Called as bytes are written (may be NULL); for progress display. */
 	void (*progress)(uint64_t done, void *arg);
 	void *arg;
+	/* Called (may be NULL) as each stage ends: OW_PHASE_WRITTEN once the
+	 * pass is on the device (after fdatasync), OW_PHASE_VERIFIED after
+	 * the read-back; for progress display and benchmarks. */
+	void (*phase)(int phase, void *arg);
 };
+
+enum { OW_PHASE_WRITTEN = 1, OW_PHASE_VERIFIED };
 
 struct ow_result {
 	uint64_t size;			/* bytes overwritten */

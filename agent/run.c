@@ -107,6 +107,14 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 	if (rc == 0) {
 		record_from(&rec, rn->c, a, id, trigger, trigger_date,
 		    deadline, ds, nds, &rn->ev, &out);
+		if (nds == 0 && strncmp(trigger, "D-", 2) == 0) {
+			/* Nothing in scope: the certificate still names what
+			 * the LEA asked for. */
+			const struct ev_directive *dv =
+			    events_directive(&rn->ev, trigger);
+			if (dv != NULL)
+				rec.categories = dv->categories;
+		}
 		if (record_write(rn->c->state_dir, &rec, &e) != 0)
 			rc = -1;
 	}
@@ -463,8 +471,11 @@ real_row(struct runner *rn, const struct plan_row *row)
 
 	if (row->notice_needed && row->state == PS_NOTICE_DUE)
 		return send_notice(rn, row);
+	/* A trigger whose scope is empty (a partial directive for categories
+	 * the policy does not hold) still gets its written confirmation: a
+	 * disposition of nothing, certified as such. */
 	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
-	    row->ntodo > 0)
+	    (row->ntodo > 0 || (row->nscope == 0 && row->nheld == 0)))
 		return begin(rn, a, row->trigger_id, row->start, row->deadline,
 		    row->todo, row->ntodo, row_transfer(row));
 	if (!row_finished(row))
@@ -503,6 +514,26 @@ config_event(struct runner *rn, struct err *e)
 	    "policies", np, "host", rn->c->host, NULL);
 }
 
+/* What is still overdue after the run, one line each, so that a run which
+ * exits 3 under cron says why. */
+static void
+overdue_lines(struct runner *rn, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct plan_row *row = &p->rows[i];
+		char dl[11], cb[11];
+		if (row->state == PS_OVERDUE)
+			diag_add(&rn->r->overdue_msgs, row->a->id, 0, "%s: "
+			    "overdue: the deadline was %s%s%s", row->trigger,
+			    date_format(row->deadline, dl),
+			    row->note[0] ? "; " : "", row->note);
+		else if (row->state == PS_DELIVERY_OVERDUE)
+			diag_add(&rn->r->overdue_msgs, row->a->id, 0, "%s: "
+			    "certificate not delivered by %s", row->trigger,
+			    date_format(row->certify_by, cb));
+	}
+}
+
 static int
 run_dry(struct runner *rn, struct err *e)
 {
@@ -529,6 +560,7 @@ run_dry(struct runner *rn, struct err *e)
 			return err_set(e, "out of memory");
 		}
 	rn->r->overdue = plan_overdue(&p);
+	overdue_lines(rn, &p);
 	plan_free(&p);
 	return 0;
 }
@@ -568,6 +600,15 @@ run_real(struct runner *rn, struct err *e)
 		rn->r->failed++;
 	}
 	rn->r->delivered += certify_delivered(rn->c, &dr, &rn->j, &rn->r->errors);
+	for (size_t i = 0; i < dr.n; i++)
+		if (!dr.v[i].ok) {
+			/* Kept in the outbox and retried by the next run; said
+			 * here so that cron mails it to the admin. */
+			diag_add(&rn->r->errors, dr.v[i].id, 0, "not accepted "
+			    "by %s: %s; kept in the outbox for the next run",
+			    rn->c->sendmail, dr.v[i].detail);
+			rn->r->failed++;
+		}
 	if (notices_accepted(rn, &dr) != 0) {
 		deliver_report_free(&dr);
 		goto out;
@@ -581,6 +622,7 @@ run_real(struct runner *rn, struct err *e)
 	    sched_plan(rn->ps, &rn->ev, time(NULL), &p, e) != 0)
 		goto out;
 	rn->r->overdue = plan_overdue(&p);
+	overdue_lines(rn, &p);
 	rc = 0;
 out:
 	plan_free(&p);
@@ -623,4 +665,5 @@ run_report_free(struct run_report *r)
 {
 	diag_free(&r->msgs);
 	diag_free(&r->errors);
+	diag_free(&r->overdue_msgs);
 }

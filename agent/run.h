@@ -28,6 +28,7 @@ struct run_opts {
 struct run_report {
 	struct diags msgs;	/* one line per thing done, for people */
 	struct diags errors;	/* one line per failure, naming what */
+	struct diags overdue_msgs;	/* what is still overdue after the run */
 	unsigned notices, dispositions, failed, certified, delivered;
 	unsigned reappeared, resumed;
 	int overdue;		/* something is still overdue after the run */

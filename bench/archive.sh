@@ -52,7 +52,7 @@ main(int argc, char **argv)
 }
 EOF
 objs=$(ls "$top"/build/obj/*.o | grep -v '/main\.o$')
-cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -I"$top/agent" -o "$W/drv" \
+cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" -o "$W/drv" \
 	"$W/drv.c" $objs $(pkg-config --libs libcrypto libarchive inih)
 
 # Two districts of CSV-like text and binary exports; ~10% is osde's.

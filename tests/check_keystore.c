@@ -4,10 +4,13 @@
 #include "config.h"
 #include "durable.h"
 #include "err.h"
+#include "kek.h"
 #include "keystore.h"
 #include "policy.h"
 #include "seal.h"
 #include "secmem.h"
+
+#include <openssl/rand.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,6 +151,28 @@ unseal_text(int fd, char *buf, size_t len, struct err *e)
 	close(out);
 	return rc;
 }
+
+START_TEST(a_key_wrapped_under_the_kek_unwraps_only_under_it_and_unaltered)
+{
+	unsigned char kek1[KEK_LEN], kek2[KEK_LEN], dek[32], w[40], u[40];
+
+	ck_assert_int_eq(RAND_bytes(kek1, sizeof(kek1)), 1);
+	ck_assert_int_eq(RAND_bytes(kek2, sizeof(kek2)), 1);
+	ck_assert_int_eq(RAND_bytes(dek, sizeof(dek)), 1);
+	ck_assert_int_eq(KEK_WRAP_LEN(32), 40);
+	ck_assert_int_eq(kek_wrap(kek1, dek, 32, w), 40);
+	ck_assert_int_ne(memcmp(w, dek, 32), 0);
+	ck_assert_int_eq(kek_unwrap(kek1, w, 40, u), 32);
+	ck_assert_int_eq(memcmp(u, dek, 32), 0);
+	ck_assert_int_eq(kek_unwrap(kek2, w, 40, u), -1);
+	w[17] ^= 1;
+	ck_assert_int_eq(kek_unwrap(kek1, w, 40, u), -1);
+	/* RFC 5649 pads odd lengths too. */
+	ck_assert_int_eq(kek_wrap(kek1, dek, 20, w), 32);
+	ck_assert_int_eq(kek_unwrap(kek1, w, 32, u), 20);
+	ck_assert_int_eq(memcmp(u, dek, 20), 0);
+}
+END_TEST
 
 START_TEST(the_first_seal_creates_a_private_kek_and_keystore_and_round_trips)
 {
@@ -628,6 +653,7 @@ main(void)
 
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 60);
+	tcase_add_test(t, a_key_wrapped_under_the_kek_unwraps_only_under_it_and_unaltered);
 	tcase_add_test(t, the_first_seal_creates_a_private_kek_and_keystore_and_round_trips);
 	tcase_add_test(t, keys_are_per_agreement_and_category_and_stored_only_wrapped);
 	tcase_add_test(t, a_kek_with_mode_0644_a_symlink_or_a_wrong_size_is_refused);

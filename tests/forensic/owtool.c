@@ -10,7 +10,8 @@
  *   owtool probe DIR                     print media facts
  *   owtool purge DIR                     purge the filesystem journal
  *
- * -r: pattern random; -s: sample verification.  Exit 0 all done, 1 any
+ * -r: pattern random; -s: sample verification; -t: print the time (s)
+ * at which each stage ended on stderr.  Exit 0 all done, 1 any
  * failure (each printed on stderr), 2 usage.
  */
 #include "err.h"
@@ -22,9 +23,31 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static struct timespec t0;
+
+static double
+since(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0.tv_sec) +
+	    (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+}
+
+/* -t: stage times on stderr, for bench/overwrite.sh. */
+static void
+phase(int ph, void *arg)
+{
+	(void)arg;
+	fprintf(stderr, "%s %.3f\n", ph == OW_PHASE_WRITTEN ? "written" :
+	    "verified", since());
+}
 
 static int
 usage(void)
@@ -157,8 +180,11 @@ main(int argc, char **argv)
 		return usage();
 	cmd = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "rs")) != -1) {
-		if (ch == 'r')
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((ch = getopt(argc, argv, "rst")) != -1) {
+		if (ch == 't')
+			o.phase = phase;
+		else if (ch == 'r')
 			o.pattern = PATTERN_RANDOM;
 		else if (ch == 's')
 			o.verify = VERIFY_SAMPLE;
@@ -186,6 +212,8 @@ main(int argc, char **argv)
 		}
 		rc = ow_file(dfd, argv[1], argv[1], &o, &r, &e);
 		close(dfd);
+		if (o.phase != NULL)
+			fprintf(stderr, "removed %.3f\n", since());
 		if (rc == -1) {
 			fprintf(stderr, "owtool: %s\n", e.msg);
 			return 1;

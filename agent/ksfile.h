@@ -1,0 +1,35 @@
+/*
+ * ksfile.h: the keystore's text format (the FILES section of keystore.h):
+ * records to bytes and back, and the MAC line that binds them to a KEK.
+ * Pure functions: no file is opened here.
+ */
+#ifndef LETHE_KSFILE_H
+#define LETHE_KSFILE_H
+
+#include <stddef.h>
+
+#include "keystore.h"
+
+struct err;
+
+/* Whether text (len bytes) ends in a mac line that verifies under kek.
+ * Sets *body to the length of what precedes the mac line.  1 or 0. */
+int ksfile_verifies(const unsigned char *kek, const char *text, size_t len,
+    size_t *body);
+/* Parses the first body bytes of text (verified first; text is modified)
+ * into a malloc'd array *v of *n records.  label names the file in
+ * messages ("FILE:LINE: bad record").  Returns 0, or -1 with *e set. */
+int ksfile_parse(const char *label, char *text, size_t body,
+    struct ks_entry **v, size_t *n, struct err *e);
+/* The text of records v[0..n) with its mac line under kek, in a malloc'd
+ * *buf of *len bytes (free with OPENSSL_clear_free(buf, *cap)).  Returns
+ * 0, or -1 with *e set. */
+int ksfile_format(const struct ks_entry *v, size_t n, const unsigned char *kek,
+    char **buf, size_t *len, size_t *cap, struct err *e);
+
+/* Field checks shared with keystore.c.  1 or 0. */
+int ksfile_valid_date(const char *s);		/* YYYY-MM-DD */
+int ksfile_valid_agreement(const char *s);	/* [a-z0-9][a-z0-9-]{0,63} */
+int ksfile_valid_token(const char *s, size_t max); /* printable, no blanks */
+
+#endif
