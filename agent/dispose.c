@@ -625,6 +625,10 @@ destroy_keys(struct dctx *x, const char *category, struct err *e)
 	}
 	if (n > 0)
 		x->out->techniques |= DT_CRYPTO;
+	/* rc != 0 with n > 0: the new keystore is committed, but the old
+	 * keystore or KEK is not yet overwritten, and together they still
+	 * hold the key.  Not erased yet: the disposition fails, and the next
+	 * run's keystore open finishes the job before it is certified. */
 	free(list);
 	return rc;
 }

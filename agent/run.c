@@ -27,6 +27,7 @@
 #include "policy.h"
 #include "record.h"
 #include "sched.h"
+#include "secmem.h"
 
 #include <openssl/evp.h>
 #include <openssl/sha.h>
@@ -652,6 +653,10 @@ run_all(const struct config *c, const struct policyset *ps,
 	if (o->today != DAY_NONE)
 		return err_set(e, "--now is only for --dry-run: what is "
 		    "destroyed is dated by the clock");
+	/* A run may load the KEK and rotate it (crypto-shred): no core dump
+	 * may ever hold key material. */
+	if (secmem_no_core(e) != 0)
+		return -1;
 	if (lock_acquire(c->state_dir, 0, &lockfd, e) != 0)
 		return -1;
 	rc = run_real(&rn, e);

@@ -22,8 +22,7 @@ command -v shred >/dev/null || { echo "SKIPPED: GNU shred not installed"; exit 7
 command -v openssl >/dev/null || { echo "SKIPPED: openssl not installed"; exit 77; }
 
 objs=(err glob resolve locate media overwrite aesctr)
-true &&
-	(cd "$top" && make -s $(printf 'build/obj/%s.o ' "${objs[@]}"))
+(cd "$top" && make -s $(printf 'build/obj/%s.o ' "${objs[@]}"))
 mkdir -p "$top/build/bench"
 ow=$top/build/bench/owtool
 cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" \
@@ -44,8 +43,8 @@ avail=$(df --output=avail -BM "$dir" | tail -n 1 | tr -dc 0-9)
 dropped=yes
 fresh() {	# a new file of random bytes, on the device, out of the cache
 	rm -f "$dir/f"
-	openssl enc -aes-128-ctr -pass pass:lethe-bench -nosalt -pbkdf2 \
-		-in /dev/zero 2>/dev/null | head -c $((mib << 20)) >"$dir/f"
+	{ openssl enc -aes-128-ctr -pass pass:lethe-bench -nosalt -pbkdf2 \
+		-in /dev/zero 2>/dev/null || true; } | head -c $((mib << 20)) >"$dir/f"
 	sync
 	if [[ -w /proc/sys/vm/drop_caches ]]; then
 		echo 3 >/proc/sys/vm/drop_caches
