@@ -134,22 +134,29 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 		    "keep stale copies an overwrite cannot reach" : "",
 		    crypto ? "; sealed data: Purge (crypto-erase)" : "");
 	}
-	/* method_details */
-	off = (size_t)snprintf(b->details, sizeof(b->details),
-	    "%s; %" PRIu64 " files overwritten in 1 pass of %s; %" PRIu64
-	    " names overwritten by same-length random rename and unlinked; %"
-	    PRIu64 " links and special files removed without opening; %"
-	    PRIu64 " emptied directories removed",
-	    o->techniques & DT_OVERWRITE || o->techniques == 0 ?
-	    "overwrite" : "no overwrite", o->files,
-	    o->pattern == 1 ? "AES-256-CTR random data" : "zeros",
-	    o->files, o->links + o->specials, o->dirs);
+	/* method_details: only what was done. */
+	off = 0;
+	b->details[0] = '\0';
+	if (o->files > 0 || o->links + o->specials > 0 ||
+	    (o->techniques & DT_OVERWRITE) || o->techniques == 0)
+		off = (size_t)snprintf(b->details, sizeof(b->details),
+		    "%" PRIu64 " files overwritten in 1 pass of %s, read back, "
+		    "then xattrs removed, truncated, renamed to a same-length "
+		    "random name and unlinked with directory fsyncs; %" PRIu64
+		    " links and special files removed without opening; %"
+		    PRIu64 " emptied directories removed", o->files,
+		    o->pattern == 1 ? "AES-256-CTR random data" : "zeros",
+		    o->links + o->specials, o->dirs);
+	if (off >= sizeof(b->details))
+		off = sizeof(b->details) - 1;
 	if (crypto && off < sizeof(b->details))
 		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
-		    off, "; %" PRIu64 " data-encryption keys destroyed, the "
-		    "key-encryption key rotated and the old keystore "
-		    "overwritten; %" PRIu64 " ciphertext files unlinked",
-		    o->keys, o->sealed_files);
+		    off, "%s%" PRIu64 " data-encryption keys (AES-256, "
+		    "wrapped per RFC 5649) destroyed: keystore rewritten without "
+		    "them under a new key-encryption key, old keystore and old "
+		    "KEK overwritten, verified and removed; %" PRIu64
+		    " ciphertext files unlinked", off ? "; " : "", o->keys,
+		    o->sealed_files);
 	if (o->techniques & DT_ARCHIVE && off < sizeof(b->details))
 		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
 		    off, "; %" PRIu64 " members removed from %" PRIu64
@@ -165,8 +172,16 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 		    off, "; %s: %s", o->media[i].m.fstype,
 		    o->media[i].purge_detail[0] ? o->media[i].purge_detail :
 		    "journal purge not attempted");
+	if (strncmp(b->details, "; ", 2) == 0)
+		memmove(b->details, b->details + 2, strlen(b->details + 2) + 1);
 	/* verification */
-	if (o->files == 0 && o->members == 0)
+	if (crypto && o->files == 0 && o->members == 0)
+		snprintf(b->verification, sizeof(b->verification),
+		    "%s: each destroyed key looked up again after destruction: "
+		    "absent from the keystore (tombstone only); re-scan found %"
+		    PRIu64 " remaining matches", o->verify == 1 ? "sample" :
+		    "full", o->remaining);
+	else if (o->files == 0 && o->members == 0)
 		snprintf(b->verification, sizeof(b->verification),
 		    "%s: nothing overwritten; re-scan found %" PRIu64
 		    " remaining matches", o->verify == 1 ? "sample" : "full",

@@ -334,6 +334,8 @@ remove_name(struct dctx *x, struct item *it, uint64_t size, struct err *e)
 	label_of(x, &it->f, label, sizeof(label));
 	if ((dirfd = open_parent(x, it->f.root, it->f.rel, &base, e)) < 0)
 		return -1;
+	if (media_for(x, dirfd, x->rq->a->ds[it->ds].name, e) == NULL)
+		goto out;
 	memset(&oo, 0, sizeof(oo));
 	if (ow_unlink_name(dirfd, base, label, &oo, e) != 0)
 		goto out;
@@ -622,6 +624,23 @@ destroy_keys(struct dctx *x, const char *category, struct err *e)
 			snprintf(x->out->key_sealed_after,
 			    sizeof(x->out->key_sealed_after), "%s",
 			    list[i].sealed_after);
+	}
+	if (rc == 0 && n > 0) {
+		/* Verify the erase: read the keystore back as unseal would;
+		 * every destroyed key must be a tombstone, never live. */
+		struct keystore ks;
+		memset(&ks, 0, sizeof(ks));
+		if (keystore_open(rq->cfg->state_dir, rq->cfg->kek, KS_READ,
+		    &ks, e) != 0)
+			rc = -1;
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			const struct ks_entry *k = keystore_find(&ks, list[i].id);
+			if (k == NULL || !k->destroyed)
+				rc = err_set(e, "key %s is still live after "
+				    "its destruction", list[i].id);
+		}
+		if (rc == 0 || ks.path != NULL)
+			keystore_close(&ks);
 	}
 	if (n > 0)
 		x->out->techniques |= DT_CRYPTO;
