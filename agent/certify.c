@@ -152,11 +152,11 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 	if (crypto && off < sizeof(b->details))
 		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
 		    off, "%s%" PRIu64 " data-encryption keys (AES-256, "
-		    "wrapped per RFC 5649) destroyed: keystore rewritten without "
-		    "them under a new key-encryption key, old keystore and old "
-		    "KEK overwritten, verified and removed; %" PRIu64
-		    " ciphertext files unlinked", off ? "; " : "", o->keys,
-		    o->sealed_files);
+		    "wrapped per RFC 5649) destroyed in %" PRIu64 " ms: keystore "
+		    "rewritten without them under a new key-encryption key, old "
+		    "keystore and old KEK overwritten, verified and removed; %"
+		    PRIu64 " ciphertext files unlinked", off ? "; " : "",
+		    o->keys, (o->key_usec + 999) / 1000, o->sealed_files);
 	if (o->techniques & DT_ARCHIVE && off < sizeof(b->details))
 		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
 		    off, "; %" PRIu64 " members removed from %" PRIu64

@@ -608,8 +608,14 @@ destroy_keys(struct dctx *x, const char *category, struct err *e)
 	size_t n = 0;
 	int rc;
 
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = keystore_destroy(rq->cfg->state_dir, rq->cfg->kek, rq->a->id,
 	    category, rq->id, &list, &n, e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	x->out->key_usec += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000);
 	for (size_t i = 0; i < n; i++) {
 		struct err je;
 		if (journal_appendv(rq->j, &je, "key-destroyed", "agreement",

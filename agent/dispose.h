@@ -45,6 +45,7 @@ struct dispose_out {
 	uint64_t links, specials, dirs;	/* names removed without overwrite */
 	uint64_t sealed_files;		/* ciphertext files unlinked */
 	uint64_t keys;			/* DEKs destroyed */
+	uint64_t key_usec;		/* how long destroying them took */
 	char key_sealed_after[16];	/* YYYY-MM-DD a key had plaintext sealed after the fact, or "" */
 	uint64_t archives, members, member_bytes;
 	uint64_t transferred;		/* files packed before destruction */

@@ -151,6 +151,7 @@ record_write(const char *state_dir, const struct record *r, struct err *e)
 	sb_kv(&b, "dirs", "%" PRIu64, o->dirs);
 	sb_kv(&b, "sealed_files", "%" PRIu64, o->sealed_files);
 	sb_kv(&b, "keys", "%" PRIu64, o->keys);
+	sb_kv(&b, "key_usec", "%" PRIu64, o->key_usec);
 	sb_kv(&b, "key_sealed_after", "%s", o->key_sealed_after);
 	sb_kv(&b, "archives", "%" PRIu64, o->archives);
 	sb_kv(&b, "members", "%" PRIu64, o->members);
@@ -283,6 +284,7 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		U("dirs", o->dirs)
 		U("sealed_files", o->sealed_files)
 		U("keys", o->keys)
+		U("key_usec", o->key_usec)
 		U("archives", o->archives)
 		U("members", o->members)
 		U("member_bytes", o->member_bytes)

@@ -266,22 +266,64 @@ reload(struct runner *rn, struct err *e)
 	return events_load(rn->c->state_dir, &rn->ev, e);
 }
 
+/* Journals notice-sent for the prior notice of agreement a, which the mail
+ * system has accepted: the notice period runs from this line (never from
+ * queueing), and `planned` is the day it ends (the deadline if earlier). */
+static int
+notice_sent(struct runner *rn, const struct agreement *a)
+{
+	day_t today = tz_date_at(a->timezone, time(NULL));
+	day_t term = events_terminated(&rn->ev, a);
+	day_t dl = term == DAY_NONE ? DAY_NONE :
+	    date_add(term, a->after_termination);
+	day_t due = date_add(today, a->notice_before);
+	char planned[11];
+	struct err e;
+
+	if (dl != DAY_NONE && due > dl)
+		due = dl;
+	date_format(due, planned);
+	if (journal_appendv(&rn->j, &e, "notice-sent", "agreement", a->id,
+	    "trigger", "termination", "planned", planned, "to", a->contact,
+	    NULL) != 0) {
+		diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
+		return -1;
+	}
+	rn->r->notices++;
+	diag_add(&rn->r->msgs, a->id, 0, "prior notice accepted for delivery "
+	    "to %s; disposal no earlier than %s", a->contact, planned);
+	return 0;
+}
+
 /* Sends the prior notice of a termination disposal (NDPA IV.6). */
 static int
 send_notice(struct runner *rn, const struct plan_row *row)
 {
 	const struct agreement *a = row->a;
 	char term[11], disp[11], dl[11], cats[512], id[160];
+	char retained[512];
 	catset_t all = 0;
-	size_t nds = 0;
+	size_t nds = 0, roff = 0;
 	char *msg = NULL;
 	size_t len;
 	struct err e = { { 0 } };
 	struct notice n;
+	int q;
 
 	for (size_t i = 0; i < row->nscope; i++) {
 		all |= a->ds[row->scope[i]].categories;
 		nds++;
+	}
+	retained[0] = '\0';
+	for (size_t i = 0; i < a->nds; i++) {
+		int w;
+		if (!dataset_exempt(a, i))
+			continue;
+		w = snprintf(retained + roff, sizeof(retained) - roff,
+		    "%s%s", roff ? ", " : "", a->ds[i].name);
+		if (w < 0 || (size_t)w >= sizeof(retained) - roff)
+			break;
+		roff += (size_t)w;
 	}
 	category_format(all, cats, sizeof(cats));
 	date_format(row->start, term);
@@ -296,11 +338,12 @@ send_notice(struct runner *rn, const struct plan_row *row)
 	n.deadline = dl;
 	n.categories = cats;
 	n.ndatasets = nds;
+	n.retained = retained;
 	if (snprintf(id, sizeof(id), "NOTICE-%s-%s", a->id, term) >=
 	    (int)sizeof(id))
 		return -1;
 	if (mime_notice_message(rn->c, &n, &msg, &len, &e) != 0 ||
-	    deliver_enqueue(rn->c->state_dir, id, msg, len, &e) < 0) {
+	    (q = deliver_enqueue(rn->c->state_dir, id, msg, len, &e)) < 0) {
 		free(msg);
 		diag_add(&rn->r->errors, a->id, 0, "notice not queued: %s",
 		    e.msg);
@@ -308,6 +351,13 @@ send_notice(struct runner *rn, const struct plan_row *row)
 		return 0;
 	}
 	free(msg);
+	/* Already accepted by an earlier run that was killed before it could
+	 * journal notice-sent: journal it now (the period then runs from
+	 * today, later than the mail said, never earlier), or the row would
+	 * wait for a notice that is never sent again. */
+	if (q == 1 && deliver_state(rn->c->state_dir, id, NULL, &e) ==
+	    DELIVER_SENT)
+		return notice_sent(rn, a);
 	/* The notice counts as sent (and its period starts) only when the
 	 * mail system accepted it: see notices_accepted(). */
 	diag_add(&rn->r->msgs, a->id, 0, "prior notice of disposal on %s "
@@ -323,8 +373,7 @@ notices_accepted(struct runner *rn, const struct deliver_report *dr)
 	for (size_t i = 0; i < dr->n; i++) {
 		const struct deliver_item *it = &dr->v[i];
 		const struct agreement *a;
-		char agr[160], planned[11];
-		struct err e;
+		char agr[160];
 		size_t len;
 
 		if (!it->ok || it->kind != DELIVER_NOTICE)
@@ -338,26 +387,8 @@ notices_accepted(struct runner *rn, const struct deliver_report *dr)
 		a = policy_find(rn->ps, agr);
 		if (a == NULL)
 			continue;
-		{
-			day_t today = tz_date_at(a->timezone, time(NULL));
-			day_t term = events_terminated(&rn->ev, a);
-			day_t dl = term == DAY_NONE ? DAY_NONE :
-			    date_add(term, a->after_termination);
-			day_t due = date_add(today, a->notice_before);
-			if (dl != DAY_NONE && due > dl)
-				due = dl;
-			date_format(due, planned);
-		}
-		if (journal_appendv(&rn->j, &e, "notice-sent", "agreement",
-		    a->id, "trigger", "termination", "planned", planned, "to",
-		    a->contact, NULL) != 0) {
-			diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
+		if (notice_sent(rn, a) != 0)
 			return -1;
-		}
-		rn->r->notices++;
-		diag_add(&rn->r->msgs, a->id, 0, "prior notice accepted for "
-		    "delivery to %s; disposal no earlier than %s", a->contact,
-		    planned);
 	}
 	return 0;
 }
@@ -396,6 +427,17 @@ row_transfer(const struct plan_row *row)
 	return NULL;
 }
 
+/* Directive rows go in pass 0, all others in pass 1: the LEA's own written
+ * request is carried out (a transfer above all) before a termination's
+ * blanket disposal reaches the same data in the same run, so that its
+ * certificate shows what it destroyed and a transfer is never pre-empted
+ * by destruction. */
+static int
+row_in_pass(const struct plan_row *row, int pass)
+{
+	return (row->kind == TRIG_DIRECTIVE) == (pass == 0);
+}
+
 /* The dry run: what run would do, through the same selection. */
 static int
 dry_row(struct runner *rn, const struct plan_row *row)
@@ -407,7 +449,8 @@ dry_row(struct runner *rn, const struct plan_row *row)
 	size_t *scope;
 	size_t n;
 
-	if (row->notice_needed && row->state == PS_NOTICE_DUE) {
+	if (row->notice_needed && (row->state == PS_NOTICE_DUE ||
+	    row->state == PS_DUE)) {
 		char disp[11];
 		diag_add(&rn->r->msgs, a->id, 0, "%s: would send the prior "
 		    "notice to %s (disposal planned %s)", row->trigger,
@@ -470,8 +513,16 @@ real_row(struct runner *rn, const struct plan_row *row)
 	size_t *scope, n;
 	int rc = 0;
 
-	if (row->notice_needed && row->state == PS_NOTICE_DUE)
-		return send_notice(rn, row);
+	/* A notice still unsent on the deadline day goes out with the
+	 * disposal (sched.c: the deadline wins); before that day it is all
+	 * the run does for the row. */
+	if (row->notice_needed && (row->state == PS_NOTICE_DUE ||
+	    row->state == PS_DUE)) {
+		if (send_notice(rn, row) != 0)
+			return -1;
+		if (row->state == PS_NOTICE_DUE)
+			return 0;
+	}
 	/* A trigger whose scope is empty (a partial directive for categories
 	 * the policy does not hold) still gets its written confirmation: a
 	 * disposition of nothing, certified as such. */
@@ -555,11 +606,13 @@ run_dry(struct runner *rn, struct err *e)
 			    "the certificate of %s", dp->id);
 		}
 	}
-	for (size_t i = 0; i < p.n; i++)
-		if (dry_row(rn, &p.rows[i]) != 0) {
-			plan_free(&p);
-			return err_set(e, "out of memory");
-		}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < p.n; i++)
+			if (row_in_pass(&p.rows[i], pass) &&
+			    dry_row(rn, &p.rows[i]) != 0) {
+				plan_free(&p);
+				return err_set(e, "out of memory");
+			}
 	rn->r->overdue = plan_overdue(&p);
 	overdue_lines(rn, &p);
 	plan_free(&p);
@@ -587,10 +640,15 @@ run_real(struct runner *rn, struct err *e)
 		goto out;
 	if (sched_plan(rn->ps, &rn->ev, rn->now, &p, e) != 0)
 		goto out;
-	for (size_t i = 0; i < p.n; i++)
-		if (real_row(rn, &p.rows[i]) != 0) {
-			err_set(e, "journal: cannot record the run; stopped");
-			goto out;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < p.n; i++) {
+			if (!row_in_pass(&p.rows[i], pass))
+				continue;
+			if (real_row(rn, &p.rows[i]) != 0) {
+				err_set(e, "journal: cannot record the run; "
+				    "stopped");
+				goto out;
+			}
 		}
 	plan_free(&p);
 	if (reload(rn, e) != 0 || certify_all(rn) != 0)

@@ -249,14 +249,22 @@ row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
 		rc = 0;
 		goto out;
 	}
-	if (r->today > r->deadline)
+	if (r->today > r->deadline) {
 		r->state = PS_OVERDUE;
-	else if (notice_pending)
-		r->state = r->today >= r->start ? PS_NOTICE_DUE : PS_WAITING;
-	else if (r->due_from != DAY_NONE && r->today >= r->due_from)
+	} else if (notice_pending && r->today >= r->deadline) {
+		/* The notice is still unsent on the deadline day: the
+		 * deadline wins, the notice goes out with the disposal. */
+		r->due_from = r->deadline;
 		r->state = PS_DUE;
-	else
+		note_add(r, "the deadline is today: disposal goes ahead "
+		    "with the notice");
+	} else if (notice_pending) {
+		r->state = r->today >= r->start ? PS_NOTICE_DUE : PS_WAITING;
+	} else if (r->due_from != DAY_NONE && r->today >= r->due_from) {
+		r->state = PS_DUE;
+	} else {
 		r->state = PS_WAITING;
+	}
 	if (r->state == PS_WAITING && r->due_from != DAY_NONE)
 		note_add(r, "due from %s",
 		    date_format(r->due_from, (char[11]){ 0 }));

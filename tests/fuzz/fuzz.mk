@@ -53,6 +53,11 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_OBJ) \
 	@echo "  LD fuzz $@"; $(FUZZ_CC) $(FUZZ_TARGET_CFLAGS) -o $@ $< \
 	    $(FUZZ_OBJ) $(PKG_LIBS)
 
+# Writes the sealed seeds of tests/fuzz/corpus/unseal (not a fuzz target).
+build/fuzz/gen_sealed: tests/fuzz/gen_sealed.c $(FUZZ_OBJ) | build/fuzz/obj
+	@echo "  LD fuzz $@"; $(FUZZ_CC) $(FUZZ_BASE) $(WARN) -iquote agent \
+	    -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
+
 build/fuzz/obj:
 	mkdir -p $@
 
