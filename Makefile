@@ -73,3 +73,4 @@ demo: all
 
 clean:
 	rm -rf build
+include tests/fuzz/fuzz.mk

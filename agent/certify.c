@@ -419,6 +419,12 @@ certify_delivered(const struct config *c, const struct deliver_report *dr,
 		snprintf(path, sizeof(path), "%s/work/%s/manifest",
 		    c->state_dir, it->cert);
 		sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/names",
+		    c->state_dir, it->cert);
+		sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/manifest.final",
+		    c->state_dir, it->cert);
+		sanitize_copy(path, errors);
 		snprintf(path, sizeof(path), "%s/sent/%s.eml", c->state_dir,
 		    it->id);
 		sanitize_copy(path, errors);

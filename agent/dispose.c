@@ -32,6 +32,7 @@
 #include "seal.h"
 #include "transfer.h"
 
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -53,9 +54,14 @@ struct item {
 	int done;
 };
 
+/* A file-intent line of this disposition, and whether its outcome
+ * (file-destroyed) followed. */
 struct intent {
+	uint64_t n;
 	dev_t dev;
 	ino_t ino;
+	uint64_t size;
+	int done;
 };
 
 struct dctx {
@@ -67,8 +73,15 @@ struct dctx {
 	struct rootdir *roots;	/* per allowed root, fd -1 until opened */
 	int manfd;		/* work/ID/manifest, O_APPEND */
 	uint64_t seq;		/* file counter for file-intent / -destroyed */
-	struct intent *open;	/* intents a killed run left without outcome */
+	struct intent *open;	/* this disposition's intents (resume) */
 	size_t nopen;
+	int namesfd;		/* work/ID/names: every destroyed file */
+	/* The file being overwritten, for the before_rename hook. */
+	struct item *cur;
+	struct ow_result *cur_res;
+	const char *cur_label;
+	uint64_t cur_n, cur_size;
+	int cur_lost;
 	uint64_t nfiles, nbytes, dfiles, dbytes;
 	char workdir[4096];
 };
@@ -204,28 +217,23 @@ hex(const unsigned char *md, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static int
-interrupted(const struct dctx *x, dev_t dev, ino_t ino)
-{
-	for (size_t i = 0; i < x->nopen; i++)
-		if (x->open[i].dev == dev && x->open[i].ino == ino)
-			return 1;
-	return 0;
-}
 
-/* Replays this disposition's file lines: intents left without an outcome
- * mark files whose pre-destruction digest a killed run may have lost. */
+/* Replays this disposition's file lines from the journal: every intent
+ * with its size and inode, and which were followed by their outcome. */
 static int
 resume_scan(const struct jrec *r, void *arg)
 {
 	struct dctx *x = arg;
 	const char *disp = jrec_get(r, "disp");
 	const char *n = jrec_get(r, "n");
+	uint64_t k;
 
 	if (disp == NULL || n == NULL || strcmp(disp, x->rq->id) != 0)
 		return 0;
+	k = strtoull(n, NULL, 10);
 	if (strcmp(r->event, "file-intent") == 0) {
 		const char *dev = jrec_get(r, "dev"), *ino = jrec_get(r, "ino");
+		const char *size = jrec_get(r, "size");
 		struct intent *v;
 		if (dev == NULL || ino == NULL)
 			return 0;
@@ -233,13 +241,105 @@ resume_scan(const struct jrec *r, void *arg)
 		if (v == NULL)
 			return -1;
 		x->open = v;
+		v[x->nopen].n = k;
 		v[x->nopen].dev = (dev_t)strtoull(dev, NULL, 10);
 		v[x->nopen].ino = (ino_t)strtoull(ino, NULL, 10);
+		v[x->nopen].size = size ? strtoull(size, NULL, 10) : 0;
+		v[x->nopen].done = 0;
 		x->nopen++;
-	} else if (strcmp(r->event, "file-destroyed") == 0 && x->nopen > 0) {
-		x->nopen--;	/* outcomes follow their intents one by one */
+	} else if (strcmp(r->event, "file-destroyed") == 0) {
+		for (size_t i = 0; i < x->nopen; i++)
+			if (x->open[i].n == k)
+				x->open[i].done = 1;
 	}
-	x->seq = strtoull(n, NULL, 10);
+	if (k > x->seq)
+		x->seq = k;
+	return 0;
+}
+
+/* The open intent for this inode (a file a killed run began on), or NULL. */
+static struct intent *
+interrupted_intent(struct dctx *x, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < x->nopen; i++)
+		if (!x->open[i].done && x->open[i].dev == dev &&
+		    x->open[i].ino == ino)
+			return &x->open[i];
+	return NULL;
+}
+
+/* Percent-encodes a path for the names file (tab- and newline-free). */
+static void
+enc(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 4 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= 0x20 || c == '%' || c == 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+
+static void
+dec(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '%' && s[1] && s[2]) {
+			char h[3] = { s[1], s[2], 0 };
+			*w++ = (char)strtol(h, NULL, 16);
+			s += 2;
+		} else
+			*w++ = *s;
+	}
+	*w = '\0';
+}
+
+/* Called by ow_file after the overwrite is verified and just before the
+ * name is replaced by a random one: the names line (the file's manifest
+ * row, and where its random name will be) is made durable first, so a
+ * kill at any later instant is finished by the next run under the right
+ * name, size and digest, and the file is never processed twice. */
+static int
+before_rename(const char *newname, void *arg)
+{
+	struct dctx *x = arg;
+	struct item *it = x->cur;
+	struct ow_result *res = x->cur_res;
+	char sha[65], parent[8200], nm[1024], orig[1024], lab[12600];
+	char line[24000];
+	const char *slash = strrchr(it->f.rel, '/');
+	struct err e;
+	int n;
+
+	if (res->sha_ok && !x->cur_lost)
+		hex(res->sha256, sha);
+	else
+		snprintf(sha, sizeof(sha), "unavailable");
+	x->cur_size = x->cur_lost && x->cur_size > res->size ? x->cur_size :
+	    res->size;
+	(void)e;
+	if (slash != NULL) {
+		char tmp[4200];
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - it->f.rel),
+		    it->f.rel);
+		enc(tmp, parent, sizeof(parent));
+	} else
+		snprintf(parent, sizeof(parent), "%%2E");	/* "." */
+	enc(newname, nm, sizeof(nm));
+	enc(slash ? slash + 1 : it->f.rel, orig, sizeof(orig));
+	enc(x->cur_label, lab, sizeof(lab));
+	n = snprintf(line, sizeof(line), "%" PRIu64 "\t%zu\t%d\t%s\t%s\t%"
+	    PRIu64 "\t%s\t%" PRIu64 "\t%s\t%s\n", x->cur_n, it->ds,
+	    it->f.root, parent, nm, x->cur_size, sha, res->verified, orig, lab);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    write(x->namesfd, line, (size_t)n) != n || fdatasync(x->namesfd))
+		return -1;
 	return 0;
 }
 
@@ -262,25 +362,35 @@ destroy_file(struct dctx *x, struct item *it, nlink_t links_ok,
 	const struct dataset *ds = &a->ds[it->ds];
 	struct ow_opts oo;
 	struct ow_result res;
-	struct dispose_media *m;
+	struct intent *lost;
 	char label[4200], nbuf[24], sbuf[24], dbuf[24], ibuf[24], sha[65];
 	const char *base;
-	int dirfd = -1, rc = -1, lost;
+	int dirfd = -1, rc = -1;
 
 	label_of(x, &it->f, label, sizeof(label));
 	if ((dirfd = open_parent(x, it->f.root, it->f.rel, &base, e)) < 0)
 		return -1;
-	m = media_for(x, dirfd, ds->name, e);
-	if (m == NULL)
+	if (media_for(x, dirfd, ds->name, e) == NULL)
 		goto out;
-	lost = interrupted(x, it->f.dev, it->f.ino);
-	x->seq++;
-	snprintf(nbuf, sizeof(nbuf), "%" PRIu64, x->seq);
+	/* A file a killed run began on keeps its number and its size as
+	 * announced; its digest is lost (part of it may be zeros now). */
+	lost = interrupted_intent(x, it->f.dev, it->f.ino);
+	if (lost != NULL) {
+		x->cur_n = lost->n;
+		x->cur_size = lost->size;
+		lost->done = 1;
+	} else {
+		x->cur_n = ++x->seq;
+		x->cur_size = (uint64_t)it->f.size;
+	}
+	x->cur_lost = lost != NULL;
+	snprintf(nbuf, sizeof(nbuf), "%" PRIu64, x->cur_n);
 	snprintf(sbuf, sizeof(sbuf), "%lld", (long long)it->f.size);
 	snprintf(dbuf, sizeof(dbuf), "%llu", (unsigned long long)it->f.dev);
 	snprintf(ibuf, sizeof(ibuf), "%llu", (unsigned long long)it->f.ino);
-	if (journal_appendv(x->rq->j, e, "file-intent", "disp", x->rq->id,
-	    "n", nbuf, "size", sbuf, "dev", dbuf, "ino", ibuf, NULL) != 0)
+	if (lost == NULL && journal_appendv(x->rq->j, e, "file-intent", "disp",
+	    x->rq->id, "n", nbuf, "size", sbuf, "dev", dbuf, "ino", ibuf,
+	    NULL) != 0)
 		goto out;
 	memset(&oo, 0, sizeof(oo));
 	oo.pattern = dataset_pattern(a, ds);
@@ -289,36 +399,261 @@ destroy_file(struct dctx *x, struct item *it, nlink_t links_ok,
 	oo.dev = it->f.dev;
 	oo.ino = it->f.ino;
 	oo.progress = on_progress;
+	oo.before_rename = before_rename;
 	oo.arg = x;
 	memset(&res, 0, sizeof(res));
+	x->cur = it;
+	x->cur_res = &res;
+	x->cur_label = label;
 	if (ow_file(dirfd, base, label, &oo, &res, e) != 0)
 		goto out;
-	if (res.sha_ok && !lost)
+	if (res.sha_ok && lost == NULL)
 		hex(res.sha256, sha);
-	else {
-		/* The digest was lost to a killed run, or the file changed
-		 * while it was overwritten: say so, never guess. */
+	else
 		snprintf(sha, sizeof(sha), "unavailable");
-		x->out->digests_missing++;
-	}
-	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, res.size);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, x->cur_size);
 	if (journal_appendv(x->rq->j, e, "file-destroyed", "disp", x->rq->id,
 	    "n", nbuf, "size", sbuf, "sha256", sha, NULL) != 0)
 		goto out;
-	if (manifest_row(x, label, res.size, sha, e) != 0)
-		goto out;
-	x->out->files++;
-	x->out->bytes += res.size;
-	x->out->verified_bytes += res.verified;
 	x->out->techniques |= DT_OVERWRITE;
 	x->out->pattern = oo.pattern;
 	x->out->verify = oo.verify;
 	x->dbytes += res.size;
 	rc = 0;
 out:
+	x->cur = NULL;
 	if (dirfd != -1)
 		close(dirfd);
 	return rc;
+}
+
+/* One line of work/ID/names. */
+struct nameline {
+	uint64_t n, size, verified;
+	size_t ds;
+	int root;
+	char *parent, *name, *sha, *orig, *label;
+};
+
+static int
+parse_nameline(char *line, struct nameline *l)
+{
+	char *f[10];
+	size_t k = 0;
+
+	for (char *p = line; k < 10; k++) {
+		f[k] = p;
+		p = strchr(p, '\t');
+		if (p == NULL) {
+			k++;
+			break;
+		}
+		*p++ = '\0';
+	}
+	if (k != 10)
+		return -1;
+	l->n = strtoull(f[0], NULL, 10);
+	l->ds = (size_t)strtoull(f[1], NULL, 10);
+	l->root = atoi(f[2]);
+	l->parent = f[3];
+	l->name = f[4];
+	l->size = strtoull(f[5], NULL, 10);
+	l->sha = f[6];
+	l->verified = strtoull(f[7], NULL, 10);
+	l->orig = f[8];
+	l->label = f[9];
+	dec(l->parent);
+	dec(l->name);
+	dec(l->orig);
+	dec(l->label);
+	return 0;
+}
+
+/* Reads work/ID/names; calls fn for each line.  Returns 0 or -1. */
+static int
+names_each(struct dctx *x, void (*fn)(struct dctx *, struct nameline *))
+{
+	char path[4200], *buf = NULL, *line, *next;
+	size_t len;
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/names", x->workdir);
+	if (slurp(path, SIZE_MAX / 4, &buf, &len, &e) != 0)
+		return -1;
+	for (line = buf; line && *line; line = next) {
+		struct nameline l;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (parse_nameline(line, &l) == 0)
+			fn(x, &l);
+	}
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return 0;
+}
+
+/* Resume: a file whose row was made durable but whose outcome was not
+ * journaled lies under its random name (or is already gone): finish it. */
+static void
+finish_renamed(struct dctx *x, struct nameline *l)
+{
+	struct intent *in = NULL;
+	char nbuf[24], sbuf[24];
+	struct stat st;
+	struct err e;
+	int dirfd;
+
+	for (size_t i = 0; i < x->nopen; i++)
+		if (x->open[i].n == l->n && !x->open[i].done)
+			in = &x->open[i];
+	if (in == NULL || l->root < 0 || (size_t)l->root >= x->rq->cfg->nroots)
+		return;
+	if (x->roots[l->root].fd == -1 &&
+	    resolve_root(x->rq->cfg->roots[l->root], &x->roots[l->root],
+	    &e) != 0)
+		return;
+	dirfd = strcmp(l->parent, ".") == 0 ? dup(x->roots[l->root].fd) :
+	    resolve_dir(&x->roots[l->root], l->parent, &e);
+	if (dirfd >= 0) {
+		if (fstatat(dirfd, l->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_ino == in->ino &&
+		    st.st_dev == in->dev) {
+			if (unlinkat(dirfd, l->name, 0) != 0) {
+				close(dirfd);
+				return;
+			}
+			(void)fsync(dirfd);
+		} else if (fstatat(dirfd, l->orig, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && S_ISREG(st.st_mode) && st.st_ino == in->ino &&
+		    st.st_dev == in->dev) {
+			/* Killed before the rename: the content is already
+			 * overwritten and verified; only the name is left. */
+			struct ow_opts oo;
+			memset(&oo, 0, sizeof(oo));
+			oo.dev = in->dev;
+			oo.ino = in->ino;
+			if (ow_unlink_name(dirfd, l->orig, l->label, &oo,
+			    &e) != 0) {
+				diag_add(x->problems, l->label, 0, "%s", e.msg);
+				close(dirfd);
+				return;
+			}
+		}
+		close(dirfd);
+	}
+	in->done = 1;
+	snprintf(nbuf, sizeof(nbuf), "%" PRIu64, l->n);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, l->size);
+	(void)journal_appendv(x->rq->j, &e, "file-destroyed", "disp",
+	    x->rq->id, "n", nbuf, "size", sbuf, "sha256", l->sha, NULL);
+}
+
+/* The manifest rows of the overwritten files, from the names file, once
+ * each (a line repeated by a killed run counts once). */
+static struct cert_manifest *fin_m;
+static unsigned char *fin_seen;	/* bit n: row n taken */
+static uint64_t fin_max;
+static int fin_bad;
+
+/* Whether row n was seen already; marks it.  n beyond the bitmap (never
+ * expected) counts as unseen. */
+static int
+seen_before(uint64_t n)
+{
+	int was;
+
+	if (fin_seen == NULL || n > fin_max)
+		return 0;
+	was = (fin_seen[n / 8] >> (n % 8)) & 1;
+	fin_seen[n / 8] |= (unsigned char)(1u << (n % 8));
+	return was;
+}
+
+static int
+seen_reset(uint64_t max)
+{
+	free(fin_seen);
+	fin_max = max;
+	fin_seen = calloc(max / 8 + 1, 1);
+	return fin_seen == NULL ? -1 : 0;
+}
+
+static void
+final_row(struct dctx *x, struct nameline *l)
+{
+	struct err e;
+
+	(void)x;
+	if (seen_before(l->n))
+		return;
+	if (cert_manifest_add(fin_m, l->label, l->size, l->sha, &e) != 0)
+		fin_bad = 1;
+}
+
+/* Writes work/ID/manifest.final: the rows written as they happened (links,
+ * special files, sealed files, archive members) and one row per
+ * overwritten file.  Rewritten whole each time: idempotent on resume. */
+static int
+finalize_manifest(struct dctx *x, struct err *e)
+{
+	char path[4200], *text = NULL;
+	size_t len = 0;
+	struct cert_manifest m;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
+	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0)
+		return -1;
+	if (cert_manifest_init(&m, e) != 0)
+		goto out;
+	fin_m = &m;
+	fin_bad = seen_reset(x->seq);
+	if (names_each(x, final_row) != 0 || fin_bad) {
+		err_set(e, "%s/names: cannot read back", x->workdir);
+		goto out2;
+	}
+	{
+		size_t hdr = strlen(CERT_MANIFEST_HEADER), tl = m.len - hdr;
+		char *all = malloc(len + tl + 1);
+		if (all == NULL) {
+			err_set(e, "out of memory");
+			goto out2;
+		}
+		memcpy(all, text, len);
+		memcpy(all + len, m.text + hdr, tl);
+		snprintf(path, sizeof(path), "%s/manifest.final", x->workdir);
+		rc = durable_write(path, all, len + tl, 0600, e);
+		OPENSSL_cleanse(all, len + tl);
+		free(all);
+		if (rc == 0 && snprintf(x->out->manifest_path,
+		    sizeof(x->out->manifest_path), "%s", path) >=
+		    (int)sizeof(x->out->manifest_path))
+			rc = err_set(e, "%s: path too long", path);
+	}
+out2:
+	cert_manifest_free(&m);
+	free(fin_seen);
+	fin_seen = NULL;
+	fin_m = NULL;
+out:
+	if (text != NULL)
+		OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
+}
+
+/* Totals over every run of this disposition, from its names file. */
+static void
+count_name(struct dctx *x, struct nameline *l)
+{
+	if (seen_before(l->n))
+		return;
+	x->out->files++;
+	x->out->bytes += l->size;
+	x->out->verified_bytes += l->verified;
+	if (strcmp(l->sha, "unavailable") == 0)
+		x->out->digests_missing++;
 }
 
 /* Removes a name without opening what it names (symlink, FIFO, socket,
@@ -337,6 +672,8 @@ remove_name(struct dctx *x, struct item *it, uint64_t size, struct err *e)
 	if (media_for(x, dirfd, x->rq->a->ds[it->ds].name, e) == NULL)
 		goto out;
 	memset(&oo, 0, sizeof(oo));
+	oo.dev = it->f.dev;	/* a name swapped since the walk is refused */
+	oo.ino = it->f.ino;
 	if (ow_unlink_name(dirfd, base, label, &oo, e) != 0)
 		goto out;
 	/* No content read: "-" in the manifest (SPEC §8 via cert.h). */
@@ -383,40 +720,77 @@ fixed_prefix_len(const char *root, const char *glob)
 
 /* Removes directories emptied by this disposition, deepest first, never
  * at or above a dataset's fixed prefix. */
+/* Candidate directories: every parent of `rel` (a removed file) strictly
+ * below its dataset's fixed prefix, as "ROOT:DIR". */
+struct dirset {
+	char **v;
+	size_t n;
+};
+
+static void
+add_parents(struct dctx *x, struct dirset *d, int root, size_t dsi,
+    const char *rel)
+{
+	const struct dataset *ds;
+	size_t keep;
+	char *p;
+
+	if (dsi >= x->rq->a->nds || root < 0 ||
+	    (size_t)root >= x->rq->cfg->nroots)
+		return;
+	ds = &x->rq->a->ds[dsi];
+	if (ds->path == NULL)
+		return;
+	keep = fixed_prefix_len(x->rq->cfg->roots[root], ds->path);
+	if ((p = strdup(rel)) == NULL)
+		return;
+	for (char *s = strrchr(p, '/'); s != NULL && (size_t)(s - p) > keep;
+	    s = strrchr(p, '/')) {
+		char **v;
+		*s = '\0';
+		v = realloc(d->v, (d->n + 1) * sizeof(*v));
+		if (v == NULL)
+			break;
+		d->v = v;
+		if (asprintf(&d->v[d->n], "%d:%s", root, p) < 0)
+			break;
+		d->n++;
+	}
+	free(p);
+}
+
+static struct dirset *cur_dirs;	/* for names_dirs (single-threaded) */
+
+static void
+names_dirs(struct dctx *x, struct nameline *l)
+{
+	char rel[8400];
+
+	if (strcmp(l->parent, ".") == 0)
+		return;
+	snprintf(rel, sizeof(rel), "%s/x", l->parent);
+	add_parents(x, cur_dirs, l->root, l->ds, rel);
+}
+
+/* Removes directories emptied by this disposition (in this run or a
+ * killed one before it), deepest first, never at or above a dataset's
+ * fixed prefix. */
 static void
 remove_empty_dirs(struct dctx *x, struct item *items, size_t n)
 {
-	char **dirs = NULL;
-	size_t nd = 0;
+	struct dirset ds = { 0 };
+	char **dirs;
+	size_t nd;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct dataset *ds = &x->rq->a->ds[items[i].ds];
-		const char *root = x->rq->cfg->roots[items[i].f.root];
-		size_t keep;
-		char *d;
-
-		if (!items[i].done || ds->path == NULL)
-			continue;
-		keep = fixed_prefix_len(root, ds->path);
-		d = strdup(items[i].f.rel);
-		if (d == NULL)
-			break;
-		for (char *s = strrchr(d, '/'); s != NULL && (size_t)(s - d) > keep;
-		    s = strrchr(d, '/')) {
-			char **v;
-			*s = '\0';
-			v = realloc(dirs, (nd + 1) * sizeof(*v));
-			if (v == NULL)
-				break;
-			dirs = v;
-			dirs[nd] = malloc(strlen(d) + 16);
-			if (dirs[nd] == NULL)
-				break;
-			sprintf(dirs[nd], "%d:%s", items[i].f.root, d);
-			nd++;
-		}
-		free(d);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (items[i].done)
+			add_parents(x, &ds, items[i].f.root, items[i].ds,
+			    items[i].f.rel);
+	cur_dirs = &ds;
+	(void)names_each(x, names_dirs);
+	cur_dirs = NULL;
+	dirs = ds.v;
+	nd = ds.n;
 	if (nd > 0)
 		qsort(dirs, nd, sizeof(*dirs), cmp_depth);
 	for (size_t i = 0; i < nd; i++) {
@@ -1251,6 +1625,11 @@ open_work(struct dctx *x, struct err *e)
 		return err_set(e, "%s: path too long", x->rq->id);
 	if (mkdirs(x->workdir, 0700, e) != 0)
 		return -1;
+	snprintf(path, sizeof(path), "%s/names", x->workdir);
+	x->namesfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (x->namesfd == -1)
+		return err_sys(e, "%s", path);
 	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
 	fresh = lstat(path, &st) != 0;
 	x->manfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
@@ -1272,6 +1651,29 @@ open_work(struct dctx *x, struct err *e)
 	return 0;
 }
 
+/* Resume: the filesystems an earlier run of this disposition touched are
+ * those of its datasets' roots (nested mounts are never entered). */
+static void
+resume_media(struct dctx *x)
+{
+	for (size_t i = 0; i < x->rq->nds; i++) {
+		const struct dataset *d = &x->rq->a->ds[x->rq->ds[i]];
+		const char *glob = d->path ? d->path : d->archive;
+		const char *rel;
+		struct err e;
+		int r;
+
+		if (glob == NULL)
+			continue;
+		r = resolve_which_root((const char *const *)x->rq->cfg->roots,
+		    x->rq->cfg->nroots, glob, &rel);
+		if (r < 0 || (x->roots[r].fd == -1 &&
+		    resolve_root(x->rq->cfg->roots[r], &x->roots[r], &e) != 0))
+			continue;
+		(void)media_for(x, x->roots[r].fd, d->name, &e);
+	}
+}
+
 int
 dispose_run(const struct dispose_req *rq, struct dispose_out *out,
     struct err *e)
@@ -1287,6 +1689,7 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	x.rq = rq;
 	x.out = out;
 	x.manfd = -1;
+	x.namesfd = -1;
 	x.problems = rq->problems ? rq->problems : &scratch;
 	out->started = rq->started ? rq->started : time(NULL);
 	out->pattern = PATTERN_ZERO;
@@ -1298,9 +1701,13 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 		x.roots[i].fd = -1;
 	if (open_work(&x, e) != 0)
 		goto out;
-	if (rq->resume && journal_read(rq->cfg->state_dir, resume_scan, &x,
-	    e) != 0)
-		goto out;
+	if (rq->resume) {
+		if (journal_read(rq->cfg->state_dir, resume_scan, &x, e) != 0)
+			goto out;
+		/* Files a killed run left under their random names. */
+		(void)names_each(&x, finish_renamed);
+		resume_media(&x);
+	}
 	if (locate_all(rq->cfg, rq->a, rq->ds, rq->nds, &v, &n, &mounts,
 	    e) != 0)
 		goto out;
@@ -1336,6 +1743,17 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	do_archives(&x);
 	remove_empty_dirs(&x, v, n);
 	purge_journals(&x);
+	/* Totals of overwritten files over every run of this disposition. */
+	out->files = out->bytes = out->verified_bytes = out->digests_missing = 0;
+	if (seen_reset(x.seq) != 0) {
+		err_set(e, "out of memory");
+		goto out;
+	}
+	(void)names_each(&x, count_name);
+	free(fin_seen);
+	fin_seen = NULL;
+	if (finalize_manifest(&x, e) != 0)
+		goto out;
 	out->remaining = rescan(&x);
 	out->completed = time(NULL);
 	if (out->nexceptions > 0) {
@@ -1354,6 +1772,8 @@ out:
 	free(x.open);
 	if (x.manfd != -1)
 		close(x.manfd);
+	if (x.namesfd != -1)
+		close(x.namesfd);
 	for (size_t i = 0; i < rq->cfg->nroots; i++)
 		resolve_root_close(&x.roots[i]);
 	free(x.roots);

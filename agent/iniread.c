@@ -146,13 +146,13 @@ reader(char *str, int num, void *stream)
 
 		diag_add(r->d, r->name, r->line,
 		    "line is %zu bytes; the limit is %zu", len, limit);
-		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		while (i < len && isspace((unsigned char)line[i]))
 			i++;
 		if (i < len && line[i] == '[')
 			r->bad_section = 1;
 		return str;
 	}
-	while (skip < len && (line[skip] == ' ' || line[skip] == '\t'))
+	while (skip < len && isspace((unsigned char)line[skip]))
 		skip++;
 	memcpy(str, line + skip, len - skip);
 	str[len - skip] = '\0';

@@ -20,8 +20,7 @@
  * keeps its own bit alive while descending.  A directory whose pending
  * components are all literal names is probed with fstatat, not read.
  * Entries are typed by d_type; only matches (and DT_UNKNOWN entries) are
- * stat'ed, a directory's worth at a time, split with one helper thread,
- * since those lookups are most of a walk's cost.
+ * stat'ed, and with LOCATE_NOSTAT not even matches whose type d_type gave.
  */
 #include "locate.h"
 #include "err.h"
@@ -31,7 +30,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,38 +40,6 @@
 
 typedef unsigned long long mask_t;
 #define BIT(i) (1ULL << (i))
-
-/* One entry of a directory that matters to the glob. */
-struct ent {
-	size_t name;		/* offset into the batch's names */
-	unsigned char dtype;
-	unsigned char need;	/* to be stat'ed */
-	unsigned char match;
-	int err;		/* errno of its fstatat, or 0 */
-	mask_t next;
-	struct stat st;
-};
-
-struct batch {
-	struct ent *v;
-	size_t n, cap;
-	char *names;
-	size_t nlen, ncap;
-};
-
-#define PAR_MIN 48	/* stats in one directory worth a second thread */
-
-/* The helper that stats half of a large directory's matches. */
-struct statter {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int state;		/* 0 idle, 1 job posted, 2 job done, 3 quit */
-	int started;		/* 1 running, -1 could not start */
-	int dirfd;
-	struct batch *b;
-	size_t from, to;
-};
 
 struct walk {
 	const struct rootdir *root;
@@ -87,7 +53,8 @@ struct walk {
 	size_t plen;
 	struct foundlist *out;
 	struct err *e;
-	struct statter st;
+	int nostat;			/* LOCATE_NOSTAT */
+	dev_t dev;			/* the root's, for nostat entries */
 };
 
 /* Adds the states reachable without consuming a name: "**" may match zero
@@ -225,7 +192,7 @@ step(const struct walk *w, mask_t states, const char *name, mask_t *next)
  * otherwise). */
 static int
 visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
-    mask_t states, int depth)
+    ino_t ino, mask_t states, int depth)
 {
 	struct stat st;
 	mask_t next;
@@ -238,6 +205,16 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 	}
 	if (dtype != DT_UNKNOWN && !match)
 		return 0;	/* not a directory: nothing to descend into */
+	if (dtype != DT_UNKNOWN && w->nostat) {
+		/* The directory entry says enough to count it. */
+		memset(&st, 0, sizeof(st));
+		st.st_mode = dtype == DT_REG ? S_IFREG : dtype == DT_LNK ?
+		    S_IFLNK : dtype == DT_FIFO ? S_IFIFO : dtype == DT_SOCK ?
+		    S_IFSOCK : dtype == DT_CHR ? S_IFCHR : S_IFBLK;
+		st.st_dev = w->dev;
+		st.st_ino = ino;
+		return add_found(w, name, &st);
+	}
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		if (errno == ENOENT)
 			return 0;
@@ -259,148 +236,11 @@ all_literal(const struct walk *w, mask_t states)
 	return 1;
 }
 
-static void
-stat_range(int dirfd, struct batch *b, size_t from, size_t to)
-{
-	for (size_t i = from; i < to; i++) {
-		struct ent *x = &b->v[i];
-		if (x->need)
-			x->err = fstatat(dirfd, b->names + x->name, &x->st,
-			    AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
-	}
-}
-
-static void *
-statter_main(void *arg)
-{
-	struct statter *t = arg;
-
-	pthread_mutex_lock(&t->mu);
-	for (;;) {
-		while (t->state != 1 && t->state != 3)
-			pthread_cond_wait(&t->cv, &t->mu);
-		if (t->state == 3)
-			break;
-		pthread_mutex_unlock(&t->mu);
-		stat_range(t->dirfd, t->b, t->from, t->to);
-		pthread_mutex_lock(&t->mu);
-		t->state = 2;
-		pthread_cond_broadcast(&t->cv);
-	}
-	pthread_mutex_unlock(&t->mu);
-	return NULL;
-}
-
-/* Stats every entry of b that needs it: half on the helper thread when
- * there are enough, the rest here. */
-static void
-stat_batch(struct walk *w, int dirfd, struct batch *b, size_t nneed)
-{
-	struct statter *t = &w->st;
-	size_t half = b->n / 2;
-
-	if (nneed < PAR_MIN || t->started == -1) {
-		stat_range(dirfd, b, 0, b->n);
-		return;
-	}
-	if (t->started == 0) {
-		pthread_mutex_init(&t->mu, NULL);
-		pthread_cond_init(&t->cv, NULL);
-		t->state = 0;
-		if (pthread_create(&t->th, NULL, statter_main, t) != 0) {
-			pthread_mutex_destroy(&t->mu);
-			pthread_cond_destroy(&t->cv);
-			t->started = -1;
-			stat_range(dirfd, b, 0, b->n);
-			return;
-		}
-		t->started = 1;
-	}
-	pthread_mutex_lock(&t->mu);
-	t->dirfd = dirfd;
-	t->b = b;
-	t->from = 0;
-	t->to = half;
-	t->state = 1;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-	stat_range(dirfd, b, half, b->n);
-	pthread_mutex_lock(&t->mu);
-	while (t->state != 2)
-		pthread_cond_wait(&t->cv, &t->mu);
-	t->state = 0;
-	pthread_mutex_unlock(&t->mu);
-}
-
-static void
-statter_stop(struct statter *t)
-{
-	if (t->started != 1)
-		return;
-	pthread_mutex_lock(&t->mu);
-	t->state = 3;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-	pthread_join(t->th, NULL);
-	pthread_mutex_destroy(&t->mu);
-	pthread_cond_destroy(&t->cv);
-	t->started = 0;
-}
-
-/* Keeps the entry `name` in b if it matters under states. */
-static int
-keep(const struct walk *w, struct batch *b, mask_t states, const char *name,
-    unsigned char dtype, size_t *nneed)
-{
-	struct ent *x;
-	mask_t next;
-	int match = step(w, states, name, &next);
-	size_t len = strlen(name) + 1;
-
-	if (!match && next == 0)
-		return 0;
-	if (dtype != DT_UNKNOWN && dtype != DT_DIR && !match)
-		return 0;	/* not a directory: nothing to descend into */
-	if (dtype == DT_DIR && next == 0)
-		return 0;	/* directories are never matches */
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		struct ent *v = realloc(b->v, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		b->v = v;
-		b->cap = cap;
-	}
-	if (b->nlen + len > b->ncap) {
-		size_t cap = b->ncap ? b->ncap * 2 : 4096;
-		while (cap < b->nlen + len)
-			cap *= 2;
-		char *nm = realloc(b->names, cap);
-		if (nm == NULL)
-			return -1;
-		b->names = nm;
-		b->ncap = cap;
-	}
-	memcpy(b->names + b->nlen, name, len);
-	x = &b->v[b->n++];
-	x->name = b->nlen;
-	b->nlen += len;
-	x->dtype = dtype;
-	x->match = (unsigned char)match;
-	x->next = next;
-	x->err = 0;
-	x->need = dtype != DT_DIR;
-	*nneed += x->need;
-	return 0;
-}
-
 /* Walks the directory open at fd (taking ownership of fd). */
 static int
 walk_dir(struct walk *w, int fd, mask_t states, int depth)
 {
-	struct batch b = { 0 };
 	struct dirent *de;
-	size_t nneed = 0;
 	DIR *d;
 	int rc = -1;
 
@@ -415,8 +255,8 @@ walk_dir(struct walk *w, int fd, mask_t states, int depth)
 				    strcmp(w->comp[i], w->comp[j]) == 0)
 					dup = 1;
 			if (!dup)
-				rc = visit(w, fd, w->comp[i], DT_UNKNOWN, states,
-				    depth);
+				rc = visit(w, fd, w->comp[i], DT_UNKNOWN, 0,
+				    states, depth);
 		}
 		close(fd);
 		return rc;
@@ -442,39 +282,12 @@ walk_dir(struct walk *w, int fd, mask_t states, int depth)
 		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
 		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
 			continue;
-		if (keep(w, &b, states, de->d_name, de->d_type, &nneed) == -1) {
-			err_set(w->e, "out of memory");
-			goto out;
-		}
-	}
-	stat_batch(w, dirfd(d), &b, nneed);
-	for (size_t i = 0; i < b.n; i++) {
-		struct ent *x = &b.v[i];
-		const char *name = b.names + x->name;
-		int isdir = x->dtype == DT_DIR;
-
-		if (x->need) {
-			if (x->err == ENOENT)
-				continue;	/* removed while we walked */
-			if (x->err != 0) {
-				errno = x->err;
-				err_sys(w->e, "%s/%s%s%s: fstatat", w->root->path,
-				    w->path, w->plen ? "/" : "", name);
-				goto out;
-			}
-			isdir = S_ISDIR(x->st.st_mode);
-		}
-		if (isdir) {
-			if (x->next && descend(w, dirfd(d), name, x->next,
-			    depth) == -1)
-				goto out;
-		} else if (x->match && add_found(w, name, &x->st) == -1)
+		if (visit(w, dirfd(d), de->d_name, de->d_type, de->d_ino, states,
+		    depth) == -1)
 			goto out;
 	}
 	rc = 0;
 out:
-	free(b.v);
-	free(b.names);
 	closedir(d);
 	return rc;
 }
@@ -483,6 +296,13 @@ int
 locate(const char *const *roots, size_t nroots, const char *glob,
     struct foundlist *out, struct err *e)
 {
+	return locate_ex(roots, nroots, glob, 0, out, e);
+}
+
+int
+locate_ex(const char *const *roots, size_t nroots, const char *glob,
+    int flags, struct foundlist *out, struct err *e)
+{
 	struct rootdir root = { .fd = -1 };
 	struct walk w;
 	char *copy = NULL, *sp, *tok;
@@ -490,6 +310,7 @@ locate(const char *const *roots, size_t nroots, const char *glob,
 	int idx, fd = -1, rc = -1, nlit;
 
 	memset(&w, 0, sizeof(w));
+	w.nostat = (flags & LOCATE_NOSTAT) != 0;
 	w.out = out;
 	w.e = e;
 	w.glob = glob;
@@ -526,6 +347,7 @@ locate(const char *const *roots, size_t nroots, const char *glob,
 		goto out;
 	w.root = &root;
 	w.rootidx = idx;
+	w.dev = root.dev;
 
 	/* The literal prefix (all but the last component) is opened in one
 	 * lookup; the walk starts below it. */
@@ -549,7 +371,6 @@ locate(const char *const *roots, size_t nroots, const char *glob,
 	rc = walk_dir(&w, fd, closure(&w, BIT(nlit)), 0);
 	fd = -1;	/* walk_dir closed it */
 out:
-	statter_stop(&w.st);
 	resolve_root_close(&root);
 	free(copy);
 	return rc;

@@ -45,6 +45,13 @@ struct foundlist {
  * -1 with *e set. */
 int locate(const char *const *roots, size_t nroots, const char *glob,
     struct foundlist *out, struct err *e);
+/* The same with flags.  LOCATE_NOSTAT: a match whose type the directory
+ * entry gives (d_type) is not stat'ed: kind and ino come from the entry,
+ * dev is the root's, nlink, size and bytes are 0.  For counting what is
+ * left (SPEC §6.6) as fast as find lists names; never for destroying. */
+int locate_ex(const char *const *roots, size_t nroots, const char *glob,
+    int flags, struct foundlist *out, struct err *e);
+#define LOCATE_NOSTAT 1
 void foundlist_free(struct foundlist *l);
 /* Sorts by (root, rel) and drops exact duplicates (two globs of one
  * disposition matching the same name), keeping bytes consistent. */

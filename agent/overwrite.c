@@ -104,6 +104,8 @@ pwrite_full(int fd, const void *buf, size_t n, off_t off)
 		    off + (off_t)put);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w == 0)
+			errno = EIO;	/* no progress: never spin */
 		if (w <= 0)
 			return -1;
 		put += (size_t)w;
@@ -403,9 +405,7 @@ static int
 verify(struct pass *p, uint64_t size)
 {
 	uint64_t units = (size + VUNIT - 1) / VUNIT, k, strata, lo, hi;
-	int direct = 0, fl;
-
-	int rc = -1;
+	int direct = 0, fl, rc = -1;
 
 	if (size == 0)
 		return 0;

@@ -32,8 +32,17 @@
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
 /* Set once openat2 has answered ENOSYS (kernels before 5.6, or seccomp
- * filters that hide it); from then on the component walk is used. */
+ * filters that hide it), or EPERM where the component walk then worked (a
+ * seccomp filter refusing calls it does not know: the kernel itself never
+ * answers a read-only directory open with EPERM); from then on the
+ * component walk is used. */
 static int no_openat2;
+
+static int
+unavailable(int err)
+{
+	return err == ENOSYS || err == EPERM;
+}
 
 void
 resolve_force_walk(int on)
@@ -120,13 +129,13 @@ resolve_child_dir(const struct rootdir *r, int dirfd, const char *name)
 	}
 	if (!no_openat2) {
 		fd = sys_openat2(dirfd, name, DIR_FLAGS2);
-		if (fd != -1 || errno != ENOSYS)
+		if (fd != -1 || !unavailable(errno))
 			return fd;
-		no_openat2 = 1;
 	}
 	fd = open_step(dirfd, name);
 	if (fd == -1)
 		return -1;
+	no_openat2 = 1;	/* the walk works where openat2 did not */
 	if (fstat(fd, &st) == -1) {
 		int saved = errno;
 		close(fd);
@@ -198,11 +207,15 @@ open_dir(const struct rootdir *r, const char *rel)
 		return fcntl(r->fd, F_DUPFD_CLOEXEC, 0);
 	if (!no_openat2) {
 		fd = sys_openat2(r->fd, rel, DIR_FLAGS2);
-		if (fd != -1 || errno != ENOSYS)
+		if (fd != -1 || !unavailable(errno))
 			return fd;
-		no_openat2 = 1;
+		if (errno == ENOSYS)
+			no_openat2 = 1;
 	}
-	return walk_dir(r, rel);
+	fd = walk_dir(r, rel);
+	if (fd != -1)
+		no_openat2 = 1;	/* the walk works where openat2 did not */
+	return fd;
 }
 
 /* Fills *e for a failed lookup of rel beneath r, keeping errno. */

@@ -104,6 +104,15 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 	int rc;
 
 	memset(&out, 0, sizeof(out));
+	if (resume && record_read(rn->c->state_dir, id, &rec, &e) == 0) {
+		/* The killed run had finished and written the record, and
+		 * died before journaling the outcome: journal it from the
+		 * record.  Running the disposition again would find nothing
+		 * and replace the record with an empty one, and the
+		 * certificate would say nothing was overwritten. */
+		out = rec.out;
+		goto complete;
+	}
 	rc = dispose_run(&rq, &out, &e);
 	if (rc == 0) {
 		record_from(&rec, rn->c, a, id, trigger, trigger_date,
@@ -128,6 +137,7 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 			return -1;
 		return 0;
 	}
+complete:
 	snprintf(files, sizeof(files), "%" PRIu64, out.files + out.links +
 	    out.specials + out.sealed_files + out.members);
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, out.bytes + out.member_bytes);
@@ -427,15 +437,21 @@ row_transfer(const struct plan_row *row)
 	return NULL;
 }
 
-/* Directive rows go in pass 0, all others in pass 1: the LEA's own written
- * request is carried out (a transfer above all) before a termination's
- * blanket disposal reaches the same data in the same run, so that its
- * certificate shows what it destroyed and a transfer is never pre-empted
- * by destruction. */
+/* The order rows are carried out in, one pass each: retries of failed
+ * reappeared dispositions first (they keep the day the data was found),
+ * then directives, then the termination.  The LEA's own written request
+ * is carried out (a transfer above all) before a termination's blanket
+ * disposal reaches the same data in the same run, so that its certificate
+ * shows what it destroyed and a transfer is never pre-empted. */
+#define NPASSES 3
+
 static int
 row_in_pass(const struct plan_row *row, int pass)
 {
-	return (row->kind == TRIG_DIRECTIVE) == (pass == 0);
+	int p = row->kind == TRIG_REAPPEARED ? 0 :
+	    row->kind == TRIG_DIRECTIVE ? 1 : 2;
+
+	return p == pass;
 }
 
 /* The dry run: what run would do, through the same selection. */
@@ -467,6 +483,9 @@ dry_row(struct runner *rn, const struct plan_row *row)
 			rn->r->failed++;
 			return 0;
 		}
+		if (row->kind == TRIG_REAPPEARED && p.files + p.links +
+		    p.specials + p.archives + p.sealed == 0)
+			return 0;	/* as real_row: nothing left to retry */
 		ds_names(a, row->todo, row->ntodo, names, sizeof(names));
 		diag_add(&rn->r->msgs, a->id, 0, "%s: would destroy %" PRIu64
 		    " files (%" PRIu64 " bytes), %" PRIu64 " links, %" PRIu64
@@ -526,6 +545,26 @@ real_row(struct runner *rn, const struct plan_row *row)
 	/* A trigger whose scope is empty (a partial directive for categories
 	 * the policy does not hold) still gets its written confirmation: a
 	 * disposition of nothing, certified as such. */
+	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
+	    row->kind == TRIG_REAPPEARED) {
+		/* A failed supplementary disposition: retried only while its
+		 * data is still there, never as an empty certificate. */
+		memset(&p, 0, sizeof(p));
+		if (row->ntodo == 0)
+			return 0;
+		if (dispose_preview(rn->c, a, row->todo, row->ntodo, &p,
+		    &e) != 0) {
+			diag_add(&rn->r->errors, a->id, 0, "%s: %s",
+			    row->trigger, e.msg);
+			rn->r->failed++;
+			return 0;
+		}
+		if (p.files + p.links + p.specials + p.archives + p.sealed == 0)
+			return 0;
+		rn->r->reappeared++;
+		return begin(rn, a, row->trigger_id, row->start, row->deadline,
+		    row->todo, row->ntodo, NULL);
+	}
 	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
 	    (row->ntodo > 0 || (row->nscope == 0 && row->nheld == 0)))
 		return begin(rn, a, row->trigger_id, row->start, row->deadline,
@@ -606,7 +645,7 @@ run_dry(struct runner *rn, struct err *e)
 			    "the certificate of %s", dp->id);
 		}
 	}
-	for (int pass = 0; pass < 2; pass++)
+	for (int pass = 0; pass < NPASSES; pass++)
 		for (size_t i = 0; i < p.n; i++)
 			if (row_in_pass(&p.rows[i], pass) &&
 			    dry_row(rn, &p.rows[i]) != 0) {
@@ -640,7 +679,7 @@ run_real(struct runner *rn, struct err *e)
 		goto out;
 	if (sched_plan(rn->ps, &rn->ev, rn->now, &p, e) != 0)
 		goto out;
-	for (int pass = 0; pass < 2; pass++)
+	for (int pass = 0; pass < NPASSES; pass++)
 		for (size_t i = 0; i < p.n; i++) {
 			if (!row_in_pass(&p.rows[i], pass))
 				continue;

@@ -430,6 +430,42 @@ reappeared_row(struct plan_row *r, const struct events *ev,
 	return row_state(r, ev, h, 0);
 }
 
+static int
+list_has(char *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Whether failed reappeared disposition k was made good by a later
+ * reappeared disposition of the same agreement that completed over all of
+ * k's datasets: the failure is then history, not work still to do. */
+static int
+reappeared_superseded(const struct events *ev, size_t k)
+{
+	const struct ev_disposition *d = &ev->disp[k];
+
+	if (d->failed == 0 || d->completed != 0)
+		return 0;
+	for (size_t j = k + 1; j < ev->ndisp; j++) {
+		const struct ev_disposition *l = &ev->disp[j];
+		size_t covered = 0;
+
+		if (l->completed == 0 ||
+		    strcmp(l->trigger, "reappeared") != 0 ||
+		    strcmp(l->agreement, d->agreement) != 0)
+			continue;
+		for (size_t x = 0; x < d->ndatasets; x++)
+			covered += list_has(l->done_datasets,
+			    l->ndone_datasets, d->datasets[x]);
+		if (covered == d->ndatasets)
+			return 1;
+	}
+	return 0;
+}
+
 /* Appends a fresh row for agreement i; NULL when out of memory. */
 static struct plan_row *
 new_row(struct plan *p, const struct policyset *ps, size_t i, day_t today)
@@ -483,7 +519,8 @@ sched_plan_on(const struct policyset *ps, const struct events *ev,
 		}
 		for (size_t k = 0; k < ev->ndisp; k++) {
 			if (strcmp(ev->disp[k].agreement, a->id) != 0 ||
-			    strcmp(ev->disp[k].trigger, "reappeared") != 0)
+			    strcmp(ev->disp[k].trigger, "reappeared") != 0 ||
+			    reappeared_superseded(ev, k))
 				continue;
 			if ((r = new_row(out, ps, i, today)) == NULL ||
 			    reappeared_row(r, ev, &h, k) != 0)

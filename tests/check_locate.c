@@ -330,7 +330,8 @@ START_TEST(an_unreadable_directory_is_an_error_naming_it)
 	ck_assert_int_eq(chmod(top, 0777), 0);
 	if (geteuid() == 0) {
 		/* root reads everything; drop to nobody for this check. */
-		if (setgid(65534) == -1 || setuid(65534) == -1) {
+		if (chown(top, 65534, 65534) == -1 || setgid(65534) == -1 ||
+		    setuid(65534) == -1) {
 			fprintf(stderr, "SKIPPED: cannot drop privileges\n");
 			tu_rmtree(top);
 			return;
@@ -344,7 +345,7 @@ START_TEST(an_unreadable_directory_is_an_error_naming_it)
 	ck_assert_ptr_nonnull(strstr(e.msg, "locked"));
 	ck_assert_int_eq(chmod(path, 0755), 0);
 	foundlist_free(&l);
-	free(top);	/* left for tmp cleanup: we may no longer remove it */
+	tu_rmtree(top);
 }
 END_TEST
 
@@ -367,6 +368,74 @@ START_TEST(sorting_drops_duplicate_matches_of_two_globs)
 	ck_assert_uint_eq(l.bytes, 2 * strlen("student data\n"));
 	ck_assert_uint_eq(foundlist_links(&l, l.v[0].dev, l.v[0].ino), 1);
 	foundlist_free(&l);
+	tu_rmtree(top);
+}
+END_TEST
+
+START_TEST(a_large_directory_is_found_whole_with_every_fact)
+{
+	char *top = tu_tmpdir(), name[64];
+	struct foundlist l = { 0 };
+	struct err e = { "" };
+	struct stat st;
+
+	resolve_force_walk(_i);
+	mk(top, "big");
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "big/f%03d.%s", i,
+		    i % 3 ? "csv" : "txt");
+		put(top, name);
+	}
+	ck_assert_int_eq(run(top, "big/*.csv", &l, &e), 0);
+	ck_assert_uint_eq(l.n, 200);
+	ck_assert_uint_eq(l.bytes, 200 * strlen("student data\n"));
+	foundlist_sort(&l);
+	ck_assert_str_eq(l.v[0].rel, "big/f001.csv");
+	snprintf(name, sizeof(name), "%s/big/f001.csv", top);
+	ck_assert_int_eq(stat(name, &st), 0);
+	ck_assert_uint_eq(l.v[0].ino, st.st_ino);
+	ck_assert_uint_eq(l.v[0].dev, st.st_dev);
+	ck_assert_uint_eq(l.v[0].nlink, 1);
+	ck_assert_int_eq(l.v[0].size, (off_t)strlen("student data\n"));
+	foundlist_free(&l);
+	resolve_force_walk(0);
+	tu_rmtree(top);
+}
+END_TEST
+
+START_TEST(nostat_counts_the_same_matches_from_directory_entries)
+{
+	char *top = tu_tmpdir(), path[4200];
+	const char *roots[1] = { top };
+	struct foundlist a = { 0 }, b = { 0 };
+	struct err e = { "" };
+	char *g;
+
+	mk(top, "d");
+	mk(top, "d/sub");
+	put(top, "d/a.csv");
+	put(top, "d/sub/b.csv");
+	snprintf(path, sizeof(path), "%s/d/sub/l.csv", top);
+	ck_assert_int_eq(symlink("/etc/passwd", path), 0);
+	snprintf(path, sizeof(path), "%s/d/p.csv", top);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	g = glob_of(top, "d/**/*.csv");
+	ck_assert_int_eq(locate(roots, 1, g, &a, &e), 0);
+	ck_assert_int_eq(locate_ex(roots, 1, g, LOCATE_NOSTAT, &b, &e), 0);
+	ck_assert_uint_eq(a.n, 4);
+	ck_assert_uint_eq(b.n, 4);
+	foundlist_sort(&a);
+	foundlist_sort(&b);
+	for (size_t i = 0; i < a.n; i++) {
+		ck_assert_str_eq(a.v[i].rel, b.v[i].rel);
+		ck_assert_int_eq(a.v[i].kind, b.v[i].kind);
+		ck_assert_uint_eq(a.v[i].ino, b.v[i].ino);
+		ck_assert_uint_eq(a.v[i].dev, b.v[i].dev);
+	}
+	ck_assert_uint_eq(b.bytes, 0);
+	foundlist_free(&a);
+	foundlist_free(&b);
+	free(g);
 	tu_rmtree(top);
 }
 END_TEST
@@ -435,6 +504,9 @@ main(void)
 	tcase_add_loop_test(tc, locate_never_enters_a_mount_point, 0, 2);
 	tcase_add_test(tc, an_unreadable_directory_is_an_error_naming_it);
 	tcase_add_test(tc, sorting_drops_duplicate_matches_of_two_globs);
+	tcase_add_loop_test(tc, a_large_directory_is_found_whole_with_every_fact,
+	    0, 2);
+	tcase_add_test(tc, nostat_counts_the_same_matches_from_directory_entries);
 	tcase_add_loop_test(tc,
 	    resolve_parent_gives_the_directory_and_the_last_name, 0, 2);
 	suite_add_tcase(s, tc);

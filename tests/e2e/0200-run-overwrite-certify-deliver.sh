@@ -99,6 +99,11 @@ body = body.decode() if isinstance(body, bytes) else body
 assert 'Jordan_Alvarez.csv' in body, body
 PY
 [[ ! -e ${c%.cert}.manifest ]] || die "vendor's manifest copy not sanitized after delivery"
+id=$(basename "$c" .cert)
+for f in manifest manifest.final names; do
+	[[ ! -e $T/state/work/$id/$f ]] || die "work/$id/$f (names students) kept after delivery"
+done
+! grep -rq Jordan_Alvarez "$T/state" || die "a student's file name is still in state_dir: $(grep -rl Jordan_Alvarez "$T/state")"
 L plan >"$T/plan"
 grep -qE '^osde-2024 +termination .* delivered' "$T/plan" || die "plan: $(cat "$T/plan")"
 

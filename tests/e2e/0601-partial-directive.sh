@@ -102,5 +102,4 @@ awk -F'\t' '$2 == "termination" { print $6 }' "$T/plan" | grep -qx waiting ||
 L directive list --tsv | awk -F'\t' '$1 == "D-0001" { print $8 }' | grep -qx delivered ||
 	die "directive list: $(L directive list)"
 L journal verify >/dev/null || die "journal verify: $(L journal verify)"
-[[ -n ${KEEP:-} ]] && keep_on_fail
 echo "ok"

@@ -115,6 +115,11 @@ row long 7 | grep -q "the deadline wins" || die "long note: $(row long 7)"
 pol lastday 14d
 expect_exit 0 L terminate lastday "$(d -30)" >/dev/null
 [[ $(row lastday 5) == "$today" ]] || die "lastday deadline: $(row lastday 5)"
+[[ $(row lastday 6) == due ]] || die "lastday: not due on the deadline day: $(L plan)"
+row lastday 7 | grep -q 'the deadline is today' || die "lastday note: $(row lastday 7)"
+expect_exit 0 L run --dry-run >"$T/drylast"
+grep -q "lastday: termination: would send the prior notice to privacy@lastday.example (disposal planned $today)" "$T/drylast" &&
+	grep -q 'lastday: termination: would destroy 2 files' "$T/drylast" || die "dry run: $(cat "$T/drylast")"
 expect_exit 0 L run >"$T/run4" 2>&1
 (($(find "$T/srv/lastday" -type f | wc -l) == 0)) ||
 	die "the notice delayed the disposal past the deadline ($today): $(cat "$T/run4"); plan: $(L plan)"

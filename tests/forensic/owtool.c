@@ -6,7 +6,8 @@
  *   owtool destroy [-r] [-s] ROOT GLOB   locate, overwrite, remove names,
  *                                        remove emptied dirs, purge journal
  *   owtool file [-r] [-s] DIR NAME       overwrite + remove one file
- *   owtool locate ROOT GLOB              print matches (kind, rel)
+ *   owtool locate [-n] ROOT GLOB         print matches (kind, rel); -n:
+ *                                        LOCATE_NOSTAT
  *   owtool probe DIR                     print media facts
  *   owtool purge DIR                     purge the filesystem journal
  *
@@ -174,15 +175,17 @@ main(int argc, char **argv)
 	    .links_ok = 1 };
 	struct err e = { "" };
 	const char *cmd;
-	int ch;
+	int ch, lflags = 0;
 
 	if (argc < 2)
 		return usage();
 	cmd = argv[1];
 	optind = 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while ((ch = getopt(argc, argv, "rst")) != -1) {
-		if (ch == 't')
+	while ((ch = getopt(argc, argv, "nrst")) != -1) {
+		if (ch == 'n')
+			lflags |= LOCATE_NOSTAT;
+		else if (ch == 't')
 			o.phase = phase;
 		else if (ch == 'r')
 			o.pattern = PATTERN_RANDOM;
@@ -227,7 +230,7 @@ main(int argc, char **argv)
 		const char *roots[1] = { argv[0] };
 		struct foundlist l = { 0 };
 		static const char *kinds[] = { "file", "symlink", "other" };
-		if (locate(roots, 1, argv[1], &l, &e) == -1) {
+		if (locate_ex(roots, 1, argv[1], lflags, &l, &e) == -1) {
 			fprintf(stderr, "owtool: %s\n", e.msg);
 			return 1;
 		}

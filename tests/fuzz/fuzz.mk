@@ -12,12 +12,15 @@ ifndef LETHE_FUZZ_MK
 LETHE_FUZZ_MK := 1
 
 # Standalone use (make -f tests/fuzz/fuzz.mk): the Makefile's variables.
-PKGS ?= libcrypto libarchive inih
-PKG_CFLAGS ?= $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS ?= $(shell pkg-config --libs $(PKGS))
-VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
-WARN ?= -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
-LIBSRC ?= $(filter-out agent/main.c,$(sort $(wildcard agent/*.c)))
+ifndef PKG_LIBS
+PKGS := libcrypto libarchive inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+	-Wno-format-nonliteral
+LIBSRC := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c)))
+endif
 
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 20

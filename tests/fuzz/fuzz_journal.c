@@ -51,6 +51,8 @@ struct buf {
 static void
 add(struct buf *b, const void *s, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->n + n > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 4096;
 
@@ -108,7 +110,7 @@ make_journal(const uint8_t *data, size_t size, int mode, struct buf *out)
 			add(&line, num, (size_t)k);
 		}
 		add(&line, data + pos, n);
-		chain(prev, line.p, line.n, h);
+		chain(prev, line.n ? line.p : "", line.n, h);
 		memcpy(prev, h, 65);
 		add(out, line.p, line.n);
 		add(out, " ", 1);
