@@ -60,12 +60,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fz_write(apath, data, size);
 	sealed = size >= 8 && memcmp(data, SEAL_MAGIC, 8) == 0;
+	char msg1[sizeof(e.msg)];
+
 	rc1 = count("**", &all);
+	snprintf(msg1, sizeof(msg1), "%s", e.msg);
 	FZ_CHECK((rc1 == ARCHIVE_IS_SEALED) == sealed, "sealed %d, rc %d",
 	    sealed, rc1);
 	rc2 = count("osde/**", &some);
+	/* A cpio hard-link set that the glob splits is refused (archive.c);
+	 * a member whose name cannot be read never matches, so even "**"
+	 * can split a set.  Either way the archive is left untouched. */
 	FZ_CHECK(rc1 == rc2 || (rc1 == 0 && rc2 == -1 &&
-	    strstr(e.msg, "hard-linked") != NULL),
+	    strstr(e.msg, "hard-linked") != NULL) || (rc1 == -1 && rc2 == 0 &&
+	    strstr(msg1, "hard-linked") != NULL),
 	    "the glob changed the verdict: %d, %d: %s", rc1, rc2, e.msg);
 	if (rc1 == 0)
 		FZ_CHECK(some <= all, "osde/** matched %llu, ** only %llu",
