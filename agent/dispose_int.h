@@ -1,0 +1,107 @@
+/*
+ * dispose_int.h: what the files of one disposition share (dispose.c, the
+ * core; dispose_names.c, the per-file record that lets a killed run
+ * finish; dispose_crypto.c, crypto-shred; dispose_transfer.c, Exhibit D
+ * transfer; dispose_archive.c, member removal).  Not for other modules:
+ * dispose.h is the contract.
+ */
+#ifndef LETHE_DISPOSE_INT_H
+#define LETHE_DISPOSE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cert.h"
+#include "dispose.h"
+#include "locate.h"
+#include "overwrite.h"
+#include "resolve.h"
+#include "seal.h"
+
+struct err;
+struct jrec;
+
+/* One match, with the dataset it came from. */
+struct item {
+	struct found f;
+	size_t ds;
+	int sealed;		/* lethe-sealed ciphertext: crypto-shred */
+	char keyid[SEAL_KEYID_MAX + 1];	/* its key, from the header */
+	int done;
+};
+
+/* A file-intent line of this disposition, and whether its outcome
+ * (file-destroyed) followed. */
+struct intent {
+	uint64_t n;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+	int done;
+};
+
+struct dctx {
+	const struct dispose_req *rq;
+	struct dispose_out *out;
+	struct diags *problems;	/* per-item messages naming paths, for the admin */
+	const char *archive;	/* label of the archive being rewritten */
+	struct cert_manifest pend;	/* its removed members, until committed */
+	struct rootdir *roots;	/* per allowed root, fd -1 until opened */
+	int manfd;		/* work/ID/manifest, O_APPEND */
+	uint64_t seq;		/* file counter for file-intent / -destroyed */
+	struct intent *open;	/* this disposition's intents (resume) */
+	size_t nopen;
+	int namesfd;		/* work/ID/names: every destroyed file */
+	/* The file being overwritten, for the before_rename hook. */
+	struct item *cur;
+	struct ow_result *cur_res;
+	const char *cur_label;
+	uint64_t cur_n, cur_size;
+	int cur_lost;
+	uint64_t nfiles, nbytes, dfiles, dbytes;
+	char workdir[4096];
+};
+
+/* dispose.c */
+/* The display name of a match (root + escaped path): for the admin's eyes
+ * and the manifest only, never the journal or a certificate. */
+void dispose_label(const struct dctx *x, const struct found *f, char *buf,
+    size_t len);
+/* Adds a name-free exception (certificate, journal) and counts it. */
+void dispose_exception(struct dctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Opens the directory holding rel beneath allowed root `root`; returns
+ * the fd, or -1 with *e set. */
+int dispose_open_parent(struct dctx *x, int root, const char *rel,
+    const char **base, struct err *e);
+/* The [media] entry for fd's filesystem (added on first sight). */
+struct dispose_media *dispose_media_for(struct dctx *x, int fd,
+    const char *dsname, struct err *e);
+/* Appends one manifest row durably.  Returns 0 or -1. */
+int dispose_manifest_row(struct dctx *x, const char *path, uint64_t size,
+    const char *sha, struct err *e);
+void dispose_hex(const unsigned char *md, char out[65]);
+/* Removes a name without opening what it names; row "-".  0 or -1. */
+int dispose_remove_name(struct dctx *x, struct item *it, uint64_t size,
+    struct err *e);
+/* Whether the disposition covers every non-exempt dataset. */
+int dispose_covers_agreement(const struct dispose_req *rq);
+
+/* dispose_names.c */
+int dispose_names_scan(const struct jrec *r, void *arg);
+struct intent *dispose_names_intent(struct dctx *x, dev_t dev, ino_t ino);
+int dispose_names_before_rename(const char *newname, void *arg);
+void dispose_names_resume(struct dctx *x);
+int dispose_names_totals(struct dctx *x, struct err *e);
+void dispose_names_remove_dirs(struct dctx *x, struct item *items, size_t n);
+
+/* dispose_crypto.c: returns -1 only when the journal failed. */
+int dispose_crypto_shred(struct dctx *x, struct item *v, size_t n);
+/* dispose_transfer.c: 0, or -1 with *e set and nothing destroyed. */
+int dispose_transfer(struct dctx *x, struct item *v, size_t n,
+    struct err *e);
+/* dispose_archive.c */
+void dispose_archives(struct dctx *x);
+
+#endif

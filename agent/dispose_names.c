@@ -1,0 +1,524 @@
+/*
+ * dispose_names.c: the per-file record of a disposition, work/ID/names.
+ *
+ * MUST rules:
+ *  - a file's line (its manifest row, and the random name it is about to
+ *    get) is durable before its name is replaced, so a run killed at any
+ *    instant is finished by the next: the file is unlinked under the name
+ *    it had, listed once, with the size and digest it had before;
+ *  - the lines hold names and so live only in work/ID/ (0600), sanitized
+ *    after delivery; never in the journal.
+ */
+#include "dispose_int.h"
+
+#include "archive.h"
+#include "cert.h"
+#include "config.h"
+#include "durable.h"
+#include "err.h"
+#include "journal.h"
+#include "keystore.h"
+#include "policy.h"
+#include "sched.h"
+#include "transfer.h"
+
+#include <openssl/crypto.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Replays this disposition's file lines from the journal: every intent
+ * with its size and inode, and which were followed by their outcome. */
+int
+dispose_names_scan(const struct jrec *r, void *arg)
+{
+	struct dctx *x = arg;
+	const char *disp = jrec_get(r, "disp");
+	const char *n = jrec_get(r, "n");
+	uint64_t k;
+
+	if (disp == NULL || n == NULL || strcmp(disp, x->rq->id) != 0)
+		return 0;
+	k = strtoull(n, NULL, 10);
+	if (strcmp(r->event, "file-intent") == 0) {
+		const char *dev = jrec_get(r, "dev"), *ino = jrec_get(r, "ino");
+		const char *size = jrec_get(r, "size");
+		struct intent *v;
+		if (dev == NULL || ino == NULL)
+			return 0;
+		v = realloc(x->open, (x->nopen + 1) * sizeof(*v));
+		if (v == NULL)
+			return -1;
+		x->open = v;
+		v[x->nopen].n = k;
+		v[x->nopen].dev = (dev_t)strtoull(dev, NULL, 10);
+		v[x->nopen].ino = (ino_t)strtoull(ino, NULL, 10);
+		v[x->nopen].size = size ? strtoull(size, NULL, 10) : 0;
+		v[x->nopen].done = 0;
+		x->nopen++;
+	} else if (strcmp(r->event, "file-destroyed") == 0) {
+		for (size_t i = 0; i < x->nopen; i++)
+			if (x->open[i].n == k)
+				x->open[i].done = 1;
+	}
+	if (k > x->seq)
+		x->seq = k;
+	return 0;
+}
+/* The open intent for this inode (a file a killed run began on), or NULL. */
+struct intent *
+dispose_names_intent(struct dctx *x, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < x->nopen; i++)
+		if (!x->open[i].done && x->open[i].dev == dev &&
+		    x->open[i].ino == ino)
+			return &x->open[i];
+	return NULL;
+}
+/* Percent-encodes a path for the names file (tab- and newline-free). */
+static void
+enc(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 4 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= 0x20 || c == '%' || c == 0x7f)
+			o += (size_t)snprintf(out + o, len - o, "%%%02X", c);
+		else
+			out[o++] = (char)c;
+	}
+	out[o] = '\0';
+}
+static void
+dec(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '%' && s[1] && s[2]) {
+			char h[3] = { s[1], s[2], 0 };
+			*w++ = (char)strtol(h, NULL, 16);
+			s += 2;
+		} else
+			*w++ = *s;
+	}
+	*w = '\0';
+}
+/* Called by ow_file after the overwrite is verified and just before the
+ * name is replaced by a random one: the names line (the file's manifest
+ * row, and where its random name will be) is made durable first, so a
+ * kill at any later instant is finished by the next run under the right
+ * name, size and digest, and the file is never processed twice. */
+int
+dispose_names_before_rename(const char *newname, void *arg)
+{
+	struct dctx *x = arg;
+	struct item *it = x->cur;
+	struct ow_result *res = x->cur_res;
+	char sha[65], parent[8200], nm[1024], orig[1024], lab[12600];
+	char line[24000];
+	const char *slash = strrchr(it->f.rel, '/');
+	struct err e;
+	int n;
+
+	if (res->sha_ok && !x->cur_lost)
+		dispose_hex(res->sha256, sha);
+	else
+		snprintf(sha, sizeof(sha), "unavailable");
+	x->cur_size = x->cur_lost && x->cur_size > res->size ? x->cur_size :
+	    res->size;
+	(void)e;
+	if (slash != NULL) {
+		char tmp[4200];
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - it->f.rel),
+		    it->f.rel);
+		enc(tmp, parent, sizeof(parent));
+	} else
+		snprintf(parent, sizeof(parent), "%%2E");	/* "." */
+	enc(newname, nm, sizeof(nm));
+	enc(slash ? slash + 1 : it->f.rel, orig, sizeof(orig));
+	enc(x->cur_label, lab, sizeof(lab));
+	n = snprintf(line, sizeof(line), "%" PRIu64 "\t%zu\t%d\t%s\t%s\t%"
+	    PRIu64 "\t%s\t%" PRIu64 "\t%s\t%s\n", x->cur_n, it->ds,
+	    it->f.root, parent, nm, x->cur_size, sha, res->verified, orig, lab);
+	if (n < 0 || (size_t)n >= sizeof(line) ||
+	    write(x->namesfd, line, (size_t)n) != n || fdatasync(x->namesfd))
+		return -1;
+	return 0;
+}
+/* One line of work/ID/names. */
+struct nameline {
+	uint64_t n, size, verified;
+	size_t ds;
+	int root;
+	char *parent, *name, *sha, *orig, *label;
+};
+static int
+parse_nameline(char *line, struct nameline *l)
+{
+	char *f[10];
+	size_t k = 0;
+
+	for (char *p = line; k < 10; k++) {
+		f[k] = p;
+		p = strchr(p, '\t');
+		if (p == NULL) {
+			k++;
+			break;
+		}
+		*p++ = '\0';
+	}
+	if (k != 10)
+		return -1;
+	l->n = strtoull(f[0], NULL, 10);
+	l->ds = (size_t)strtoull(f[1], NULL, 10);
+	l->root = atoi(f[2]);
+	l->parent = f[3];
+	l->name = f[4];
+	l->size = strtoull(f[5], NULL, 10);
+	l->sha = f[6];
+	l->verified = strtoull(f[7], NULL, 10);
+	l->orig = f[8];
+	l->label = f[9];
+	dec(l->parent);
+	dec(l->name);
+	dec(l->orig);
+	dec(l->label);
+	return 0;
+}
+/* Reads work/ID/names; calls fn for each line.  Returns 0 or -1. */
+static int
+names_each(struct dctx *x, void (*fn)(struct dctx *, struct nameline *))
+{
+	char path[4200], *buf = NULL, *line, *next;
+	size_t len;
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/names", x->workdir);
+	if (slurp(path, SIZE_MAX / 4, &buf, &len, &e) != 0)
+		return -1;
+	for (line = buf; line && *line; line = next) {
+		struct nameline l;
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		if (parse_nameline(line, &l) == 0)
+			fn(x, &l);
+	}
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return 0;
+}
+/* Resume: a file whose row was made durable but whose outcome was not
+ * journaled lies under its random name (or is already gone): finish it. */
+static void
+finish_renamed(struct dctx *x, struct nameline *l)
+{
+	struct intent *in = NULL;
+	char nbuf[24], sbuf[24];
+	struct stat st;
+	struct err e;
+	int dirfd;
+
+	for (size_t i = 0; i < x->nopen; i++)
+		if (x->open[i].n == l->n && !x->open[i].done)
+			in = &x->open[i];
+	if (in == NULL || l->root < 0 || (size_t)l->root >= x->rq->cfg->nroots)
+		return;
+	if (x->roots[l->root].fd == -1 &&
+	    resolve_root(x->rq->cfg->roots[l->root], &x->roots[l->root],
+	    &e) != 0)
+		return;
+	dirfd = strcmp(l->parent, ".") == 0 ? dup(x->roots[l->root].fd) :
+	    resolve_dir(&x->roots[l->root], l->parent, &e);
+	if (dirfd >= 0) {
+		if (fstatat(dirfd, l->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_ino == in->ino &&
+		    st.st_dev == in->dev) {
+			if (unlinkat(dirfd, l->name, 0) != 0) {
+				close(dirfd);
+				return;
+			}
+			(void)fsync(dirfd);
+		} else if (fstatat(dirfd, l->orig, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && S_ISREG(st.st_mode) && st.st_ino == in->ino &&
+		    st.st_dev == in->dev) {
+			/* Killed before the rename: the content is already
+			 * overwritten and verified; only the name is left. */
+			struct ow_opts oo;
+			memset(&oo, 0, sizeof(oo));
+			oo.dev = in->dev;
+			oo.ino = in->ino;
+			if (ow_unlink_name(dirfd, l->orig, l->label, &oo,
+			    &e) != 0) {
+				diag_add(x->problems, l->label, 0, "%s", e.msg);
+				close(dirfd);
+				return;
+			}
+		}
+		close(dirfd);
+	}
+	in->done = 1;
+	snprintf(nbuf, sizeof(nbuf), "%" PRIu64, l->n);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, l->size);
+	(void)journal_appendv(x->rq->j, &e, "file-destroyed", "disp",
+	    x->rq->id, "n", nbuf, "size", sbuf, "sha256", l->sha, NULL);
+}
+/* The manifest rows of the overwritten files, from the names file, once
+ * each (a line repeated by a killed run counts once). */
+static struct cert_manifest *fin_m;
+static unsigned char *fin_seen;	/* bit n: row n taken */
+static uint64_t fin_max;
+static int fin_bad;
+/* Whether row n was seen already; marks it.  n beyond the bitmap (never
+ * expected) counts as unseen. */
+static int
+seen_before(uint64_t n)
+{
+	int was;
+
+	if (fin_seen == NULL || n > fin_max)
+		return 0;
+	was = (fin_seen[n / 8] >> (n % 8)) & 1;
+	fin_seen[n / 8] |= (unsigned char)(1u << (n % 8));
+	return was;
+}
+static int
+seen_reset(uint64_t max)
+{
+	free(fin_seen);
+	fin_max = max;
+	fin_seen = calloc(max / 8 + 1, 1);
+	return fin_seen == NULL ? -1 : 0;
+}
+static void
+final_row(struct dctx *x, struct nameline *l)
+{
+	struct err e;
+
+	(void)x;
+	if (seen_before(l->n))
+		return;
+	if (cert_manifest_add(fin_m, l->label, l->size, l->sha, &e) != 0)
+		fin_bad = 1;
+}
+/* Writes work/ID/manifest.final: the rows written as they happened (links,
+ * special files, sealed files, archive members) and one row per
+ * overwritten file.  Rewritten whole each time: idempotent on resume. */
+static int
+finalize_manifest(struct dctx *x, struct err *e)
+{
+	char path[4200], *text = NULL;
+	size_t len = 0;
+	struct cert_manifest m;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
+	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0)
+		return -1;
+	if (cert_manifest_init(&m, e) != 0)
+		goto out;
+	fin_m = &m;
+	fin_bad = seen_reset(x->seq);
+	if (names_each(x, final_row) != 0 || fin_bad) {
+		err_set(e, "%s/names: cannot read back", x->workdir);
+		goto out2;
+	}
+	{
+		size_t hdr = strlen(CERT_MANIFEST_HEADER), tl = m.len - hdr;
+		char *all = malloc(len + tl + 1);
+		if (all == NULL) {
+			err_set(e, "out of memory");
+			goto out2;
+		}
+		memcpy(all, text, len);
+		memcpy(all + len, m.text + hdr, tl);
+		snprintf(path, sizeof(path), "%s/manifest.final", x->workdir);
+		rc = durable_write(path, all, len + tl, 0600, e);
+		OPENSSL_cleanse(all, len + tl);
+		free(all);
+		if (rc == 0 && snprintf(x->out->manifest_path,
+		    sizeof(x->out->manifest_path), "%s", path) >=
+		    (int)sizeof(x->out->manifest_path))
+			rc = err_set(e, "%s: path too long", path);
+	}
+out2:
+	cert_manifest_free(&m);
+	free(fin_seen);
+	fin_seen = NULL;
+	fin_m = NULL;
+out:
+	if (text != NULL)
+		OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
+}
+/* Totals over every run of this disposition, from its names file. */
+static void
+count_name(struct dctx *x, struct nameline *l)
+{
+	if (seen_before(l->n))
+		return;
+	x->out->files++;
+	x->out->bytes += l->size;
+	x->out->verified_bytes += l->verified;
+	if (strcmp(l->sha, "unavailable") == 0)
+		x->out->digests_missing++;
+}
+static int
+cmp_depth(const void *pa, const void *pb)
+{
+	const char *a = *(const char *const *)pa, *b = *(const char *const *)pb;
+	size_t da = 0, db = 0;
+
+	for (; *a; a++)
+		da += *a == '/';
+	for (; *b; b++)
+		db += *b == '/';
+	if (da != db)
+		return da > db ? -1 : 1;
+	return strcmp(*(const char *const *)pa, *(const char *const *)pb);
+}
+/* Length of the glob's fixed directory prefix below its root: directories
+ * at or above it are named by the policy, not by the data, and stay. */
+static size_t
+fixed_prefix_len(const char *root, const char *glob)
+{
+	const char *rel = glob + strlen(root);
+	const char *wild;
+	size_t n;
+
+	while (*rel == '/')
+		rel++;
+	wild = strpbrk(rel, "*?[");
+	n = wild ? (size_t)(wild - rel) : strlen(rel);
+	while (n > 0 && rel[n - 1] != '/')
+		n--;
+	return n > 0 ? n - 1 : 0;	/* without the trailing '/' */
+}
+/* Candidate directories: every parent of `rel` (a removed file) strictly
+ * below its dataset's fixed prefix, as "ROOT:DIR". */
+struct dirset {
+	char **v;
+	size_t n;
+};
+static void
+add_parents(struct dctx *x, struct dirset *d, int root, size_t dsi,
+    const char *rel)
+{
+	const struct dataset *ds;
+	size_t keep;
+	char *p;
+
+	if (dsi >= x->rq->a->nds || root < 0 ||
+	    (size_t)root >= x->rq->cfg->nroots)
+		return;
+	ds = &x->rq->a->ds[dsi];
+	if (ds->path == NULL)
+		return;
+	keep = fixed_prefix_len(x->rq->cfg->roots[root], ds->path);
+	if ((p = strdup(rel)) == NULL)
+		return;
+	for (char *s = strrchr(p, '/'); s != NULL && (size_t)(s - p) > keep;
+	    s = strrchr(p, '/')) {
+		char **v;
+		*s = '\0';
+		v = realloc(d->v, (d->n + 1) * sizeof(*v));
+		if (v == NULL)
+			break;
+		d->v = v;
+		if (asprintf(&d->v[d->n], "%d:%s", root, p) < 0)
+			break;
+		d->n++;
+	}
+	free(p);
+}
+static struct dirset *cur_dirs;	/* for names_dirs (single-threaded) */
+static void
+names_dirs(struct dctx *x, struct nameline *l)
+{
+	char rel[8400];
+
+	if (strcmp(l->parent, ".") == 0)
+		return;
+	snprintf(rel, sizeof(rel), "%s/x", l->parent);
+	add_parents(x, cur_dirs, l->root, l->ds, rel);
+}
+/* Removes directories emptied by this disposition (in this run or a
+ * killed one before it), deepest first, never at or above a dataset's
+ * fixed prefix. */
+void
+dispose_names_remove_dirs(struct dctx *x, struct item *items, size_t n)
+{
+	struct dirset ds = { 0 };
+	char **dirs;
+	size_t nd;
+
+	for (size_t i = 0; i < n; i++)
+		if (items[i].done)
+			add_parents(x, &ds, items[i].f.root, items[i].ds,
+			    items[i].f.rel);
+	cur_dirs = &ds;
+	(void)names_each(x, names_dirs);
+	cur_dirs = NULL;
+	dirs = ds.v;
+	nd = ds.n;
+	if (nd > 0)
+		qsort(dirs, nd, sizeof(*dirs), cmp_depth);
+	for (size_t i = 0; i < nd; i++) {
+		struct err e;
+		struct found f;
+		char label[4200], *rel;
+		const char *base;
+		int root, dirfd;
+
+		if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
+			continue;
+		root = atoi(dirs[i]);
+		rel = strchr(dirs[i], ':') + 1;
+		memset(&f, 0, sizeof(f));
+		f.rel = rel;
+		f.root = root;
+		dispose_label(x, &f, label, sizeof(label));
+		if ((dirfd = dispose_open_parent(x, root, rel, &base, &e)) < 0)
+			continue;
+		if (ow_rmdir_if_empty(dirfd, base, label, &e) == 1)
+			x->out->dirs++;
+		close(dirfd);
+	}
+	for (size_t i = 0; i < nd; i++)
+		free(dirs[i]);
+	free(dirs);
+}
+
+/* Resume: files a killed run left under their random names. */
+void
+dispose_names_resume(struct dctx *x)
+{
+	(void)names_each(x, finish_renamed);
+}
+
+/* Totals of overwritten files over every run of the disposition, and the
+ * final manifest.  Returns 0, or -1 with *e set. */
+int
+dispose_names_totals(struct dctx *x, struct err *e)
+{
+	struct dispose_out *o = x->out;
+
+	o->files = o->bytes = o->verified_bytes = o->digests_missing = 0;
+	if (seen_reset(x->seq) != 0)
+		return err_set(e, "out of memory");
+	(void)names_each(x, count_name);
+	free(fin_seen);
+	fin_seen = NULL;
+	return finalize_manifest(x, e);
+}

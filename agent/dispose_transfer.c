@@ -1,0 +1,188 @@
+/*
+ * dispose_transfer.c: an Exhibit D transfer inside a disposition: pack,
+ * read back and check, and only then may anything be destroyed.
+ */
+#include "dispose_int.h"
+
+#include "archive.h"
+#include "cert.h"
+#include "config.h"
+#include "durable.h"
+#include "err.h"
+#include "journal.h"
+#include "keystore.h"
+#include "policy.h"
+#include "sched.h"
+#include "transfer.h"
+
+#include <openssl/crypto.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Opens (creating what is missing, 0700) the directory `path` beneath its
+ * allowed root.  Returns the fd, or -1 with *e set. */
+static int
+open_transfer_dir(struct dctx *x, const char *path, struct err *e)
+{
+	const struct config *c = x->rq->cfg;
+	const char *rel;
+	char comp[256];
+	int root, fd, next;
+
+	root = resolve_which_root((const char *const *)c->roots, c->nroots,
+	    path, &rel);
+	if (root < 0)
+		return err_set(e, "transfer_to %s is outside allowed_roots",
+		    path);
+	if (x->roots[root].fd == -1 &&
+	    resolve_root(c->roots[root], &x->roots[root], e) != 0)
+		return -1;
+	fd = dup(x->roots[root].fd);
+	if (fd == -1)
+		return err_sys(e, "%s", c->roots[root]);
+	while (*rel != '\0') {
+		size_t len = strcspn(rel, "/");
+		if (len >= sizeof(comp) || len == 0 ||
+		    (len == 1 && rel[0] == '.') ||
+		    (len == 2 && rel[0] == '.' && rel[1] == '.')) {
+			close(fd);
+			return err_set(e, "transfer_to %s: bad component", path);
+		}
+		memcpy(comp, rel, len);
+		comp[len] = '\0';
+		next = resolve_child_dir(&x->roots[root], fd, comp);
+		if (next == -1 && errno == ENOENT) {
+			if (mkdirat(fd, comp, 0700) != 0 && errno != EEXIST) {
+				err_sys(e, "transfer_to %s: mkdir %s", path, comp);
+				close(fd);
+				return -1;
+			}
+			(void)fsync(fd);
+			next = resolve_child_dir(&x->roots[root], fd, comp);
+		}
+		if (next == -1) {
+			err_sys(e, "transfer_to %s: %s (no symlinks, no mount "
+			    "points)", path, comp);
+			close(fd);
+			return -1;
+		}
+		close(fd);
+		fd = next;
+		rel += len;
+		while (*rel == '/')
+			rel++;
+	}
+	return fd;
+}
+/* Exhibit D transfer (SPEC §3): pack every file to be destroyed into
+ * transfer_to/ID.tar.gz with a SHA-256 manifest, read it back and check
+ * it; only then may anything be destroyed.  A killed run's finished archive
+ * is checked again and kept.  Returns 0, or -1 with *e set (nothing was
+ * destroyed). */
+int
+dispose_transfer(struct dctx *x, struct item *v, size_t n, struct err *e)
+{
+	struct transfer_file *tf = NULL;
+	struct transfer_result tr;
+	int *dirs = NULL, todir = -1, rc = -1;
+	size_t nt = 0, ndirs = 0;
+	rlim_t maxfd = 1024;
+	char name[200];
+
+	if (snprintf(name, sizeof(name), "%s.tar.gz", x->rq->id) >=
+	    (int)sizeof(name))
+		return err_set(e, "transfer: id too long");
+	todir = open_transfer_dir(x, x->rq->transfer_to, e);
+	if (todir < 0)
+		return -1;
+	memset(&tr, 0, sizeof(tr));
+	if (x->rq->resume && faccessat(todir, name, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0) {
+		if (transfer_check(todir, name, x->rq->transfer_to, &tr, e) != 0)
+			goto out;
+		goto done;
+	}
+	{
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+			rl.rlim_cur = rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+			maxfd = rl.rlim_cur;
+		}
+	}
+	tf = calloc(n + 1, sizeof(*tf));
+	dirs = calloc(n + 1, sizeof(*dirs));
+	if (tf == NULL || dirs == NULL) {
+		err_set(e, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *base;
+		int dirfd;
+
+		if (v[i].f.kind != FOUND_FILE)
+			continue;	/* links and special files hold no data */
+		if (v[i].sealed) {
+			char label[4200];
+			dispose_label(x, &v[i].f, label, sizeof(label));
+			err_set(e, "transfer: a file of dataset %s is sealed; "
+			    "unseal it for the LEA or use a destroy directive",
+			    x->rq->a->ds[v[i].ds].name);
+			diag_add(x->problems, label, 0, "sealed: not transferred");
+			goto out;
+		}
+		dirfd = dispose_open_parent(x, v[i].f.root, v[i].f.rel, &base, e);
+		if (dirfd < 0)
+			goto out;
+		dirs[ndirs++] = dirfd;
+		tf[nt].dirfd = dirfd;
+		tf[nt].name = base;
+		tf[nt].path = v[i].f.rel;
+		tf[nt].dev = v[i].f.dev;
+		tf[nt].ino = v[i].f.ino;
+		nt++;
+		if (ndirs + 64 > maxfd) {
+			/* One descriptor per file is open while packing. */
+			err_set(e, "transfer: %zu files exceed the open-file "
+			    "limit (%zu); raise `ulimit -n`; nothing destroyed",
+			    n, (size_t)maxfd);
+			goto out;
+		}
+	}
+	if (transfer_pack(todir, name, x->rq->transfer_to, tf, nt, &tr,
+	    e) != 0)
+		goto out;
+done:
+	x->out->transferred = tr.files;
+	dispose_hex(tr.sha256, x->out->transfer_sha256);
+	{
+		struct err je;
+		char files[24];
+		snprintf(files, sizeof(files), "%" PRIu64, tr.files);
+		if (journal_appendv(x->rq->j, &je, "transfer-complete", "disp",
+		    x->rq->id, "files", files, "sha256",
+		    x->out->transfer_sha256, NULL) != 0) {
+			err_set(e, "%s", je.msg);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; i < ndirs; i++)
+		close(dirs[i]);
+	free(dirs);
+	free(tf);
+	if (todir != -1)
+		close(todir);
+	return rc;
+}
