@@ -18,6 +18,7 @@
 #include "num.h"
 #include "sign.h"
 #include "tsa.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -363,39 +364,8 @@ cert_check(const struct cert *c, struct err *e)
 
 /* ---- formatting ---- */
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
 
-static void
-sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
 
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
 
 /* Whether a value can be written as INI without being misread. */
 static int
@@ -439,7 +409,7 @@ split_ok(const char *v, size_t i)
 }
 
 static int
-emit(struct sbuf *b, const char *key, const char *v, struct err *e)
+emit(struct strbuf *b, const char *key, const char *v, struct err *e)
 {
 	size_t n = strlen(v), start = 0;
 	char k[64];
@@ -463,10 +433,10 @@ emit(struct sbuf *b, const char *key, const char *v, struct err *e)
 		    snprintf(k, sizeof(k), "%s_%d", key, piece);
 		if (w < 0 || (size_t)w >= sizeof(k))
 			return err_set(e, "%s: key too long", key);
-		sb_str(b, k);
-		sb_str(b, " = ");
-		sb_add(b, v + start, len);
-		sb_str(b, "\n");
+		strbuf_puts(b, k);
+		strbuf_puts(b, " = ");
+		strbuf_add(b, v + start, len);
+		strbuf_puts(b, "\n");
 		start += len;
 		if (start < n && v[start] == ' ')
 			start++;
@@ -475,7 +445,7 @@ emit(struct sbuf *b, const char *key, const char *v, struct err *e)
 }
 
 static int
-emit_field(struct sbuf *b, const void *base, const struct field *f,
+emit_field(struct strbuf *b, const void *base, const struct field *f,
     struct err *e)
 {
 	char buf[32];
@@ -513,7 +483,7 @@ emit_field(struct sbuf *b, const void *base, const struct field *f,
 int
 cert_format(const struct cert *c, char **text, size_t *len, struct err *e)
 {
-	struct sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	const char *sec = NULL;
 	char hdr[32];
 	int rc = -1;
@@ -524,7 +494,7 @@ cert_format(const struct cert *c, char **text, size_t *len, struct err *e)
 		return err_set(e, "certificate %s: %s", c->id ? c->id : "?",
 		    inner);
 	}
-	sb_str(&b, "; Certificate of sanitization, written by lethe.  See "
+	strbuf_puts(&b, "; Certificate of sanitization, written by lethe.  See "
 	    "lethe-certificate(5).\n; Verify: lethe verify ID.cert, or "
 	    "openssl cms -verify -binary -inform PEM\n;   -in ID.cert.p7s "
 	    "-content ID.cert -CAfile ca.pem -out /dev/null\n");
@@ -536,7 +506,7 @@ cert_format(const struct cert *c, char **text, size_t *len, struct err *e)
 				else
 					snprintf(hdr, sizeof(hdr),
 					    "\n[media %zu]\n", m + 1);
-				sb_str(&b, hdr);
+				strbuf_puts(&b, hdr);
 				for (size_t k = 0; k < NMFIELDS; k++)
 					if (emit_field(&b, &c->media[m],
 					    &mfields[k], e) != 0)
@@ -545,9 +515,9 @@ cert_format(const struct cert *c, char **text, size_t *len, struct err *e)
 		}
 		if (sec == NULL || strcmp(sec, fields[i].sec) != 0) {
 			sec = fields[i].sec;
-			sb_str(&b, "\n[");
-			sb_str(&b, sec);
-			sb_str(&b, "]\n");
+			strbuf_puts(&b, "\n[");
+			strbuf_puts(&b, sec);
+			strbuf_puts(&b, "]\n");
 		}
 		if (emit_field(&b, c, &fields[i], e) != 0)
 			goto out;

@@ -17,6 +17,7 @@
 #include "durable.h"
 #include "err.h"
 #include "num.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,52 +35,21 @@
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* A growing string; on allocation failure `bad` is set and appends stop. */
-struct sbuf {
-	char *p;
-	size_t n, cap;
-	int bad;
-};
 
-static void
-sb_add(struct sbuf *b, const char *s, size_t len)
-{
-	if (b->bad)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->bad = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
 
-static void
-sb_str(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
 
 /* Appends v percent-encoded: '%', '=', and bytes outside 0x21..0x7e. */
 static void
-sb_encoded(struct sbuf *b, const char *v)
+sb_encoded(struct strbuf *b, const char *v)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (const unsigned char *s = (const unsigned char *)v; *s; s++) {
 		if (*s < 0x21 || *s > 0x7e || *s == '%' || *s == '=') {
 			char enc[3] = { '%', hex[*s >> 4], hex[*s & 15] };
-			sb_add(b, enc, 3);
+			strbuf_add(b, enc, 3);
 		} else {
-			sb_add(b, (const char *)s, 1);
+			strbuf_add(b, (const char *)s, 1);
 		}
 	}
 }
@@ -578,7 +548,7 @@ int
 journal_append(struct journal *j, const char *event, const struct jfield *f,
     size_t nf, struct err *e)
 {
-	struct sbuf b = { 0 };
+	struct strbuf b = { 0 };
 	char num[24], ts[32], h[65];
 	int rc = -1, n;
 	ssize_t w;
@@ -591,46 +561,46 @@ journal_append(struct journal *j, const char *event, const struct jfield *f,
 	n = snprintf(num, sizeof(num), "%" PRIu64, j->seq + 1);
 	if (n < 0 || (size_t)n >= sizeof(num))
 		return err_set(e, "%s: sequence number overflow", j->path);
-	sb_str(&b, num);
-	sb_str(&b, " ");
-	sb_str(&b, time_format_utc(time(NULL), ts));
-	sb_str(&b, " ");
-	sb_str(&b, event);
+	strbuf_puts(&b, num);
+	strbuf_puts(&b, " ");
+	strbuf_puts(&b, time_format_utc(time(NULL), ts));
+	strbuf_puts(&b, " ");
+	strbuf_puts(&b, event);
 	for (size_t i = 0; i < nf; i++) {
 		if (!is_word(f[i].key, 1)) {
 			err_set(e, "%s: %s: bad field name '%.32s'", j->path,
 			    event, f[i].key ? f[i].key : "(null)");
 			goto out;
 		}
-		sb_str(&b, " ");
-		sb_str(&b, f[i].key);
-		sb_str(&b, "=");
+		strbuf_puts(&b, " ");
+		strbuf_puts(&b, f[i].key);
+		strbuf_puts(&b, "=");
 		sb_encoded(&b, f[i].val != NULL ? f[i].val : "");
 	}
-	if (b.bad) {
+	if (b.oom) {
 		err_set(e, "out of memory");
 		goto out;
 	}
-	if (chain_hash(j->head, b.p, b.n, h) != 0) {
+	if (chain_hash(j->head, b.p, b.len, h) != 0) {
 		err_set(e, "%s: SHA-256 unavailable", j->path);
 		goto out;
 	}
-	sb_str(&b, " ");
-	sb_str(&b, h);
-	sb_str(&b, "\n");
-	if (b.bad) {
+	strbuf_puts(&b, " ");
+	strbuf_puts(&b, h);
+	strbuf_puts(&b, "\n");
+	if (b.oom) {
 		err_set(e, "out of memory");
 		goto out;
 	}
-	if (b.n > JOURNAL_MAX_LINE) {
+	if (b.len > JOURNAL_MAX_LINE) {
 		err_set(e, "%s: %s event longer than %d bytes", j->path, event,
 		    JOURNAL_MAX_LINE);
 		goto out;
 	}
 	do
-		w = write(j->fd, b.p, b.n);
+		w = write(j->fd, b.p, b.len);
 	while (w < 0 && errno == EINTR);
-	if (w < 0 || (size_t)w != b.n) {
+	if (w < 0 || (size_t)w != b.len) {
 		if (w < 0)
 			err_sys(e, "%s: append %s", j->path, event);
 		else

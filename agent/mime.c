@@ -19,6 +19,7 @@
 #include "durable.h"
 #include "err.h"
 #include "num.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -33,70 +34,9 @@
 #define MAX_ATTACHMENT	(64u << 20)	/* mail systems refuse far less */
 #define WRAP		72		/* prose width of the text part */
 
-struct buf {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
 
-static void
-buf_add(struct buf *b, const void *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *p;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
 
-static void
-buf_puts(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
 
-static void __attribute__((format(printf, 2, 3)))
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	char small[512], *big = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = 1;
-		return;
-	}
-	if ((size_t)n < sizeof(small)) {
-		buf_add(b, small, (size_t)n);
-		return;
-	}
-	if ((big = malloc((size_t)n + 1)) == NULL) {
-		b->oom = 1;
-		return;
-	}
-	va_start(ap, fmt);
-	if (vsnprintf(big, (size_t)n + 1, fmt, ap) != n)
-		b->oom = 1;
-	else
-		buf_add(b, big, (size_t)n);
-	va_end(ap);
-	free(big);
-}
 
 /* Well-formed UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
 static int
@@ -179,7 +119,7 @@ static const char b64[] =
 
 /* base64 of n bytes, no line breaks. */
 static void
-b64_run(struct buf *b, const unsigned char *s, size_t n)
+b64_run(struct strbuf *b, const unsigned char *s, size_t n)
 {
 	char q[4];
 
@@ -193,24 +133,24 @@ b64_run(struct buf *b, const unsigned char *s, size_t n)
 		q[1] = b64[v >> 12 & 63];
 		q[2] = i + 1 < n ? b64[v >> 6 & 63] : '=';
 		q[3] = i + 2 < n ? b64[v & 63] : '=';
-		buf_add(b, q, 4);
+		strbuf_add(b, q, 4);
 	}
 }
 
 /* base64 in lines of 76 characters (57 input bytes), each ending '\n'. */
 static void
-b64_lines(struct buf *b, const unsigned char *s, size_t n)
+b64_lines(struct strbuf *b, const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i += 57) {
 		b64_run(b, s + i, n - i < 57 ? n - i : 57);
-		buf_add(b, "\n", 1);
+		strbuf_add(b, "\n", 1);
 	}
 }
 
 /* RFC 2047 encoded words (B, UTF-8), one per line after the first, none
  * splitting a UTF-8 sequence; 39 bytes make a 64-character word. */
 static void
-encoded_words(struct buf *b, const char *s)
+encoded_words(struct strbuf *b, const char *s)
 {
 	size_t n = strlen(s), i = 0;
 
@@ -219,85 +159,85 @@ encoded_words(struct buf *b, const char *s)
 		while (i + k < n && ((unsigned char)s[i + k] & 0xc0) == 0x80)
 			k--;
 		if (i > 0)
-			buf_puts(b, "\n ");
-		buf_puts(b, "=?UTF-8?B?");
+			strbuf_puts(b, "\n ");
+		strbuf_puts(b, "=?UTF-8?B?");
 		b64_run(b, (const unsigned char *)s + i, k);
-		buf_puts(b, "?=");
+		strbuf_puts(b, "?=");
 		i += k;
 	}
 }
 
 /* "Subject: text": plain when short printable ASCII, else encoded words. */
 static void
-put_unstructured(struct buf *b, const char *name, const char *v)
+put_unstructured(struct strbuf *b, const char *name, const char *v)
 {
-	buf_printf(b, "%s: ", name);
+	strbuf_printf(b, "%s: ", name);
 	if (ascii_printable(v) && strstr(v, "=?") == NULL &&
 	    strlen(name) + 2 + strlen(v) <= 78)
-		buf_puts(b, v);
+		strbuf_puts(b, v);
 	else
 		encoded_words(b, v);
-	buf_puts(b, "\n");
+	strbuf_puts(b, "\n");
 }
 
 /* "From: display name <addr>" with the name quoted or encoded; the
  * address goes on a folded line when the whole would pass 78. */
 static void
-put_mailbox(struct buf *b, const char *name, const char *disp,
+put_mailbox(struct strbuf *b, const char *name, const char *disp,
     const char *addr)
 {
-	struct buf d = { 0 };
+	struct strbuf d = { 0 };
 
 	if (disp == NULL || *disp == '\0') {
-		buf_printf(b, "%s: %s\n", name, addr);
+		strbuf_printf(b, "%s: %s\n", name, addr);
 		return;
 	}
 	if (ascii_printable(disp) && strstr(disp, "=?") == NULL &&
 	    strlen(disp) * 2 + 8 <= 70) {
-		buf_puts(&d, "\"");
+		strbuf_puts(&d, "\"");
 		for (const char *p = disp; *p; p++) {
 			if (*p == '"' || *p == '\\')
-				buf_puts(&d, "\\");
-			buf_add(&d, p, 1);
+				strbuf_puts(&d, "\\");
+			strbuf_add(&d, p, 1);
 		}
-		buf_puts(&d, "\"");
+		strbuf_puts(&d, "\"");
 	} else
 		encoded_words(&d, disp);
 	if (d.oom) {
 		b->oom = 1;
 	} else if (strchr(d.p, '\n') == NULL &&
-	    strlen(name) + 2 + d.n + 2 + strlen(addr) + 1 <= 78)
-		buf_printf(b, "%s: %s <%s>\n", name, d.p, addr);
+	    strlen(name) + 2 + d.len + 2 + strlen(addr) + 1 <= 78)
+		strbuf_printf(b, "%s: %s <%s>\n", name, d.p, addr);
 	else
-		buf_printf(b, "%s: %s\n <%s>\n", name, d.p, addr);
+		strbuf_printf(b, "%s: %s\n <%s>\n", name, d.p, addr);
 	free(d.p);
 }
 
 /* Keeps [A-Za-z0-9-] of s (others become '-'), at most max bytes. */
 static void
-put_atom(struct buf *b, const char *s, size_t max)
+put_atom(struct strbuf *b, const char *s, size_t max)
 {
 	for (size_t i = 0; s[i] && i < max; i++) {
 		char c = s[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9')))
 			c = '-';
-		buf_add(b, &c, 1);
+		strbuf_add(b, &c, 1);
 	}
 }
 
 static void
-put_msgid(struct buf *b, const char *tag, const char *host,
+put_msgid(struct strbuf *b, const char *tag, const char *host,
     const unsigned char rnd[12])
 {
-	buf_puts(b, "Message-ID: <lethe.");
+	strbuf_puts(b, "Message-ID: <lethe.");
 	if (tag && *tag) {
 		put_atom(b, tag, 64);
-		buf_puts(b, ".");
+		strbuf_puts(b, ".");
 	}
 	for (int i = 0; i < 12; i++)
-		buf_printf(b, "%02x", rnd[i]);
-	buf_puts(b, "@");
+		strbuf_printf(b, "%02x", rnd[i]);
+	strbuf_puts(b, "@");
 	/* dot-atom: components of the host name, each made an atom */
 	{
 		const char *h = host && *host ? host : "localhost";
@@ -310,20 +250,20 @@ put_msgid(struct buf *b, const char *tag, const char *host,
 				memcpy(comp, h, m);
 				comp[m] = '\0';
 				if (!first)
-					buf_puts(b, ".");
+					strbuf_puts(b, ".");
 				put_atom(b, comp, m);
 				first = 0;
 			}
 			h += k + (h[k] == '.');
 		}
 		if (first)
-			buf_puts(b, "localhost");
+			strbuf_puts(b, "localhost");
 	}
-	buf_puts(b, ">\n");
+	strbuf_puts(b, ">\n");
 }
 
 static void
-put_date(struct buf *b, time_t t)
+put_date(struct strbuf *b, time_t t)
 {
 	static const char *const wd[] = { "Sun", "Mon", "Tue", "Wed", "Thu",
 	    "Fri", "Sat" };
@@ -335,7 +275,7 @@ put_date(struct buf *b, time_t t)
 		b->oom = 1;
 		return;
 	}
-	buf_printf(b, "Date: %s, %d %s %04d %02d:%02d:%02d +0000\n",
+	strbuf_printf(b, "Date: %s, %d %s %04d %02d:%02d:%02d +0000\n",
 	    wd[tm.tm_wday], tm.tm_mday, mo[tm.tm_mon], tm.tm_year + 1900,
 	    tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
@@ -367,7 +307,7 @@ body_is_7bit(const char *s)
 /* Quoted-printable (RFC 2045 §6.7), '\n' as the hard line break, encoded
  * lines of at most 76 characters; "From " and "." never begin a line. */
 static void
-qp_body(struct buf *b, const char *s)
+qp_body(struct strbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t col = 0;
@@ -377,7 +317,7 @@ qp_body(struct buf *b, const char *s)
 		char tok[3];
 		size_t tl = 1;
 		if (c == '\n') {
-			buf_add(b, "\n", 1);
+			strbuf_add(b, "\n", 1);
 			col = 0;
 			continue;
 		}
@@ -386,10 +326,10 @@ qp_body(struct buf *b, const char *s)
 		    ((c == ' ' || c == '\t') && (p[1] == '\n' || p[1] == '\0')))
 			tl = 3;
 		if (tl == 1 && col + 1 > 75) {
-			buf_add(b, "=\n", 2);
+			strbuf_add(b, "=\n", 2);
 			col = 0;
 		} else if (tl == 3 && col + 3 > 75) {
-			buf_add(b, "=\n", 2);
+			strbuf_add(b, "=\n", 2);
 			col = 0;
 		}
 		if (col == 0 && (c == '.' || strncmp(p, "From ", 5) == 0))
@@ -399,11 +339,11 @@ qp_body(struct buf *b, const char *s)
 			tok[1] = hex[c >> 4];
 			tok[2] = hex[c & 15];
 		}
-		buf_add(b, tok, tl);
+		strbuf_add(b, tok, tl);
 		col += tl;
 	}
 	if (col > 0)
-		buf_add(b, "=\n", 2);	/* text without a final newline */
+		strbuf_add(b, "=\n", 2);	/* text without a final newline */
 }
 
 static int
@@ -418,37 +358,37 @@ filename_plain(const char *s)
 }
 
 static void
-put_attachment(struct buf *b, const char *boundary,
+put_attachment(struct strbuf *b, const char *boundary,
     const struct mail_attachment *a)
 {
-	buf_printf(b, "\n--%s\n", boundary);
+	strbuf_printf(b, "\n--%s\n", boundary);
 	if (filename_plain(a->filename)) {
-		buf_printf(b, "Content-Type: %s;\n name=\"%s\"\n", a->ctype,
+		strbuf_printf(b, "Content-Type: %s;\n name=\"%s\"\n", a->ctype,
 		    a->filename);
-		buf_printf(b, "Content-Disposition: attachment;\n"
+		strbuf_printf(b, "Content-Disposition: attachment;\n"
 		    " filename=\"%s\"\n", a->filename);
 	} else {
 		/* RFC 2231: filename*=UTF-8''percent-encoded */
-		buf_printf(b, "Content-Type: %s\n", a->ctype);
-		buf_puts(b, "Content-Disposition: attachment;\n filename*=UTF-8''");
+		strbuf_printf(b, "Content-Type: %s\n", a->ctype);
+		strbuf_puts(b, "Content-Disposition: attachment;\n filename*=UTF-8''");
 		for (const unsigned char *p = (const unsigned char *)a->filename;
 		    *p; p++) {
 			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 			    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-')
-				buf_add(b, p, 1);
+				strbuf_add(b, p, 1);
 			else
-				buf_printf(b, "%%%02X", *p);
+				strbuf_printf(b, "%%%02X", *p);
 		}
-		buf_puts(b, "\n");
+		strbuf_puts(b, "\n");
 	}
-	buf_puts(b, "Content-Transfer-Encoding: base64\n\n");
+	strbuf_puts(b, "Content-Transfer-Encoding: base64\n\n");
 	b64_lines(b, a->data, a->len);
 }
 
 int
 mime_build(const struct mail *m, char **out, size_t *len, struct err *e)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	unsigned char rnd[12], brnd[12];
 	char boundary[48];
 	const char *body = m->body ? m->body : "";
@@ -490,44 +430,44 @@ mime_build(const struct mail *m, char **out, size_t *len, struct err *e)
 	}
 
 	put_mailbox(&b, "From", m->from_name, m->from);
-	buf_printf(&b, "To: %s\n", m->to);
+	strbuf_printf(&b, "To: %s\n", m->to);
 	if (m->reply_to && strcmp(m->reply_to, m->from) != 0)
-		buf_printf(&b, "Reply-To: %s\n", m->reply_to);
+		strbuf_printf(&b, "Reply-To: %s\n", m->reply_to);
 	put_unstructured(&b, "Subject", m->subject);
 	put_date(&b, m->date ? m->date : time(NULL));
 	put_msgid(&b, m->tag, m->host, rnd);
-	buf_puts(&b, "MIME-Version: 1.0\n");
-	buf_puts(&b, "Auto-Submitted: auto-generated\n");
+	strbuf_puts(&b, "MIME-Version: 1.0\n");
+	strbuf_puts(&b, "Auto-Submitted: auto-generated\n");
 #ifdef LETHE_VERSION
-	buf_puts(&b, "X-Mailer: lethe " LETHE_VERSION "\n");
+	strbuf_puts(&b, "X-Mailer: lethe " LETHE_VERSION "\n");
 #endif
 	if (m->natt > 0) {
-		buf_printf(&b, "Content-Type: multipart/mixed;\n"
+		strbuf_printf(&b, "Content-Type: multipart/mixed;\n"
 		    " boundary=\"%s\"\n\n", boundary);
-		buf_puts(&b, "This is a MIME message: a text part and "
+		strbuf_puts(&b, "This is a MIME message: a text part and "
 		    "attachments.\n");
-		buf_printf(&b, "\n--%s\n", boundary);
+		strbuf_printf(&b, "\n--%s\n", boundary);
 	}
-	buf_puts(&b, "Content-Type: text/plain; charset=utf-8\n");
+	strbuf_puts(&b, "Content-Type: text/plain; charset=utf-8\n");
 	if (body_is_7bit(body)) {
-		buf_puts(&b, "Content-Transfer-Encoding: 7bit\n\n");
-		buf_puts(&b, body);
-		if (b.n > 0 && *body && body[strlen(body) - 1] != '\n')
-			buf_puts(&b, "\n");
+		strbuf_puts(&b, "Content-Transfer-Encoding: 7bit\n\n");
+		strbuf_puts(&b, body);
+		if (b.len > 0 && *body && body[strlen(body) - 1] != '\n')
+			strbuf_puts(&b, "\n");
 	} else {
-		buf_puts(&b, "Content-Transfer-Encoding: quoted-printable\n\n");
+		strbuf_puts(&b, "Content-Transfer-Encoding: quoted-printable\n\n");
 		qp_body(&b, body);
 	}
 	for (size_t i = 0; i < m->natt; i++)
 		put_attachment(&b, boundary, &m->att[i]);
 	if (m->natt > 0)
-		buf_printf(&b, "\n--%s--\n", boundary);
+		strbuf_printf(&b, "\n--%s--\n", boundary);
 	if (b.oom) {
 		err_set(e, "mail: out of memory");
 		goto out;
 	}
 	*out = b.p;
-	*len = b.n;
+	*len = b.len;
 	b.p = NULL;
 	rc = 0;
 out:
@@ -650,7 +590,7 @@ textf(char *out, size_t sz, const char *fmt, ...)
 /* Appends text wrapped at WRAP columns: the first line continues from
  * column col, the next ones start with indent blanks.  Ends with '\n'. */
 static void
-wrap(struct buf *b, const char *text, size_t col, size_t indent)
+wrap(struct strbuf *b, const char *text, size_t col, size_t indent)
 {
 	const char *p = text;
 	int first = 1;
@@ -663,32 +603,32 @@ wrap(struct buf *b, const char *text, size_t col, size_t indent)
 			break;
 		w = strcspn(p, " ");
 		if (!first && col + 1 + w > WRAP) {
-			buf_puts(b, "\n");
+			strbuf_puts(b, "\n");
 			for (size_t i = 0; i < indent; i++)
-				buf_puts(b, " ");
+				strbuf_puts(b, " ");
 			col = indent;
 		} else if (!first) {
-			buf_puts(b, " ");
+			strbuf_puts(b, " ");
 			col++;
 		}
-		buf_add(b, p, w);
+		strbuf_add(b, p, w);
 		col += w;
 		p += w;
 		first = 0;
 	}
-	buf_puts(b, "\n");
+	strbuf_puts(b, "\n");
 }
 
 /* "  Label:            value", the value wrapped under itself. */
 static void
-field(struct buf *b, const char *label, const char *value)
+field(struct strbuf *b, const char *label, const char *value)
 {
 	size_t n = strlen(label) + 3;
 
-	buf_printf(b, "  %s:", label);
+	strbuf_printf(b, "  %s:", label);
 	for (; n < 22; n++)
-		buf_puts(b, " ");
-	buf_puts(b, " ");
+		strbuf_puts(b, " ");
+	strbuf_puts(b, " ");
 	wrap(b, value && *value ? value : "(not stated)", n + 1, 23);
 }
 
@@ -785,7 +725,7 @@ enum { F_CERT, F_P7S, F_MANIFEST, F_TSR, NFILES };
 
 
 static void
-cert_text(struct buf *b, const struct config *c, const char *id,
+cert_text(struct strbuf *b, const struct config *c, const char *id,
     const char *cert, int has_manifest, int has_tsr)
 {
 	char v[1024], w[1200], lea[512], agr[256], vendor[512];
@@ -799,17 +739,17 @@ cert_text(struct buf *b, const struct config *c, const char *id,
 		textf(vendor, sizeof(vendor), "%s",
 		    c->vendor_name ? c->vendor_name : "The vendor");
 
-	buf_puts(b, "To the privacy officer of ");
+	strbuf_puts(b, "To the privacy officer of ");
 	textf(w, sizeof(w), "%s,", lea);
 	wrap(b, w, 26, 0);
-	buf_puts(b, "\n");
+	strbuf_puts(b, "\n");
 	textf(w, sizeof(w), "%s has destroyed student data it held under the "
 	    "data privacy agreement \"%s\". This message is the written "
 	    "confirmation of that destruction, with its date and method. The "
 	    "signed certificate %s is attached.", vendor, agr, id);
 	wrap(b, w, 0, 0);
 
-	buf_puts(b, "\nWhat was destroyed\n");
+	strbuf_puts(b, "\nWhat was destroyed\n");
 	field(b, "Data categories", ini_get(cert, "data", "categories", v,
 	    sizeof(v)));
 	field(b, "Files", ini_get(cert, "data", "files", v, sizeof(v)));
@@ -825,7 +765,7 @@ cert_text(struct buf *b, const struct config *c, const char *id,
 	    sizeof(v)));
 	field(b, "Legal holds", ini_get(cert, "data", "holds", v, sizeof(v)));
 
-	buf_puts(b, "\nWhen\n");
+	strbuf_puts(b, "\nWhen\n");
 	{
 		char td[64];
 		const char *t = ini_get(cert, "agreement", "trigger", v, sizeof(v));
@@ -865,7 +805,7 @@ cert_text(struct buf *b, const struct config *c, const char *id,
 	field(b, "Confirmation due", ini_get(cert, "delivery", "certify_by",
 	    v, sizeof(v)));
 
-	buf_puts(b, "\nHow\n");
+	strbuf_puts(b, "\nHow\n");
 	field(b, "Standard", ini_get(cert, "certificate", "standard", v,
 	    sizeof(v)));
 	field(b, "Method", ini_get(cert, "sanitization", "method_type", v,
@@ -881,45 +821,45 @@ cert_text(struct buf *b, const struct config *c, const char *id,
 	field(b, "Performed by", ini_get(cert, "sanitization", "performed_by",
 	    v, sizeof(v)));
 
-	buf_puts(b, "\nAttached\n");
-	buf_printf(b, "  %s.cert\n", id);
-	buf_puts(b, "      the certificate: the fields above and more, as text\n");
-	buf_printf(b, "  %s.cert.p7s\n", id);
-	buf_puts(b, "      the vendor's digital signature over it (CMS, PEM)\n");
+	strbuf_puts(b, "\nAttached\n");
+	strbuf_printf(b, "  %s.cert\n", id);
+	strbuf_puts(b, "      the certificate: the fields above and more, as text\n");
+	strbuf_printf(b, "  %s.cert.p7s\n", id);
+	strbuf_puts(b, "      the vendor's digital signature over it (CMS, PEM)\n");
 	if (has_manifest) {
-		buf_printf(b, "  %s.manifest\n", id);
-		buf_puts(b, "      each destroyed file's name, size and SHA-256 "
+		strbuf_printf(b, "  %s.manifest\n", id);
+		strbuf_puts(b, "      each destroyed file's name, size and SHA-256 "
 		    "digest before\n      destruction. It names student "
 		    "records: keep it as you keep\n      the data, and give it "
 		    "only to your auditor.\n");
 	}
 	if (has_tsr) {
-		buf_printf(b, "  %s.cert.tsr\n", id);
-		buf_puts(b, "      an RFC 3161 time-stamp token over the "
+		strbuf_printf(b, "  %s.cert.tsr\n", id);
+		strbuf_puts(b, "      an RFC 3161 time-stamp token over the "
 		    "signature\n");
 	}
 	if (!has_manifest) {
-		buf_puts(b, "\n");
+		strbuf_puts(b, "\n");
 		wrap(b, "This is a copy of a certificate delivered before. Its "
 		    "manifest went with the first message; the vendor's copy "
 		    "of the manifest has since been destroyed, as the "
 		    "agreement requires, so it is not attached again.", 0, 0);
 	}
 
-	buf_puts(b, "\nHow to verify\n");
+	strbuf_puts(b, "\nHow to verify\n");
 	wrap(b, "With the vendor's CA certificate (ca.pem, which the vendor "
 	    "gives you once), run in the folder that holds the attachments:",
 	    0, 0);
-	buf_printf(b, "\n  openssl cms -verify -binary -inform PEM \\\n"
+	strbuf_printf(b, "\n  openssl cms -verify -binary -inform PEM \\\n"
 	    "    -in %s.cert.p7s -content %s.cert \\\n"
 	    "    -CAfile ca.pem -out /dev/null\n\n", id, id);
 	wrap(b, "It prints \"CMS Verification successful\" only if the "
 	    "certificate is authentic and unchanged. Then", 0, 0);
-	buf_printf(b, "\n  openssl dgst -sha256 %s.manifest\n\n", id);
+	strbuf_printf(b, "\n  openssl dgst -sha256 %s.manifest\n\n", id);
 	if (!ini_get(cert, "data", "manifest_sha256", v, sizeof(v)))
 		textf(v, sizeof(v), "%s", "(not stated)");
-	buf_puts(b, "must show the manifest_sha256 of the certificate:\n");
-	buf_printf(b, "  %s\n\n", v);
+	strbuf_puts(b, "must show the manifest_sha256 of the certificate:\n");
+	strbuf_printf(b, "  %s\n\n", v);
 	textf(w, sizeof(w), "Questions about this destruction: %s. Please "
 	    "keep this message and its attachments; they are the record of "
 	    "the destruction.", c->vendor_contact ? c->vendor_contact :
@@ -942,7 +882,7 @@ mime_cert_message(const struct config *c, const char *to, const char *id,
 	size_t dlen[NFILES] = { 0 }, natt = 0;
 	struct mail_attachment att[NFILES];
 	struct mail m = { 0 };
-	struct buf body = { 0 };
+	struct strbuf body = { 0 };
 	int rc = -1, n;
 
 	*out = NULL;
@@ -1019,7 +959,7 @@ int
 mime_notice_message(const struct config *c, const struct notice *nt,
     char **out, size_t *len, struct err *e)
 {
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 	struct mail m = { 0 };
 	char subject[900], w[2048];
 	const char *vendor = c->vendor_name ? c->vendor_name : "The vendor";
@@ -1039,17 +979,17 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 		return err_set(e, "notice for %s: subject too long",
 		    nt->agreement);
 
-	buf_puts(&b, "To the privacy officer of ");
+	strbuf_puts(&b, "To the privacy officer of ");
 	textf(w, sizeof(w), "%s,", nt->lea ? nt->lea : "the LEA");
 	wrap(&b, w, 26, 0);
-	buf_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	textf(w, sizeof(w), "This is the prior notice that the data "
 	    "privacy agreement gives you (NDPA Article IV.6): the service "
 	    "agreement has ended, and %s plans to dispose of the student data "
 	    "it holds under the agreement \"%s\" on or after the date below.",
 	    vendor, nt->agreement);
 	wrap(&b, w, 0, 0);
-	buf_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	field(&b, "Agreement", nt->agreement);
 	field(&b, "LEA", nt->lea);
 	field(&b, "Service ended", nt->terminated);
@@ -1060,26 +1000,26 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	field(&b, "Datasets", w);
 	if (nt->retained && *nt->retained)
 		field(&b, "Retained (exempt)", nt->retained);
-	buf_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	wrap(&b, "The data will be destroyed as NIST SP 800-88 describes, and a "
 	    "signed certificate of destruction, with its date and method, will "
 	    "be mailed to this address.", 0, 0);
-	buf_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	textf(w, sizeof(w), "How to respond, before %s:", nt->disposal);
 	wrap(&b, w, 0, 0);
-	buf_puts(&b, "  - ");
+	strbuf_puts(&b, "  - ");
 	wrap(&b, "To have the data transferred to you instead of destroyed, "
 	    "send a Directive for Disposition of Data (NDPA Exhibit D) asking "
 	    "for a transfer.", 4, 4);
-	buf_puts(&b, "  - ");
+	strbuf_puts(&b, "  - ");
 	wrap(&b, "If any of the data is subject to a legal hold or other legal "
 	    "process, tell us: nothing under a hold is destroyed.", 4, 4);
-	buf_puts(&b, "  - ");
+	strbuf_puts(&b, "  - ");
 	textf(w, sizeof(w), "For questions, reply to this message or "
 	    "write to %s, quoting the agreement \"%s\".", contact ? contact :
 	    "the vendor", nt->agreement);
 	wrap(&b, w, 4, 4);
-	buf_puts(&b, "\n");
+	strbuf_puts(&b, "\n");
 	wrap(&b, "Without an answer, the disposal goes ahead as planned.", 0, 0);
 	if (b.oom) {
 		err_set(e, "notice for %s: out of memory", nt->agreement);

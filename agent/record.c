@@ -12,6 +12,7 @@
 #include "num.h"
 #include "policy.h"
 #include "sched.h"
+#include "strbuf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -19,22 +20,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct sb {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
+/* Appends "key=value\n"; control characters but tab become '?' so a
+ * value is always one line. */
 static void
-sb_kv(struct sb *b, const char *key, const char *fmt, ...)
+sb_kv(struct strbuf *b, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-sb_kv(struct sb *b, const char *key, const char *fmt, ...)
+sb_kv(struct strbuf *b, const char *key, const char *fmt, ...)
 {
 	char val[2048];
 	va_list ap;
-	size_t need;
 
 	va_start(ap, fmt);
 	vsnprintf(val, sizeof(val), fmt, ap);
@@ -42,18 +38,7 @@ sb_kv(struct sb *b, const char *key, const char *fmt, ...)
 	for (char *s = val; *s; s++)
 		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
 			*s = '?';
-	need = strlen(key) + strlen(val) + 3;
-	if (b->len + need > b->cap) {
-		size_t cap = (b->cap + need) * 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	b->len += (size_t)sprintf(b->p + b->len, "%s=%s\n", key, val);
+	strbuf_printf(b, "%s=%s\n", key, val);
 }
 
 static void
@@ -128,7 +113,7 @@ int
 record_write(const char *state_dir, const struct record *r, struct err *e)
 {
 	const struct dispose_out *o = &r->out;
-	struct sb b = { 0 };
+	struct strbuf b = { 0 };
 	char path[4096], td[11], dl[11];
 	int rc;
 

@@ -1,0 +1,24 @@
+/*
+ * strbuf.h: the one growable, NUL-terminated text buffer (certificates,
+ * mail, journal lines, records).  An allocation failure is remembered in
+ * oom and every later append is a no-op, so callers check once at the end.
+ */
+#ifndef LETHE_STRBUF_H
+#define LETHE_STRBUF_H
+
+#include <stddef.h>
+
+struct strbuf {
+	char *p;	/* NULL until the first append, then NUL-terminated */
+	size_t len, cap;
+	int oom;	/* an append failed: the text is incomplete */
+};
+
+void strbuf_add(struct strbuf *b, const void *s, size_t n);
+void strbuf_puts(struct strbuf *b, const char *s);
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Frees the text (not cleansed: use OPENSSL_cleanse first for secrets). */
+void strbuf_free(struct strbuf *b);
+
+#endif
