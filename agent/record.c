@@ -41,12 +41,25 @@ sb_kv(struct strbuf *b, const char *key, const char *fmt, ...)
 	strbuf_printf(b, "%s=%s\n", key, val);
 }
 
+/* Free text (a hold's reason, a policy's exempt_reason) as a certificate
+ * value that reads back as written: no control bytes, and no ';' or '#'
+ * that an INI reader would take for a comment. */
+static void
+cert_safe(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+		else if (*s == ';' || *s == '#')
+			*s = ',';
+}
+
 static void
 holds_text(const struct events *ev, const char *agreement, char *buf,
     size_t len)
 {
 	size_t off = 0;
-	char when[21], rel[21];
+	char when[21], rel[21], reason[96];
 
 	snprintf(buf, len, "none");
 	for (size_t i = 0; i < ev->nhold; i++) {
@@ -55,10 +68,13 @@ holds_text(const struct events *ev, const char *agreement, char *buf,
 		if (strcmp(h->agreement, agreement) != 0)
 			continue;
 		time_format_utc(h->placed, when);
+		snprintf(reason, sizeof(reason), "%.80s", h->reason ? h->reason :
+		    "");
+		cert_safe(reason);
 		if (h->released)
 			time_format_utc(h->released_at, rel);
-		w = snprintf(buf + off, len - off, "%s%s placed %s%s%s",
-		    off ? "; " : "", h->id, when,
+		w = snprintf(buf + off, len - off, "%s%s (%s) placed %s%s%s",
+		    off ? ", " : "", h->id, reason, when,
 		    h->released ? ", released " : ", active",
 		    h->released ? rel : "");
 		if (w < 0 || (size_t)w >= len - off)
@@ -98,10 +114,13 @@ record_from(struct record *r, const struct config *c,
 		int w;
 		if (!dataset_exempt(a, i))
 			continue;
+		char why[256];
+		snprintf(why, sizeof(why), "%s", d->exempt_reason ?
+		    d->exempt_reason : "de-identified data, exempt under NDPA "
+		    "IV.6");
+		cert_safe(why);
 		w = snprintf(r->retained + roff, sizeof(r->retained) - roff,
-		    "%s%s (%s)", roff ? "; " : "", d->name,
-		    d->exempt_reason ? d->exempt_reason :
-		    "de-identified data, exempt under NDPA IV.6");
+		    "%s%s (%s)", roff ? ", " : "", d->name, why);
 		if (w > 0 && (size_t)w < sizeof(r->retained) - roff)
 			roff += (size_t)w;
 	}

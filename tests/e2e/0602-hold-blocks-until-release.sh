@@ -41,7 +41,7 @@ expect_exit 3 L plan --tsv >"$T/plan"
 [[ $(state_of whole termination) == overdue ]] || die "not overdue: $(cat "$T/plan")"
 
 # --- a whole-agreement hold -------------------------------------------------
-L hold whole --reason "litigation: Doe v. District" >"$T/hold.out" ||
+L hold whole --reason "litigation: Doe v. District, case #26-114; counsel notified" >"$T/hold.out" ||
 	die "hold: $(cat "$T/hold.out")"
 grep -q '^H-0001: legal hold on whole' "$T/hold.out" || die "hold: $(cat "$T/hold.out")"
 expect_exit 2 L hold whole 2>/dev/null                      # a hold needs a reason
@@ -72,7 +72,7 @@ certs=("$T"/state/certificates/*.cert)
 c=${certs[0]}
 grep -qx 'trigger = termination' "$c" || die "trigger: $(grep trigger "$c")"
 grep -qx 'deadline_met = no' "$c" || die "deadline_met: $(grep deadline "$c")"
-grep -qE '^holds = H-0001 placed [0-9T:-]+Z, released [0-9T:-]+Z$' "$c" ||
+grep -qE '^holds = H-0001 \(litigation: Doe v. District, case ,26-114, counsel notified\) placed [0-9T:-]+Z, released [0-9T:-]+Z$' "$c" ||
 	die "holds on the certificate: $(grep holds "$c")"
 openssl cms -verify -binary -inform PEM -in "$c.p7s" -content "$c" \
 	-CAfile "$T/certs/ca.pem" -out /dev/null 2>"$T/ossl" || die "stock openssl: $(cat "$T/ossl")"
@@ -98,7 +98,7 @@ c2=$(grep -l '^id = scoped$' "$T"/state/certificates/*.cert)
 [[ $(echo "$c2" | wc -w) == 1 ]] || die "certificates of scoped: $c2"
 grep -qx 'files = 2' "$c2" || die "files: $(grep '^files' "$c2")"
 grep -qx 'categories = Assessment, Transcript' "$c2" || die "categories: $(grep '^categories' "$c2")"
-grep -qE '^holds = H-0002 placed [0-9T:-]+Z, active$' "$c2" || die "holds: $(grep holds "$c2")"
+grep -qE '^holds = H-0002 \(subpoena 26-114\) placed [0-9T:-]+Z, active$' "$c2" || die "holds: $(grep holds "$c2")"
 # A second run while the hold stands does nothing more.
 n=$(wc -l <"$T/state/journal")
 expect_exit 0 L run
@@ -113,7 +113,7 @@ c3=$(grep -l '^id = scoped$' "$T"/state/certificates/*.cert | grep -v "$c2")
 [[ $(echo "$c3" | wc -w) == 1 ]] || die "certificates after release: $c3"
 grep -qx 'files = 1' "$c3" || die "files: $(grep '^files' "$c3")"
 grep -qx 'trigger = termination' "$c3" || die "trigger: $(grep trigger "$c3")"
-grep -qE '^holds = H-0002 placed [0-9T:-]+Z, released [0-9T:-]+Z$' "$c3" || die "holds: $(grep holds "$c3")"
+grep -qE '^holds = H-0002 \(subpoena 26-114\) placed [0-9T:-]+Z, released [0-9T:-]+Z$' "$c3" || die "holds: $(grep holds "$c3")"
 expect_exit 0 L plan --tsv >"$T/plan"
 [[ $(state_of scoped termination) == delivered ]] || die "plan at the end: $(cat "$T/plan")"
 L journal verify >/dev/null || die "journal verify: $(L journal verify)"
