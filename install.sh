@@ -35,10 +35,11 @@ build_pkgs="gcc make pkg-config libssl-dev libarchive-dev libinih-dev check open
 # Tests and benchmarks: filesystems and loop devices, The Sleuth Kit for
 # the forensic checks, real archive readers (GNU tar, bsdtar, python3),
 # attr/e2fsprogs for xattrs and chattr, a real MTA for delivery tests,
-# mandoc to lint the man pages, time for peak-RSS figures.
+# mandoc to lint the man pages, time and bc for the benchmarks, valgrind,
+# gdb (kills a run at exact points), clang + libFuzzer for the fuzz targets.
 test_pkgs="e2fsprogs xfsprogs btrfs-progs util-linux sleuthkit tar libarchive-tools
-  gzip xz-utils zstd bzip2 cpio python3 attr coreutils time mandoc file tzdata
-  opensmtpd procps psmisc"
+  gzip xz-utils zstd bzip2 cpio python3 attr coreutils time bc mandoc file tzdata
+  opensmtpd procps psmisc valgrind gdb clang libclang-rt-14-dev"
 
 if ((packages)); then
 	if [[ $(id -u) != 0 ]]; then
