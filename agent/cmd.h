@@ -6,6 +6,9 @@
 #ifndef LETHE_CMD_H
 #define LETHE_CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "config.h"
 #include "policy.h"
 
@@ -36,6 +39,8 @@ void ctx_free(struct ctx *x);
 
 /* "lethe: " + message on stderr. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "1.5 GiB" for people (progress lines). */
+void cmd_human_bytes(uint64_t n, char *buf, size_t len);
 /* Prints usage for the command to stderr; returns EXIT_USAGE. */
 int usage(const char *synopsis);
 

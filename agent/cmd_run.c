@@ -21,19 +21,6 @@ struct prog {
 	int shown;
 };
 
-static void
-human(uint64_t b, char *buf, size_t len)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
 
 static void
 show_progress(const char *what, uint64_t files, uint64_t nfiles,
@@ -48,9 +35,9 @@ show_progress(const char *what, uint64_t files, uint64_t nfiles,
 	if (p->start == 0)
 		p->start = now;
 	p->last = now;
-	human(bytes, b, sizeof(b));
-	human(nbytes, nb, sizeof(nb));
-	human(now > p->start ? bytes / (uint64_t)(now - p->start) : bytes,
+	cmd_human_bytes(bytes, b, sizeof(b));
+	cmd_human_bytes(nbytes, nb, sizeof(nb));
+	cmd_human_bytes(now > p->start ? bytes / (uint64_t)(now - p->start) : bytes,
 	    rate, sizeof(rate));
 	fprintf(stderr, "\r%s: %" PRIu64 "/%" PRIu64 " files, %s of %s, %s/s   ",
 	    what, files, nfiles, b, nb, rate);

@@ -76,19 +76,6 @@ secs(const struct timespec *a, const struct timespec *b)
 	    (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static void
-human(uint64_t n, char *buf, size_t len)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)n;
-	int i = 0;
-
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
 
 static void
 on_progress(uint64_t bytes, void *arg)
@@ -106,8 +93,8 @@ on_progress(uint64_t bytes, void *arg)
 		return;
 	p->last = now;
 	t = secs(&p->start, &now);
-	human(bytes, b, sizeof(b));
-	human(t > 0 ? (uint64_t)((double)bytes / t) : 0, r, sizeof(r));
+	cmd_human_bytes(bytes, b, sizeof(b));
+	cmd_human_bytes(t > 0 ? (uint64_t)((double)bytes / t) : 0, r, sizeof(r));
 	fprintf(stderr, "\rlethe: %s %s (%s/s)   ", p->verb, b, r);
 	p->shown = 1;
 }

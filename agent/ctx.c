@@ -84,3 +84,17 @@ ctx_free(struct ctx *x)
 	x->loaded = 0;
 }
 
+
+void
+cmd_human_bytes(uint64_t n, char *buf, size_t len)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}

@@ -23,6 +23,7 @@
 #include "journal.h"
 #include "mime.h"
 #include "num.h"
+#include "strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -361,21 +362,6 @@ deliver_ids_free(char **ids, size_t n)
 	free(ids);
 }
 
-/* snprintf for the journaled detail: a long one is cut, ending "...". */
-static void __attribute__((format(printf, 3, 4)))
-detailf(char *out, size_t sz, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, sz, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		out[0] = '\0';
-	else if ((size_t)n >= sz && sz > 4)
-		memcpy(out + sz - 4, "...", 4);
-}
 
 /* Appends what the command printed, first line only, printable ASCII. */
 static void
@@ -421,20 +407,20 @@ run_sendmail(const char *cmd, const char *from, const char *to, int msgfd,
 	struct timespec t0;
 
 	if (cmd == NULL || (copy = strdup(cmd)) == NULL) {
-		detailf(detail, dsz, "%s", "no sendmail command");
+		strbuf_fit(detail, dsz, "%s", "no sendmail command");
 		goto out;
 	}
 	for (char *s = strtok_r(copy, " \t", &save); s;
 	    s = strtok_r(NULL, " \t", &save)) {
 		if (argc == MAX_ARGS) {
-			detailf(detail, dsz, "%s", "sendmail command has too "
+			strbuf_fit(detail, dsz, "%s", "sendmail command has too "
 			    "many words");
 			goto out;
 		}
 		argv[argc++] = s;
 	}
 	if (argc == 0 || argv[0][0] != '/') {
-		detailf(detail, dsz, "%s", "sendmail command must start with "
+		strbuf_fit(detail, dsz, "%s", "sendmail command must start with "
 		    "an absolute path");
 		goto out;
 	}
@@ -445,12 +431,12 @@ run_sendmail(const char *cmd, const char *from, const char *to, int msgfd,
 	argv[argc++] = (char *)to;
 	argv[argc] = NULL;
 	if (lseek(msgfd, 0, SEEK_SET) == -1 || pipe2(p, O_CLOEXEC) == -1) {
-		detailf(detail, dsz, "cannot start sendmail: %s",
+		strbuf_fit(detail, dsz, "cannot start sendmail: %s",
 		    strerror(errno));
 		goto out;
 	}
 	if ((pid = fork()) == -1) {
-		detailf(detail, dsz, "cannot fork: %s", strerror(errno));
+		strbuf_fit(detail, dsz, "cannot fork: %s", strerror(errno));
 		goto out;
 	}
 	if (pid == 0) {
@@ -482,7 +468,7 @@ run_sendmail(const char *cmd, const char *from, const char *to, int msgfd,
 		if (w == pid)
 			exited = 1;
 		else if (w == -1 && errno != EINTR) {
-			detailf(detail, dsz, "wait for sendmail: %s",
+			strbuf_fit(detail, dsz, "wait for sendmail: %s",
 			    strerror(errno));
 			pid = -1;
 			goto out;
@@ -526,19 +512,19 @@ run_sendmail(const char *cmd, const char *from, const char *to, int msgfd,
 	pid = -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		/* even after a TERM: it says it has the message */
-		detailf(detail, dsz, "%s", "sendmail exited 0");
+		strbuf_fit(detail, dsz, "%s", "sendmail exited 0");
 		ok = 1;
 	} else if (timed_out)
-		detailf(detail, dsz, "sendmail timed out after %d s and was "
+		strbuf_fit(detail, dsz, "sendmail timed out after %d s and was "
 		    "killed", timeout_s);
 	else if (WIFSIGNALED(status))
-		detailf(detail, dsz, "sendmail killed by signal %d",
+		strbuf_fit(detail, dsz, "sendmail killed by signal %d",
 		    WTERMSIG(status));
 	else if (olen > 0)
-		detailf(detail, dsz, "sendmail exited %d: %s",
+		strbuf_fit(detail, dsz, "sendmail exited %d: %s",
 		    WEXITSTATUS(status), out);
 	else
-		detailf(detail, dsz, "sendmail exited %d", WEXITSTATUS(status));
+		strbuf_fit(detail, dsz, "sendmail exited %d", WEXITSTATUS(status));
 out:
 	if (pid > 0) {		/* only on an early exit with a live child */
 		kill(-pid, SIGKILL);
@@ -652,16 +638,16 @@ deliver_one(const struct config *c, struct journal *j, int out, int sent,
 	it->kind = kind_of(it->cert);
 	fd = openat(out, eml, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
-		detailf(it->detail, sizeof(it->detail), "%s",
+		strbuf_fit(it->detail, sizeof(it->detail), "%s",
 		    "outbox entry is not a readable regular file");
 	else if ((got = pread(fd, head, sizeof(head) - 1, 0)) < 0)
-		detailf(it->detail, sizeof(it->detail), "cannot read: %s",
+		strbuf_fit(it->detail, sizeof(it->detail), "cannot read: %s",
 		    strerror(errno));
 	else {
 		head[got] = '\0';
 		if (mime_envelope(head, (size_t)got, from, sizeof(from), to,
 		    sizeof(to), msgid, sizeof(msgid), &why) != 0)
-			detailf(it->detail, sizeof(it->detail), "malformed "
+			strbuf_fit(it->detail, sizeof(it->detail), "malformed "
 			    "message: %s", why.msg);
 		else if (accepted_at(acc, msgid, &at)) {
 			/* accepted by a run that died before moving it */
@@ -669,7 +655,7 @@ deliver_one(const struct config *c, struct journal *j, int out, int sent,
 			    st.st_size, e) != 0)
 				goto out;
 			it->ok = it->recovered = 1;
-			detailf(it->detail, sizeof(it->detail), "%s",
+			strbuf_fit(it->detail, sizeof(it->detail), "%s",
 			    "accepted earlier; moved to sent");
 			rc = 0;
 			goto out;

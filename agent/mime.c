@@ -570,22 +570,6 @@ mime_envelope(const char *msg, size_t len, char *from, size_t fromsz,
 
 /* ---- the letters ------------------------------------------------------ */
 
-/* snprintf for display text: an over-long result is cut and ends in "...",
- * never silently. */
-static void __attribute__((format(printf, 3, 4)))
-textf(char *out, size_t sz, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, sz, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		out[0] = '\0';
-	else if ((size_t)n >= sz && sz > 4)
-		memcpy(out + sz - 4, "...", 4);
-}
 
 /* Appends text wrapped at WRAP columns: the first line continues from
  * column col, the next ones start with indent blanks.  Ends with '\n'. */
@@ -732,18 +716,18 @@ cert_text(struct strbuf *b, const struct config *c, const char *id,
 	const char *s;
 
 	if (!ini_get(cert, "agreement", "lea", lea, sizeof(lea)))
-		textf(lea, sizeof(lea), "%s", "the LEA");
+		strbuf_fit(lea, sizeof(lea), "%s", "the LEA");
 	if (!ini_get(cert, "agreement", "id", agr, sizeof(agr)))
 		agr[0] = '\0';
 	if (!ini_get(cert, "agreement", "vendor", vendor, sizeof(vendor)))
-		textf(vendor, sizeof(vendor), "%s",
+		strbuf_fit(vendor, sizeof(vendor), "%s",
 		    c->vendor_name ? c->vendor_name : "The vendor");
 
 	strbuf_puts(b, "To the privacy officer of ");
-	textf(w, sizeof(w), "%s,", lea);
+	strbuf_fit(w, sizeof(w), "%s,", lea);
 	wrap(b, w, 26, 0);
 	strbuf_puts(b, "\n");
-	textf(w, sizeof(w), "%s has destroyed student data it held under the "
+	strbuf_fit(w, sizeof(w), "%s has destroyed student data it held under the "
 	    "data privacy agreement \"%s\". This message is the written "
 	    "confirmation of that destruction, with its date and method. The "
 	    "signed certificate %s is attached.", vendor, agr, id);
@@ -756,7 +740,7 @@ cert_text(struct strbuf *b, const struct config *c, const char *id,
 	bytes_text(ini_get(cert, "data", "bytes", v, sizeof(v)), w, sizeof(w));
 	field(b, "Size", w);
 	if (ini_get(cert, "sanitization", "remaining_matches", v, sizeof(v)))
-		textf(w, sizeof(w), "%s files still matching, searched after "
+		strbuf_fit(w, sizeof(w), "%s files still matching, searched after "
 		    "the destruction", v);
 	else
 		w[0] = '\0';
@@ -770,19 +754,19 @@ cert_text(struct strbuf *b, const struct config *c, const char *id,
 		char td[64];
 		const char *t = ini_get(cert, "agreement", "trigger", v, sizeof(v));
 		if (!ini_get(cert, "agreement", "trigger_date", td, sizeof(td)))
-			textf(td, sizeof(td), "%s", "(date not stated)");
+			strbuf_fit(td, sizeof(td), "%s", "(date not stated)");
 		if (t && strcmp(t, "termination") == 0)
-			textf(w, sizeof(w), "termination of the service "
+			strbuf_fit(w, sizeof(w), "termination of the service "
 			    "agreement on %s", td);
 		else if (t && strncmp(t, "directive", 9) == 0)
-			textf(w, sizeof(w), "the LEA's directive for "
+			strbuf_fit(w, sizeof(w), "the LEA's directive for "
 			    "disposition of data%s (NDPA Exhibit D), received %s",
 			    t + 9, td);
 		else if (t && strcmp(t, "reappeared") == 0)
-			textf(w, sizeof(w), "data found again after an earlier "
+			strbuf_fit(w, sizeof(w), "data found again after an earlier "
 			    "disposition, on %s", td);
 		else
-			textf(w, sizeof(w), "%s (%s)", t ? t : "(not stated)",
+			strbuf_fit(w, sizeof(w), "%s (%s)", t ? t : "(not stated)",
 			    td);
 		field(b, "Reason", w);
 	}
@@ -798,7 +782,7 @@ cert_text(struct strbuf *b, const struct config *c, const char *id,
 		    sizeof(met));
 		int yes = m && (strcmp(m, "yes") == 0 || strcmp(m, "true") == 0);
 		int no = m && (strcmp(m, "no") == 0 || strcmp(m, "false") == 0);
-		textf(w, sizeof(w), "%s, %s", d ? d : "(not stated)",
+		strbuf_fit(w, sizeof(w), "%s, %s", d ? d : "(not stated)",
 		    yes ? "met" : no ? "NOT met" : "(not stated whether met)");
 		field(b, "Disposal deadline", w);
 	}
@@ -857,10 +841,10 @@ cert_text(struct strbuf *b, const struct config *c, const char *id,
 	    "certificate is authentic and unchanged. Then", 0, 0);
 	strbuf_printf(b, "\n  openssl dgst -sha256 %s.manifest\n\n", id);
 	if (!ini_get(cert, "data", "manifest_sha256", v, sizeof(v)))
-		textf(v, sizeof(v), "%s", "(not stated)");
+		strbuf_fit(v, sizeof(v), "%s", "(not stated)");
 	strbuf_puts(b, "must show the manifest_sha256 of the certificate:\n");
 	strbuf_printf(b, "  %s\n\n", v);
-	textf(w, sizeof(w), "Questions about this destruction: %s. Please "
+	strbuf_fit(w, sizeof(w), "Questions about this destruction: %s. Please "
 	    "keep this message and its attachments; they are the record of "
 	    "the destruction.", c->vendor_contact ? c->vendor_contact :
 	    mail_from(c));
@@ -913,7 +897,7 @@ mime_cert_message(const struct config *c, const char *to, const char *id,
 		natt++;
 	}
 	if (!ini_get(data[F_CERT], "agreement", "lea", lea, sizeof(lea)))
-		textf(lea, sizeof(lea), "%s", "LEA not stated");
+		strbuf_fit(lea, sizeof(lea), "%s", "LEA not stated");
 	n = snprintf(subject, sizeof(subject), "Certificate of data "
 	    "destruction %s \xe2\x80\x94 %s", id, lea);
 	if (n < 0 || (size_t)n >= sizeof(subject)) {
@@ -943,7 +927,7 @@ mime_cert_message(const struct config *c, const char *to, const char *id,
 	}
 	if (mime_build(&m, out, len, e) != 0) {
 		char why[sizeof(e->msg)];
-		textf(why, sizeof(why), "%s", e->msg);
+		strbuf_fit(why, sizeof(why), "%s", e->msg);
 		err_set(e, "certificate %s: %s", id, why);
 		goto out;
 	}
@@ -980,10 +964,10 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 		    nt->agreement);
 
 	strbuf_puts(&b, "To the privacy officer of ");
-	textf(w, sizeof(w), "%s,", nt->lea ? nt->lea : "the LEA");
+	strbuf_fit(w, sizeof(w), "%s,", nt->lea ? nt->lea : "the LEA");
 	wrap(&b, w, 26, 0);
 	strbuf_puts(&b, "\n");
-	textf(w, sizeof(w), "This is the prior notice that the data "
+	strbuf_fit(w, sizeof(w), "This is the prior notice that the data "
 	    "privacy agreement gives you (NDPA Article IV.6): the service "
 	    "agreement has ended, and %s plans to dispose of the student data "
 	    "it holds under the agreement \"%s\" on or after the date below.",
@@ -996,7 +980,7 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	field(&b, "Planned disposal", nt->disposal);
 	field(&b, "Disposal deadline", nt->deadline);
 	field(&b, "Data categories", nt->categories);
-	textf(w, sizeof(w), "%zu", nt->ndatasets);
+	strbuf_fit(w, sizeof(w), "%zu", nt->ndatasets);
 	field(&b, "Datasets", w);
 	if (nt->retained && *nt->retained)
 		field(&b, "Retained (exempt)", nt->retained);
@@ -1005,7 +989,7 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	    "signed certificate of destruction, with its date and method, will "
 	    "be mailed to this address.", 0, 0);
 	strbuf_puts(&b, "\n");
-	textf(w, sizeof(w), "How to respond, before %s:", nt->disposal);
+	strbuf_fit(w, sizeof(w), "How to respond, before %s:", nt->disposal);
 	wrap(&b, w, 0, 0);
 	strbuf_puts(&b, "  - ");
 	wrap(&b, "To have the data transferred to you instead of destroyed, "
@@ -1015,7 +999,7 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	wrap(&b, "If any of the data is subject to a legal hold or other legal "
 	    "process, tell us: nothing under a hold is destroyed.", 4, 4);
 	strbuf_puts(&b, "  - ");
-	textf(w, sizeof(w), "For questions, reply to this message or "
+	strbuf_fit(w, sizeof(w), "For questions, reply to this message or "
 	    "write to %s, quoting the agreement \"%s\".", contact ? contact :
 	    "the vendor", nt->agreement);
 	wrap(&b, w, 4, 4);
@@ -1040,7 +1024,7 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	}
 	if (mime_build(&m, out, len, e) != 0) {
 		char why[sizeof(e->msg)];
-		textf(why, sizeof(why), "%s", e->msg);
+		strbuf_fit(why, sizeof(why), "%s", e->msg);
 		err_set(e, "notice for %s: %s", nt->agreement, why);
 		goto out;
 	}

@@ -76,3 +76,20 @@ strbuf_free(struct strbuf *b)
 	b->len = b->cap = 0;
 	b->oom = 0;
 }
+
+void
+strbuf_fit(char *out, size_t sz, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sz == 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(out, sz, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out[0] = '\0';
+	else if ((size_t)n >= sz && sz > 4)
+		memcpy(out + sz - 4, "...", 4);
+}

@@ -18,6 +18,10 @@ void strbuf_add(struct strbuf *b, const void *s, size_t n);
 void strbuf_puts(struct strbuf *b, const char *s);
 void strbuf_printf(struct strbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* snprintf into a fixed buffer where an over-long result is cut and ends
+ * in "...", never silently (journal details, display text). */
+void strbuf_fit(char *out, size_t sz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Frees the text (not cleansed: use OPENSSL_cleanse first for secrets). */
 void strbuf_free(struct strbuf *b);
 
