@@ -275,7 +275,7 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 	if (put(dir, "exhibit-d.ini", 0644, "; NDPA Exhibit D: Directive for "
 	    "Disposition of Data, as the district sent it\n[directive]\n"
 	    "agreement = ndpa-nh\nreceived = %s\nextent = partial\n"
-	    "categories = Assessment\nnature = destroy\nschedule = asap\n"
+	    "categories = Assessment, Attendance\nnature = destroy\nschedule = asap\n"
 	    "requested_by = J. Smith, Data Privacy Officer\n", recv) != 0)
 		return EXIT_FAIL;
 	if (make_data(dir) != 0 ||
@@ -310,7 +310,7 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 		show(conf, a2);
 		printf("\n# The OSDE contract ended 20 days ago; the district's "
 		    "privacy officer sent an\n# Exhibit D directive 3 days ago "
-		    "for Assessment data, and legal put a hold on\n# Attendance "
+		    "for Assessment and Attendance data; legal put a hold on\n# Attendance "
 		    "records.\n");
 		show(conf, a3);
 		show(conf, a4);
