@@ -454,6 +454,41 @@ row_in_pass(const struct plan_row *row, int pass)
 	return p == pass;
 }
 
+/* An Exhibit D transfer the LEA asked for and not yet done comes before
+ * any destruction of the same data: a termination falling due first must
+ * not destroy what is still to be handed over.  Removes those datasets
+ * from the agreement's termination rows (in place) and says so. */
+static void
+wait_for_transfers(struct runner *rn, struct plan *p)
+{
+	for (size_t t = 0; t < p->n; t++) {
+		struct plan_row *tr = &p->rows[t];
+		size_t kept = 0;
+
+		if (tr->kind != TRIG_TERMINATION || tr->ntodo == 0)
+			continue;
+		for (size_t k = 0; k < tr->ntodo; k++) {
+			const char *by = NULL;
+			for (size_t d = 0; d < p->n && by == NULL; d++) {
+				const struct plan_row *dr = &p->rows[d];
+				if (dr->a != tr->a || dr->kind != TRIG_DIRECTIVE ||
+				    row_transfer(dr) == NULL || row_finished(dr))
+					continue;
+				for (size_t j = 0; j < dr->nscope; j++)
+					if (dr->scope[j] == tr->todo[k])
+						by = dr->trigger;
+			}
+			if (by == NULL)
+				tr->todo[kept++] = tr->todo[k];
+			else
+				diag_add(&rn->r->msgs, tr->a->id, 0, "termination: "
+				    "dataset %s waits for the transfer of %s",
+				    tr->a->ds[tr->todo[k]].name, by);
+		}
+		tr->ntodo = kept;
+	}
+}
+
 /* The dry run: what run would do, through the same selection. */
 static int
 dry_row(struct runner *rn, const struct plan_row *row)
@@ -634,6 +669,7 @@ run_dry(struct runner *rn, struct err *e)
 		return -1;
 	if (sched_plan_on(rn->ps, &rn->ev, rn->now, rn->o->today, &p, e) != 0)
 		return -1;
+	wait_for_transfers(rn, &p);
 	for (size_t i = 0; i < rn->ev.ndisp; i++) {
 		const struct ev_disposition *dp = &rn->ev.disp[i];
 		if (dp->completed == 0 && dp->failed == 0) {
@@ -679,6 +715,7 @@ run_real(struct runner *rn, struct err *e)
 		goto out;
 	if (sched_plan(rn->ps, &rn->ev, rn->now, &p, e) != 0)
 		goto out;
+	wait_for_transfers(rn, &p);
 	for (int pass = 0; pass < NPASSES; pass++)
 		for (size_t i = 0; i < p.n; i++) {
 			if (!row_in_pass(&p.rows[i], pass))
