@@ -124,17 +124,24 @@ cert_free(struct cert *c)
 }
 
 void
-cert_sha256_hex(const void *buf, size_t len, char out[65])
+cert_hex(const unsigned char md[32], char out[65])
 {
-	unsigned char md[32];
 	static const char hx[] = "0123456789abcdef";
 
-	EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
 	for (int i = 0; i < 32; i++) {
 		out[2 * i] = hx[md[i] >> 4];
 		out[2 * i + 1] = hx[md[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+void
+cert_sha256_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char md[32];
+
+	EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
+	cert_hex(md, out);
 }
 
 /* ---- checks ---- */

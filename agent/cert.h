@@ -124,6 +124,8 @@ int cert_format(const struct cert *c, char **text, size_t *len,
 int cert_parse(const char *name, const char *text, size_t len,
     struct cert *c, struct err *e);
 
+/* Lowercase hex of a 32-byte digest into out. */
+void cert_hex(const unsigned char md[32], char out[65]);
 /* Lowercase hex SHA-256 of buf into out. */
 void cert_sha256_hex(const void *buf, size_t len, char out[65]);
 

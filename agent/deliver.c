@@ -128,72 +128,21 @@ exists_at(int dirfd, const char *name)
 	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-/* Creates dirfd/name with buf, never replacing a file: temp, fsync,
- * no-replace rename, fsync dir.  Returns 0, 1 if name exists, or -1. */
+/* Creates dirfd/name with buf, never replacing a file (durable.h).
+ * Returns 0, 1 if name exists, or -1. */
 static int
 write_new_at(int dirfd, const char *name, const char *buf, size_t len,
     struct err *e)
 {
-	char tmp[512];
-	int fd = -1, rc = -1, n;
+	int rc = durable_create_at(dirfd, name, buf, len, 0600, e);
 
-	n = snprintf(tmp, sizeof(tmp), ".%s.tmp.%ld", name, (long)getpid());
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return err_set(e, "outbox: %s: name too long", name);
-	(void)unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd == -1)
-		return err_sys(e, "outbox: %s: cannot create", name);
-	if (fchmod(fd, 0600) == -1) {
-		err_sys(e, "outbox: %s: chmod", name);
-		goto out;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, buf + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err_sys(e, "outbox: %s: write", name);
-			goto out;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) == -1) {
-		err_sys(e, "outbox: %s: fsync", name);
-		goto out;
-	}
-	if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) == -1) {
-		if (errno == EEXIST) {
-			rc = 1;
-			goto out;
-		}
-		if (errno != EINVAL && errno != ENOSYS) {
-			err_sys(e, "outbox: %s: rename into place", name);
-			goto out;
-		}
-		/* a filesystem without RENAME_NOREPLACE: link(2) is exclusive */
-		if (linkat(dirfd, tmp, dirfd, name, 0) == -1) {
-			if (errno == EEXIST)
-				rc = 1;
-			else
-				err_sys(e, "outbox: %s: link into place", name);
-			goto out;
-		}
-		(void)unlinkat(dirfd, tmp, 0);
-	}
-	if (fsync(dirfd) == -1) {
-		err_sys(e, "outbox: %s: fsync directory", name);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd != -1)
-		close(fd);
-	if (rc != 0)
-		(void)unlinkat(dirfd, tmp, 0);
 	if (rc == 1)
 		err_set(e, "outbox: %s already exists", name);
+	else if (rc < 0) {
+		char inner[sizeof(e->msg)];
+		snprintf(inner, sizeof(inner), "%s", e->msg);
+		err_set(e, "outbox: %s", inner);
+	}
 	return rc;
 }
 

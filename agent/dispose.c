@@ -171,12 +171,6 @@ out:
 	return rc;
 }
 
-void
-dispose_hex(const unsigned char *md, char out[65])
-{
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 
 
@@ -249,7 +243,7 @@ destroy_file(struct dctx *x, struct item *it, nlink_t links_ok,
 	if (ow_file(dirfd, base, label, &oo, &res, e) != 0)
 		goto out;
 	if (res.sha_ok && lost == NULL)
-		dispose_hex(res.sha256, sha);
+		cert_hex(res.sha256, sha);
 	else
 		snprintf(sha, sizeof(sha), "unavailable");
 	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, x->cur_size);

@@ -41,7 +41,7 @@ on_member(const struct archive_member *m, void *arg)
 	int rc;
 
 	if (m->kind == 'f' || m->kind == 'h')
-		dispose_hex(m->sha256, sha);
+		cert_hex(m->sha256, sha);
 	else
 		snprintf(sha, sizeof(sha), "-");
 	if (asprintf(&label, "%s//%s", x->archive, m->path) < 0)
@@ -50,6 +50,7 @@ on_member(const struct archive_member *m, void *arg)
 	free(label);
 	return rc;
 }
+
 /* The new archive is good: make the rows durable before the swap. */
 static int
 on_commit(void *arg)
@@ -65,6 +66,7 @@ on_commit(void *arg)
 		return -1;
 	return 0;
 }
+
 /* Rewrites each matching archive without the district's members. */
 void
 dispose_archives(struct dctx *x)

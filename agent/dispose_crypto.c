@@ -56,6 +56,7 @@ key_only_in_disposition(const struct dispose_req *rq, const char *category)
 	}
 	return 1;
 }
+
 /* Destroys the keys of agreement (category NULL: all of them) and journals
  * each tombstone.  Returns 0, or -1 with *e set. */
 static int
@@ -115,6 +116,7 @@ destroy_keys(struct dctx *x, const char *category, struct err *e)
 	free(list);
 	return rc;
 }
+
 /* Crypto-shred (SPEC §7): destroy the keys, then the ciphertext names.
  * A disposition of the whole agreement destroys every key it has, so the
  * copies no locator can reach (backups, tapes) go too; a partial one

@@ -81,7 +81,6 @@ struct dispose_media *dispose_media_for(struct dctx *x, int fd,
 /* Appends one manifest row durably.  Returns 0 or -1. */
 int dispose_manifest_row(struct dctx *x, const char *path, uint64_t size,
     const char *sha, struct err *e);
-void dispose_hex(const unsigned char *md, char out[65]);
 /* Removes a name without opening what it names; row "-".  0 or -1. */
 int dispose_remove_name(struct dctx *x, struct item *it, uint64_t size,
     struct err *e);

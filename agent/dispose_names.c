@@ -73,6 +73,7 @@ dispose_names_scan(const struct jrec *r, void *arg)
 		x->seq = k;
 	return 0;
 }
+
 /* The open intent for this inode (a file a killed run began on), or NULL. */
 struct intent *
 dispose_names_intent(struct dctx *x, dev_t dev, ino_t ino)
@@ -83,6 +84,7 @@ dispose_names_intent(struct dctx *x, dev_t dev, ino_t ino)
 			return &x->open[i];
 	return NULL;
 }
+
 /* Percent-encodes a path for the names file (tab- and newline-free). */
 static void
 enc(const char *s, char *out, size_t len)
@@ -98,6 +100,7 @@ enc(const char *s, char *out, size_t len)
 	}
 	out[o] = '\0';
 }
+
 static void
 dec(char *s)
 {
@@ -113,6 +116,7 @@ dec(char *s)
 	}
 	*w = '\0';
 }
+
 /* Called by ow_file after the overwrite is verified and just before the
  * name is replaced by a random one: the names line (the file's manifest
  * row, and where its random name will be) is made durable first, so a
@@ -131,7 +135,7 @@ dispose_names_before_rename(const char *newname, void *arg)
 	int n;
 
 	if (res->sha_ok && !x->cur_lost)
-		dispose_hex(res->sha256, sha);
+		cert_hex(res->sha256, sha);
 	else
 		snprintf(sha, sizeof(sha), "unavailable");
 	x->cur_size = x->cur_lost && x->cur_size > res->size ? x->cur_size :
@@ -155,6 +159,7 @@ dispose_names_before_rename(const char *newname, void *arg)
 		return -1;
 	return 0;
 }
+
 /* One line of work/ID/names. */
 struct nameline {
 	uint64_t n, size, verified;
@@ -162,6 +167,7 @@ struct nameline {
 	int root;
 	char *parent, *name, *sha, *orig, *label;
 };
+
 static int
 parse_nameline(char *line, struct nameline *l)
 {
@@ -195,9 +201,11 @@ parse_nameline(char *line, struct nameline *l)
 	dec(l->label);
 	return 0;
 }
+
 /* Reads work/ID/names; calls fn for each line.  Returns 0 or -1. */
 static int
-names_each(struct dctx *x, void (*fn)(struct dctx *, struct nameline *))
+names_each(struct dctx *x,
+    void (*fn)(struct dctx *, struct nameline *, void *), void *arg)
 {
 	char path[4200], *buf = NULL, *line, *next;
 	size_t len;
@@ -212,19 +220,22 @@ names_each(struct dctx *x, void (*fn)(struct dctx *, struct nameline *))
 		if (next != NULL)
 			*next++ = '\0';
 		if (parse_nameline(line, &l) == 0)
-			fn(x, &l);
+			fn(x, &l, arg);
 	}
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	return 0;
 }
+
 /* Resume: a file whose row was made durable but whose outcome was not
  * journaled lies under its random name (or is already gone): finish it. */
 static void
-finish_renamed(struct dctx *x, struct nameline *l)
+finish_renamed(struct dctx *x, struct nameline *l, void *arg)
 {
 	struct intent *in = NULL;
 	char nbuf[24], sbuf[24];
+
+	(void)arg;
 	struct stat st;
 	struct err e;
 	int dirfd;
@@ -273,107 +284,83 @@ finish_renamed(struct dctx *x, struct nameline *l)
 	(void)journal_appendv(x->rq->j, &e, "file-destroyed", "disp",
 	    x->rq->id, "n", nbuf, "size", sbuf, "sha256", l->sha, NULL);
 }
-/* The manifest rows of the overwritten files, from the names file, once
- * each (a line repeated by a killed run counts once). */
-static struct cert_manifest *fin_m;
-static unsigned char *fin_seen;	/* bit n: row n taken */
-static uint64_t fin_max;
-static int fin_bad;
-/* Whether row n was seen already; marks it.  n beyond the bitmap (never
- * expected) counts as unseen. */
+
+/* One pass over the names file at the end of a disposition: totals and the
+ * manifest rows of the overwritten files, each file once (a line a killed
+ * run repeated counts once). */
+struct tally {
+	struct cert_manifest m;
+	unsigned char *seen;	/* bit n: row n taken */
+	uint64_t max;
+	int bad;
+};
+
+/* Whether row n was taken already; marks it.  n beyond the bitmap (never
+ * expected) counts as new. */
 static int
-seen_before(uint64_t n)
+seen_before(struct tally *t, uint64_t n)
 {
 	int was;
 
-	if (fin_seen == NULL || n > fin_max)
+	if (n > t->max)
 		return 0;
-	was = (fin_seen[n / 8] >> (n % 8)) & 1;
-	fin_seen[n / 8] |= (unsigned char)(1u << (n % 8));
+	was = (t->seen[n / 8] >> (n % 8)) & 1;
+	t->seen[n / 8] |= (unsigned char)(1u << (n % 8));
 	return was;
 }
-static int
-seen_reset(uint64_t max)
-{
-	free(fin_seen);
-	fin_max = max;
-	fin_seen = calloc(max / 8 + 1, 1);
-	return fin_seen == NULL ? -1 : 0;
-}
+
 static void
-final_row(struct dctx *x, struct nameline *l)
+tally_line(struct dctx *x, struct nameline *l, void *arg)
 {
+	struct tally *t = arg;
 	struct err e;
 
-	(void)x;
-	if (seen_before(l->n))
-		return;
-	if (cert_manifest_add(fin_m, l->label, l->size, l->sha, &e) != 0)
-		fin_bad = 1;
-}
-/* Writes work/ID/manifest.final: the rows written as they happened (links,
- * special files, sealed files, archive members) and one row per
- * overwritten file.  Rewritten whole each time: idempotent on resume. */
-static int
-finalize_manifest(struct dctx *x, struct err *e)
-{
-	char path[4200], *text = NULL;
-	size_t len = 0;
-	struct cert_manifest m;
-	int rc = -1;
-
-	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
-	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0)
-		return -1;
-	if (cert_manifest_init(&m, e) != 0)
-		goto out;
-	fin_m = &m;
-	fin_bad = seen_reset(x->seq);
-	if (names_each(x, final_row) != 0 || fin_bad) {
-		err_set(e, "%s/names: cannot read back", x->workdir);
-		goto out2;
-	}
-	{
-		size_t hdr = strlen(CERT_MANIFEST_HEADER), tl = m.len - hdr;
-		char *all = malloc(len + tl + 1);
-		if (all == NULL) {
-			err_set(e, "out of memory");
-			goto out2;
-		}
-		memcpy(all, text, len);
-		memcpy(all + len, m.text + hdr, tl);
-		snprintf(path, sizeof(path), "%s/manifest.final", x->workdir);
-		rc = durable_write(path, all, len + tl, 0600, e);
-		OPENSSL_cleanse(all, len + tl);
-		free(all);
-		if (rc == 0 && snprintf(x->out->manifest_path,
-		    sizeof(x->out->manifest_path), "%s", path) >=
-		    (int)sizeof(x->out->manifest_path))
-			rc = err_set(e, "%s: path too long", path);
-	}
-out2:
-	cert_manifest_free(&m);
-	free(fin_seen);
-	fin_seen = NULL;
-	fin_m = NULL;
-out:
-	if (text != NULL)
-		OPENSSL_cleanse(text, len);
-	free(text);
-	return rc;
-}
-/* Totals over every run of this disposition, from its names file. */
-static void
-count_name(struct dctx *x, struct nameline *l)
-{
-	if (seen_before(l->n))
+	if (seen_before(t, l->n))
 		return;
 	x->out->files++;
 	x->out->bytes += l->size;
 	x->out->verified_bytes += l->verified;
 	if (strcmp(l->sha, "unavailable") == 0)
 		x->out->digests_missing++;
+	if (cert_manifest_add(&t->m, l->label, l->size, l->sha, &e) != 0)
+		t->bad = 1;
 }
+
+/* Writes work/ID/manifest.final: the rows written as they happened (links,
+ * special files, sealed files, archive members) and the tallied rows of the
+ * overwritten files.  Rewritten whole each time: idempotent on resume. */
+static int
+write_final_manifest(struct dctx *x, const struct cert_manifest *m,
+    struct err *e)
+{
+	char path[4200], *text = NULL, *all;
+	size_t len = 0, hdr = strlen(CERT_MANIFEST_HEADER), tl = m->len - hdr;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
+	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0)
+		return -1;
+	all = malloc(len + tl + 1);
+	if (all == NULL) {
+		OPENSSL_cleanse(text, len);
+		free(text);
+		return err_set(e, "out of memory");
+	}
+	memcpy(all, text, len);
+	memcpy(all + len, m->text + hdr, tl);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	snprintf(path, sizeof(path), "%s/manifest.final", x->workdir);
+	rc = durable_write(path, all, len + tl, 0600, e);
+	OPENSSL_cleanse(all, len + tl);
+	free(all);
+	if (rc == 0 && snprintf(x->out->manifest_path,
+	    sizeof(x->out->manifest_path), "%s", path) >=
+	    (int)sizeof(x->out->manifest_path))
+		rc = err_set(e, "%s: path too long", path);
+	return rc;
+}
+
 static int
 cmp_depth(const void *pa, const void *pb)
 {
@@ -388,6 +375,7 @@ cmp_depth(const void *pa, const void *pb)
 		return da > db ? -1 : 1;
 	return strcmp(*(const char *const *)pa, *(const char *const *)pb);
 }
+
 /* Length of the glob's fixed directory prefix below its root: directories
  * at or above it are named by the policy, not by the data, and stay. */
 static size_t
@@ -405,12 +393,14 @@ fixed_prefix_len(const char *root, const char *glob)
 		n--;
 	return n > 0 ? n - 1 : 0;	/* without the trailing '/' */
 }
+
 /* Candidate directories: every parent of `rel` (a removed file) strictly
  * below its dataset's fixed prefix, as "ROOT:DIR". */
 struct dirset {
 	char **v;
 	size_t n;
 };
+
 static void
 add_parents(struct dctx *x, struct dirset *d, int root, size_t dsi,
     const char *rel)
@@ -442,17 +432,18 @@ add_parents(struct dctx *x, struct dirset *d, int root, size_t dsi,
 	}
 	free(p);
 }
-static struct dirset *cur_dirs;	/* for names_dirs (single-threaded) */
+
 static void
-names_dirs(struct dctx *x, struct nameline *l)
+names_dirs(struct dctx *x, struct nameline *l, void *arg)
 {
 	char rel[8400];
 
 	if (strcmp(l->parent, ".") == 0)
 		return;
 	snprintf(rel, sizeof(rel), "%s/x", l->parent);
-	add_parents(x, cur_dirs, l->root, l->ds, rel);
+	add_parents(x, arg, l->root, l->ds, rel);
 }
+
 /* Removes directories emptied by this disposition (in this run or a
  * killed one before it), deepest first, never at or above a dataset's
  * fixed prefix. */
@@ -467,9 +458,7 @@ dispose_names_remove_dirs(struct dctx *x, struct item *items, size_t n)
 		if (items[i].done)
 			add_parents(x, &ds, items[i].f.root, items[i].ds,
 			    items[i].f.rel);
-	cur_dirs = &ds;
-	(void)names_each(x, names_dirs);
-	cur_dirs = NULL;
+	(void)names_each(x, names_dirs, &ds);
 	dirs = ds.v;
 	nd = ds.n;
 	if (nd > 0)
@@ -504,7 +493,7 @@ dispose_names_remove_dirs(struct dctx *x, struct item *items, size_t n)
 void
 dispose_names_resume(struct dctx *x)
 {
-	(void)names_each(x, finish_renamed);
+	(void)names_each(x, finish_renamed, NULL);
 }
 
 /* Totals of overwritten files over every run of the disposition, and the
@@ -513,12 +502,23 @@ int
 dispose_names_totals(struct dctx *x, struct err *e)
 {
 	struct dispose_out *o = x->out;
+	struct tally t;
+	int rc = -1;
 
+	memset(&t, 0, sizeof(t));
 	o->files = o->bytes = o->verified_bytes = o->digests_missing = 0;
-	if (seen_reset(x->seq) != 0)
+	t.max = x->seq;
+	if ((t.seen = calloc(t.max / 8 + 1, 1)) == NULL)
 		return err_set(e, "out of memory");
-	(void)names_each(x, count_name);
-	free(fin_seen);
-	fin_seen = NULL;
-	return finalize_manifest(x, e);
+	if (cert_manifest_init(&t.m, e) != 0)
+		goto out;
+	if (names_each(x, tally_line, &t) != 0 || t.bad) {
+		err_set(e, "%s/names: cannot read back", x->workdir);
+		goto out;
+	}
+	rc = write_final_manifest(x, &t.m, e);
+out:
+	cert_manifest_free(&t.m);
+	free(t.seen);
+	return rc;
 }

@@ -83,6 +83,7 @@ open_transfer_dir(struct dctx *x, const char *path, struct err *e)
 	}
 	return fd;
 }
+
 /* Exhibit D transfer (SPEC §3): pack every file to be destroyed into
  * transfer_to/ID.tar.gz with a SHA-256 manifest, read it back and check
  * it; only then may anything be destroyed.  A killed run's finished archive
@@ -164,7 +165,7 @@ dispose_transfer(struct dctx *x, struct item *v, size_t n, struct err *e)
 		goto out;
 done:
 	x->out->transferred = tr.files;
-	dispose_hex(tr.sha256, x->out->transfer_sha256);
+	cert_hex(tr.sha256, x->out->transfer_sha256);
 	{
 		struct err je;
 		char files[24];

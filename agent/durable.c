@@ -18,9 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int
-durable_write_at(int dirfd, const char *name, const void *buf, size_t len,
-    mode_t mode, struct err *e)
+/* The one way state files are written; noreplace: never over an existing
+ * name (returns 1 then), atomically where the filesystem has
+ * RENAME_NOREPLACE, else through link(2), which is exclusive too. */
+static int
+write_at(int dirfd, const char *name, const void *buf, size_t len,
+    mode_t mode, int noreplace, struct err *e)
 {
 	char tmp[4096];
 	const char *p = buf;
@@ -59,9 +62,28 @@ durable_write_at(int dirfd, const char *name, const void *buf, size_t len,
 		goto out;
 	}
 	fd = -1;
-	if (renameat(dirfd, tmp, dirfd, name) == -1) {
+	if (!noreplace && renameat(dirfd, tmp, dirfd, name) == -1) {
 		err_sys(e, "%s: rename into place", name);
 		goto out;
+	}
+	if (noreplace && renameat2(dirfd, tmp, dirfd, name,
+	    RENAME_NOREPLACE) == -1) {
+		if (errno == EEXIST) {
+			rc = 1;
+			goto out;
+		}
+		if (errno != EINVAL && errno != ENOSYS) {
+			err_sys(e, "%s: rename into place", name);
+			goto out;
+		}
+		if (linkat(dirfd, tmp, dirfd, name, 0) == -1) {
+			if (errno == EEXIST)
+				rc = 1;
+			else
+				err_sys(e, "%s: link into place", name);
+			goto out;
+		}
+		(void)unlinkat(dirfd, tmp, 0);
 	}
 	if (fsync(dirfd) == -1) {
 		err_sys(e, "%s: fsync directory", name);
@@ -74,6 +96,20 @@ out:
 	if (rc != 0)
 		(void)unlinkat(dirfd, tmp, 0);
 	return rc;
+}
+
+int
+durable_write_at(int dirfd, const char *name, const void *buf, size_t len,
+    mode_t mode, struct err *e)
+{
+	return write_at(dirfd, name, buf, len, mode, 0, e);
+}
+
+int
+durable_create_at(int dirfd, const char *name, const void *buf, size_t len,
+    mode_t mode, struct err *e)
+{
+	return write_at(dirfd, name, buf, len, mode, 1, e);
 }
 
 int

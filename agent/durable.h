@@ -16,6 +16,10 @@ struct err;
  * ignored).  Returns 0, or -1 with *e set.  Never follows a symlink at name. */
 int durable_write_at(int dirfd, const char *name, const void *buf, size_t len,
     mode_t mode, struct err *e);
+/* The same, but never replaces: returns 1 (nothing written, *e unset)
+ * when name already exists, 0 when created, -1 with *e set. */
+int durable_create_at(int dirfd, const char *name, const void *buf,
+    size_t len, mode_t mode, struct err *e);
 /* The same for a path (its directory is opened with O_DIRECTORY). */
 int durable_write(const char *path, const void *buf, size_t len, mode_t mode,
     struct err *e);

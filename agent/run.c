@@ -15,6 +15,7 @@
  */
 #include "run.h"
 
+#include "cert.h"
 #include "certify.h"
 #include "config.h"
 #include "deliver.h"
@@ -29,8 +30,6 @@
 #include "sched.h"
 #include "secmem.h"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,21 +402,34 @@ notices_accepted(struct runner *rn, const struct deliver_report *dr)
 	return 0;
 }
 
-/* Datasets of a finished row that are not held: where reappeared data is
- * looked for.  Returns how many were put in out. */
-static size_t
-reappear_scope(const struct plan_row *row, size_t *out)
+/* Data that reappeared in a finished row's datasets (a restore, a late
+ * sync), looked for in every scope dataset that is not held.  Returns the
+ * number of matches found (0: nothing, or nothing to look in), with the
+ * datasets in *scope (malloc'd, *n of them; free it), or -1 when out of
+ * memory.  Dry and real runs both ask this. */
+static int64_t
+reappeared(struct runner *rn, const struct plan_row *row, size_t **scope,
+    size_t *n)
 {
-	size_t n = 0;
+	struct dispose_preview p;
+	struct err e;
 
+	*n = 0;
+	*scope = calloc(row->nscope + 1, sizeof(**scope));
+	if (*scope == NULL)
+		return -1;
 	for (size_t i = 0; i < row->nscope; i++) {
 		int held = 0;
 		for (size_t k = 0; k < row->nheld; k++)
 			held |= row->held[k] == row->scope[i];
 		if (!held)
-			out[n++] = row->scope[i];
+			(*scope)[(*n)++] = row->scope[i];
 	}
-	return n;
+	memset(&p, 0, sizeof(p));
+	if (*n == 0 || dispose_preview(rn->c, row->a, *scope, *n, &p, &e) != 0)
+		return 0;
+	return (int64_t)(p.files + p.links + p.specials + p.archives +
+	    p.sealed);
 }
 
 static int
@@ -539,18 +551,14 @@ dry_row(struct runner *rn, const struct plan_row *row)
 		rn->r->dispositions++;
 	}
 	if (row_finished(row)) {
-		scope = calloc(row->nscope + 1, sizeof(*scope));
-		if (scope == NULL)
+		int64_t found = reappeared(rn, row, &scope, &n);
+		if (found < 0)
 			return -1;
-		n = reappear_scope(row, scope);
-		memset(&p, 0, sizeof(p));
-		if (n > 0 && dispose_preview(rn->c, a, scope, n, &p, &e) == 0 &&
-		    p.files + p.links + p.specials + p.archives + p.sealed > 0) {
-			diag_add(&rn->r->msgs, a->id, 0, "%s: %" PRIu64 " files "
+		if (found > 0) {
+			diag_add(&rn->r->msgs, a->id, 0, "%s: %" PRId64 " files "
 			    "reappeared after disposition: would destroy them "
 			    "and issue a supplementary certificate",
-			    row->trigger, p.files + p.links + p.specials +
-			    p.sealed);
+			    row->trigger, found);
 			rn->r->reappeared++;
 		}
 		free(scope);
@@ -565,6 +573,7 @@ real_row(struct runner *rn, const struct plan_row *row)
 	struct dispose_preview p;
 	struct err e = { { 0 } };
 	size_t *scope, n;
+	int64_t found;
 	int rc = 0;
 
 	/* A notice still unsent on the deadline day goes out with the
@@ -606,13 +615,10 @@ real_row(struct runner *rn, const struct plan_row *row)
 		    row->todo, row->ntodo, row_transfer(row));
 	if (!row_finished(row))
 		return 0;
-	scope = calloc(row->nscope + 1, sizeof(*scope));
-	if (scope == NULL)
+	found = reappeared(rn, row, &scope, &n);
+	if (found < 0)
 		return -1;
-	n = reappear_scope(row, scope);
-	memset(&p, 0, sizeof(p));
-	if (n > 0 && dispose_preview(rn->c, a, scope, n, &p, &e) == 0 &&
-	    p.files + p.links + p.specials + p.archives + p.sealed > 0) {
+	if (found > 0) {
 		day_t today = tz_date_at(a->timezone, rn->now);
 		rn->r->reappeared++;
 		rc = begin(rn, a, "reappeared", today, today, scope, n, NULL);
@@ -624,17 +630,14 @@ real_row(struct runner *rn, const struct plan_row *row)
 static int
 config_event(struct runner *rn, struct err *e)
 {
-	unsigned char md[32];
 	char hex[65], np[32];
 	char *buf = NULL;
 	size_t len = 0;
 
 	if (slurp(rn->c->path, 1 << 20, &buf, &len, e) != 0)
 		return -1;
-	SHA256((unsigned char *)buf, len, md);
+	cert_sha256_hex(buf, len, hex);
 	free(buf);
-	for (int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	snprintf(np, sizeof(np), "%zu", rn->ps->n);
 	return journal_appendv(&rn->j, e, "config-loaded", "conf_sha256", hex,
 	    "policies", np, "host", rn->c->host, NULL);
