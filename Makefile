@@ -9,15 +9,21 @@ CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS := $(shell pkg-config --libs check)
 WARN = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(CFLAGS) $(INC) $(PKG_CFLAGS)
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-SRC := $(sort $(wildcard agent/*.c))
+# agent/ is one folder per stage (README, "Architecture"); objects are
+# named by file alone (basenames are unique), so build/obj/err.o stays put.
+AGENT_DIRS := agent $(patsubst %/,%,$(sort $(dir $(wildcard agent/*/*.c))))
+SRC := $(sort $(wildcard agent/*.c agent/*/*.c))
+HDRS := $(wildcard agent/*.h agent/*/*.h)
 LIBSRC := $(filter-out agent/main.c,$(SRC))
-OBJ := $(SRC:agent/%.c=build/obj/%.o)
-SANOBJ := $(SRC:agent/%.c=build/san/%.o)
-SANLIBOBJ := $(LIBSRC:agent/%.c=build/san/%.o)
+INC := $(addprefix -iquote ,$(AGENT_DIRS))
+vpath %.c $(AGENT_DIRS)
+OBJ := $(patsubst %.c,build/obj/%.o,$(notdir $(SRC)))
+SANOBJ := $(patsubst %.c,build/san/%.o,$(notdir $(SRC)))
+SANLIBOBJ := $(patsubst %.c,build/san/%.o,$(notdir $(LIBSRC)))
 TESTSRC := $(sort $(wildcard tests/check_*.c))
 TESTS := $(TESTSRC:tests/%.c=build/tests/%)
 
@@ -27,19 +33,19 @@ all: build/lethe
 build/lethe: $(OBJ)
 	@echo "  LD      $@"; $(CC) $(ALL_CFLAGS) -o $@ $(OBJ) $(PKG_LIBS)
 
-build/obj/%.o: agent/%.c $(wildcard agent/*.h) VERSION | build/obj
+build/obj/%.o: %.c $(HDRS) VERSION | build/obj
 	@echo "  CC      $<"; $(CC) $(ALL_CFLAGS) -DLETHE_VERSION='"$(VERSION)"' -c -o $@ $<
 
 # The sanitized build: unit tests link it, and e2e/forensic tests drive
 # build/san/lethe so every end-to-end path runs under ASan and UBSan too.
-build/san/%.o: agent/%.c $(wildcard agent/*.h) VERSION | build/san
+build/san/%.o: %.c $(HDRS) VERSION | build/san
 	@echo "  CC san  $<"; $(CC) $(ALL_CFLAGS) $(SAN) -O1 -DLETHE_VERSION='"$(VERSION)"' -c -o $@ $<
 
 build/san/lethe: $(SANOBJ)
 	@echo "  LD san  $@"; $(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(SANOBJ) $(PKG_LIBS)
 
 build/tests/%: tests/%.c $(SANLIBOBJ) tests/testutil.h | build/tests
-	@echo "  LD test $@"; $(CC) $(ALL_CFLAGS) $(SAN) $(CHECK_CFLAGS) -iquote agent -o $@ $< $(SANLIBOBJ) $(PKG_LIBS) $(CHECK_LIBS)
+	@echo "  LD test $@"; $(CC) $(ALL_CFLAGS) $(SAN) $(CHECK_CFLAGS) -o $@ $< $(SANLIBOBJ) $(PKG_LIBS) $(CHECK_LIBS)
 
 build/obj build/san build/tests:
 	mkdir -p $@

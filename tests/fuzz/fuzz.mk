@@ -19,7 +19,10 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 	-Wno-format-nonliteral
-LIBSRC := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c)))
+LIBSRC := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c agent/*/*.c)))
+AGENT_DIRS := agent $(patsubst %/,%,$(sort $(dir $(wildcard agent/*/*.c))))
+INC := $(addprefix -iquote ,$(AGENT_DIRS))
+vpath %.c $(AGENT_DIRS)
 endif
 
 FUZZ_CC ?= clang
@@ -27,7 +30,7 @@ FUZZ_SECONDS ?= 20
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
 FUZZ_BASE = -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O1 -g \
-	$(FUZZ_SAN) $(PKG_CFLAGS)
+	$(FUZZ_SAN) $(INC) $(PKG_CFLAGS)
 # Agent code is others' work in progress: a clang-only warning there must
 # not stop the fuzzers from building (gcc's -Werror build still guards it).
 FUZZ_AGENT_CFLAGS = $(FUZZ_BASE) $(filter-out -Werror,$(WARN)) \
@@ -37,7 +40,7 @@ FUZZ_TARGET_CFLAGS = $(FUZZ_BASE) $(WARN) -iquote agent -iquote tests/fuzz \
 
 FUZZ_NAMES := $(sort $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_BINS := $(FUZZ_NAMES:%=build/fuzz/%)
-FUZZ_OBJ := $(LIBSRC:agent/%.c=build/fuzz/obj/%.o)
+FUZZ_OBJ := $(patsubst %.c,build/fuzz/obj/%.o,$(notdir $(LIBSRC)))
 
 .PHONY: fuzz fuzz-smoke
 # Kept: the fuzz_% pattern rule would otherwise delete them as intermediates.
@@ -47,7 +50,7 @@ fuzz: $(FUZZ_BINS)
 fuzz-smoke: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/smoke.sh $(FUZZ_NAMES)
 
-build/fuzz/obj/%.o: agent/%.c $(wildcard agent/*.h) VERSION | build/fuzz/obj
+build/fuzz/obj/%.o: %.c $(wildcard agent/*.h agent/*/*.h) VERSION | build/fuzz/obj
 	@echo "  CC fuzz $<"; $(FUZZ_CC) $(FUZZ_AGENT_CFLAGS) \
 	    -DLETHE_VERSION='"$(VERSION)"' -c -o $@ $<
 
