@@ -19,7 +19,7 @@ AGENT_DIRS := agent $(patsubst %/,%,$(sort $(dir $(wildcard agent/*/*.c))))
 SRC := $(sort $(wildcard agent/*.c agent/*/*.c))
 HDRS := $(wildcard agent/*.h agent/*/*.h)
 LIBSRC := $(filter-out agent/main.c,$(SRC))
-INC := $(addprefix -iquote ,$(AGENT_DIRS))
+INC := -iquote agent
 vpath %.c $(AGENT_DIRS)
 OBJ := $(patsubst %.c,build/obj/%.o,$(notdir $(SRC)))
 SANOBJ := $(patsubst %.c,build/san/%.o,$(notdir $(SRC)))

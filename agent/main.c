@@ -4,8 +4,8 @@
  * through ctx_load, which refuses to go on under a config that fails
  * `lethe check`.
  */
-#include "cmd.h"
-#include "err.h"
+#include "cmd/cmd.h"
+#include "base/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -10,8 +10,8 @@
 
 #include <stdint.h>
 
-#include "date.h"
-#include "err.h"
+#include "base/date.h"
+#include "base/err.h"
 
 struct config;
 struct policyset;

@@ -18,9 +18,9 @@ command -v bsdtar >/dev/null || { echo "SKIPPED: needs bsdtar"; exit 77; }
 # A driver around the module, linked with the agent's objects.
 make -C "$top" -s all >/dev/null
 cat >"$W/drv.c" <<'EOF'
-#include "archive.h"
-#include "err.h"
-#include "policy.h"
+#include "sanitize/archive.h"
+#include "base/err.h"
+#include "conf/policy.h"
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>

@@ -4,10 +4,10 @@
  * file magic), never through lethe's own reading code. */
 #include "testutil.h"
 
-#include "archive.h"
-#include "err.h"
-#include "overwrite.h"
-#include "policy.h"
+#include "sanitize/archive.h"
+#include "base/err.h"
+#include "sanitize/overwrite.h"
+#include "conf/policy.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,10 +1,10 @@
 /* check_cert.c: the certificate format, its checks, and issuing it. */
 #include "testutil.h"
 
-#include "cert.h"
-#include "date.h"
-#include "err.h"
-#include "sign.h"
+#include "certify/cert.h"
+#include "base/date.h"
+#include "base/err.h"
+#include "certify/sign.h"
 
 #include <time.h>
 

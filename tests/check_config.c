@@ -2,9 +2,9 @@
  * (agent/iniread.c). */
 #include "testutil.h"
 
-#include "config.h"
-#include "err.h"
-#include "iniread.h"
+#include "conf/config.h"
+#include "base/err.h"
+#include "conf/iniread.h"
 
 #include <errno.h>
 #include <limits.h>

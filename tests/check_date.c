@@ -1,8 +1,8 @@
 /* check_date.c: day numbers, durations, time zones (agent/date.c). */
 #include "testutil.h"
 
-#include "date.h"
-#include "num.h"
+#include "base/date.h"
+#include "base/num.h"
 
 static day_t
 ymd(int y, int m, int d)

@@ -6,11 +6,11 @@
 #include <openssl/evp.h>
 #include <time.h>
 
-#include "config.h"
-#include "deliver.h"
-#include "err.h"
-#include "journal.h"
-#include "mime.h"
+#include "conf/config.h"
+#include "deliver/deliver.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "deliver/mime.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 

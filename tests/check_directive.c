@@ -1,10 +1,10 @@
 /* check_directive.c: reading Exhibit D directives (tests/data/directive_*). */
 #include "testutil.h"
 
-#include "config.h"
-#include "directive.h"
-#include "err.h"
-#include "policy.h"
+#include "conf/config.h"
+#include "conf/directive.h"
+#include "base/err.h"
+#include "conf/policy.h"
 
 static struct agreement agr;
 static struct policyset ps;

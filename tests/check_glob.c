@@ -1,7 +1,7 @@
 /* check_glob.c: dataset glob matching of names and relative paths. */
 #include "testutil.h"
 
-#include "locate.h"
+#include "locate/locate.h"
 
 START_TEST(star_matches_any_name_with_the_suffix)
 {

@@ -1,9 +1,9 @@
 /* check_journal.c: the hash-chained journal and the state lock. */
 #include "testutil.h"
 
-#include "err.h"
-#include "journal.h"
-#include "lock.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "state/lock.h"
 
 #include <fcntl.h>
 #include <openssl/evp.h>

@@ -1,14 +1,14 @@
 /* check_keystore.c: DEKs, the KEK, destruction and crash recovery. */
 #include "testutil.h"
 
-#include "config.h"
-#include "durable.h"
-#include "err.h"
-#include "kek.h"
-#include "keystore.h"
-#include "policy.h"
-#include "seal.h"
-#include "secmem.h"
+#include "conf/config.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "keys/kek.h"
+#include "keys/keystore.h"
+#include "conf/policy.h"
+#include "keys/seal.h"
+#include "keys/secmem.h"
 
 #include <openssl/rand.h>
 

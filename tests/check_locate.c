@@ -5,9 +5,9 @@
  */
 #include "testutil.h"
 
-#include "err.h"
-#include "locate.h"
-#include "resolve.h"
+#include "base/err.h"
+#include "locate/locate.h"
+#include "locate/resolve.h"
 
 #include <errno.h>
 #include <fcntl.h>

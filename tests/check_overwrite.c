@@ -8,10 +8,10 @@
  */
 #include "testutil.h"
 
-#include "err.h"
-#include "media.h"
-#include "overwrite.h"
-#include "policy.h"
+#include "base/err.h"
+#include "locate/media.h"
+#include "sanitize/overwrite.h"
+#include "conf/policy.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,11 +2,11 @@
  * and `lethe check` (agent/cmd_check.c). */
 #include "testutil.h"
 
-#include "category.h"
-#include "cmd.h"
-#include "config.h"
-#include "err.h"
-#include "policy.h"
+#include "conf/category.h"
+#include "cmd/cmd.h"
+#include "conf/config.h"
+#include "base/err.h"
+#include "conf/policy.h"
 
 #include <fcntl.h>
 

@@ -2,11 +2,11 @@
  * memory (no policy files, no journal), plus journal replay into events. */
 #include "testutil.h"
 
-#include "err.h"
-#include "events.h"
-#include "journal.h"
-#include "policy.h"
-#include "sched.h"
+#include "base/err.h"
+#include "plan/events.h"
+#include "state/journal.h"
+#include "conf/policy.h"
+#include "plan/sched.h"
 
 static day_t
 D(const char *s)

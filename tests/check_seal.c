@@ -1,10 +1,10 @@
 /* check_seal.c: the sealed stream format (seal.h) and secure memory. */
 #include "testutil.h"
 
-#include "durable.h"
-#include "err.h"
-#include "seal.h"
-#include "secmem.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "keys/seal.h"
+#include "keys/secmem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

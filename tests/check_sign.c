@@ -1,12 +1,12 @@
 /* check_sign.c: CMS detached signatures, against stock openssl. */
 #include "testutil.h"
 
-#include "checkpoint.h"
-#include "durable.h"
-#include "err.h"
-#include "journal.h"
-#include "sign.h"
-#include "tsa.h"
+#include "certify/checkpoint.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "certify/sign.h"
+#include "certify/tsa.h"
 
 #include <time.h>
 

@@ -2,9 +2,9 @@
  * bsdtar, sha256sum and python3's tarfile. */
 #include "testutil.h"
 
-#include "err.h"
-#include "overwrite.h"
-#include "transfer.h"
+#include "base/err.h"
+#include "sanitize/overwrite.h"
+#include "sanitize/transfer.h"
 
 #include <fcntl.h>
 #include <stdarg.h>

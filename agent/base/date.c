@@ -9,9 +9,9 @@
  * thread-safe (lethe is single-threaded) and always restore the previous
  * TZ before returning.
  */
-#include "date.h"
+#include "base/date.h"
 
-#include "num.h"
+#include "base/num.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* err.c: error values and diagnostic lists (see err.h). */
-#include "err.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* num.c: the one bounded number parser (see num.h). */
-#include "num.h"
+#include "base/num.h"
 
 #include <stddef.h>
 

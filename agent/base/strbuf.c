@@ -1,5 +1,5 @@
 /* strbuf.c: the growable text buffer (see strbuf.h). */
-#include "strbuf.h"
+#include "base/strbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

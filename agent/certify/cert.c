@@ -12,13 +12,13 @@
  *    replaced; the manifest (it names students' files) is written 0600 and
  *    cleansed from memory.
  */
-#include "cert.h"
-#include "durable.h"
-#include "err.h"
-#include "num.h"
-#include "sign.h"
-#include "tsa.h"
-#include "strbuf.h"
+#include "certify/cert.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "base/num.h"
+#include "certify/sign.h"
+#include "certify/tsa.h"
+#include "base/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>

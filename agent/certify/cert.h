@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "date.h"
+#include "base/date.h"
 
 struct err;
 struct signer;

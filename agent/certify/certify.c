@@ -12,21 +12,21 @@
  *    digests, policy and dataset names; the manifest, which names files,
  *    is kept 0600 and sanitized once the LEA's mail system accepted it.
  */
-#include "certify.h"
+#include "certify/certify.h"
 
-#include "cert.h"
-#include "checkpoint.h"
-#include "config.h"
-#include "deliver.h"
-#include "durable.h"
-#include "err.h"
-#include "events.h"
-#include "journal.h"
-#include "mime.h"
-#include "overwrite.h"
-#include "policy.h"
-#include "record.h"
-#include "sign.h"
+#include "certify/cert.h"
+#include "certify/checkpoint.h"
+#include "conf/config.h"
+#include "deliver/deliver.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "plan/events.h"
+#include "state/journal.h"
+#include "deliver/mime.h"
+#include "sanitize/overwrite.h"
+#include "conf/policy.h"
+#include "certify/record.h"
+#include "certify/sign.h"
 
 #include <openssl/crypto.h>
 #include <inttypes.h>

@@ -11,13 +11,13 @@
  *    renames leaves a pair that does not verify, which the next run
  *    replaces (and `lethe journal verify` reports, never ignores).
  */
-#include "checkpoint.h"
-#include "date.h"
-#include "durable.h"
-#include "err.h"
-#include "journal.h"
-#include "num.h"
-#include "sign.h"
+#include "certify/checkpoint.h"
+#include "base/date.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "base/num.h"
+#include "certify/sign.h"
 
 #include <errno.h>
 #include <inttypes.h>

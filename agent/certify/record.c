@@ -3,16 +3,16 @@
  * issued (see record.h).  Text, one "key=value" per line; values are single
  * lines (control characters but tab become '?').
  */
-#include "record.h"
+#include "certify/record.h"
 
-#include "config.h"
-#include "durable.h"
-#include "err.h"
-#include "events.h"
-#include "num.h"
-#include "policy.h"
-#include "sched.h"
-#include "strbuf.h"
+#include "conf/config.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "plan/events.h"
+#include "base/num.h"
+#include "conf/policy.h"
+#include "plan/sched.h"
+#include "base/strbuf.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

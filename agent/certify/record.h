@@ -8,9 +8,9 @@
 #ifndef LETHE_RECORD_H
 #define LETHE_RECORD_H
 
-#include "category.h"
-#include "date.h"
-#include "dispose.h"
+#include "conf/category.h"
+#include "base/date.h"
+#include "dispose/dispose.h"
 
 struct agreement;
 struct config;

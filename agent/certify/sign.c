@@ -15,8 +15,8 @@
  *    byte of it can change and still be accepted;
  *  - key material is never put into an error message.
  */
-#include "sign.h"
-#include "err.h"
+#include "certify/sign.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

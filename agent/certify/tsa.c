@@ -11,8 +11,8 @@
  *  - SIGPIPE from a command that does not read its input must not kill
  *    lethe.
  */
-#include "tsa.h"
-#include "err.h"
+#include "certify/tsa.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "policy.h"
+#include "conf/config.h"
+#include "conf/policy.h"
 
 /* Exit codes, SPEC §4. */
 enum {

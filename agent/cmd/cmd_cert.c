@@ -8,15 +8,15 @@
  * queues a new copy of the certificate message to the agreement's contact
  * (sent on the next run).  Nothing here changes a certificate.
  */
-#include "cert.h"
-#include "cmd.h"
-#include "date.h"
-#include "deliver.h"
-#include "durable.h"
-#include "err.h"
-#include "mime.h"
-#include "policy.h"
-#include "sign.h"
+#include "certify/cert.h"
+#include "cmd/cmd.h"
+#include "base/date.h"
+#include "deliver/deliver.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "deliver/mime.h"
+#include "conf/policy.h"
+#include "certify/sign.h"
 
 #include <dirent.h>
 #include <stdio.h>

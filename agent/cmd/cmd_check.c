@@ -5,9 +5,9 @@
  * alone do not fail), 2 otherwise.  A broken config does not stop the
  * policies from being checked, as long as the config file could be read.
  */
-#include "cmd.h"
-#include "err.h"
-#include "keystore.h"
+#include "cmd/cmd.h"
+#include "base/err.h"
+#include "keys/keystore.h"
 
 #include <stdio.h>
 #include <sys/stat.h>

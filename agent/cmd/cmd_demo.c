@@ -7,10 +7,10 @@
  * check → plan → terminate → directive → hold → run → verify.
  * Nothing outside DIR is touched.
  */
-#include "cmd.h"
-#include "date.h"
-#include "durable.h"
-#include "err.h"
+#include "cmd/cmd.h"
+#include "base/date.h"
+#include "state/durable.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -10,15 +10,15 @@
  *  - a directive's file is kept (0600) before its journal line is written,
  *    so a recorded directive always has its copy for `directive show`.
  */
-#include "cmd.h"
-#include "directive.h"
-#include "durable.h"
-#include "err.h"
-#include "events.h"
-#include "iniread.h"
-#include "journal.h"
-#include "lock.h"
-#include "sched.h"
+#include "cmd/cmd.h"
+#include "conf/directive.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "plan/events.h"
+#include "conf/iniread.h"
+#include "state/journal.h"
+#include "state/lock.h"
+#include "plan/sched.h"
 
 #include <pwd.h>
 #include <stdio.h>

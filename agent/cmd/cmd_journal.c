@@ -4,11 +4,11 @@
  * against the vendor CA, and prints one line per check.  Read-only: it
  * takes no lock and writes nothing.
  */
-#include "cmd.h"
-#include "err.h"
-#include "checkpoint.h"
-#include "date.h"
-#include "journal.h"
+#include "cmd/cmd.h"
+#include "base/err.h"
+#include "certify/checkpoint.h"
+#include "base/date.h"
+#include "state/journal.h"
 
 #include <inttypes.h>
 #include <stdio.h>

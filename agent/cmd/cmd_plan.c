@@ -6,10 +6,10 @@
  * the lock (creating the lock file would be a write), opens no dataset
  * file, and selects through sched_plan exactly as `lethe run` does.
  */
-#include "cmd.h"
-#include "err.h"
-#include "events.h"
-#include "sched.h"
+#include "cmd/cmd.h"
+#include "base/err.h"
+#include "plan/events.h"
+#include "plan/sched.h"
 
 #include <stdio.h>
 #include <stdlib.h>

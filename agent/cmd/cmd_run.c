@@ -6,8 +6,8 @@
  * failed (the rest was still done), 2 usage or config error (nothing was
  * done), 3 nothing failed but something is still overdue.
  */
-#include "cmd.h"
-#include "err.h"
+#include "cmd/cmd.h"
+#include "base/err.h"
 #include "run.h"
 
 #include <inttypes.h>

@@ -19,16 +19,16 @@
  *    pure Purge for data that was once stored in the clear;
  *  - the journal gets key ids and counts, never a file name.
  */
-#include "cmd.h"
-#include "err.h"
-#include "iniread.h"
-#include "journal.h"
-#include "keystore.h"
-#include "lock.h"
-#include "overwrite.h"
-#include "resolve.h"
-#include "seal.h"
-#include "secmem.h"
+#include "cmd/cmd.h"
+#include "base/err.h"
+#include "conf/iniread.h"
+#include "state/journal.h"
+#include "keys/keystore.h"
+#include "state/lock.h"
+#include "sanitize/overwrite.h"
+#include "locate/resolve.h"
+#include "keys/seal.h"
+#include "keys/secmem.h"
 
 #include <openssl/crypto.h>
 

@@ -10,13 +10,13 @@
  * and the time-stamp when there is one.  Needs no configuration: --ca is
  * then required.  Exit 0 only when every check of every CERT passed.
  */
-#include "cert.h"
-#include "cmd.h"
-#include "date.h"
-#include "durable.h"
-#include "err.h"
-#include "sign.h"
-#include "tsa.h"
+#include "certify/cert.h"
+#include "cmd/cmd.h"
+#include "base/date.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "certify/sign.h"
+#include "certify/tsa.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -3,8 +3,8 @@
  * refusing to go on under one that fails `lethe check`), and the two
  * printing helpers of the command layer.
  */
-#include "cmd.h"
-#include "err.h"
+#include "cmd/cmd.h"
+#include "base/err.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* category.c: the NDPA Exhibit B schedule of data (see category.h). */
-#include "category.h"
+#include "conf/category.h"
 
-#include "iniread.h"
+#include "conf/iniread.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -10,10 +10,10 @@
  *   - running as root, a config not owned by root or writable by group or
  *     others is refused.
  */
-#include "config.h"
+#include "conf/config.h"
 
-#include "err.h"
-#include "iniread.h"
+#include "base/err.h"
+#include "conf/iniread.h"
 
 #include <ctype.h>
 #include <errno.h>

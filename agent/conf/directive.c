@@ -3,11 +3,11 @@
  * Every problem is reported at FILE:LINE, all of them in one go, and a
  * directive with any error is never recorded.
  */
-#include "directive.h"
-#include "config.h"
-#include "err.h"
-#include "iniread.h"
-#include "policy.h"
+#include "conf/directive.h"
+#include "conf/config.h"
+#include "base/err.h"
+#include "conf/iniread.h"
+#include "conf/policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>

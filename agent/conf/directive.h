@@ -15,8 +15,8 @@
 #ifndef LETHE_DIRECTIVE_H
 #define LETHE_DIRECTIVE_H
 
-#include "category.h"
-#include "date.h"
+#include "conf/category.h"
+#include "base/date.h"
 
 struct config;
 struct diags;

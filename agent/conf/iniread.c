@@ -16,9 +16,9 @@
  * Keys under a section header that was refused are not passed on, so they
  * are not blamed on the previous section.
  */
-#include "iniread.h"
+#include "conf/iniread.h"
 
-#include "err.h"
+#include "base/err.h"
 
 #include <ctype.h>
 #include <errno.h>

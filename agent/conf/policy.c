@@ -11,11 +11,11 @@
  *   - every problem is reported (FILE:LINE: message) and loading goes on,
  *     so `lethe check` lists them all; a set with any error is not used.
  */
-#include "policy.h"
+#include "conf/policy.h"
 
-#include "config.h"
-#include "err.h"
-#include "iniread.h"
+#include "conf/config.h"
+#include "base/err.h"
+#include "conf/iniread.h"
 
 #include <ctype.h>
 #include <dirent.h>

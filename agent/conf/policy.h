@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "category.h"
-#include "date.h"
+#include "conf/category.h"
+#include "base/date.h"
 
 struct config;
 struct diags;

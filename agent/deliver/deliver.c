@@ -15,15 +15,15 @@
  *  - nothing from a message body reaches the journal: only ids, the
  *    Message-ID and sendmail's exit status and first line of output.
  */
-#include "deliver.h"
-#include "config.h"
-#include "date.h"
-#include "durable.h"
-#include "err.h"
-#include "journal.h"
-#include "mime.h"
-#include "num.h"
-#include "strbuf.h"
+#include "deliver/deliver.h"
+#include "conf/config.h"
+#include "base/date.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "deliver/mime.h"
+#include "base/num.h"
+#include "base/strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -13,13 +13,13 @@
  *  - the text body names no file or path of student data: it is built only
  *    from the certificate's fields (counts, sizes, digests) and the policy.
  */
-#include "mime.h"
-#include "config.h"
-#include "deliver.h"
-#include "durable.h"
-#include "err.h"
-#include "num.h"
-#include "strbuf.h"
+#include "deliver/mime.h"
+#include "conf/config.h"
+#include "deliver/deliver.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "base/num.h"
+#include "base/strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -15,23 +15,23 @@
  *   6. purge the filesystem journals where the kernel allows it;
  *   7. locate again: anything left fails the disposition (SPEC §6.6).
  */
-#include "dispose.h"
-#include "dispose_int.h"
+#include "dispose/dispose.h"
+#include "dispose/dispose_int.h"
 
-#include "archive.h"
-#include "cert.h"
-#include "config.h"
-#include "durable.h"
-#include "err.h"
-#include "journal.h"
-#include "locate.h"
-#include "overwrite.h"
-#include "policy.h"
-#include "keystore.h"
-#include "resolve.h"
-#include "sched.h"
-#include "seal.h"
-#include "transfer.h"
+#include "sanitize/archive.h"
+#include "certify/cert.h"
+#include "conf/config.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "locate/locate.h"
+#include "sanitize/overwrite.h"
+#include "conf/policy.h"
+#include "keys/keystore.h"
+#include "locate/resolve.h"
+#include "plan/sched.h"
+#include "keys/seal.h"
+#include "sanitize/transfer.h"
 
 #include <openssl/crypto.h>
 #include <errno.h>

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "media.h"
+#include "locate/media.h"
 
 struct agreement;
 struct config;

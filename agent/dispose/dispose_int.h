@@ -12,12 +12,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cert.h"
-#include "dispose.h"
-#include "locate.h"
-#include "overwrite.h"
-#include "resolve.h"
-#include "seal.h"
+#include "certify/cert.h"
+#include "dispose/dispose.h"
+#include "locate/locate.h"
+#include "sanitize/overwrite.h"
+#include "locate/resolve.h"
+#include "keys/seal.h"
 
 struct err;
 struct jrec;

@@ -2,18 +2,18 @@
  * dispose_transfer.c: an Exhibit D transfer inside a disposition: pack,
  * read back and check, and only then may anything be destroyed.
  */
-#include "dispose_int.h"
+#include "dispose/dispose_int.h"
 
-#include "archive.h"
-#include "cert.h"
-#include "config.h"
-#include "durable.h"
-#include "err.h"
-#include "journal.h"
-#include "keystore.h"
-#include "policy.h"
-#include "sched.h"
-#include "transfer.h"
+#include "sanitize/archive.h"
+#include "certify/cert.h"
+#include "conf/config.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "keys/keystore.h"
+#include "conf/policy.h"
+#include "plan/sched.h"
+#include "sanitize/transfer.h"
 
 #include <openssl/crypto.h>
 #include <errno.h>

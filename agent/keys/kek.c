@@ -9,10 +9,10 @@
  *  - derived keys (the MAC key) live in secure memory and are wiped on
  *    every path out; nothing here logs or copies key bytes.
  */
-#include "kek.h"
-#include "durable.h"
-#include "err.h"
-#include "secmem.h"
+#include "keys/kek.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "keys/secmem.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -15,16 +15,16 @@
  *    a second name of a live file is only ever unlinked, never overwritten;
  *  - writers hold the state lock; KS_READ never writes.
  */
-#include "keystore.h"
-#include "category.h"
-#include "config.h"
-#include "durable.h"
-#include "err.h"
-#include "kek.h"
-#include "ksfile.h"
-#include "overwrite.h"
-#include "policy.h"
-#include "secmem.h"
+#include "keys/keystore.h"
+#include "conf/category.h"
+#include "conf/config.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "keys/kek.h"
+#include "keys/ksfile.h"
+#include "sanitize/overwrite.h"
+#include "conf/policy.h"
+#include "keys/secmem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

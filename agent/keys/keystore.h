@@ -63,7 +63,7 @@
 
 #include <stddef.h>
 
-#include "seal.h"
+#include "keys/seal.h"
 
 struct config;
 struct policyset;

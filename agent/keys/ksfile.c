@@ -7,10 +7,10 @@
  *  - a record appears once: a duplicate key id is an error, never merged;
  *  - buffers that held wrapped keys are cleansed when freed.
  */
-#include "ksfile.h"
-#include "err.h"
-#include "kek.h"
-#include "num.h"
+#include "keys/ksfile.h"
+#include "base/err.h"
+#include "keys/kek.h"
+#include "base/num.h"
 
 #include <openssl/crypto.h>
 

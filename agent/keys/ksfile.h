@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "keystore.h"
+#include "keys/keystore.h"
 
 struct err;
 

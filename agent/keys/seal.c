@@ -14,9 +14,9 @@
  *    path out; buffers that held plaintext are cleansed before free;
  *  - memory is bounded by BATCH chunks, whatever the input's size.
  */
-#include "seal.h"
-#include "err.h"
-#include "secmem.h"
+#include "keys/seal.h"
+#include "base/err.h"
+#include "keys/secmem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

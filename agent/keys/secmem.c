@@ -9,8 +9,8 @@
  *  - a failed mlock is counted, never fatal: keys are still wiped, and
  *    core dumps are off anyway (secmem_no_core) while keys are loaded.
  */
-#include "secmem.h"
-#include "err.h"
+#include "keys/secmem.h"
+#include "base/err.h"
 
 #include <openssl/crypto.h>
 

@@ -6,7 +6,7 @@
  * literal '['); a backslash makes the next byte literal.  In paths, a
  * component that is exactly "**" matches zero or more components.
  */
-#include "locate.h"
+#include "locate/locate.h"
 
 #include <stdlib.h>
 #include <string.h>

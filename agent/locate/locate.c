@@ -22,9 +22,9 @@
  * Entries are typed by d_type; only matches (and DT_UNKNOWN entries) are
  * stat'ed, and with LOCATE_NOSTAT not even matches whose type d_type gave.
  */
-#include "locate.h"
-#include "err.h"
-#include "resolve.h"
+#include "locate/locate.h"
+#include "base/err.h"
+#include "locate/resolve.h"
 
 #include <dirent.h>
 #include <errno.h>

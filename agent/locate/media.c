@@ -11,8 +11,8 @@
  *  - sysfs and procfs text is treated as untrusted display data: bounded,
  *    and stripped of anything unprintable before it reaches a certificate.
  */
-#include "media.h"
-#include "err.h"
+#include "locate/media.h"
+#include "base/err.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -13,8 +13,8 @@
  *    every directory opened is compared with the root's;
  *  - every descriptor is O_CLOEXEC and is closed on every error path.
  */
-#include "resolve.h"
-#include "err.h"
+#include "locate/resolve.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

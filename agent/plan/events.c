@@ -2,11 +2,11 @@
  * events.c: replaying the journal (see events.h).  Pure bookkeeping: the
  * rules about what is due live in sched.c.
  */
-#include "events.h"
-#include "err.h"
-#include "journal.h"
-#include "num.h"
-#include "policy.h"
+#include "plan/events.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "base/num.h"
+#include "conf/policy.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "category.h"
-#include "date.h"
+#include "conf/category.h"
+#include "base/date.h"
 
 struct agreement;
 struct err;

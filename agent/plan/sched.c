@@ -12,10 +12,10 @@
  *    in the policy freezes the whole agreement;
  *  - exempt (de-identified) datasets are never in any scope.
  */
-#include "sched.h"
-#include "err.h"
-#include "events.h"
-#include "policy.h"
+#include "plan/sched.h"
+#include "base/err.h"
+#include "plan/events.h"
+#include "conf/policy.h"
 
 #include <stdarg.h>
 #include <stdio.h>

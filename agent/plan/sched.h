@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "date.h"
+#include "base/date.h"
 
 struct agreement;
 struct events;

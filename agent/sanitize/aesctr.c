@@ -9,8 +9,8 @@
  *  - the key is never written anywhere: once freed, the pattern cannot be
  *    told from noise, which is the point.
  */
-#include "aesctr.h"
-#include "err.h"
+#include "sanitize/aesctr.h"
+#include "base/err.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

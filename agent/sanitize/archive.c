@@ -36,12 +36,12 @@
  * holes there.  gnu and ustar writers cannot express holes: those members
  * are written out in full (larger archive, same extracted content).
  */
-#include "archive.h"
+#include "sanitize/archive.h"
 
-#include "err.h"
-#include "locate.h"
-#include "media.h"
-#include "overwrite.h"
+#include "base/err.h"
+#include "locate/locate.h"
+#include "locate/media.h"
+#include "sanitize/overwrite.h"
 
 #include <archive.h>
 #include <archive_entry.h>

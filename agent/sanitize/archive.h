@@ -21,8 +21,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "media.h"
-#include "overwrite.h"
+#include "locate/media.h"
+#include "sanitize/overwrite.h"
 
 struct err;
 

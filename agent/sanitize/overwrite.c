@@ -21,11 +21,11 @@
  *    rename and after the unlink;
  *  - the random pattern key is wiped on every path out (aesctr.c).
  */
-#include "overwrite.h"
-#include "aesctr.h"
-#include "err.h"
-#include "media.h"
-#include "policy.h"
+#include "sanitize/overwrite.h"
+#include "sanitize/aesctr.h"
+#include "base/err.h"
+#include "locate/media.h"
+#include "conf/policy.h"
 
 #include <dirent.h>
 #include <errno.h>

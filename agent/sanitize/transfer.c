@@ -16,10 +16,10 @@
  *    the originals still exist, but the vendor keeps no extra copy;
  *  - paths never appear in error messages (SPEC §8).
  */
-#include "transfer.h"
+#include "sanitize/transfer.h"
 
-#include "err.h"
-#include "overwrite.h"
+#include "base/err.h"
+#include "sanitize/overwrite.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -7,8 +7,8 @@
  *  - data is fsync'd before the rename, the directory after it;
  *  - on any failure the temporary file is removed and the old file stands.
  */
-#include "durable.h"
-#include "err.h"
+#include "state/durable.h"
+#include "base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

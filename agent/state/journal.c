@@ -12,12 +12,12 @@
  *  - values are percent-encoded, so a value can never forge a field, a
  *    line or the hash at the end of a line.
  */
-#include "journal.h"
-#include "date.h"
-#include "durable.h"
-#include "err.h"
-#include "num.h"
-#include "strbuf.h"
+#include "state/journal.h"
+#include "base/date.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "base/num.h"
+#include "base/strbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>

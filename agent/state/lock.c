@@ -9,10 +9,10 @@
  *  - the lock is flock(2): it dies with the process, so a killed run never
  *    leaves a stale lock behind.
  */
-#include "lock.h"
-#include "durable.h"
-#include "err.h"
-#include "num.h"
+#include "state/lock.h"
+#include "state/durable.h"
+#include "base/err.h"
+#include "base/num.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -110,7 +110,7 @@ expect_exit 3 L plan --now 2028-03-01 >/dev/null
 L hold leap --reason "litigation hold 24-cv-123" >/dev/null || die "hold failed"
 expect_exit 0 L plan --now 2028-06-01 --tsv >"$T/tsv"
 [[ $(field "$T/tsv" '^leap\ttermination' 6) == held ]] || die "not held"
-field "$T/tsv" '^leap\ttermination' 7 | grep -q 'held by H-0001: litigation hold' || die "hold note"
+field "$T/tsv" '^leap\ttermination' 7 | qgrep 'held by H-0001: litigation hold' || die "hold note"
 L release leap >/dev/null || die "release failed"
 expect_exit 3 L plan --now 2028-06-01 --tsv >"$T/tsv"
 [[ $(field "$T/tsv" '^leap\ttermination' 6) == overdue ]] || die "release did not restore"

@@ -69,7 +69,7 @@ L directive list >"$T/out"
 grep -qE '^ID +AGREEMENT +RECEIVED +EXTENT +NATURE +SCHEDULE +DEADLINE +STATUS' "$T/out" || die "list header"
 grep -qE '^D-0001 +osde-2024 +2026-11-02 +partial +transfer +2026-11-20 +2026-11-20 +(due|overdue|waiting)' "$T/out" \
 	|| die "list row: $(cat "$T/out")"
-L directive list --tsv | grep -q $'^D-0001\tosde-2024\t2026-11-02\tpartial\ttransfer\t2026-11-20\t2026-11-20\t' \
+L directive list --tsv | qgrep $'^D-0001\tosde-2024\t2026-11-02\tpartial\ttransfer\t2026-11-20\t2026-11-20\t' \
 	|| die "list --tsv"
 L directive show D-0001 >"$T/out" || die "show"
 grep -q '^categories    Attendance$' "$T/out" || die "show categories: $(cat "$T/out")"
@@ -102,8 +102,8 @@ expect_exit 2 L directive cancel D-0001 2>/dev/null
 L directive cancel D-0001 --reason "sent in error" >"$T/out" || die "cancel"
 expect_exit 2 L directive cancel D-0001 --reason again 2>"$T/err"
 grep -q 'already cancelled' "$T/err" || die "double cancel"
-L directive list | grep -qE '^D-0001 .* cancelled$' || die "not listed as cancelled"
-L directive show D-0001 | grep -q '^cancelled .*: sent in error$' || die "show cancelled"
+L directive list | qgrep -E '^D-0001 .* cancelled$' || die "not listed as cancelled"
+L directive show D-0001 | qgrep '^cancelled .*: sent in error$' || die "show cancelled"
 
 # hold and release: scoped holds, ids, and refusals.
 expect_exit 2 L hold osde-2024 2>/dev/null			# no --reason
@@ -117,10 +117,10 @@ L hold osde-2024 --reason "audit" --category Attendance >"$T/out" || die "hold 2
 grep -q '^H-0002: ' "$T/out" || die "second hold id"
 grep -q ' hold id=H-0001 agreement=osde-2024 reason=litigation:%20Doe%20v.%20District datasets=exports by=' \
 	"$T/state/journal" || die "hold journal line"
-L plan --now 2026-11-10 --tsv | grep -q $'^osde-2024\ttermination\t.*\theld\t' || die "both datasets held"
+L plan --now 2026-11-10 --tsv | qgrep $'^osde-2024\ttermination\t.*\theld\t' || die "both datasets held"
 L release osde-2024 --id H-0002 >"$T/out" || die "release one"
 grep -q '^H-0002: hold on osde-2024 released' "$T/out" || die "$(cat "$T/out")"
-L plan --now 2026-11-10 --tsv | grep -q $'^osde-2024\ttermination\t.*\tdue\tpartly held' || die "partly held"
+L plan --now 2026-11-10 --tsv | qgrep $'^osde-2024\ttermination\t.*\tdue\tpartly held' || die "partly held"
 expect_exit 2 L release osde-2024 --id H-0002 2>/dev/null
 L release osde-2024 >"$T/out" || die "release all"
 grep -q '^H-0001: hold on osde-2024 released' "$T/out" || die "$(cat "$T/out")"

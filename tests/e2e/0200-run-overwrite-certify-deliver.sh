@@ -113,7 +113,7 @@ expect_exit 0 L run
 certs=("$T"/state/certificates/*.cert)
 ((${#certs[@]} == 1)) || die "second run issued another certificate"
 (( $(ls "$T/mail" | wc -l) == 1 )) || die "second run mailed again"
-grep -c 'disposition-start' "$T/state/journal" | grep -qx 1 || die "second disposition started"
+grep -c 'disposition-start' "$T/state/journal" | qgrep -x 1 || die "second disposition started"
 L journal verify >"$T/jv" || die "journal does not verify: $(cat "$T/jv")"
 grep -q '^checkpoint: signed by .* seals lines 1-' "$T/jv" || die "no signed checkpoint: $(cat "$T/jv")"
 # A forged checkpoint is caught: change its head, or drop journal lines.

@@ -49,7 +49,7 @@ cmp -s "$T/kek.before" "$T/state/kek" && die "the KEK was not replaced"
 for f in "$T"/state/kek* "$T"/state/keys/*; do
 	cmp -s "$T/kek.before" "$f" && die "$f still holds the old KEK"
 done
-ls "$T/state" "$T/state/keys" | grep -qE '\.(new|old)$' && die "leftover .new/.old files"
+ls "$T/state" "$T/state/keys" | qgrep -E '\.(new|old)$' && die "leftover .new/.old files"
 
 # The backup copy: refused with the tombstone, exit 1, no output.
 expect_exit 1 L unseal "$T/backup/osde.lethe" "$T/out.sql" 2>"$T/err"

@@ -57,7 +57,7 @@ expect_exit 2 L directive add "$T/d1.ini" 2>/dev/null
 
 # Before the run: the directive is due (overdue would be wrong: 3 of 60 days).
 expect_exit 0 L plan --tsv >"$T/plan0"
-awk -F'\t' '$2 == "directive D-0001" { print $6 }' "$T/plan0" | grep -qx due ||
+awk -F'\t' '$2 == "directive D-0001" { print $6 }' "$T/plan0" | qgrep -x due ||
 	die "directive not due before the run: $(cat "$T/plan0")"
 
 L run >"$T/run.out" 2>"$T/run.err" || die "run failed: $(cat "$T/run.out" "$T/run.err")"
@@ -79,9 +79,9 @@ grep -qx "trigger_date = $received" "$c" || die "trigger_date: $(grep trigger_da
 grep -qx 'files = 3' "$c" || die "files: $(grep '^files' "$c")"
 grep -qx 'deadline_met = yes' "$c" || die "deadline_met: $(grep deadline "$c")"
 grep -qx 'remaining_matches = 0' "$c" || die "remaining_matches: $(grep remaining "$c")"
-grep -E '^categories = ' "$c" | grep -q 'Assessment' || die "categories: $(grep '^categories' "$c")"
-! grep -E '^categories = ' "$c" | grep -q 'Attendance' || die "certificate claims Attendance was destroyed"
-grep -E '^retained = ' "$c" | grep -q 'research (de-identified' ||
+grep -E '^categories = ' "$c" | qgrep 'Assessment' || die "categories: $(grep '^categories' "$c")"
+! grep -E '^categories = ' "$c" | qgrep 'Attendance' || die "certificate claims Attendance was destroyed"
+grep -E '^retained = ' "$c" | qgrep 'research (de-identified' ||
 	die "retained: $(grep '^retained' "$c")"
 openssl cms -verify -binary -inform PEM -in "$c.p7s" -content "$c" \
 	-CAfile "$T/certs/ca.pem" -out /dev/null 2>"$T/ossl" || die "stock openssl rejects: $(cat "$T/ossl")"
@@ -95,11 +95,11 @@ done
 (($(ls "$T/mail" | wc -l) == 1)) || die "expected 1 mail, got $(ls "$T/mail")"
 grep -q '^To: privacy@nashua.example' "$T"/mail/1.eml || die "mail not to the LEA"
 expect_exit 0 L plan --tsv >"$T/plan"
-awk -F'\t' '$2 == "directive D-0001" { print $6 }' "$T/plan" | grep -qx delivered ||
+awk -F'\t' '$2 == "directive D-0001" { print $6 }' "$T/plan" | qgrep -x delivered ||
 	die "directive row not delivered: $(cat "$T/plan")"
-awk -F'\t' '$2 == "termination" { print $6 }' "$T/plan" | grep -qx waiting ||
+awk -F'\t' '$2 == "termination" { print $6 }' "$T/plan" | qgrep -x waiting ||
 	die "termination row not waiting: $(cat "$T/plan")"
-L directive list --tsv | awk -F'\t' '$1 == "D-0001" { print $8 }' | grep -qx delivered ||
+L directive list --tsv | awk -F'\t' '$1 == "D-0001" { print $8 }' | qgrep -x delivered ||
 	die "directive list: $(L directive list)"
 L journal verify >/dev/null || die "journal verify: $(L journal verify)"
 echo "ok"

@@ -82,7 +82,7 @@ expect_exit 0 L plan >/dev/null
 [[ $(row short 6) == waiting ]] || die "plan: $(L plan)"
 [[ $(row short 4) == "$(d 14)" ]] || die "due-from: $(row short 4), want $(d 14)"
 [[ $(row short 5) == "$(d 28)" ]] || die "deadline: $(row short 5), want $(d 28)"
-row short 7 | grep -q "notice sent $today" || die "note: $(row short 7)"
+row short 7 | qgrep "notice sent $today" || die "note: $(row short 7)"
 [[ $(row short 6 --now "$(d 13)") == waiting ]] || die "due a day early: $(L plan --now "$(d 13)")"
 [[ $(row short 6 --now "$(d 14)") == due ]] || die "not due on $(d 14): $(L plan --now "$(d 14)")"
 expect_exit 3 L plan --now "$(d 29)" >/dev/null
@@ -97,7 +97,7 @@ expect_exit 2 L run --now "$(d 14)" 2>/dev/null               # a real run takes
 pol long 60d
 expect_exit 0 L terminate long "$(d -2)" >/dev/null
 [[ $(row long 6) == notice-due ]] || die "long: $(L plan)"
-row long 7 | grep -q "after the deadline $(d 28): the deadline wins" || die "note: $(row long 7)"
+row long 7 | qgrep "after the deadline $(d 28): the deadline wins" || die "note: $(row long 7)"
 before=$(snapshot "$T/srv/long")
 expect_exit 0 L run >"$T/run3" 2>&1
 (($(mails) == 2)) || die "long: expected a second mail, got $(mails)"
@@ -107,7 +107,7 @@ grep -q "Planned disposal: *$(d 28)" "$T/notice2.txt" || die "notice date: $(cat
 [[ $(snapshot "$T/srv/long") == "$before" ]] || die "long: destroyed at once"
 [[ $(row long 6) == waiting ]] || die "long: $(L plan)"
 [[ $(row long 4) == "$(d 28)" ]] || die "long due-from: $(row long 4), want the deadline $(d 28)"
-row long 7 | grep -q "the deadline wins" || die "long note: $(row long 7)"
+row long 7 | qgrep "the deadline wins" || die "long note: $(row long 7)"
 [[ $(row long 6 --now "$(d 28)") == due ]] || die "long: not due on the deadline"
 [[ $(row long 6 --now "$(d 27)") == waiting ]] || die "long: due before the deadline"
 
@@ -116,7 +116,7 @@ pol lastday 14d
 expect_exit 0 L terminate lastday "$(d -30)" >/dev/null
 [[ $(row lastday 5) == "$today" ]] || die "lastday deadline: $(row lastday 5)"
 [[ $(row lastday 6) == due ]] || die "lastday: not due on the deadline day: $(L plan)"
-row lastday 7 | grep -q 'the deadline is today' || die "lastday note: $(row lastday 7)"
+row lastday 7 | qgrep 'the deadline is today' || die "lastday note: $(row lastday 7)"
 expect_exit 0 L run --dry-run >"$T/drylast"
 grep -q "lastday: termination: would send the prior notice to privacy@lastday.example (disposal planned $today)" "$T/drylast" &&
 	grep -q 'lastday: termination: would destroy 2 files' "$T/drylast" || die "dry run: $(cat "$T/drylast")"

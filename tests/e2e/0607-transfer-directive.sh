@@ -108,7 +108,7 @@ openssl cms -verify -binary -inform PEM -in "$c.p7s" -content "$c" \
 	-CAfile "$T/certs/ca.pem" -out /dev/null 2>"$T/ossl" || die "stock openssl: $(cat "$T/ossl")"
 L verify --ca "$T/certs/ca.pem" "$c" >"$T/v" || die "lethe verify: $(cat "$T/v")"
 expect_exit 0 L plan --tsv >"$T/plan"
-awk -F'\t' '$2 == "directive D-0001" { print $6 }' "$T/plan" | grep -qx delivered || die "plan: $(cat "$T/plan")"
+awk -F'\t' '$2 == "directive D-0001" { print $6 }' "$T/plan" | qgrep -x delivered || die "plan: $(cat "$T/plan")"
 # A second run neither packs nor destroys again.
 sum=$(sha256sum "$tgz")
 expect_exit 0 L run

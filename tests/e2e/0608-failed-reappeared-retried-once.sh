@@ -40,7 +40,7 @@ rm "$T/srv/a/r1.keep"
 L run >"$T/run3" 2>&1 || die "run 3: $(cat "$T/run3")"
 [[ ! -e $T/srv/a/r1.csv ]] || die "reappeared file not destroyed"
 (($(ncerts) == 2)) || die "run 3: expected 2 certificates, found $(ncerts)"
-grep -h '^files = ' "$T"/state/certificates/*.cert | grep -qx 'files = 0' &&
+grep -h '^files = ' "$T"/state/certificates/*.cert | qgrep -x 'files = 0' &&
 	die "an empty supplementary certificate was issued"
 starts=$(grep -c ' disposition-start ' "$T/state/journal")
 nmail=$(ls "$T/mail" | wc -l)
@@ -49,7 +49,7 @@ expect_exit 0 L run >"$T/run4" 2>&1
 (($(grep -c ' disposition-start ' "$T/state/journal") == starts)) || die "run 4 started a disposition"
 (($(ls "$T/mail" | wc -l) == nmail)) || die "run 4 mailed"
 expect_exit 0 L plan --tsv >"$T/plan"
-! awk -F'\t' 'NR > 1 && ($6 == "due" || $6 == "overdue")' "$T/plan" | grep -q . ||
+! awk -F'\t' 'NR > 1 && ($6 == "due" || $6 == "overdue")' "$T/plan" | qgrep . ||
 	die "plan still shows work: $(cat "$T/plan")"
 expect_exit 0 L plan --tsv --now "$(days_ahead 2)" >/dev/null
 L journal verify >/dev/null || die "journal verify: $(L journal verify)"

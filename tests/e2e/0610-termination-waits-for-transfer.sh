@@ -39,6 +39,6 @@ grep -q 'waits for the transfer of directive D-0001' "$T/out" || die "no word of
 rm "$T/srv/handoff"
 L run >/dev/null 2>&1 || die "second run failed"
 a=$(ls "$T"/srv/handoff/district/*.tar.gz)
-tar -tzf "$a" | grep -q 'work/essay1.txt' || die "transfer archive: $(tar -tzf "$a")"
+tar -tzf "$a" | qgrep 'work/essay1.txt' || die "transfer archive: $(tar -tzf "$a")"
 [[ -z $(find "$T/srv/work" -type f) ]] || die "originals left after the transfer"
 echo ok

@@ -1,6 +1,6 @@
 # lib.sh: shared by end-to-end and forensic tests.  Source it first.
 # Gives: $LETHE (the sanitized binary), $T (a fresh temp dir, removed on
-# exit), mkhost (config + CA + state in $T), die, skip, expect_exit.
+# exit), mkhost (config + CA + state in $T), die, skip, expect_exit, qgrep.
 set -euo pipefail
 : "${LETHE_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${LETHE:=$LETHE_TOP/build/san/lethe}"
@@ -14,6 +14,10 @@ cleanup() {
 }
 trap cleanup EXIT
 die() { echo "FAIL: $*" >&2; exit 1; }
+# qgrep ARGS...: `grep -q ARGS` over all of stdin.  Under pipefail, piping
+# into grep -q is a flake: grep exits at its first match, the writer dies of
+# SIGPIPE and the pipeline fails.  qgrep reads everything first.
+qgrep() { local in; in=$(cat); grep -q "$@" <<<"$in"; }
 keep_on_fail() { trap - EXIT; echo "kept $T"; }
 skip() { echo "SKIPPED: $*"; exit 77; }
 # expect_exit CODE CMD...: runs CMD, fails the test unless it exits CODE.

@@ -42,7 +42,7 @@ grep -qi 'space' "$T/err" || die "the error does not say the disk is full: $(cat
 # With space again, the next run finishes it.
 rm -f "$mnt/filler"
 L run >"$T/out" 2>"$T/err" || die "second run: $(cat "$T/err")"
-! tar -tf "$mnt/backups/nightly.tar" | grep -q '^osde/' || die "osde members left"
+! tar -tf "$mnt/backups/nightly.tar" | qgrep '^osde/' || die "osde members left"
 tar -xOf "$mnt/backups/nightly.tar" tulsa/roster.csv | cmp -s - "$T/src/tulsa/roster.csv" ||
 	die "tulsa's member changed"
 c=$(ls "$T"/state/certificates/*.cert)

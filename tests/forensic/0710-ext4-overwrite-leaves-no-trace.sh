@@ -32,7 +32,7 @@ policy_overwrite osde-2024 "$base/**"
 umount_img
 for m in "${markers[@]}"; do (( $(scan "$m") > 0 )) || die "control: $m not on the image"; done
 for n in "${names[@]}"; do (( $(scan "$n") > 0 )) || die "control: name $n not on the image"; done
-fls -r "$img" | grep -q Jordan_Alvarez_IEP_2026.csv || die "control: fls cannot see the files"
+fls -r "$img" | qgrep Jordan_Alvarez_IEP_2026.csv || die "control: fls cannot see the files"
 mount_img
 
 L check >/dev/null || die "lethe check: $(L check 2>&1)"
@@ -63,6 +63,6 @@ deleted=$(fls -rd "$img" || true)
 for n in "${names[@]}"; do
 	! grep -qF "$n" <<<"$deleted" || die "fls -rd lists the deleted name $n: $deleted"
 done
-! fls -r "$img" | grep -qE 'Alvarez|Okafor|Nguyen' || die "fls still lists a student's name"
-fls -r "$img" | grep -q Maya_Keep_roster.csv || die "fls lost the other district's file"
+! fls -r "$img" | qgrep -E 'Alvarez|Okafor|Nguyen' || die "fls still lists a student's name"
+fls -r "$img" | qgrep Maya_Keep_roster.csv || die "fls lost the other district's file"
 echo "ok: 0 of ${#markers[@]} markers and 0 of ${#names[@]} names left on the raw device"

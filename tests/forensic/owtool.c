@@ -15,12 +15,12 @@
  * at which each stage ended on stderr.  Exit 0 all done, 1 any
  * failure (each printed on stderr), 2 usage.
  */
-#include "err.h"
-#include "locate.h"
-#include "media.h"
-#include "overwrite.h"
-#include "policy.h"
-#include "resolve.h"
+#include "base/err.h"
+#include "locate/locate.h"
+#include "locate/media.h"
+#include "sanitize/overwrite.h"
+#include "conf/policy.h"
+#include "locate/resolve.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -21,7 +21,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
 	-Wno-format-nonliteral
 LIBSRC := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c agent/*/*.c)))
 AGENT_DIRS := agent $(patsubst %/,%,$(sort $(dir $(wildcard agent/*/*.c))))
-INC := $(addprefix -iquote ,$(AGENT_DIRS))
+INC := -iquote agent
 vpath %.c $(AGENT_DIRS)
 endif
 

@@ -14,9 +14,9 @@
  */
 #include "fuzz_util.h"
 
-#include "archive.h"
-#include "err.h"
-#include "seal.h"
+#include "sanitize/archive.h"
+#include "base/err.h"
+#include "keys/seal.h"
 
 static int dirfd_ = -1;
 static char apath[4096];

@@ -18,8 +18,8 @@
  */
 #include "fuzz_util.h"
 
-#include "cert.h"
-#include "err.h"
+#include "certify/cert.h"
+#include "base/err.h"
 
 #define SEP "%%MANIFEST%%\n"
 

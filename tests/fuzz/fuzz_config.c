@@ -12,8 +12,8 @@
  */
 #include "fuzz_util.h"
 
-#include "config.h"
-#include "err.h"
+#include "conf/config.h"
+#include "base/err.h"
 
 static char conf_path[4096];
 

@@ -13,10 +13,10 @@
  */
 #include "fuzz_util.h"
 
-#include "config.h"
-#include "directive.h"
-#include "err.h"
-#include "policy.h"
+#include "conf/config.h"
+#include "conf/directive.h"
+#include "base/err.h"
+#include "conf/policy.h"
 
 static struct config cfg;
 static struct policyset ps;

@@ -18,7 +18,7 @@
  */
 #include "fuzz_util.h"
 
-#include "locate.h"
+#include "locate/locate.h"
 
 #include <fnmatch.h>
 #include <locale.h>

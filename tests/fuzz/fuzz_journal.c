@@ -24,9 +24,9 @@
  */
 #include "fuzz_util.h"
 
-#include "err.h"
-#include "events.h"
-#include "journal.h"
+#include "base/err.h"
+#include "plan/events.h"
+#include "state/journal.h"
 
 #include <openssl/evp.h>
 

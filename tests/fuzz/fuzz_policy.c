@@ -15,10 +15,10 @@
  */
 #include "fuzz_util.h"
 
-#include "config.h"
-#include "err.h"
-#include "iniread.h"
-#include "policy.h"
+#include "conf/config.h"
+#include "base/err.h"
+#include "conf/iniread.h"
+#include "conf/policy.h"
 
 static struct config cfg;
 static char policy_path[4096];

@@ -23,8 +23,8 @@
  */
 #include "fuzz_util.h"
 
-#include "err.h"
-#include "seal.h"
+#include "base/err.h"
+#include "keys/seal.h"
 
 #include <openssl/evp.h>
 #include <sys/mman.h>

@@ -6,8 +6,8 @@
  * a fuzz target; built by `make -f Makefile -f tests/fuzz/fuzz.mk
  * build/fuzz/gen_sealed`.
  */
-#include "err.h"
-#include "seal.h"
+#include "base/err.h"
+#include "keys/seal.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -15,11 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "deliver.h"
-#include "err.h"
-#include "journal.h"
-#include "mime.h"
+#include "conf/config.h"
+#include "deliver/deliver.h"
+#include "base/err.h"
+#include "state/journal.h"
+#include "deliver/mime.h"
 
 int
 main(int argc, char **argv)

@@ -7,7 +7,7 @@ dir=$1
 [[ -f $dir/smtpd.pid ]] || exit 0
 pid=$(cat "$dir/smtpd.pid")
 if [[ $pid =~ ^[0-9]+$ ]] &&
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "smtpd -d -f $dir/smtpd.conf"; then
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -F "smtpd -d -f $dir/smtpd.conf" >/dev/null; then
 	kill -TERM "$pid" 2>/dev/null
 	for _ in $(seq 100); do
 		kill -0 "$pid" 2>/dev/null || break
