@@ -15,6 +15,8 @@
  */
 #include "run.h"
 
+#include "decide.h"
+
 #include "certify/cert.h"
 #include "certify/certify.h"
 #include "conf/config.h"
@@ -29,6 +31,7 @@
 #include "certify/record.h"
 #include "plan/sched.h"
 #include "keys/secmem.h"
+#include "base/strbuf.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -44,7 +47,30 @@ struct runner {
 	struct journal j;
 	struct events ev;
 	time_t now;
+	struct decide d;	/* the plan, and how each row is decided */
 };
+
+/* The journal's list of a disposition's datasets ("a,b,c"), whole: a
+ * resumed disposition and the plan read it back.  malloc'd; NULL when out
+ * of memory. */
+static char *
+ds_list(const struct agreement *a, const size_t *ds, size_t n)
+{
+	struct strbuf b = { 0 };
+
+	strbuf_puts(&b, "");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strbuf_puts(&b, ",");
+		strbuf_puts(&b, a->ds[ds[i]].name);
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
 
 static void
 ds_names(const struct agreement *a, const size_t *ds, size_t n, char *buf,
@@ -56,8 +82,13 @@ ds_names(const struct agreement *a, const size_t *ds, size_t n, char *buf,
 	for (size_t i = 0; i < n && off < len; i++) {
 		int w = snprintf(buf + off, len - off, "%s%s", i ? "," : "",
 		    a->ds[ds[i]].name);
-		if (w < 0 || (size_t)w >= len - off)
+		if (w < 0 || (size_t)w >= len - off) {
+			/* For people only: the journal gets ds_list. */
+			if (len > 4)
+				memcpy(buf + (off < len - 4 ? off : len - 4),
+				    "...", 4);
 			break;
+		}
 		off += (size_t)w;
 	}
 }
@@ -82,6 +113,50 @@ progress_cb(uint64_t files, uint64_t nfiles, uint64_t bytes, uint64_t nbytes,
 		    rn->o->arg);
 }
 
+/* Whether a disposition destroyed anything: then it is certified, as
+ * partial if it failed (SPEC §5 "Every destroyed file is certified"). */
+static int
+destroyed_any(const struct dispose_out *o)
+{
+	return o->files + o->links + o->specials + o->sealed_files +
+	    o->members + o->keys > 0;
+}
+
+/* Journals the failure of disposition id; when it destroyed something,
+ * its record is written first and the line says partial=yes, so that it
+ * is certified as partial.  Returns -1 only when the journal failed. */
+static int
+failed(struct runner *rn, const struct agreement *a, const char *id,
+    const char *trigger, struct record *rec, const struct dispose_out *out,
+    const char *why)
+{
+	struct err e, je;
+	char files[32];
+	int partial = 0, rc;
+
+	diag_add(&rn->r->errors, a->id, 0, "disposition %s (%s) failed: %s",
+	    id, trigger, why);
+	rn->r->failed++;
+	if (rec != NULL && destroyed_any(out)) {
+		rec->partial = 1;
+		if (record_write(rn->c->state_dir, rec, &e) == 0)
+			partial = 1;
+		else
+			diag_add(&rn->r->errors, a->id, 0, "disposition %s: its "
+			    "record could not be written, so what it destroyed "
+			    "is not yet certified: %s", id, e.msg);
+	}
+	snprintf(files, sizeof(files), "%" PRIu64, out->files + out->links +
+	    out->specials + out->sealed_files + out->members);
+	if (partial)
+		rc = journal_appendv(&rn->j, &je, "disposition-fail", "id", id,
+		    "reason", why, "partial", "yes", "files", files, NULL);
+	else
+		rc = journal_appendv(&rn->j, &je, "disposition-fail", "id", id,
+		    "reason", why, NULL);
+	return rc != 0 ? -1 : 0;
+}
+
 /* Carries out one disposition whose start is already journaled, writes its
  * record and journals the outcome. */
 static int
@@ -91,9 +166,9 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
     time_t started)
 {
 	struct dispose_req rq = {
-		.cfg = rn->c, .a = a, .id = id, .ds = ds, .nds = nds,
-		.transfer_to = transfer_to, .resume = resume, .j = &rn->j,
-		.progress = progress_cb, .arg = rn,
+		.cfg = rn->c, .sx = &rn->d.sx, .a = a, .id = id, .ds = ds,
+		.nds = nds, .transfer_to = transfer_to, .resume = resume,
+		.j = &rn->j, .progress = progress_cb, .arg = rn,
 		.problems = &rn->r->errors, .started = started,
 	};
 	struct dispose_out out;
@@ -110,43 +185,39 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 		 * and replace the record with an empty one, and the
 		 * certificate would say nothing was overwritten. */
 		out = rec.out;
+		if (rec.partial)
+			return failed(rn, a, id, trigger, NULL, &out,
+			    out.exceptions[0] ? out.exceptions : "interrupted");
 		goto complete;
 	}
 	rc = dispose_run(&rq, &out, &e);
-	if (rc == 0) {
-		record_from(&rec, rn->c, a, id, trigger, trigger_date,
-		    deadline, ds, nds, &rn->ev, &out);
-		if (nds == 0 && strncmp(trigger, "D-", 2) == 0) {
-			/* Nothing in scope: the certificate still names what
-			 * the LEA asked for. */
-			const struct ev_directive *dv =
-			    events_directive(&rn->ev, trigger);
-			if (dv != NULL)
-				rec.categories = dv->categories;
-		}
-		if (record_write(rn->c->state_dir, &rec, &e) != 0)
-			rc = -1;
+	record_from(&rec, rn->c, a, id, trigger, trigger_date, deadline, ds,
+	    nds, &rn->ev, &out);
+	if (nds == 0 && strncmp(trigger, "D-", 2) == 0) {
+		/* Nothing in scope: the certificate still names what the LEA
+		 * asked for. */
+		const struct ev_directive *dv = events_directive(&rn->ev,
+		    trigger);
+		if (dv != NULL)
+			rec.categories = dv->categories;
 	}
-	if (rc != 0) {
-		diag_add(&rn->r->errors, a->id, 0, "disposition %s (%s) failed: %s",
-		    id, trigger, e.msg);
-		rn->r->failed++;
-		if (journal_appendv(&rn->j, &je, "disposition-fail", "id", id,
-		    "reason", e.msg, NULL) != 0)
-			return -1;
-		return 0;
-	}
+	if (rc != 0)
+		return failed(rn, a, id, trigger, &rec, &out, e.msg);
+	if (record_write(rn->c->state_dir, &rec, &e) != 0)
+		return failed(rn, a, id, trigger, NULL, &out, e.msg);
 complete:
 	snprintf(files, sizeof(files), "%" PRIu64, out.files + out.links +
 	    out.specials + out.sealed_files + out.members);
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, out.bytes + out.member_bytes);
 	snprintf(rem, sizeof(rem), "%" PRIu64, out.remaining);
 	{
-		char names[1024];
-		ds_names(a, ds, nds, names, sizeof(names));
-		if (journal_appendv(&rn->j, &je, "disposition-complete", "id", id,
-		    "files", files, "bytes", bytes, "remaining", rem,
-		    "datasets", names, NULL) != 0) {
+		char *names = ds_list(a, ds, nds);
+		rc = names == NULL ? err_set(&je, "out of memory") :
+		    journal_appendv(&rn->j, &je, "disposition-complete", "id",
+		    id, "files", files, "bytes", bytes, "remaining", rem,
+		    "datasets", names, NULL);
+		free(names);
+		if (rc != 0) {
 			diag_add(&rn->r->errors, a->id, 0, "%s", je.msg);
 			return -1;
 		}
@@ -164,20 +235,33 @@ begin(struct runner *rn, const struct agreement *a, const char *trigger_id,
     day_t trigger_date, day_t deadline, const size_t *ds, size_t nds,
     const char *transfer_to)
 {
-	char id[160], names[1024], dl[11], td[11], ymd[11];
+	char id[160], dl[11], td[11], ymd[11], *names;
 	struct err e;
-	int y, m, d;
+	int y, m, d, rc;
 
 	date_to_ymd(tz_date_at(NULL, rn->now), &y, &m, &d);
 	snprintf(ymd, sizeof(ymd), "%04d%02d%02d", y, m, d);
 	if (snprintf(id, sizeof(id), "%s-%s-%" PRIu64, a->id, ymd,
 	    rn->j.seq + 1) >= (int)sizeof(id))
 		return err_set(&e, "id too long"), -1;
-	ds_names(a, ds, nds, names, sizeof(names));
-	if (journal_appendv(&rn->j, &e, "disposition-start", "id", id,
+	if ((names = ds_list(a, ds, nds)) == NULL)
+		return -1;
+	if (strlen(names) > DECIDE_DS_LIST_MAX) {
+		diag_add(&rn->r->errors, a->id, 0, "%s: not started: its %zu "
+		    "datasets' names take %zu bytes, more than a journal line "
+		    "holds (%d); split the agreement's datasets, or merge "
+		    "overlapping ones", trigger_id, nds, strlen(names),
+		    DECIDE_DS_LIST_MAX);
+		rn->r->failed++;
+		free(names);
+		return 0;
+	}
+	rc = journal_appendv(&rn->j, &e, "disposition-start", "id", id,
 	    "agreement", a->id, "trigger", trigger_id, "datasets", names,
 	    "trigger_date", date_format(trigger_date, td),
-	    "deadline", date_format(deadline, dl), NULL) != 0) {
+	    "deadline", date_format(deadline, dl), NULL);
+	free(names);
+	if (rc != 0) {
 		diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
 		return -1;
 	}
@@ -252,7 +336,7 @@ certify_all(struct runner *rn)
 		struct err e = { { 0 } };
 		char certid[160];
 
-		if (dp->completed == 0 || dp->cert != NULL)
+		if ((dp->completed == 0 && !dp->partial) || dp->cert != NULL)
 			continue;
 		if (certify(rn->c, rn->ps, &rn->ev, dp, &rn->j, certid,
 		    sizeof(certid), &e) != 0) {
@@ -263,7 +347,8 @@ certify_all(struct runner *rn)
 		}
 		rn->r->certified++;
 		diag_add(&rn->r->msgs, dp->agreement, 0,
-		    "certificate %s issued and queued for the LEA", certid);
+		    "%scertificate %s issued and queued for the LEA",
+		    dp->partial ? "partial " : "", certid);
 	}
 	return 0;
 }
@@ -404,7 +489,7 @@ notices_accepted(struct runner *rn, const struct deliver_report *dr)
 
 /* Data that reappeared in a finished row's datasets (a restore, a late
  * sync), looked for in every scope dataset that is not held.  Returns the
- * number of matches found (0: nothing, or nothing to look in), with the
+ * number of objects found (0: nothing, or nothing to look in), with the
  * datasets in *scope (malloc'd, *n of them; free it), or -1 when out of
  * memory.  Dry and real runs both ask this. */
 static int64_t
@@ -426,8 +511,16 @@ reappeared(struct runner *rn, const struct plan_row *row, size_t **scope,
 			(*scope)[(*n)++] = row->scope[i];
 	}
 	memset(&p, 0, sizeof(p));
-	if (*n == 0 || dispose_preview(rn->c, row->a, *scope, *n, &p, &e) != 0)
+	if (*n == 0 || dispose_preview(&rn->d.sx, row->a, *scope, *n, &p, NULL,
+	    &e) != 0)
 		return 0;
+	if (p.refused > 0) {
+		/* Reappeared data that cannot be destroyed is no less due:
+		 * said on every run until it is fixed. */
+		diag_add(&rn->r->errors, row->a->id, 0, "%s: reappeared data "
+		    "not destroyed: %s", row->trigger, p.first_refusal);
+		rn->r->failed++;
+	}
 	return (int64_t)(p.files + p.links + p.specials + p.archives +
 	    p.sealed);
 }
@@ -449,65 +542,51 @@ row_transfer(const struct plan_row *row)
 	return NULL;
 }
 
-/* The order rows are carried out in, one pass each: retries of failed
- * reappeared dispositions first (they keep the day the data was found),
- * then directives, then the termination.  The LEA's own written request
- * is carried out (a transfer above all) before a termination's blanket
- * disposal reaches the same data in the same run, so that its certificate
- * shows what it destroyed and a transfer is never pre-empted. */
-#define NPASSES 3
-
-static int
-row_in_pass(const struct plan_row *row, int pass)
+/* A row decided blocked (decide.c): said on every run, as a failure, so
+ * that cron mails it until it is fixed. */
+static void
+report_blocked(struct runner *rn, const struct plan_row *row)
 {
-	int p = row->kind == TRIG_REAPPEARED ? 0 :
-	    row->kind == TRIG_DIRECTIVE ? 1 : 2;
-
-	return p == pass;
+	diag_add(&rn->r->errors, row->a->id, 0, "%s: not started: %s",
+	    row->trigger, row->note);
+	rn->r->failed++;
 }
 
-/* An Exhibit D transfer the LEA asked for and not yet done comes before
- * any destruction of the same data: a termination falling due first must
- * not destroy what is still to be handed over.  Removes those datasets
- * from the agreement's termination rows (in place) and says so. */
+/* Lists the objects of a scope for --verbose dry runs: each path
+ * (escaped), and why it is kept or refused. */
 static void
-wait_for_transfers(struct runner *rn, struct plan *p)
+list_scope(struct runner *rn, const struct agreement *a,
+    const struct scope *s)
 {
-	for (size_t t = 0; t < p->n; t++) {
-		struct plan_row *tr = &p->rows[t];
-		size_t kept = 0;
-
-		if (tr->kind != TRIG_TERMINATION || tr->ntodo == 0)
-			continue;
-		for (size_t k = 0; k < tr->ntodo; k++) {
-			const char *by = NULL;
-			for (size_t d = 0; d < p->n && by == NULL; d++) {
-				const struct plan_row *dr = &p->rows[d];
-				if (dr->a != tr->a || dr->kind != TRIG_DIRECTIVE ||
-				    row_transfer(dr) == NULL || row_finished(dr))
-					continue;
-				for (size_t j = 0; j < dr->nscope; j++)
-					if (dr->scope[j] == tr->todo[k])
-						by = dr->trigger;
-			}
-			if (by == NULL)
-				tr->todo[kept++] = tr->todo[k];
-			else
-				diag_add(&rn->r->msgs, tr->a->id, 0, "termination: "
-				    "dataset %s waits for the transfer of %s",
-				    tr->a->ds[tr->todo[k]].name, by);
+	for (size_t k = 0; k < s->n; k++) {
+		const struct scope_obj *o = &s->v[k];
+		for (size_t n = 0; n < o->nnames; n++) {
+			char path[4200], why[512];
+			size_t off = (size_t)snprintf(path, sizeof(path), "%s/",
+			    rn->c->roots[o->names[n].root]);
+			for (const unsigned char *c = (const unsigned char *)
+			    o->names[n].rel; *c && off + 5 < sizeof(path); c++)
+				off += (size_t)(*c < 0x20 || *c == 0x7f ||
+				    *c == '\\' ? snprintf(path + off,
+				    sizeof(path) - off, "\\x%02x", *c) :
+				    snprintf(path + off, sizeof(path) - off,
+				    "%c", *c));
+			scope_why(o, why, sizeof(why));
+			diag_add(&rn->r->msgs, a->id, 0, "  %s %s%s%s",
+			    o->verdict == SV_DESTROY ? "destroy" : "keep",
+			    path, o->verdict == SV_DESTROY ? "" : ": ",
+			    o->verdict == SV_DESTROY ? "" : why);
 		}
-		tr->ntodo = kept;
 	}
 }
 
-/* The dry run: what run would do, through the same selection. */
+/* The dry run: what run would do, through the same decisions. */
 static int
-dry_row(struct runner *rn, const struct plan_row *row)
+dry_row(struct runner *rn, size_t i)
 {
+	const struct plan_row *row = &rn->d.plan.rows[i];
 	const struct agreement *a = row->a;
-	struct dispose_preview p;
-	struct err e = { { 0 } };
+	const struct dispose_preview *p = &rn->d.pv[i];
 	char dl[11], names[1024];
 	size_t *scope;
 	size_t n;
@@ -520,34 +599,36 @@ dry_row(struct runner *rn, const struct plan_row *row)
 		    a->contact, date_format(row->notice_planned, disp));
 		rn->r->notices++;
 	}
-	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
-	    row->ntodo > 0) {
-		memset(&p, 0, sizeof(p));
-		if (dispose_preview(rn->c, a, row->todo, row->ntodo, &p,
-		    &e) != 0) {
-			diag_add(&rn->r->errors, a->id, 0, "%s: %s",
-			    row->trigger, e.msg);
-			rn->r->failed++;
-			return 0;
-		}
-		if (row->kind == TRIG_REAPPEARED && p.files + p.links +
-		    p.specials + p.archives + p.sealed == 0)
+	if (row->nwaiting > 0)
+		diag_add(&rn->r->msgs, a->id, 0, "%s: %s", row->trigger,
+		    row->note);
+	if (row->blocked) {
+		report_blocked(rn, row);
+		return 0;
+	}
+	if (decide_row_acts(row)) {
+		uint64_t objs = p->files + p->links + p->specials +
+		    p->archives + p->sealed;
+		if (row->kind == TRIG_REAPPEARED && objs == 0)
 			return 0;	/* as real_row: nothing left to retry */
 		ds_names(a, row->todo, row->ntodo, names, sizeof(names));
 		diag_add(&rn->r->msgs, a->id, 0, "%s: would destroy %" PRIu64
 		    " files (%" PRIu64 " bytes), %" PRIu64 " links, %" PRIu64
-		    " archives, %" PRIu64 " sealed files in %s%s%s (deadline %s)",
-		    row->trigger, p.files, p.bytes, p.links + p.specials,
-		    p.archives, p.sealed, names,
+		    " archives, %" PRIu64 " sealed files in %s%s%s (deadline "
+		    "%s); %" PRIu64 " kept", row->trigger, p->files, p->bytes,
+		    p->links + p->specials, p->archives, p->sealed,
+		    names[0] ? names : "no dataset",
 		    row_transfer(row) ? ", after transfer to " : "",
 		    row_transfer(row) ? row_transfer(row) : "",
-		    date_format(row->deadline, dl));
-		if (p.refused > 0) {
-			diag_add(&rn->r->errors, a->id, 0, "%s: %" PRIu64
-			    " would be refused, first: %s", row->trigger,
-			    p.refused, p.first_refusal);
+		    date_format(row->deadline, dl), p->kept);
+		if (p->refused > 0) {
+			diag_add(&rn->r->errors, a->id, 0, "%s: %s: would be "
+			    "kept, and the disposition certified as partial",
+			    row->trigger, p->first_refusal);
 			rn->r->failed++;
 		}
+		if (rn->o->list && rn->d.walked[i])
+			list_scope(rn, a, &rn->d.scopes[i]);
 		rn->r->dispositions++;
 	}
 	if (row_finished(row)) {
@@ -566,12 +647,43 @@ dry_row(struct runner *rn, const struct plan_row *row)
 	return 0;
 }
 
+/* What a due row's scope holds now, just before it starts: 1 when there
+ * is something to destroy (or an empty scope to certify), 0 when not
+ * (said, when it is all refused), -1 when out of memory. */
+static int
+worth_starting(struct runner *rn, const struct plan_row *row)
+{
+	struct dispose_preview p;
+	struct err e = { { 0 } };
+	uint64_t objs;
+
+	if (row->ntodo == 0)
+		return 1;	/* nothing in scope: certified as such */
+	if (dispose_preview(&rn->d.sx, row->a, row->todo, row->ntodo, &p, NULL,
+	    &e) != 0) {
+		diag_add(&rn->r->errors, row->a->id, 0, "%s: not started: %s",
+		    row->trigger, e.msg);
+		rn->r->failed++;
+		return 0;
+	}
+	objs = p.files + p.links + p.specials + p.archives + p.sealed;
+	if (objs == 0 && p.refused > 0) {
+		diag_add(&rn->r->errors, row->a->id, 0, "%s: not started: %s",
+		    row->trigger, p.first_refusal);
+		rn->r->failed++;
+		return 0;
+	}
+	/* A failed supplementary disposition is retried only while its
+	 * data is still there, never as an empty certificate. */
+	if (objs == 0 && row->kind == TRIG_REAPPEARED)
+		return 0;
+	return 1;
+}
+
 static int
 real_row(struct runner *rn, const struct plan_row *row)
 {
 	const struct agreement *a = row->a;
-	struct dispose_preview p;
-	struct err e = { { 0 } };
 	size_t *scope, n;
 	int64_t found;
 	int rc = 0;
@@ -586,33 +698,21 @@ real_row(struct runner *rn, const struct plan_row *row)
 		if (row->state == PS_NOTICE_DUE)
 			return 0;
 	}
-	/* A trigger whose scope is empty (a partial directive for categories
-	 * the policy does not hold) still gets its written confirmation: a
-	 * disposition of nothing, certified as such. */
-	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
-	    row->kind == TRIG_REAPPEARED) {
-		/* A failed supplementary disposition: retried only while its
-		 * data is still there, never as an empty certificate. */
-		memset(&p, 0, sizeof(p));
-		if (row->ntodo == 0)
-			return 0;
-		if (dispose_preview(rn->c, a, row->todo, row->ntodo, &p,
-		    &e) != 0) {
-			diag_add(&rn->r->errors, a->id, 0, "%s: %s",
-			    row->trigger, e.msg);
-			rn->r->failed++;
-			return 0;
-		}
-		if (p.files + p.links + p.specials + p.archives + p.sealed == 0)
-			return 0;
-		rn->r->reappeared++;
-		return begin(rn, a, row->trigger_id, row->start, row->deadline,
-		    row->todo, row->ntodo, NULL);
+	if (row->nwaiting > 0)
+		diag_add(&rn->r->msgs, a->id, 0, "%s: %s", row->trigger,
+		    row->note);
+	if (row->blocked) {
+		report_blocked(rn, row);
+		return 0;
 	}
-	if ((row->state == PS_DUE || row->state == PS_OVERDUE) &&
-	    (row->ntodo > 0 || (row->nscope == 0 && row->nheld == 0)))
+	if (decide_row_acts(row)) {
+		if (!worth_starting(rn, row))
+			return 0;
+		if (row->kind == TRIG_REAPPEARED)
+			rn->r->reappeared++;
 		return begin(rn, a, row->trigger_id, row->start, row->deadline,
 		    row->todo, row->ntodo, row_transfer(row));
+	}
 	if (!row_finished(row))
 		return 0;
 	found = reappeared(rn, row, &scope, &n);
@@ -666,41 +766,47 @@ overdue_lines(struct runner *rn, const struct plan *p)
 static int
 run_dry(struct runner *rn, struct err *e)
 {
-	struct plan p = { 0 };
-
 	if (events_load(rn->c->state_dir, &rn->ev, e) != 0)
 		return -1;
-	if (sched_plan_on(rn->ps, &rn->ev, rn->now, rn->o->today, &p, e) != 0)
+	if (decide_open(&rn->d, rn->c, rn->ps, &rn->ev, rn->now, rn->o->today,
+	    e) != 0 || decide_walk(&rn->d, rn->o->list, e) != 0)
 		return -1;
-	wait_for_transfers(rn, &p);
 	for (size_t i = 0; i < rn->ev.ndisp; i++) {
 		const struct ev_disposition *dp = &rn->ev.disp[i];
 		if (dp->completed == 0 && dp->failed == 0) {
 			diag_add(&rn->r->msgs, dp->agreement, 0, "would resume "
 			    "interrupted disposition %s", dp->id);
 			rn->r->resumed++;
-		} else if (dp->completed != 0 && dp->cert == NULL) {
+		} else if ((dp->completed != 0 || dp->partial) &&
+		    dp->cert == NULL) {
 			diag_add(&rn->r->msgs, dp->agreement, 0, "would issue "
-			    "the certificate of %s", dp->id);
+			    "the %scertificate of %s", dp->partial ?
+			    "partial " : "", dp->id);
 		}
 	}
-	for (int pass = 0; pass < NPASSES; pass++)
-		for (size_t i = 0; i < p.n; i++)
-			if (row_in_pass(&p.rows[i], pass) &&
-			    dry_row(rn, &p.rows[i]) != 0) {
-				plan_free(&p);
+	for (int pass = 0; pass < DECIDE_PASSES; pass++)
+		for (size_t i = 0; i < rn->d.plan.n; i++)
+			if (decide_pass(&rn->d.plan.rows[i]) == pass &&
+			    dry_row(rn, i) != 0)
 				return err_set(e, "out of memory");
-			}
-	rn->r->overdue = plan_overdue(&p);
-	overdue_lines(rn, &p);
-	plan_free(&p);
+	rn->r->overdue = plan_overdue(&rn->d.plan);
+	overdue_lines(rn, &rn->d.plan);
 	return 0;
+}
+
+/* Decides afresh from the journal as it is now. */
+static int
+redecide(struct runner *rn, time_t now, struct err *e)
+{
+	decide_close(&rn->d);
+	if (reload(rn, e) != 0)
+		return -1;
+	return decide_open(&rn->d, rn->c, rn->ps, &rn->ev, now, DAY_NONE, e);
 }
 
 static int
 run_real(struct runner *rn, struct err *e)
 {
-	struct plan p = { 0 };
 	struct deliver_report dr;
 	int rc = -1;
 
@@ -708,28 +814,27 @@ run_real(struct runner *rn, struct err *e)
 		return -1;
 	if (config_event(rn, e) != 0)
 		goto out;
-	if (events_load(rn->c->state_dir, &rn->ev, e) != 0)
+	if (events_load(rn->c->state_dir, &rn->ev, e) != 0 ||
+	    decide_open(&rn->d, rn->c, rn->ps, &rn->ev, rn->now, DAY_NONE,
+	    e) != 0)
 		goto out;
 	/* A killed run's work first: each file destroyed once, each
 	 * certificate issued once. */
 	if (resume_all(rn) != 0 || reload(rn, e) != 0)
 		goto out;
-	if (certify_all(rn) != 0 || reload(rn, e) != 0)
+	if (certify_all(rn) != 0 || redecide(rn, rn->now, e) != 0)
 		goto out;
-	if (sched_plan(rn->ps, &rn->ev, rn->now, &p, e) != 0)
-		goto out;
-	wait_for_transfers(rn, &p);
-	for (int pass = 0; pass < NPASSES; pass++)
-		for (size_t i = 0; i < p.n; i++) {
-			if (!row_in_pass(&p.rows[i], pass))
+	for (int pass = 0; pass < DECIDE_PASSES; pass++)
+		for (size_t i = 0; i < rn->d.plan.n; i++) {
+			const struct plan_row *row = &rn->d.plan.rows[i];
+			if (decide_pass(row) != pass)
 				continue;
-			if (real_row(rn, &p.rows[i]) != 0) {
+			if (real_row(rn, row) != 0) {
 				err_set(e, "journal: cannot record the run; "
 				    "stopped");
 				goto out;
 			}
 		}
-	plan_free(&p);
 	if (reload(rn, e) != 0 || certify_all(rn) != 0)
 		goto out;
 	memset(&dr, 0, sizeof(dr));
@@ -756,14 +861,13 @@ run_real(struct runner *rn, struct err *e)
 		diag_add(&rn->r->errors, "journal", 0, "checkpoint: %s", e->msg);
 		rn->r->failed++;
 	}
-	if (reload(rn, e) != 0 ||
-	    sched_plan(rn->ps, &rn->ev, time(NULL), &p, e) != 0)
+	if (redecide(rn, time(NULL), e) != 0)
 		goto out;
-	rn->r->overdue = plan_overdue(&p);
-	overdue_lines(rn, &p);
+	rn->r->overdue = plan_overdue(&rn->d.plan);
+	overdue_lines(rn, &rn->d.plan);
 	rc = 0;
 out:
-	plan_free(&p);
+	decide_close(&rn->d);
 	journal_close(&rn->j);
 	return rc;
 }
@@ -784,6 +888,7 @@ run_all(const struct config *c, const struct policyset *ps,
 	rn.now = time(NULL);
 	if (o->dry_run) {
 		rc = run_dry(&rn, e);
+		decide_close(&rn.d);
 		events_free(&rn.ev);
 		return rc;
 	}

@@ -18,6 +18,7 @@ struct policyset;
 
 struct run_opts {
 	int dry_run;		/* select and report; open nothing for writing */
+	int list;		/* dry run: list every object, and why kept */
 	day_t today;		/* --now for dry runs; DAY_NONE = the clock */
 	/* Progress on a terminal (may be NULL). */
 	void (*progress)(const char *what, uint64_t files, uint64_t nfiles,

@@ -104,6 +104,48 @@ START_TEST(many_double_stars_do_not_explode)
 }
 END_TEST
 
+START_TEST(the_literal_prefix_stops_at_the_first_wild_component)
+{
+	char b[256];
+
+	ck_assert_uint_eq(glob_literal_prefix("/srv/a/x?/b/f.csv", b, sizeof(b)), 6);
+	ck_assert_str_eq(b, "/srv/a");
+	glob_literal_prefix("/srv/a/f.csv", b, sizeof(b));
+	ck_assert_str_eq(b, "/srv/a");
+	glob_literal_prefix("/srv/a/**", b, sizeof(b));
+	ck_assert_str_eq(b, "/srv/a");
+	glob_literal_prefix("/*.csv", b, sizeof(b));
+	ck_assert_str_eq(b, "/");
+	glob_literal_prefix("/srv/a\\*/f", b, sizeof(b));
+	ck_assert_str_eq(b, "/srv");
+}
+END_TEST
+
+START_TEST(a_glob_reaches_a_directory_it_can_match_below)
+{
+	ck_assert(glob_reaches("/srv/a/**", "/srv/a/state"));
+	ck_assert(glob_reaches("/srv/**/*.csv", "/srv/a/state"));
+	ck_assert(glob_reaches("/srv/*/journal", "/srv/state"));
+	ck_assert(glob_reaches("/srv/a/**", "/srv/a"));
+	ck_assert(!glob_reaches("/srv/a/*.csv", "/srv/a/state"));
+	ck_assert(!glob_reaches("/srv/a/**", "/srv/b"));
+	ck_assert(!glob_reaches("/srv/a/*", "/srv/a/state"));
+	ck_assert(!glob_reaches("/srv/a", "/srv/a"));
+}
+END_TEST
+
+START_TEST(overlap_is_judged_on_the_globs_text_and_errs_toward_yes)
+{
+	ck_assert(glob_may_overlap("/srv/acme/**", "/srv/acme/x/*.csv"));
+	ck_assert(glob_may_overlap("/srv/**/*.csv", "/srv/a/*"));
+	ck_assert(glob_may_overlap("/srv/*.csv", "/srv/a*"));
+	ck_assert(!glob_may_overlap("/srv/a/*.csv", "/srv/b/*.csv"));
+	ck_assert(!glob_may_overlap("/srv/a/x.csv", "/srv/a/y.csv"));
+	ck_assert(!glob_may_overlap("/srv/a/*.csv", "/srv/a/*/*.csv"));
+	ck_assert(!glob_may_overlap("/srv/a/x.txt", "/srv/a/*.csv"));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -120,6 +162,9 @@ main(void)
 	tcase_add_test(tc, star_never_crosses_a_slash);
 	tcase_add_test(tc, paths_ignore_repeated_slashes_and_dot_components);
 	tcase_add_test(tc, many_double_stars_do_not_explode);
+	tcase_add_test(tc, the_literal_prefix_stops_at_the_first_wild_component);
+	tcase_add_test(tc, a_glob_reaches_a_directory_it_can_match_below);
+	tcase_add_test(tc, overlap_is_judged_on_the_globs_text_and_errs_toward_yes);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }

@@ -321,6 +321,70 @@ START_TEST(locate_never_enters_a_mount_point)
 }
 END_TEST
 
+START_TEST(a_glob_naming_a_directory_is_an_error_not_zero_matches)
+{
+	char *top = tu_tmpdir();
+	struct foundlist l = { 0 };
+	struct err e = { "" };
+
+	resolve_force_walk(_i);
+	mk(top, "acme");
+	mk(top, "acme/x");
+	put(top, "acme/x/a.csv");
+	ck_assert_int_eq(run(top, "acme", &l, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "names the directory"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "acme/**"));
+	ck_assert_int_eq(run(top, "acme/x/", &l, &e), -1);
+	ck_assert_int_eq(run(top, "*/x", &l, &e), -1);
+	ck_assert_int_eq(run(top, "acme/*", &l, &e), 0);	/* wild: fine */
+	ck_assert_uint_eq(l.n, 0);
+	foundlist_free(&l);
+	resolve_force_walk(0);
+	tu_rmtree(top);
+}
+END_TEST
+
+START_TEST(a_nested_root_on_its_own_mount_is_walked_from_its_root)
+{
+	char *top = tu_tmpdir(), *inner, *g, path[4200];
+	struct foundlist l = { 0 };
+	struct err e = { "" };
+
+	resolve_force_walk(_i);
+	mk(top, "data");
+	mk(top, "data/mnt");
+	put(top, "data/a.csv");
+	snprintf(path, sizeof(path), "%s/data/mnt", top);
+	if (mount("lethe-test", path, "tmpfs", 0, "size=1m") == -1) {
+		fprintf(stderr, "SKIPPED: cannot mount a tmpfs (%s)\n",
+		    strerror(errno));
+		tu_rmtree(top);
+		return;
+	}
+	mk(top, "data/mnt/deep");
+	put(top, "data/mnt/deep/b.csv");
+	inner = glob_of(top, "data/mnt");
+	{
+		const char *roots[2] = { top, inner };
+		g = glob_of(top, "data/**/*.csv");
+		ck_assert_int_eq(locate(roots, 2, g, &l, &e), 0);
+	}
+	ck_assert_uint_eq(l.n, 2);
+	ck_assert_uint_eq(l.skipped_mounts, 0);
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].rel, "deep/b.csv") == 0)
+			ck_assert_int_eq(l.v[i].root, 1);
+		else
+			ck_assert_str_eq(l.v[i].rel, "data/a.csv");
+	foundlist_free(&l);
+	ck_assert_int_eq(umount(path), 0);
+	free(g);
+	free(inner);
+	resolve_force_walk(0);
+	tu_rmtree(top);
+}
+END_TEST
+
 START_TEST(an_unreadable_directory_is_an_error_naming_it)
 {
 	char *top = tu_tmpdir(), path[4200];
@@ -502,6 +566,8 @@ main(void)
 	tcase_add_loop_test(tc, a_missing_literal_prefix_is_zero_matches, 0, 2);
 	tcase_add_test(tc, the_longest_containing_root_is_chosen);
 	tcase_add_loop_test(tc, locate_never_enters_a_mount_point, 0, 2);
+	tcase_add_loop_test(tc, a_glob_naming_a_directory_is_an_error_not_zero_matches, 0, 2);
+	tcase_add_loop_test(tc, a_nested_root_on_its_own_mount_is_walked_from_its_root, 0, 2);
 	tcase_add_test(tc, an_unreadable_directory_is_an_error_naming_it);
 	tcase_add_test(tc, sorting_drops_duplicate_matches_of_two_globs);
 	tcase_add_loop_test(tc, a_large_directory_is_found_whole_with_every_fact,

@@ -107,3 +107,27 @@ diag_free(struct diags *d)
 	d->v = NULL;
 	d->n = d->cap = d->nwarn = 0;
 }
+
+int
+err_prefix(struct err *e, const char *fmt, ...)
+{
+	char inner[sizeof(e->msg)];
+	va_list ap;
+	int n;
+
+	snprintf(inner, sizeof(inner), "%s", e->msg);
+	va_start(ap, fmt);
+	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n + 2 < sizeof(e->msg)) {
+		size_t off = (size_t)n, room = sizeof(e->msg) - off - 2;
+		size_t il = strlen(inner);
+		e->msg[off++] = ':';
+		e->msg[off++] = ' ';
+		if (il > room - 1)
+			il = room - 1;
+		memcpy(e->msg + off, inner, il);
+		e->msg[off + il] = '\0';
+	}
+	return -1;
+}

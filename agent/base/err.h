@@ -21,6 +21,11 @@ int err_set(struct err *e, const char *fmt, ...)
 int err_sys(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Prefixes e->msg with fmt and ": " ("dataset x: " + what it said), for
+ * a caller that knows the context the callee did not.  Returns -1. */
+int err_prefix(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* A list of diagnostics, "FILE:LINE: message" each, for `lethe check` and
  * every loader that must report all problems rather than the first. */
 struct diags {

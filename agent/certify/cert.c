@@ -44,9 +44,11 @@ struct field {
 	const char *key;
 	enum ftype type;
 	size_t off;
+	int optional;	/* absent in certificates issued before it existed */
 };
 
-#define C(s, k, t, m) { s, k, t, offsetof(struct cert, m) }
+#define C(s, k, t, m) { s, k, t, offsetof(struct cert, m), 0 }
+#define CO(s, k, t, m) { s, k, t, offsetof(struct cert, m), 1 }
 static const struct field fields[] = {
 	C("certificate", "id", F_STR, id),
 	C("certificate", "issued", F_TIME, issued),
@@ -74,6 +76,7 @@ static const struct field fields[] = {
 	C("sanitization", "remaining_matches", F_U64, remaining_matches),
 	C("sanitization", "post_sanitization_destination", F_STR, destination),
 	C("sanitization", "exceptions", F_STR, exceptions),
+	CO("sanitization", "result", F_STR, result),
 	C("data", "categories", F_STR, categories),
 	C("data", "files", F_U64, files),
 	C("data", "bytes", F_U64, bytes),
@@ -83,10 +86,11 @@ static const struct field fields[] = {
 	C("delivery", "certify_by", F_DATE, certify_by),
 };
 #undef C
+#undef CO
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 #define MEDIA_BEFORE 15		/* index of the first field after [media] */
 
-#define M(k, m) { "media", k, F_STR, offsetof(struct cert_media, m) }
+#define M(k, m) { "media", k, F_STR, offsetof(struct cert_media, m), 0 }
 static const struct field mfields[] = {
 	M("type", type), M("uuid", uuid), M("device", device),
 	M("model", model), M("serial", serial), M("rotational", rotational),
@@ -253,7 +257,7 @@ int
 cert_check_fields(const struct cert *c, struct err *e)
 {
 	for (size_t i = 0; i < NFIELDS; i++)
-		if (!field_present(c, &fields[i]))
+		if (!fields[i].optional && !field_present(c, &fields[i]))
 			return err_set(e, "missing [%s] %s", fields[i].sec,
 			    fields[i].key);
 	if (c->nmedia == 0)
@@ -302,11 +306,23 @@ cert_check_fields(const struct cert *c, struct err *e)
 		return err_set(e, "[sanitization] technique '%s' is not one of "
 		    "overwrite, crypto-erase, archive-member-removal, "
 		    "transfer-then-overwrite", c->technique);
-	if (c->remaining_matches != 0)
+	if (c->result != NULL && strcmp(c->result, "complete") != 0 &&
+	    strcmp(c->result, "partial") != 0)
+		return err_set(e, "[sanitization] result is '%s'; expected "
+		    "complete or partial", c->result);
+	/* A partial certificate confirms what a failed disposition did
+	 * destroy, and says what remains; a complete one leaves nothing. */
+	if (!cert_partial(c) && c->remaining_matches != 0)
 		return err_set(e, "[sanitization] remaining_matches is %llu: "
 		    "data was left behind, the disposition did not complete",
 		    (unsigned long long)c->remaining_matches);
 	return 0;
+}
+
+int
+cert_partial(const struct cert *c)
+{
+	return c->result != NULL && strcmp(c->result, "partial") == 0;
 }
 
 int
@@ -348,7 +364,10 @@ int
 cert_check_deadline(const struct cert *c, struct err *e)
 {
 	char a[32], b[32];
-	int met = cert_deadline_met(c->timezone, c->completed, c->deadline);
+	/* A partial disposition did not meet the obligation, whatever day
+	 * it ended on. */
+	int met = !cert_partial(c) &&
+	    cert_deadline_met(c->timezone, c->completed, c->deadline);
 
 	if (met != c->deadline_met)
 		return err_set(e, "[agreement] deadline_met says %s, but "
@@ -526,6 +545,8 @@ cert_format(const struct cert *c, char **text, size_t *len, struct err *e)
 			strbuf_puts(&b, sec);
 			strbuf_puts(&b, "]\n");
 		}
+		if (fields[i].optional && !field_present(c, &fields[i]))
+			continue;
 		if (emit_field(&b, c, &fields[i], e) != 0)
 			goto out;
 	}

@@ -70,9 +70,11 @@ struct cert {
 	const char *method_details;
 	const char *verification;
 	time_t started, completed;	/* UTC; -1 unset */
-	uint64_t remaining_matches;	/* must be 0 (SPEC §6.6) */
+	uint64_t remaining_matches;	/* 0 unless result is partial (§6.6) */
 	const char *destination;	/* post_sanitization_destination */
 	const char *exceptions;		/* "none" when none */
+	const char *result;		/* "complete" | "partial"; NULL (absent)
+					 * in certificates before 0.2: complete */
 	/* [data] */
 	const char *categories;
 	uint64_t files, bytes;
@@ -106,6 +108,10 @@ int cert_check_dates(const struct cert *c, struct err *e);
 int cert_check_deadline(const struct cert *c, struct err *e);
 /* All three. */
 int cert_check(const struct cert *c, struct err *e);
+/* Whether the certificate says result = partial: a disposition that
+ * failed after destroying something confirms that much, says why and
+ * what remains; deadline_met is then no. */
+int cert_partial(const struct cert *c);
 /* What deadline_met must say: 1 if completed (an instant) fell on or before
  * calendar day `deadline` in zone tz, else 0. */
 int cert_deadline_met(const char *tz, time_t completed, day_t deadline);

@@ -211,6 +211,126 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 	if (o->exceptions[0] != '\0' && o->digests_missing == 0)
 		snprintf(b->exceptions, sizeof(b->exceptions), "%s",
 		    o->exceptions);
+	if (r->partial) {
+		char tmp[sizeof(b->exceptions)];
+		int w;
+		memcpy(tmp, b->exceptions, sizeof(tmp));
+		w = snprintf(b->exceptions, sizeof(b->exceptions), "PARTIAL: "
+		    "the disposition failed after destroying what this "
+		    "certificate lists; %" PRIu64 " matches remain and a later "
+		    "disposition of the same trigger must finish them; what "
+		    "failed: ", o->remaining == UINT64_MAX ? 0 : o->remaining);
+		if (w > 0 && (size_t)w < sizeof(b->exceptions))
+			strncat(b->exceptions, tmp,
+			    sizeof(b->exceptions) - (size_t)w - 1);
+	}
+}
+
+/* Fills *ct (pointing into *b, r and a) for the disposition in r, with
+ * the manifest's totals and digest and the journal at seq/head. */
+static void
+build_cert(const struct config *c, const struct agreement *a,
+    const struct record *r, const char *manifest, size_t mlen,
+    uint64_t seq, const char *head, struct cert *ct, struct certbuf *b)
+{
+	const struct dispose_out *o = &r->out;
+	uint64_t rows, bytes;
+
+	memset(b, 0, sizeof(*b));
+	describe(b, r, c);
+	cert_init(ct);
+	snprintf(b->tool, sizeof(b->tool), "lethe %s (%s)", LETHE_VERSION,
+	    OpenSSL_version(OPENSSL_VERSION));
+	ct->id = r->id;
+	ct->issued = time(NULL);
+	ct->standard = CERT_STANDARD;
+	ct->tool = b->tool;
+	ct->host = c->host;
+	ct->journal_seq = seq;
+	snprintf(b->head, sizeof(b->head), "%s", head);
+	ct->journal_head = b->head;
+	ct->agreement = a->id;
+	ct->lea = a->lea;
+	snprintf(b->vendor, sizeof(b->vendor), "%s", c->vendor_name ?
+	    c->vendor_name : c->host);
+	ct->vendor = b->vendor;
+	if (strncmp(r->trigger, "D-", 2) == 0)
+		snprintf(b->trigger, sizeof(b->trigger), "directive %s",
+		    r->trigger);
+	else
+		snprintf(b->trigger, sizeof(b->trigger), "%s", r->trigger);
+	ct->trigger = b->trigger;
+	ct->trigger_date = r->trigger_date;
+	ct->deadline = r->deadline;
+	if (r->timezone[0])
+		snprintf(b->tz, sizeof(b->tz), "%s", r->timezone);
+	else
+		host_zone(b->tz, sizeof(b->tz));
+	ct->timezone = b->tz;
+	ct->completed = o->completed;
+	ct->started = o->started;
+	ct->result = r->partial ? "partial" : "complete";
+	ct->deadline_met = !r->partial &&
+	    cert_deadline_met(b->tz, o->completed, r->deadline);
+	for (size_t i = 0; i < o->nmedia && i < CERT_MAX_MEDIA; i++) {
+		const struct dispose_media *m = &o->media[i];
+		snprintf(b->rot[i], sizeof(b->rot[i]), "%s", m->m.rotational == 1 ?
+		    "yes" : m->m.rotational == 0 ? "no" : "unknown");
+		ct->media[i].type = m->m.fstype;
+		ct->media[i].uuid = m->m.uuid;
+		ct->media[i].device = m->m.device;
+		ct->media[i].model = m->m.model;
+		ct->media[i].serial = m->m.serial;
+		ct->media[i].rotational = b->rot[i];
+		ct->media[i].source = m->sources;
+		ct->nmedia++;
+	}
+	if (ct->nmedia == 0) {
+		/* Nothing matched on any filesystem (the data was already
+		 * gone): say so rather than invent a medium. */
+		ct->media[0].type = "none";
+		ct->media[0].uuid = "unknown";
+		ct->media[0].device = "none: no matching data was found";
+		ct->media[0].model = "unknown";
+		ct->media[0].serial = "unknown";
+		ct->media[0].rotational = "unknown";
+		ct->media[0].source = r->datasets[0] ? r->datasets :
+		    "none: no dataset in scope";
+		ct->nmedia = 1;
+	}
+	ct->performed_by = b->performed;
+	ct->method_type = b->method_type;
+	ct->technique = b->technique;
+	ct->method_details = b->details;
+	ct->verification = b->verification;
+	ct->remaining_matches = o->remaining == UINT64_MAX ? 1 : o->remaining;
+	ct->destination = b->destination;
+	ct->exceptions = b->exceptions;
+	category_format(r->categories, b->categories, sizeof(b->categories));
+	ct->categories = b->categories[0] ? b->categories : "none";
+	manifest_totals(manifest, mlen, &rows, &bytes);
+	ct->files = rows;
+	ct->bytes = bytes;
+	cert_sha256_hex(manifest, mlen, b->msha);
+	ct->manifest_sha256 = b->msha;
+	ct->retained = r->retained[0] ? r->retained : "none";
+	ct->holds = r->holds[0] ? r->holds : "none";
+	ct->certify_by = date_add(tz_date_at(b->tz, o->completed),
+	    a->certify_within);
+}
+
+/* Loads the signer: the key and certificate must be usable now. */
+static int
+load_signer(const struct config *c, struct signer *s, struct err *e)
+{
+	memset(s, 0, sizeof(*s));
+	if (c->sign_key == NULL || c->sign_cert == NULL)
+		return err_set(e, "%s: no [signing] key and cert configured: "
+		    "certificates cannot be signed", c->path);
+	if (sign_load(c->sign_key, c->sign_cert, c->sign_chain, s, e) != 0)
+		return -1;
+	s->tsa_command = c->tsa_command;
+	return 0;
 }
 
 static int
@@ -218,102 +338,54 @@ write_cert(const struct config *c, const struct agreement *a,
     const struct record *r, const char *manifest, size_t mlen,
     struct journal *j, struct err *e)
 {
-	const struct dispose_out *o = &r->out;
 	struct certbuf b;
 	struct cert ct;
 	struct signer s;
-	uint64_t rows, bytes;
 	int rc;
 
-	memset(&b, 0, sizeof(b));
-	memset(&s, 0, sizeof(s));
-	describe(&b, r, c);
-	cert_init(&ct);
-	snprintf(b.tool, sizeof(b.tool), "lethe %s (%s)", LETHE_VERSION,
-	    OpenSSL_version(OPENSSL_VERSION));
-	ct.id = r->id;
-	ct.issued = time(NULL);
-	ct.standard = CERT_STANDARD;
-	ct.tool = b.tool;
-	ct.host = c->host;
-	ct.journal_seq = j->seq;
-	snprintf(b.head, sizeof(b.head), "%s", j->head);
-	ct.journal_head = b.head;
-	ct.agreement = a->id;
-	ct.lea = a->lea;
-	snprintf(b.vendor, sizeof(b.vendor), "%s", c->vendor_name ?
-	    c->vendor_name : c->host);
-	ct.vendor = b.vendor;
-	if (strncmp(r->trigger, "D-", 2) == 0)
-		snprintf(b.trigger, sizeof(b.trigger), "directive %s",
-		    r->trigger);
-	else
-		snprintf(b.trigger, sizeof(b.trigger), "%s", r->trigger);
-	ct.trigger = b.trigger;
-	ct.trigger_date = r->trigger_date;
-	ct.deadline = r->deadline;
-	if (r->timezone[0])
-		snprintf(b.tz, sizeof(b.tz), "%s", r->timezone);
-	else
-		host_zone(b.tz, sizeof(b.tz));
-	ct.timezone = b.tz;
-	ct.completed = o->completed;
-	ct.started = o->started;
-	ct.deadline_met = cert_deadline_met(b.tz, o->completed, r->deadline);
-	for (size_t i = 0; i < o->nmedia && i < CERT_MAX_MEDIA; i++) {
-		const struct dispose_media *m = &o->media[i];
-		snprintf(b.rot[i], sizeof(b.rot[i]), "%s", m->m.rotational == 1 ?
-		    "yes" : m->m.rotational == 0 ? "no" : "unknown");
-		ct.media[i].type = m->m.fstype;
-		ct.media[i].uuid = m->m.uuid;
-		ct.media[i].device = m->m.device;
-		ct.media[i].model = m->m.model;
-		ct.media[i].serial = m->m.serial;
-		ct.media[i].rotational = b.rot[i];
-		ct.media[i].source = m->sources;
-		ct.nmedia++;
-	}
-	if (ct.nmedia == 0) {
-		/* Nothing matched on any filesystem (the data was already
-		 * gone): say so rather than invent a medium. */
-		ct.media[0].type = "none";
-		ct.media[0].uuid = "unknown";
-		ct.media[0].device = "none: no matching data was found";
-		ct.media[0].model = "unknown";
-		ct.media[0].serial = "unknown";
-		ct.media[0].rotational = "unknown";
-		ct.media[0].source = r->datasets[0] ? r->datasets :
-		    "none: no dataset in scope";
-		ct.nmedia = 1;
-	}
-	ct.performed_by = b.performed;
-	ct.method_type = b.method_type;
-	ct.technique = b.technique;
-	ct.method_details = b.details;
-	ct.verification = b.verification;
-	ct.remaining_matches = o->remaining;
-	ct.destination = b.destination;
-	ct.exceptions = b.exceptions;
-	category_format(r->categories, b.categories, sizeof(b.categories));
-	ct.categories = b.categories[0] ? b.categories : "none";
-	manifest_totals(manifest, mlen, &rows, &bytes);
-	ct.files = rows;
-	ct.bytes = bytes;
-	cert_sha256_hex(manifest, mlen, b.msha);
-	ct.manifest_sha256 = b.msha;
-	ct.retained = r->retained[0] ? r->retained : "none";
-	ct.holds = r->holds[0] ? r->holds : "none";
-	ct.certify_by = date_add(tz_date_at(b.tz, o->completed),
-	    a->certify_within);
-	if (c->sign_key == NULL || c->sign_cert == NULL)
-		return err_set(e, "%s: no [signing] key and cert configured: "
-		    "certificates cannot be signed", c->path);
-	if (sign_load(c->sign_key, c->sign_cert, c->sign_chain, &s, e) != 0)
+	build_cert(c, a, r, manifest, mlen, j->seq, j->head, &ct, &b);
+	if (load_signer(c, &s, e) != 0)
 		return -1;
-	s.tsa_command = c->tsa_command;
 	rc = cert_write_files(c->state_dir, &ct, manifest, mlen, &s, e);
 	sign_free(&s);
 	return rc;
+}
+
+int
+certify_preflight(const struct config *c, const struct agreement *a,
+    const char *id, const char *trigger, day_t trigger_date, day_t deadline,
+    const size_t *ds, size_t nds, const struct events *ev, struct err *e)
+{
+	static const char head[] = "0000000000000000000000000000000000000000"
+	    "000000000000000000000000";
+	struct dispose_out out;
+	struct record r;
+	struct certbuf b;
+	struct cert ct;
+	struct signer s;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!config_valid_email(a->contact))
+		return err_set(e, "%s:%d: contact '%s' is not an address "
+		    "sendmail can take (RFC 5322 addr-spec, not starting with "
+		    "'-')", a->file, a->line, a->contact);
+	/* The certificate as it would be issued today, for a disposition
+	 * of nothing: every field this agreement and host put in it must
+	 * already be valid and INI-safe. */
+	memset(&out, 0, sizeof(out));
+	out.started = out.completed = time(NULL);
+	record_from(&r, c, a, id, trigger, trigger_date, deadline, ds, nds, ev,
+	    &out);
+	build_cert(c, a, &r, CERT_MANIFEST_HEADER,
+	    strlen(CERT_MANIFEST_HEADER), ev->seq, head, &ct, &b);
+	if (cert_format(&ct, &text, &len, e) != 0)
+		return err_prefix(e, "the certificate could not be written");
+	free(text);
+	if (load_signer(c, &s, e) != 0)
+		return err_prefix(e, "the certificate could not be signed");
+	sign_free(&s);
+	return 0;
 }
 
 int

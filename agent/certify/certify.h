@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+#include "base/date.h"
+
+struct agreement;
 struct config;
 struct deliver_report;
 struct diags;
@@ -18,7 +21,8 @@ struct journal;
 struct policyset;
 struct err;
 
-/* Issues the certificate of a completed disposition from its record:
+/* Issues the certificate of a completed disposition (or of a failed one
+ * that destroyed something: result = partial) from its record:
  * writes ID.cert, ID.cert.p7s and ID.manifest, journals
  * certificate-issued, and queues the message to the agreement's contact.
  * Writes the certificate id into certid.  Returns 0, or -1 with *e set
@@ -26,6 +30,16 @@ struct err;
 int certify(const struct config *c, const struct policyset *ps,
     const struct events *ev, const struct ev_disposition *dp,
     struct journal *j, char *certid, size_t len, struct err *e);
+/* Preflight (SPEC §5): before a disposition of datasets ds of agreement a
+ * starts, proves that its certificate could be issued and sent: the
+ * recipient is an address sendmail takes, the certificate text for this
+ * agreement, trigger and disposition id formats (every field valid and
+ * INI-safe, every line under 200 bytes), and the signing key and
+ * certificate load and are valid now.  Writes nothing.  Returns 0, or -1
+ * with *e saying what would fail. */
+int certify_preflight(const struct config *c, const struct agreement *a,
+    const char *id, const char *trigger, day_t trigger_date, day_t deadline,
+    const size_t *ds, size_t nds, const struct events *ev, struct err *e);
 /* After delivery: for each accepted certificate, sanitize the vendor's
  * copies of the manifest (it names students) with the overwrite engine.
  * Problems are added to *errors.  Returns how many certificates were

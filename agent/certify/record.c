@@ -83,6 +83,27 @@ holds_text(const struct events *ev, const char *agreement, char *buf,
 	}
 }
 
+/* Appends name to the ", "-separated list in buf (len bytes, *off used);
+ * when the rest (left names, this one included) no longer fits, ends it
+ * with "and N more" instead: never a name cut in half. */
+static void
+list_add(char *buf, size_t len, size_t *off, const char *name, size_t left)
+{
+	int w;
+
+	if (*off == (size_t)-1)
+		return;		/* already ended */
+	w = snprintf(buf + *off, len - *off, "%s%s", *off ? ", " : "", name);
+	if (w > 0 && (size_t)w < len - *off && *off + (size_t)w + 24 < len) {
+		*off += (size_t)w;
+		return;
+	}
+	buf[*off] = '\0';
+	snprintf(buf + *off, len - *off, "%sand %zu more", *off ? ", " : "",
+	    left);
+	*off = (size_t)-1;
+}
+
 void
 record_from(struct record *r, const struct config *c,
     const struct agreement *a, const char *id, const char *trigger,
@@ -101,12 +122,9 @@ record_from(struct record *r, const struct config *c,
 	snprintf(r->timezone, sizeof(r->timezone), "%s",
 	    a->timezone ? a->timezone : "");
 	for (size_t i = 0; i < nds; i++) {
-		int w;
 		r->categories |= a->ds[ds[i]].categories;
-		w = snprintf(r->datasets + off, sizeof(r->datasets) - off,
-		    "%s%s", i ? "," : "", a->ds[ds[i]].name);
-		if (w > 0 && (size_t)w < sizeof(r->datasets) - off)
-			off += (size_t)w;
+		list_add(r->datasets, sizeof(r->datasets), &off,
+		    a->ds[ds[i]].name, nds - i);
 	}
 	snprintf(r->retained, sizeof(r->retained), "none");
 	for (size_t i = 0; i < a->nds; i++) {
@@ -146,6 +164,7 @@ record_write(const char *state_dir, const struct record *r, struct err *e)
 	sb_kv(&b, "datasets", "%s", r->datasets);
 	sb_kv(&b, "retained", "%s", r->retained);
 	sb_kv(&b, "holds", "%s", r->holds);
+	sb_kv(&b, "partial", "%d", r->partial);
 	sb_kv(&b, "started", "%lld", (long long)o->started);
 	sb_kv(&b, "completed", "%lld", (long long)o->completed);
 	sb_kv(&b, "files", "%" PRIu64, o->files);
@@ -281,6 +300,7 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		S("exceptions", o->exceptions);
 		S("manifest", o->manifest_path);
 		U("categories", r->categories)
+		U("partial", r->partial)
 		U("files", o->files)
 		U("bytes", o->bytes)
 		U("links", o->links)

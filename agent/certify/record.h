@@ -27,6 +27,8 @@ struct record {
 	char datasets[1024];	/* names, comma-separated */
 	char retained[1024];	/* "name (reason); ..." or "none" */
 	char holds[1024];	/* "H-0001 placed ..., released ...; ..." or "none" */
+	int partial;		/* the disposition failed after destroying
+				 * something: certified as partial */
 	struct dispose_out out;
 };
 

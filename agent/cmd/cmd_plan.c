@@ -4,12 +4,15 @@
  *
  * MUST rules: plan changes nothing.  It reads the journal without taking
  * the lock (creating the lock file would be a write), opens no dataset
- * file, and selects through sched_plan exactly as `lethe run` does.
+ * file for writing, and decides through decide.c exactly as `lethe run`
+ * does: for each row due now, the preflight of its certificate and its
+ * scope (conflicts, refusals), whose reasons go into the note.
  */
 #include "cmd/cmd.h"
 #include "base/err.h"
 #include "plan/events.h"
 #include "plan/sched.h"
+#include "decide.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +103,7 @@ cmd_plan(struct ctx *x, int argc, char **argv)
 {
 	static const char syn[] = "plan [--now DATE] [--tsv]";
 	struct events ev = { 0 };
-	struct plan p = { 0 };
+	struct decide d;
 	struct err e;
 	day_t today = DAY_NONE;
 	int tsv = 0, rc = EXIT_USAGE;
@@ -118,6 +121,7 @@ cmd_plan(struct ctx *x, int argc, char **argv)
 			return usage(syn);
 		}
 	}
+	memset(&d, 0, sizeof(d));
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
 	if (events_load(x->cfg.state_dir, &ev, &e) != 0) {
@@ -125,20 +129,21 @@ cmd_plan(struct ctx *x, int argc, char **argv)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (sched_plan_on(&x->ps, &ev, time(NULL), today, &p, &e) != 0) {
+	if (decide_open(&d, &x->cfg, &x->ps, &ev, time(NULL), today, &e) != 0 ||
+	    decide_walk(&d, 0, &e) != 0) {
 		warnx_("%s", e.msg);
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	print_plan(&p, tsv);
+	print_plan(&d.plan, tsv);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		warnx_("writing the plan: output error");
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	rc = plan_overdue(&p) ? EXIT_OVERDUE : EXIT_OK;
+	rc = plan_overdue(&d.plan) ? EXIT_OVERDUE : EXIT_OK;
 out:
-	plan_free(&p);
+	decide_close(&d);
 	events_free(&ev);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * cmd_run.c: `lethe run [--verbose] [--dry-run [--now DATE]]` (SPEC §4,
  * §5).  Prints what failed always, what was done on a terminal or with
- * --verbose, and progress on a terminal only, so that cron mails nothing
+ * --verbose (a dry run with --verbose lists every object it would destroy
+ * or keep, and why), and progress on a terminal only, so that cron mails nothing
  * but problems.  Exit: 0 all well, 1 something
  * failed (the rest was still done), 2 usage or config error (nothing was
  * done), 3 nothing failed but something is still overdue.
@@ -77,6 +78,7 @@ cmd_run(struct ctx *x, int argc, char **argv)
 	}
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
+	o.list = o.dry_run && verbose;
 	p.on = x->interactive && !o.dry_run;
 	o.progress = show_progress;
 	o.arg = &p;

@@ -13,6 +13,8 @@
 #include "conf/config.h"
 
 #include "base/err.h"
+#include "base/text.h"
+#include "locate/resolve.h"
 #include "conf/iniread.h"
 
 #include <ctype.h>
@@ -161,10 +163,13 @@ config_valid_email(const char *s)
 {
 	const char *at, *dot;
 
-	if (s == NULL || *s == '\0' || strlen(s) > 254)
+	/* An addr-spec of RFC 5322 atoms, ASCII only, that sendmail(8) can
+	 * never read as an option. */
+	if (s == NULL || *s == '\0' || *s == '-' || strlen(s) > 254)
 		return 0;
 	for (const char *p = s; *p != '\0'; p++)
-		if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p) ||
+		if ((unsigned char)*p >= 0x7f || isspace((unsigned char)*p) ||
+		    iscntrl((unsigned char)*p) ||
 		    strchr("<>\"(),;:[]\\", *p) != NULL)
 			return 0;
 	at = strchr(s, '@');
@@ -364,6 +369,15 @@ take(struct cstate *st, const char *file, int k, char **out)
 			return;
 		}
 		break;
+	case V_TEXT: {
+		const char *why = text_unsafe(v, 160);
+		if (why != NULL) {
+			diag_add(st->d, file, line, "%s: %s; it goes into every "
+			    "certificate and mail", name, why);
+			return;
+		}
+		break;
+	}
 	case V_EMAIL:
 		if (!config_valid_email(v)) {
 			diag_add(st->d, file, line, "%s '%s' is not an e-mail "
@@ -564,14 +578,12 @@ config_free(struct config *c)
 int
 config_root_of(const struct config *c, const char *p)
 {
+	const char *rest;
+
 	if (p == NULL || p[0] != '/' || has_dot_component(p))
 		return -1;
-	for (size_t i = 0; i < c->nroots; i++) {
-		size_t n = strlen(c->roots[i]);
-
-		if (strncmp(p, c->roots[i], n) == 0 &&
-		    (p[n] == '\0' || p[n] == '/'))
-			return (int)i;
-	}
-	return -1;
+	/* One containment rule everywhere: the deepest root, by path
+	 * components (resolve.c). */
+	return resolve_which_root((const char *const *)c->roots, c->nroots, p,
+	    &rest);
 }

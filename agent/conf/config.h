@@ -41,12 +41,14 @@ void config_free(struct config *c);
  * when trusted (always when euid is not 0), else -1. */
 int config_check_owner(const char *path, const struct stat *st, uid_t euid,
     struct diags *d);
-/* Whether s looks like a plain e-mail address (local@domain.tld, no
- * blanks, quotes or angle brackets).  1 or 0. */
+/* Whether s is an address certificates can be sent to: a plain RFC 5322
+ * addr-spec (local@domain.tld) in ASCII, with no blanks, quotes or angle
+ * brackets, that does not start with '-' (sendmail would read an
+ * option).  1 or 0. */
 int config_valid_email(const char *s);
-/* Index of the allowed root that contains the absolute path p (component
- * wise, no normalisation of "..": a path with "." or ".." components is
- * never inside), or -1. */
+/* Index of the allowed root that holds the absolute path p: the deepest
+ * one, by path components (resolve_which_root, the one containment rule);
+ * a path with "." or ".." components is never inside.  Or -1. */
 int config_root_of(const struct config *c, const char *p);
 
 #endif

@@ -7,11 +7,16 @@
 #include "conf/config.h"
 #include "base/err.h"
 #include "conf/iniread.h"
+#include "locate/locate.h"
+#include "locate/resolve.h"
 #include "conf/policy.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const keys[] = {
 	"agreement", "received", "extent", "categories", "nature",
@@ -140,7 +145,8 @@ check_agreement(struct parse *p, const char *file,
 }
 
 static void
-check_rest(struct parse *p, const char *file, const struct config *c)
+check_rest(struct parse *p, const char *file, const struct config *c,
+    const struct policyset *ps)
 {
 	struct directive *dv = p->dv;
 	const char *v;
@@ -188,8 +194,13 @@ check_rest(struct parse *p, const char *file, const struct config *c)
 			diag_add(p->d, file, p->line[K_TRANSFER_TO],
 			    "transfer_to '%s' is not inside allowed_roots "
 			    "(%s)", v, c->path != NULL ? c->path : "lethe.conf");
-		else
+		else {
+			struct err e;
 			dv->transfer_to = keep(p, v);
+			if (directive_check_transfer(c, ps, v, &e) != 0)
+				diag_add(p->d, file, p->line[K_TRANSFER_TO],
+				    "%s", e.msg);
+		}
 	} else if (v != NULL) {
 		diag_add(p->d, file, p->line[K_TRANSFER_TO], "transfer_to "
 		    "given but nature is not transfer");
@@ -225,7 +236,7 @@ directive_load(const char *path, const struct policyset *ps,
 			diag_add(d, path, 0, "no [directive] section");
 		else {
 			check_agreement(&p, path, ps);
-			check_rest(&p, path, c);
+			check_rest(&p, path, c, ps);
 		}
 	}
 	for (size_t i = 0; i < NKEYS; i++)
@@ -254,4 +265,76 @@ directive_categories(const struct directive *dv, char *buf, size_t len)
 		return buf;
 	}
 	return category_format(dv->categories, buf, len);
+}
+
+/* The first component of rel (at most NAME_MAX) into comp; its length. */
+static size_t
+first_comp(const char *rel, char *comp, size_t len)
+{
+	size_t n = strcspn(rel, "/");
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(comp, rel, n);
+	comp[n] = '\0';
+	return n;
+}
+
+int
+directive_check_transfer(const struct config *c, const struct policyset *ps,
+    const char *to, struct err *e)
+{
+	struct rootdir root;
+	const char *rel;
+	char comp[NAME_MAX + 1];
+	int r, fd, next, rc = 0;
+
+	r = resolve_which_root((const char *const *)c->roots, c->nroots, to,
+	    &rel);
+	if (r < 0)
+		return err_set(e, "transfer_to %s is not inside an allowed root",
+		    to);
+	/* The archive must not become data: no dataset of any agreement
+	 * may reach where it goes, or the next run would destroy it. */
+	for (size_t i = 0; ps != NULL && i < ps->n; i++)
+		for (size_t k = 0; k < ps->a[i].nds; k++) {
+			const struct dataset *d = &ps->a[i].ds[k];
+			const char *g = d->path != NULL &&
+			    glob_reaches(d->path, to) ? d->path :
+			    d->archive != NULL && glob_reaches(d->archive, to) ?
+			    d->archive : NULL;
+			if (g != NULL)
+				return err_set(e, "transfer_to %s lies inside "
+				    "agreement %s's dataset %s (%s): the "
+				    "transfer archive would itself be data to "
+				    "destroy; choose a place no dataset "
+				    "reaches", to, ps->a[i].id, d->name, g);
+		}
+	/* What exists of it must be reached without a symlink or a mount
+	 * point, as the transfer itself will be.  (A root not there yet
+	 * holds no symlink; the transfer will say it is missing.) */
+	if (resolve_root(c->roots[r], &root, e) != 0)
+		return errno == ENOENT ? 0 : -1;
+	fd = dup(root.fd);
+	while (fd != -1 && *rel != '\0') {
+		size_t n = first_comp(rel, comp, sizeof(comp));
+		next = resolve_child_dir(&root, fd, comp);
+		if (next == -1 && errno != ENOENT) {
+			rc = errno == ELOOP ? err_set(e, "transfer_to %s: %s is "
+			    "a symbolic link; lethe never follows one below an "
+			    "allowed root", to, comp) : errno == EXDEV ?
+			    err_set(e, "transfer_to %s: %s is a mount point; "
+			    "lethe never crosses one", to, comp) :
+			    err_sys(e, "transfer_to %s: %s", to, comp);
+		}
+		close(fd);
+		fd = next;
+		rel += n;
+		while (*rel == '/')
+			rel++;
+	}
+	if (fd != -1)
+		close(fd);
+	resolve_root_close(&root);
+	return rc;
 }

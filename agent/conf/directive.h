@@ -20,6 +20,7 @@
 
 struct config;
 struct diags;
+struct err;
 struct policyset;
 
 struct directive {
@@ -42,6 +43,13 @@ struct directive {
 int directive_load(const char *path, const struct policyset *ps,
     const struct config *c, struct directive *out, struct diags *d);
 void directive_free(struct directive *dv);
+/* Whether transfer_to `to` is a place an Exhibit D transfer may go: inside
+ * an allowed root, reached (as far as it exists) without a symbolic link
+ * or a mount point, and reachable by no dataset of any agreement in ps
+ * (the archive would be data to destroy).  Checked at `directive add` and
+ * again before every transfer.  Returns 0, or -1 with *e saying why. */
+int directive_check_transfer(const struct config *c, const struct policyset *ps,
+    const char *to, struct err *e);
 /* Formats the categories of a partial directive ("Assessment, Attendance")
  * or "" for a complete one, into buf. */
 char *directive_categories(const struct directive *dv, char *buf, size_t len);

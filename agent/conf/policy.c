@@ -15,7 +15,9 @@
 
 #include "conf/config.h"
 #include "base/err.h"
+#include "base/text.h"
 #include "conf/iniread.h"
+#include "conf/own.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -254,11 +256,21 @@ agreement_key(struct pstate *st, int line, int k, const char *v)
 		else if (dup_str(st, line, &a->id, v) == 0)
 			a->line_id = line;
 		break;
-	case A_LEA:
-		(void)dup_str(st, line, &a->lea, v);
+	case A_LEA: {
+		const char *why = text_unsafe(v, 160);
+		if (why != NULL)
+			diag_add(st->d, st->file, line, "lea: %s; it goes into "
+			    "every certificate and mail", why);
+		else
+			(void)dup_str(st, line, &a->lea, v);
 		break;
+	}
 	case A_CONTACT:
-		if (!config_valid_email(v))
+		if (v[0] == '-')
+			diag_add(st->d, st->file, line, "contact '%s' starts with "
+			    "'-': sendmail(8) would read it as an option, and no "
+			    "certificate could be sent", v);
+		else if (!config_valid_email(v))
 			diag_add(st->d, st->file, line, "contact '%s' is not an "
 			    "e-mail address", v);
 		else
@@ -358,9 +370,15 @@ dataset_key(struct pstate *st, int line, int k, const char *v)
 		else
 			ds->deidentified = b;
 		break;
-	case D_EXEMPT:
-		(void)dup_str(st, line, &ds->exempt_reason, v);
+	case D_EXEMPT: {
+		const char *why = text_unsafe(v, 160);
+		if (why != NULL)
+			diag_add(st->d, st->file, line, "exempt_reason: %s; it "
+			    "goes into every certificate", why);
+		else
+			(void)dup_str(st, line, &ds->exempt_reason, v);
 		break;
+	}
 	}
 }
 
@@ -767,6 +785,10 @@ policy_load_dir(const char *dir, const struct config *c,
 		}
 		load_at(dirfd(dp), names[i], path, c, ps, d);
 	}
+	/* lethe's own files are never data (SPEC §5): a glob that can reach
+	 * one is an error, so nothing acts under such a policy. */
+	if (c != NULL && c->state_dir != NULL)
+		own_check_reach(c, ps, d);
 out:
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -793,6 +815,12 @@ policy_find(const struct policyset *ps, const char *id)
 		if (ps->a[i].id != NULL && strcmp(ps->a[i].id, id) == 0)
 			return &ps->a[i];
 	return NULL;
+}
+
+int
+dataset_exempt(const struct agreement *a, size_t i)
+{
+	return a->ds[i].deidentified || a->ds[i].exempt_reason != NULL;
 }
 
 int

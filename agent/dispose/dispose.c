@@ -106,6 +106,19 @@ dispose_open_parent(struct dctx *x, int root, const char *rel, const char **base
 	return resolve_parent(r, rel, base, e);
 }
 
+/* Whether the ", "-separated list holds name. */
+static int
+list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' ||
+		    p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
 /* The media entry for the filesystem of fd (added on first sight). */
 struct dispose_media *
 dispose_media_for(struct dctx *x, int fd, const char *dsname, struct err *e)
@@ -134,10 +147,17 @@ dispose_media_for(struct dctx *x, int fd, const char *dsname, struct err *e)
 		m->purge = -2;	/* not tried yet */
 		o->nmedia++;
 	}
-	if (strstr(m->sources, dsname) == NULL) {
-		size_t off = strlen(m->sources);
-		snprintf(m->sources + off, sizeof(m->sources) - off, "%s%s",
-		    off ? ", " : "", dsname);
+	if (!list_has(m->sources, dsname)) {
+		size_t off = strlen(m->sources), n = strlen(dsname);
+		/* Never a name cut in half: when the list is full, say so. */
+		if (strstr(m->sources, " and more") != NULL)
+			;
+		else if (off + 2 + n + 10 < sizeof(m->sources))
+			snprintf(m->sources + off, sizeof(m->sources) - off,
+			    "%s%s", off ? ", " : "", dsname);
+		else
+			snprintf(m->sources + off, sizeof(m->sources) - off,
+			    " and more");
 	}
 	return m;
 }
@@ -273,19 +293,24 @@ out:
 
 
 /* Removes a name without opening what it names (symlink, FIFO, socket,
- * device, or a further hard link of an inode already overwritten). */
+ * device, or a further hard link of an object already overwritten). */
 int
-dispose_remove_name(struct dctx *x, struct item *it, uint64_t size, struct err *e)
+dispose_remove_name(struct dctx *x, const struct item *it,
+    const struct scope_name *n, uint64_t size, struct err *e)
 {
 	char label[4200];
 	const char *base;
 	int dirfd = -1, rc = -1;
 	struct ow_opts oo;
+	struct found f = it->f;
+	struct scope_name *g;
 
-	dispose_label(x, &it->f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, it->f.root, it->f.rel, &base, e)) < 0)
+	f.root = n->root;
+	f.rel = n->rel;
+	dispose_label(x, &f, label, sizeof(label));
+	if ((dirfd = dispose_open_parent(x, n->root, n->rel, &base, e)) < 0)
 		return -1;
-	if (dispose_media_for(x, dirfd, x->rq->a->ds[it->ds].name, e) == NULL)
+	if (dispose_media_for(x, dirfd, x->rq->a->ds[n->ds].name, e) == NULL)
 		goto out;
 	memset(&oo, 0, sizeof(oo));
 	oo.dev = it->f.dev;	/* a name swapped since the walk is refused */
@@ -295,132 +320,21 @@ dispose_remove_name(struct dctx *x, struct item *it, uint64_t size, struct err *
 	/* No content read: "-" in the manifest (SPEC §8 via cert.h). */
 	if (dispose_manifest_row(x, label, size, "-", e) != 0)
 		goto out;
+	g = realloc(x->gone, (x->ngone + 1) * sizeof(*g));
+	if (g != NULL) {
+		x->gone = g;
+		g[x->ngone++] = *n;	/* rel stays the scope's */
+	}
 	rc = 0;
 out:
 	close(dirfd);
 	return rc;
 }
 
-
-
-/* Removes directories emptied by this disposition, deepest first, never
- * at or above a dataset's fixed prefix. */
-
-
-
-
-
-/* Locates every path dataset's matches into items. */
-static int
-locate_all(const struct config *c, const struct agreement *a,
-    const size_t *ds, size_t nds, struct item **items, size_t *n,
-    size_t *mounts, struct err *e)
-{
-	struct item *v = NULL;
-	size_t cnt = 0;
-
-	if (mounts != NULL)
-		*mounts = 0;
-
-	for (size_t i = 0; i < nds; i++) {
-		const struct dataset *d = &a->ds[ds[i]];
-		struct foundlist fl = { 0 };
-		struct item *nv;
-
-		if (d->path == NULL)
-			continue;
-		if (locate((const char *const *)c->roots, c->nroots, d->path,
-		    &fl, e) != 0) {
-			char inner[sizeof(e->msg)];
-			snprintf(inner, sizeof(inner), "%s", e->msg);
-			err_set(e, "dataset %s: %s", d->name, inner);
-			foundlist_free(&fl);
-			goto fail;
-		}
-		if (mounts != NULL)
-			*mounts += fl.skipped_mounts;
-		nv = realloc(v, (cnt + fl.n + 1) * sizeof(*v));
-		if (nv == NULL) {
-			foundlist_free(&fl);
-			err_set(e, "out of memory");
-			goto fail;
-		}
-		v = nv;
-		for (size_t k = 0; k < fl.n; k++) {
-			memset(&v[cnt], 0, sizeof(v[cnt]));
-			v[cnt].f = fl.v[k];
-			v[cnt].ds = ds[i];
-			cnt++;
-		}
-		free(fl.v);	/* the rel strings now belong to items */
-	}
-	*items = v;
-	*n = cnt;
-	return 0;
-fail:
-	for (size_t k = 0; k < cnt; k++)
-		free(v[k].f.rel);
-	free(v);
-	return -1;
-}
-
-static void
-items_free(struct item *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i].f.rel);
-	free(v);
-}
-
-/* How many of the items name the same inode as items[i]. */
-static nlink_t
-names_in_disposition(const struct item *v, size_t n, size_t i)
-{
-	nlink_t k = 0;
-
-	for (size_t j = 0; j < n; j++)
-		if (v[j].f.kind == FOUND_FILE && v[j].f.dev == v[i].f.dev &&
-		    v[j].f.ino == v[i].f.ino)
-			k++;
-	return k;
-}
-
 static int
 method_of(const struct agreement *a, size_t ds)
 {
 	return dataset_method(a, &a->ds[ds]);
-}
-
-/* Marks sealed files (crypto-shred candidates) by their header. */
-static void
-mark_sealed(struct dctx *x, struct item *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		struct err e;
-		const char *base;
-		int dirfd, fd;
-
-		if (v[i].f.kind != FOUND_FILE ||
-		    method_of(x->rq->a, v[i].ds) == METHOD_OVERWRITE)
-			continue;
-		if ((dirfd = dispose_open_parent(x, v[i].f.root, v[i].f.rel, &base, &e)) < 0)
-			continue;
-		fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-		    O_CLOEXEC);
-		if (fd != -1) {
-			struct stat st;
-			struct seal_header h;
-			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-			    st.st_ino == v[i].f.ino && seal_is_sealed(fd) == 1 &&
-			    seal_peek(fd, &h, &e) == 0) {
-				v[i].sealed = 1;
-				snprintf(v[i].keyid, sizeof(v[i].keyid), "%s",
-				    h.keyid);
-			}
-			close(fd);
-		}
-		close(dirfd);
-	}
 }
 
 /* Whether this disposition covers every non-exempt dataset of its
@@ -440,154 +354,107 @@ dispose_covers_agreement(const struct dispose_req *rq)
 	return 1;
 }
 
+/* What one object came to. */
+enum outcome {
+	OUT_DONE,	/* destroyed, every name removed */
+	OUT_LATER,	/* sealed: its name goes once its key is destroyed */
+	OUT_KEPT,	/* not destroyed, recorded as an exception */
+	OUT_FAILED,	/* a step failed; e says why */
+};
 
+/* Removes the other names of an object whose first name is gone. */
+static enum outcome
+other_names(struct dctx *x, struct item *it, struct err *e)
+{
+	for (size_t k = 1; k < it->obj->nnames; k++) {
+		if (dispose_remove_name(x, it, &it->obj->names[k], 0, e) != 0)
+			return OUT_FAILED;
+		x->out->links++;
+	}
+	return OUT_DONE;
+}
 
+/* Destroys one object of the scope, each once: every name of it is in the
+ * disposition (scope.c refused any other), so its link count is covered. */
+static enum outcome
+destroy_object(struct dctx *x, struct item *it, struct err *e)
+{
+	const struct agreement *a = x->rq->a;
+	const char *held;
+	char label[4200];
 
+	/* A hold recorded while this run goes on wins before the next
+	 * object of its scope (SPEC §5). */
+	if ((held = scope_held_now(x->rq->sx, a, it->obj)) != NULL) {
+		dispose_label(x, &it->f, label, sizeof(label));
+		diag_add(x->problems, label, 0, "kept: held by %s, recorded "
+		    "while this run went on", held);
+		dispose_exception(x, "an object of dataset %s was kept: held by "
+		    "%s during the run", a->ds[it->ds].name, held);
+		return OUT_KEPT;
+	}
+	if (it->f.kind == FOUND_SYMLINK || it->f.kind == FOUND_OTHER) {
+		if (dispose_remove_name(x, it, &it->obj->names[0], 0, e) != 0)
+			return OUT_FAILED;
+		if (it->f.kind == FOUND_SYMLINK)
+			x->out->links++;
+		else
+			x->out->specials++;
+		return other_names(x, it, e);
+	}
+	if (it->sealed)
+		return OUT_LATER;
+	if (method_of(a, it->ds) == METHOD_CRYPTO) {
+		dispose_label(x, &it->f, label, sizeof(label));
+		diag_add(x->problems, label, 0, "not sealed: dataset %s says "
+		    "method = crypto-shred, but this file is plaintext; seal "
+		    "it with `lethe seal` or use method = overwrite",
+		    a->ds[it->ds].name);
+		dispose_exception(x, "a file of dataset %s was not sealed and was "
+		    "not destroyed", a->ds[it->ds].name);
+		return OUT_KEPT;
+	}
+	if (destroy_file(x, it, it->obj->nnames, e) != 0)
+		return OUT_FAILED;
+	return other_names(x, it, e);
+}
 
-
+/* Destroys every item, then the keys of the sealed ones, then their
+ * names.  Returns -1 only when the journal failed (the run must stop). */
 static int
 do_items(struct dctx *x, struct item *v, size_t n)
 {
-	const struct agreement *a = x->rq->a;
-	struct err e;
-	int rc = 0;
-
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = &v[i];
+		struct err e;
 		char label[4200];
 
-		if (it->done)
+		if (it->done != ITEM_TODO)
 			continue;
-		dispose_label(x, &it->f, label, sizeof(label));
 		e.msg[0] = '\0';
-		if (it->f.kind == FOUND_SYMLINK || it->f.kind == FOUND_OTHER) {
-			if (dispose_remove_name(x, it, 0, &e) != 0)
-				goto failed;
-			if (it->f.kind == FOUND_SYMLINK)
-				x->out->links++;
-			else
-				x->out->specials++;
-			it->done = 1;
+		switch (destroy_object(x, it, &e)) {
+		case OUT_DONE:
+			it->done = ITEM_DONE;
 			x->dfiles++;
-			continue;
-		}
-		if (it->sealed) {
-			it->done = 2;	/* name removed after the key is gone */
-			continue;
-		}
-		if (method_of(a, it->ds) == METHOD_CRYPTO) {
-			diag_add(x->problems, label, 0, "not sealed: dataset %s "
-			    "says method = crypto-shred, but this file is "
-			    "plaintext; seal it with `lethe seal` or use "
-			    "method = overwrite", a->ds[it->ds].name);
-			dispose_exception(x, "a file of dataset %s was not sealed "
-			    "and was not destroyed", a->ds[it->ds].name);
-			continue;
-		}
-		{
-			nlink_t names = names_in_disposition(v, n, i);
-			nlink_t links_ok = 1;
-			if (it->f.nlink > 1) {
-				if (names < it->f.nlink) {
-					diag_add(x->problems, label, 0,
-					    "refused: %ju hard links, only %ju "
-					    "of them in this disposition; its "
-					    "data lives on under another name",
-					    (uintmax_t)it->f.nlink,
-					    (uintmax_t)names);
-					dispose_exception(x, "a file of dataset %s "
-					    "refused: hard links outside the "
-					    "disposition", a->ds[it->ds].name);
-					continue;
-				}
-				links_ok = it->f.nlink;
-			}
-			if (destroy_file(x, it, links_ok, &e) != 0)
-				goto failed;
-			it->done = 1;
-			x->dfiles++;
-			/* The other names of that inode: only the name left. */
-			for (size_t j = i + 1; j < n; j++)
-				if (v[j].f.kind == FOUND_FILE &&
-				    v[j].f.dev == it->f.dev &&
-				    v[j].f.ino == it->f.ino && !v[j].done) {
-					if (dispose_remove_name(x, &v[j], 0, &e) != 0)
-						goto failed;
-					v[j].done = 1;
-					x->out->links++;
-				}
-		}
-		continue;
-failed:
-		diag_add(x->problems, label, 0, "%s", e.msg);
-		dispose_exception(x, "a file of dataset %s could not be destroyed",
-		    a->ds[it->ds].name);
-		if (x->rq->j->fd == -1) {
-			rc = -1;
+			break;
+		case OUT_LATER:
+			it->done = ITEM_SEALED;
+			break;
+		case OUT_KEPT:
+			break;
+		case OUT_FAILED:
+			dispose_label(x, &it->f, label, sizeof(label));
+			diag_add(x->problems, label, 0, "%s", e.msg);
+			dispose_exception(x, "a file of dataset %s could not be "
+			    "destroyed", x->rq->a->ds[it->ds].name);
+			if (x->rq->j->fd == -1)
+				return -1;
 			break;
 		}
 	}
 	/* Keys last: every ciphertext name was found first, so a failure to
 	 * destroy a key leaves the data sealed and recorded, never orphaned. */
-	if (dispose_crypto_shred(x, v, n) != 0)
-		rc = -1;
-	return rc;
-}
-
-
-
-
-/* SPEC §6.6: whatever the locator still finds is a remaining match. */
-static uint64_t
-rescan(struct dctx *x)
-{
-	const struct config *c = x->rq->cfg;
-	const struct agreement *a = x->rq->a;
-	struct item *v = NULL;
-	size_t n = 0;
-	uint64_t left = 0;
-	struct err e;
-
-	if (locate_all(c, a, x->rq->ds, x->rq->nds, &v, &n, NULL, &e) != 0) {
-		diag_add(x->problems, a->id, 0, "re-scan: %s", e.msg);
-		return UINT64_MAX;
-	}
-	left = n;
-	items_free(v, n);
-	for (size_t i = 0; i < x->rq->nds; i++) {
-		const struct dataset *d = &a->ds[x->rq->ds[i]];
-		struct foundlist fl = { 0 };
-		if (d->archive == NULL)
-			continue;
-		if (locate((const char *const *)c->roots, c->nroots, d->archive,
-		    &fl, &e) != 0)
-			return UINT64_MAX;
-		for (size_t k = 0; k < fl.n; k++) {
-			const char *base;
-			uint64_t m = 0;
-			int dirfd;
-			if (fl.v[k].kind != FOUND_FILE)
-				continue;
-			if ((dirfd = dispose_open_parent(x, fl.v[k].root, fl.v[k].rel, &base, &e)) < 0) {
-				left++;
-				continue;
-			}
-			switch (archive_count_members(dirfd, base, d->name,
-			    d->members, &m, &e)) {
-			case 0:
-				left += m;
-				break;
-			case ARCHIVE_IS_SEALED:
-				break;	/* gone with its keys */
-			default:
-				left++;	/* unreadable: cannot show it is clean */
-				break;
-			}
-			close(dirfd);
-		}
-		foundlist_free(&fl);
-	}
-	return left;
+	return dispose_crypto_shred(x, v, n);
 }
 
 static void
@@ -685,6 +552,35 @@ resume_media(struct dctx *x)
 	}
 }
 
+/* Records what the scope refuses: each object for the admin (names), a
+ * count for the certificate and journal (no names). */
+static void
+note_refusals(struct dctx *x)
+{
+	const struct scope *s = &x->scope;
+	char buf[1024];
+
+	for (size_t k = 0; k < s->n; k++) {
+		const struct scope_obj *o = &s->v[k];
+		struct found f;
+		char label[4200];
+
+		if (o->verdict != SV_CONFLICT && o->verdict != SV_LINKS)
+			continue;
+		memset(&f, 0, sizeof(f));
+		f.root = o->names[0].root;
+		f.rel = o->names[0].rel;
+		dispose_label(x, &f, label, sizeof(label));
+		scope_why(o, buf, sizeof(buf));
+		diag_add(x->problems, label, 0, "%s", buf);
+	}
+	scope_refusals(s, buf, sizeof(buf));
+	if (buf[0] != '\0') {
+		diag_add(x->problems, x->rq->a->id, 0, "%s", buf);
+		dispose_exception(x, "%s", buf);
+	}
+}
+
 int
 dispose_run(const struct dispose_req *rq, struct dispose_out *out,
     struct err *e)
@@ -692,7 +588,7 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	struct dctx x;
 	struct diags scratch = { 0 };
 	struct item *v = NULL;
-	size_t n = 0, mounts = 0;
+	size_t n = 0;
 	int rc = -1;
 
 	memset(&x, 0, sizeof(x));
@@ -718,29 +614,19 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 		dispose_names_resume(&x);
 		resume_media(&x);
 	}
-	if (locate_all(rq->cfg, rq->a, rq->ds, rq->nds, &v, &n, &mounts,
-	    e) != 0)
+	/* The scope, once: each object with all its names, protection
+	 * subtracted (plan/scope.c), exactly what the dry run counted. */
+	if (scope_resolve(rq->sx, rq->a, rq->ds, rq->nds, &x.scope, e) != 0)
 		goto out;
-	if (mounts > 0) {
-		/* lethe never crosses a mount point (SPEC §6.1): data under one
-		 * is out of reach, so the disposition cannot be complete. */
-		diag_add(x.problems, rq->a->id, 0, "%zu mount point%s inside "
-		    "the datasets' directories: lethe never crosses into another "
-		    "filesystem; add it to allowed_roots or unmount it",
-		    mounts, mounts == 1 ? "" : "s");
-		dispose_exception(&x, "%zu filesystem%s mounted inside a dataset could "
-		    "not be reached", mounts, mounts == 1 ? "" : "s");
-	}
+	note_refusals(&x);
 	if (rq->nds == 0)
 		snprintf(out->exceptions, sizeof(out->exceptions), "no dataset "
 		    "in scope: the policy holds no non-exempt data of the "
 		    "requested categories; nothing was destroyed");
-	for (size_t i = 0; i < n; i++) {
-		x.nfiles++;
-		if (v[i].f.kind == FOUND_FILE)
-			x.nbytes += (uint64_t)v[i].f.size;
+	if (dispose_items(&x, &v, &n) != 0) {
+		err_set(e, "out of memory");
+		goto out;
 	}
-	mark_sealed(&x, v, n);
 	if (rq->transfer_to != NULL && n > 0) {
 		if (dispose_transfer(&x, v, n, e) != 0)
 			goto out;	/* nothing destroyed without the copy */
@@ -751,12 +637,13 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 		goto out;
 	}
 	dispose_archives(&x);
-	dispose_names_remove_dirs(&x, v, n);
+	dispose_names_remove_dirs(&x);
 	purge_journals(&x);
-	/* Totals and manifest over every run of this disposition. */
+	/* Totals and manifest over every run of this disposition, also when
+	 * it failed: what was destroyed is certified all the same. */
 	if (dispose_names_totals(&x, e) != 0)
 		goto out;
-	out->remaining = rescan(&x);
+	out->remaining = dispose_rescan(&x);
 	out->completed = time(NULL);
 	if (out->nexceptions > 0) {
 		err_set(e, "%" PRIu64 " problem%s: %s", out->nexceptions,
@@ -770,7 +657,9 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	}
 	rc = 0;
 out:
-	items_free(v, n);
+	free(v);
+	free(x.gone);
+	scope_free(&x.scope);
 	free(x.open);
 	if (x.manfd != -1)
 		close(x.manfd);
@@ -780,99 +669,5 @@ out:
 		resolve_root_close(&x.roots[i]);
 	free(x.roots);
 	diag_free(&scratch);
-	return rc;
-}
-
-int
-dispose_preview(const struct config *cfg, const struct agreement *a,
-    const size_t *ds, size_t nds, struct dispose_preview *p, struct err *e)
-{
-	struct dispose_req rq;
-	struct dispose_out out;
-	struct dctx x;
-	struct item *v = NULL;
-	size_t n = 0, mounts = 0;
-	int rc = -1;
-
-	memset(p, 0, sizeof(*p));
-	memset(&rq, 0, sizeof(rq));
-	memset(&x, 0, sizeof(x));
-	rq.cfg = cfg;
-	rq.a = a;
-	rq.ds = ds;
-	rq.nds = nds;
-	x.rq = &rq;
-	x.out = &out;
-	x.roots = calloc(cfg->nroots + 1, sizeof(*x.roots));
-	if (x.roots == NULL)
-		return err_set(e, "out of memory");
-	for (size_t i = 0; i < cfg->nroots; i++)
-		x.roots[i].fd = -1;
-	if (locate_all(cfg, a, ds, nds, &v, &n, &mounts, e) != 0)
-		goto out;
-	if (mounts > 0 && p->refused++ == 0)
-		snprintf(p->first_refusal, sizeof(p->first_refusal), "%zu mount "
-		    "point%s inside the datasets: never crossed", mounts,
-		    mounts == 1 ? "" : "s");
-	mark_sealed(&x, v, n);
-	for (size_t i = 0; i < n; i++) {
-		switch (v[i].f.kind) {
-		case FOUND_FILE:
-			if (v[i].sealed) {
-				p->sealed++;
-				break;
-			}
-			p->files++;
-			p->bytes += (uint64_t)v[i].f.size;
-			if (v[i].f.nlink > 1 &&
-			    names_in_disposition(v, n, i) < v[i].f.nlink &&
-			    p->refused++ == 0) {
-				char label[4200];
-				dispose_label(&x, &v[i].f, label, sizeof(label));
-				if (snprintf(p->first_refusal,
-				    sizeof(p->first_refusal), "%s: hard links "
-				    "outside the disposition", label) >=
-				    (int)sizeof(p->first_refusal))
-					p->first_refusal[sizeof(
-					    p->first_refusal) - 2] = '~';
-			}
-			break;
-		case FOUND_SYMLINK:
-			p->links++;
-			break;
-		default:
-			p->specials++;
-			break;
-		}
-	}
-	for (size_t i = 0; i < nds; i++) {
-		const struct dataset *d = &a->ds[ds[i]];
-		struct foundlist fl = { 0 };
-		if (d->archive == NULL)
-			continue;
-		if (locate((const char *const *)cfg->roots, cfg->nroots,
-		    d->archive, &fl, e) != 0)
-			goto out;
-		for (size_t k = 0; k < fl.n; k++) {
-			const char *base;
-			uint64_t m = 0;
-			int dirfd;
-			if (fl.v[k].kind != FOUND_FILE)
-				continue;
-			if ((dirfd = dispose_open_parent(&x, fl.v[k].root, fl.v[k].rel, &base, e)) < 0)
-				continue;
-			if (archive_count_members(dirfd, base, d->name,
-			    d->members, &m, e) == 0 && m > 0)
-				p->archives++;
-			close(dirfd);
-		}
-		foundlist_free(&fl);
-	}
-	rc = 0;
-out:
-	items_free(v, n);
-	for (size_t i = 0; i < cfg->nroots; i++)
-		resolve_root_close(&x.roots[i]);
-	free(x.roots);
 	return rc;
 }

@@ -28,6 +28,8 @@ struct config;
 struct diags;
 struct journal;
 struct err;
+struct scope;
+struct scope_ctx;
 
 #define DISPOSE_MAX_MEDIA 8
 
@@ -66,6 +68,7 @@ enum { DT_OVERWRITE = 1, DT_CRYPTO = 2, DT_ARCHIVE = 4, DT_TRANSFER = 8 };
 
 struct dispose_req {
 	const struct config *cfg;
+	const struct scope_ctx *sx;	/* what the scope is judged against */
 	const struct agreement *a;
 	const char *id;			/* disposition id */
 	const size_t *ds;		/* dataset indexes into a->ds */
@@ -83,21 +86,30 @@ struct dispose_req {
 	void *arg;
 };
 
-/* Carries out the disposition.  Returns 0 when every match was destroyed
- * and the re-scan found none left; -1 with *e set otherwise (out->exceptions
- * lists each failure).  Journals file-intent/file-destroyed; the caller
- * journals disposition-start/-complete/-fail. */
+/* Carries out the disposition: resolves its scope (plan/scope.h) and
+ * destroys exactly the objects it gives, each once.  Returns 0 when every
+ * one was destroyed and the re-scan found nothing left to destroy and
+ * nothing refused; -1 with *e set otherwise (out->exceptions lists each
+ * failure; out's counts say what was destroyed all the same, so that a
+ * partial disposition can be certified as such).  Journals
+ * file-intent/file-destroyed; the caller journals disposition-start,
+ * -complete and -fail. */
 int dispose_run(const struct dispose_req *rq, struct dispose_out *out,
     struct err *e);
 
-/* Counts what a disposition of these datasets would touch now, writing
- * nothing: files, bytes, archives, refusals (for plan/--dry-run). */
+/* Counts what a disposition of these datasets would touch now, through
+ * the same scope as dispose_run, writing nothing (for plan and dry runs):
+ * files, bytes, archives with members to remove, what is kept and what is
+ * refused.  When keep is not NULL the scope is handed back in it (the
+ * caller frees it with scope_free). */
 struct dispose_preview {
 	uint64_t files, bytes, links, specials, archives, sealed;
-	uint64_t refused;
+	uint64_t kept;		/* protected: exempt, held, own, others' */
+	uint64_t refused;	/* conflicts, outside links, mount points */
 	char first_refusal[512];
 };
-int dispose_preview(const struct config *cfg, const struct agreement *a,
-    const size_t *ds, size_t nds, struct dispose_preview *p, struct err *e);
+int dispose_preview(const struct scope_ctx *sx, const struct agreement *a,
+    const size_t *ds, size_t nds, struct dispose_preview *p,
+    struct scope *keep, struct err *e);
 
 #endif

@@ -67,85 +67,83 @@ on_commit(void *arg)
 	return 0;
 }
 
-/* Rewrites each matching archive without the district's members. */
+/* Rewrites one archive without the members of dataset d. */
+static void
+rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
+{
+	const struct agreement *a = x->rq->a;
+	struct archive_opts ao;
+	struct archive_result ar;
+	struct found f;
+	struct err e;
+	char label[4200];
+	const char *base;
+	int dirfd, rc;
+
+	memset(&f, 0, sizeof(f));
+	f.root = o->names[0].root;
+	f.rel = o->names[0].rel;
+	dispose_label(x, &f, label, sizeof(label));
+	if ((dirfd = dispose_open_parent(x, f.root, f.rel, &base, &e)) < 0) {
+		diag_add(x->problems, label, 0, "%s", e.msg);
+		dispose_exception(x, "an archive of dataset %s could not be "
+		    "opened", d->name);
+		return;
+	}
+	memset(&ao, 0, sizeof(ao));
+	ao.pattern = dataset_pattern(a, d);
+	ao.verify = dataset_verify(a, d);
+	ao.on_member = on_member;
+	ao.on_commit = on_commit;
+	ao.arg = x;
+	x->archive = label;
+	if (cert_manifest_init(&x->pend, &e) != 0) {
+		close(dirfd);
+		return;
+	}
+	memset(&ar, 0, sizeof(ar));
+	rc = archive_remove_members(dirfd, base, label, d->members, &ao, &ar,
+	    &e);
+	if (rc == 0 && ar.members_removed > 0) {
+		x->out->archives++;
+		x->out->members += ar.members_removed;
+		x->out->member_bytes += ar.bytes_removed;
+		x->out->techniques |= DT_ARCHIVE;
+		x->out->verified_bytes += ar.old.verified;
+		(void)dispose_media_for(x, dirfd, d->name, &e);
+	} else if (rc == ARCHIVE_IS_SEALED && dispose_covers_agreement(x->rq)) {
+		/* Not opened: every key of the agreement was destroyed
+		 * above, which is what erases it. */
+	} else if (rc == ARCHIVE_IS_SEALED) {
+		diag_add(x->problems, label, 0, "sealed archive: only a "
+		    "disposition of the whole agreement (its keys) can destroy "
+		    "it; not opened");
+		dispose_exception(x, "a sealed archive of dataset %s needs "
+		    "crypto-shred of the whole agreement", d->name);
+	} else if (rc != 0) {
+		diag_add(x->problems, label, 0, "%s", e.msg);
+		dispose_exception(x, "an archive of dataset %s was refused or "
+		    "failed", d->name);
+	}
+	cert_manifest_free(&x->pend);
+	close(dirfd);
+}
+
+/* Rewrites each archive of the scope without the district's members: once
+ * per archive dataset that matched it, in policy order. */
 void
 dispose_archives(struct dctx *x)
 {
-	const struct config *c = x->rq->cfg;
 	const struct agreement *a = x->rq->a;
 
-	for (size_t i = 0; i < x->rq->nds; i++) {
-		const struct dataset *d = &a->ds[x->rq->ds[i]];
-		struct foundlist fl = { 0 };
-		struct err e;
-
-		if (d->archive == NULL)
+	for (size_t k = 0; k < x->scope.n; k++) {
+		const struct scope_obj *o = &x->scope.v[k];
+		if (o->verdict != SV_DESTROY || o->kind != SK_ARCHIVE)
 			continue;
-		if (locate((const char *const *)c->roots, c->nroots, d->archive,
-		    &fl, &e) != 0) {
-			diag_add(x->problems, d->name, 0, "%s", e.msg);
-			dispose_exception(x, "dataset %s: archives could not be located",
-			    d->name);
-			continue;
+		for (size_t i = 0; i < o->ndss; i++) {
+			const struct dataset *d = &a->ds[o->dss[i]];
+			if (d->archive != NULL && d->members != NULL)
+				rewrite_one(x, o, d);
 		}
-		for (size_t k = 0; k < fl.n; k++) {
-			struct archive_opts ao;
-			struct archive_result ar;
-			char label[4200];
-			const char *base;
-			int dirfd, rc;
-
-			dispose_label(x, &fl.v[k], label, sizeof(label));
-			if (fl.v[k].kind != FOUND_FILE)
-				continue;
-			if ((dirfd = dispose_open_parent(x, fl.v[k].root, fl.v[k].rel, &base, &e)) < 0) {
-				diag_add(x->problems, label, 0, "%s", e.msg);
-				dispose_exception(x, "an archive of dataset %s could "
-				    "not be opened", d->name);
-				continue;
-			}
-			memset(&ao, 0, sizeof(ao));
-			ao.pattern = dataset_pattern(a, d);
-			ao.verify = dataset_verify(a, d);
-			ao.on_member = on_member;
-			ao.on_commit = on_commit;
-			ao.arg = x;
-			x->archive = label;
-			if (cert_manifest_init(&x->pend, &e) != 0) {
-				close(dirfd);
-				continue;
-			}
-			memset(&ar, 0, sizeof(ar));
-			rc = archive_remove_members(dirfd, base, label,
-			    d->members, &ao, &ar, &e);
-			if (rc == 0 && ar.members_removed > 0) {
-				struct dispose_media *m;
-				x->out->archives++;
-				x->out->members += ar.members_removed;
-				x->out->member_bytes += ar.bytes_removed;
-				x->out->techniques |= DT_ARCHIVE;
-				x->out->verified_bytes += ar.old.verified;
-				m = dispose_media_for(x, dirfd, d->name, &e);
-				(void)m;
-			} else if (rc == ARCHIVE_IS_SEALED &&
-			    dispose_covers_agreement(x->rq)) {
-				/* Not opened: every key of the agreement was
-				 * destroyed above, which is what erases it. */
-			} else if (rc == ARCHIVE_IS_SEALED) {
-				diag_add(x->problems, label, 0, "sealed archive: "
-				    "only a disposition of the whole agreement "
-				    "(its keys) can destroy it; not opened");
-				dispose_exception(x, "a sealed archive of dataset %s "
-				    "needs crypto-shred of the whole agreement",
-				    d->name);
-			} else if (rc != 0) {
-				diag_add(x->problems, label, 0, "%s", e.msg);
-				dispose_exception(x, "an archive of dataset %s was "
-				    "refused or failed", d->name);
-			}
-			cert_manifest_free(&x->pend);
-			close(dirfd);
-		}
-		foundlist_free(&fl);
 	}
 }

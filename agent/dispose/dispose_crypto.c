@@ -132,15 +132,15 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 	int any = 0;
 
 	for (size_t i = 0; i < n; i++)
-		any |= v[i].done == 2;
+		any |= v[i].done == ITEM_SEALED;
 	if (snprintf(path, sizeof(path), "%s/keys/keystore",
 	    rq->cfg->state_dir) >= (int)sizeof(path))
 		return 0;
 	if (lstat(path, &st) != 0) {
 		/* Nothing was ever sealed here: no keys to destroy. */
 		for (size_t i = 0; i < n; i++)
-			if (v[i].done == 2) {
-				v[i].done = 0;
+			if (v[i].done == ITEM_SEALED) {
+				v[i].done = ITEM_TODO;
 				dispose_exception(x, "a sealed file of dataset %s has no "
 				    "key in this host's keystore",
 				    rq->a->ds[v[i].ds].name);
@@ -164,18 +164,18 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 			const struct ks_entry *k;
 			char cat[48];
 			size_t d;
-			if (v[i].done != 2)
+			if (v[i].done != ITEM_SEALED)
 				continue;
 			k = keystore_find(&ks, v[i].keyid);
 			if (k == NULL) {
-				v[i].done = 0;
+				v[i].done = ITEM_TODO;
 				dispose_exception(x, "a sealed file of dataset %s names a "
 				    "key this keystore does not have",
 				    rq->a->ds[v[i].ds].name);
 				continue;
 			}
 			if (strcmp(k->agreement, rq->a->id) != 0) {
-				v[i].done = 0;
+				v[i].done = ITEM_TODO;
 				diag_add(x->problems, rq->a->ds[v[i].ds].name, 0,
 				    "a sealed file is under agreement %s's key "
 				    "%s, not %s's: refused", k->agreement, k->id,
@@ -187,7 +187,7 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 			}
 			snprintf(cat, sizeof(cat), "%s", k->category);
 			if (!key_only_in_disposition(rq, cat)) {
-				v[i].done = 0;
+				v[i].done = ITEM_TODO;
 				diag_add(x->problems, rq->a->ds[v[i].ds].name, 0,
 				    "sealed under key %s (category %s), which "
 				    "also seals data outside this disposition "
@@ -218,17 +218,30 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 	/* The keys are gone: the ciphertext is noise; remove its names. */
 	for (size_t i = 0; i < n; i++) {
 		char label[4200];
-		if (v[i].done != 2)
+		if (v[i].done != ITEM_SEALED)
 			continue;
 		dispose_label(x, &v[i].f, label, sizeof(label));
-		if (dispose_remove_name(x, &v[i], (uint64_t)v[i].f.size, &e) != 0) {
+		if (dispose_remove_name(x, &v[i], &v[i].obj->names[0],
+		    (uint64_t)v[i].f.size, &e) != 0) {
 			diag_add(x->problems, label, 0, "%s", e.msg);
 			dispose_exception(x, "a ciphertext name of dataset %s could not "
 			    "be removed", rq->a->ds[v[i].ds].name);
-			v[i].done = 0;
+			v[i].done = ITEM_TODO;
 			continue;
 		}
+		v[i].done = ITEM_DONE;
 		x->out->sealed_files++;
+		for (size_t k = 1; k < v[i].obj->nnames; k++) {
+			if (dispose_remove_name(x, &v[i], &v[i].obj->names[k],
+			    0, &e) != 0) {
+				diag_add(x->problems, label, 0, "%s", e.msg);
+				dispose_exception(x, "a further name of a "
+				    "ciphertext file of dataset %s could not "
+				    "be removed", rq->a->ds[v[i].ds].name);
+				break;
+			}
+			x->out->links++;
+		}
 	}
 	return 0;
 failed:
@@ -236,7 +249,7 @@ failed:
 	dispose_exception(x, "crypto-shred of agreement %s failed: %s", rq->a->id,
 	    e.msg);
 	for (size_t i = 0; i < n; i++)
-		if (v[i].done == 2)
-			v[i].done = 0;
+		if (v[i].done == ITEM_SEALED)
+			v[i].done = ITEM_TODO;
 	return 0;
 }

@@ -17,18 +17,27 @@
 #include "locate/locate.h"
 #include "sanitize/overwrite.h"
 #include "locate/resolve.h"
+#include "plan/scope.h"
 #include "keys/seal.h"
 
 struct err;
 struct jrec;
 
-/* One match, with the dataset it came from. */
+/* One object of the scope to destroy, worked on through its first name
+ * (f.rel is the scope's, not owned here). */
 struct item {
 	struct found f;
-	size_t ds;
+	size_t ds;		/* the dataset whose settings apply */
+	const struct scope_obj *obj;	/* all its names */
 	int sealed;		/* lethe-sealed ciphertext: crypto-shred */
 	char keyid[SEAL_KEYID_MAX + 1];	/* its key, from the header */
-	int done;
+	int done;		/* enum item_state */
+};
+
+enum item_state {
+	ITEM_TODO = 0,
+	ITEM_DONE,		/* destroyed, every name removed */
+	ITEM_SEALED,		/* ciphertext: its name goes after its key */
 };
 
 /* A file-intent line of this disposition, and whether its outcome
@@ -43,6 +52,9 @@ struct intent {
 
 struct dctx {
 	const struct dispose_req *rq;
+	struct scope scope;	/* what this disposition destroys */
+	struct scope_name *gone;	/* every name removed in this run */
+	size_t ngone;
 	struct dispose_out *out;
 	struct diags *problems;	/* per-item messages naming paths, for the admin */
 	const char *archive;	/* label of the archive being rewritten */
@@ -81,9 +93,16 @@ struct dispose_media *dispose_media_for(struct dctx *x, int fd,
 /* Appends one manifest row durably.  Returns 0 or -1. */
 int dispose_manifest_row(struct dctx *x, const char *path, uint64_t size,
     const char *sha, struct err *e);
-/* Removes a name without opening what it names; row "-".  0 or -1. */
-int dispose_remove_name(struct dctx *x, struct item *it, uint64_t size,
-    struct err *e);
+/* Removes the name n of object it (never opening what it names); row
+ * "-" with size, and n is added to x->gone.  0 or -1. */
+int dispose_remove_name(struct dctx *x, const struct item *it,
+    const struct scope_name *n, uint64_t size, struct err *e);
+/* Builds the items to destroy from x->scope, and marks sealed ones.
+ * Returns 0 or -1 (out of memory). */
+int dispose_items(struct dctx *x, struct item **v, size_t *n);
+/* SPEC §6.6: what a fresh scope still finds to destroy, plus what it
+ * refuses; UINT64_MAX when the re-scan itself failed. */
+uint64_t dispose_rescan(struct dctx *x);
 /* Whether the disposition covers every non-exempt dataset. */
 int dispose_covers_agreement(const struct dispose_req *rq);
 
@@ -93,7 +112,7 @@ struct intent *dispose_names_intent(struct dctx *x, dev_t dev, ino_t ino);
 int dispose_names_before_rename(const char *newname, void *arg);
 void dispose_names_resume(struct dctx *x);
 int dispose_names_totals(struct dctx *x, struct err *e);
-void dispose_names_remove_dirs(struct dctx *x, struct item *items, size_t n);
+void dispose_names_remove_dirs(struct dctx *x);
 
 /* dispose_crypto.c: returns -1 only when the journal failed. */
 int dispose_crypto_shred(struct dctx *x, struct item *v, size_t n);

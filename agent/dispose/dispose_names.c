@@ -376,22 +376,19 @@ cmp_depth(const void *pa, const void *pb)
 	return strcmp(*(const char *const *)pa, *(const char *const *)pb);
 }
 
-/* Length of the glob's fixed directory prefix below its root: directories
- * at or above it are named by the policy, not by the data, and stay. */
+/* Length of the glob's fixed directory prefix below the allowed root
+ * `root` (which holds the names it matched): directories at or above it
+ * are named by the policy, not by the data, and stay. */
 static size_t
 fixed_prefix_len(const char *root, const char *glob)
 {
-	const char *rel = glob + strlen(root);
-	const char *wild;
-	size_t n;
+	char prefix[4200];
+	const char *rest, *r[1] = { root };
 
-	while (*rel == '/')
-		rel++;
-	wild = strpbrk(rel, "*?[");
-	n = wild ? (size_t)(wild - rel) : strlen(rel);
-	while (n > 0 && rel[n - 1] != '/')
-		n--;
-	return n > 0 ? n - 1 : 0;	/* without the trailing '/' */
+	glob_literal_prefix(glob, prefix, sizeof(prefix));
+	if (resolve_which_root(r, 1, prefix, &rest) != 0)
+		return 0;	/* the root lies below the prefix */
+	return strlen(rest);
 }
 
 /* Candidate directories: every parent of `rel` (a removed file) strictly
@@ -444,20 +441,19 @@ names_dirs(struct dctx *x, struct nameline *l, void *arg)
 	add_parents(x, arg, l->root, l->ds, rel);
 }
 
-/* Removes directories emptied by this disposition (in this run or a
- * killed one before it), deepest first, never at or above a dataset's
- * fixed prefix. */
+/* Removes directories emptied by this disposition (names removed in this
+ * run, and files overwritten in it or in a killed one before it), deepest
+ * first, never at or above a dataset's fixed prefix. */
 void
-dispose_names_remove_dirs(struct dctx *x, struct item *items, size_t n)
+dispose_names_remove_dirs(struct dctx *x)
 {
 	struct dirset ds = { 0 };
 	char **dirs;
 	size_t nd;
 
-	for (size_t i = 0; i < n; i++)
-		if (items[i].done)
-			add_parents(x, &ds, items[i].f.root, items[i].ds,
-			    items[i].f.rel);
+	for (size_t i = 0; i < x->ngone; i++)
+		add_parents(x, &ds, x->gone[i].root, x->gone[i].ds,
+		    x->gone[i].rel);
 	(void)names_each(x, names_dirs, &ds);
 	dirs = ds.v;
 	nd = ds.n;

@@ -37,13 +37,31 @@
 
 #define MAXCOMP 64	/* components in a glob below its root */
 #define MAXDEPTH 256	/* directories deep: bounds descriptors in use */
+#define MAXNEST 32	/* allowed roots nested inside the walk's root */
 
 typedef unsigned long long mask_t;
 #define BIT(i) (1ULL << (i))
 
+/* An allowed root strictly inside the walk's root.  A path belongs to the
+ * deepest root that holds it (resolve_which_root: one rule everywhere), so
+ * names found below it are reported against it; and when it is a mount
+ * point, the walk goes on inside it from its own descriptor. */
+struct nest {
+	const char *rel;	/* its path below the walk's root */
+	size_t rlen;
+	int idx;		/* index into the allowed roots */
+	struct rootdir rd;	/* opened on first need; fd -1 until then */
+};
+
 struct walk {
-	const struct rootdir *root;
+	const struct rootdir *root;	/* where the walk started */
 	int rootidx;
+	const struct rootdir *cur;	/* the deepest root holding w->path */
+	int curidx;
+	size_t base;			/* w->path + base: path below cur */
+	struct nest nest[MAXNEST];
+	int nnest;
+	const char *const *cfgroots;	/* all the allowed roots */
 	const char *glob;		/* for messages */
 	char *comp[MAXCOMP];		/* components, NUL-terminated */
 	unsigned char dstar[MAXCOMP];	/* component is "**" */
@@ -54,7 +72,6 @@ struct walk {
 	struct foundlist *out;
 	struct err *e;
 	int nostat;			/* LOCATE_NOSTAT */
-	dev_t dev;			/* the root's, for nostat entries */
 };
 
 /* Adds the states reachable without consuming a name: "**" may match zero
@@ -97,19 +114,25 @@ add_found(struct walk *w, const char *name, const struct stat *st)
 	if (w->plen + 1 + nlen >= PATH_MAX)
 		return err_set(w->e, "%s/%s/...: path too long", w->root->path,
 		    w->path);
-	rel = malloc(w->plen + 1 + nlen + 1);
-	if (rel == NULL)
-		return err_set(w->e, "out of memory");
-	if (w->plen > 0) {
-		memcpy(rel, w->path, w->plen);
-		rel[w->plen] = '/';
-		memcpy(rel + w->plen + 1, name, nlen + 1);
-	} else
-		memcpy(rel, name, nlen + 1);
+	{
+		/* At a nested root itself, plen is base - 1. */
+		size_t dlen = w->plen > w->base ? w->plen - w->base : 0;
+		const char *dir = w->path + w->base;
+
+		rel = malloc(dlen + 1 + nlen + 1);
+		if (rel == NULL)
+			return err_set(w->e, "out of memory");
+		if (dlen > 0) {
+			memcpy(rel, dir, dlen);
+			rel[dlen] = '/';
+			memcpy(rel + dlen + 1, name, nlen + 1);
+		} else
+			memcpy(rel, name, nlen + 1);
+	}
 	f = &l->v[l->n++];
 	memset(f, 0, sizeof(*f));
 	f->rel = rel;
-	f->root = w->rootidx;
+	f->root = w->curidx;
 	f->kind = kind_of(st->st_mode);
 	f->dev = st->st_dev;
 	f->ino = st->st_ino;
@@ -123,12 +146,29 @@ add_found(struct walk *w, const char *name, const struct stat *st)
 
 static int walk_dir(struct walk *w, int dirfd, mask_t states, int depth);
 
-/* Descends into the subdirectory name of dirfd with the given states. */
+/* The nested root whose path below the walk's root is exactly w->path,
+ * or NULL. */
+static struct nest *
+nested_here(struct walk *w)
+{
+	for (int k = 0; k < w->nnest; k++)
+		if (w->nest[k].rlen == w->plen &&
+		    memcmp(w->nest[k].rel, w->path, w->plen) == 0)
+			return &w->nest[k];
+	return NULL;
+}
+
+/* Descends into the subdirectory name of dirfd with the given states.  A
+ * directory that is itself an allowed root is walked as that root: names
+ * below it are reported against it, and if it is a mount point the walk
+ * goes on from the root's own descriptor instead of stopping there. */
 static int
 descend(struct walk *w, int dirfd, const char *name, mask_t next, int depth)
 {
-	size_t save = w->plen, nlen = strlen(name);
-	int fd, rc;
+	size_t save = w->plen, nlen = strlen(name), sbase = w->base;
+	const struct rootdir *scur = w->cur;
+	int scuridx = w->curidx, fd, rc;
+	struct nest *nr;
 
 	if (depth >= MAXDEPTH)
 		return err_set(w->e, "%s/%s: directories nested deeper than %d "
@@ -140,7 +180,25 @@ descend(struct walk *w, int dirfd, const char *name, mask_t next, int depth)
 		w->path[w->plen++] = '/';
 	memcpy(w->path + w->plen, name, nlen + 1);
 	w->plen += nlen;
-	fd = resolve_child_dir(w->root, dirfd, name);
+	nr = nested_here(w);
+	fd = resolve_child_dir(w->cur, dirfd, name);
+	if (fd == -1 && errno == EXDEV && nr != NULL) {
+		/* A mount point that is an allowed root of its own: its
+		 * path is configuration, trusted like every root's. */
+		struct err re;
+		if (nr->rd.fd == -1 && resolve_root(w->cfgroots[nr->idx],
+		    &nr->rd, &re) != 0) {
+			rc = err_set(w->e, "%s", re.msg);
+			goto out;
+		}
+		fd = fcntl(nr->rd.fd, F_DUPFD_CLOEXEC, 0);
+		if (fd != -1)
+			w->cur = &nr->rd;
+	}
+	if (fd != -1 && nr != NULL) {
+		w->curidx = nr->idx;
+		w->base = w->plen + 1;
+	}
 	if (fd == -1) {
 		if (errno == EXDEV) {
 			w->out->skipped_mounts++;
@@ -156,6 +214,10 @@ descend(struct walk *w, int dirfd, const char *name, mask_t next, int depth)
 			    w->root->path, w->path);
 	} else
 		rc = walk_dir(w, fd, next, depth + 1);	/* closes fd */
+out:
+	w->cur = scur;
+	w->curidx = scuridx;
+	w->base = sbase;
 	w->plen = save;
 	w->path[save] = '\0';
 	return rc;
@@ -185,6 +247,10 @@ step(const struct walk *w, mask_t states, const char *name, mask_t *next)
 	}
 	if (*next)
 		*next = closure(w, *next);
+	/* A trailing "**" matches zero components too: whatever leads to it
+	 * is itself a match: the pattern "a", "*", "**" matches the file a/x. */
+	if ((*next & BIT(w->n - 1)) && w->dstar[w->n - 1])
+		match = 1;
 	return match;
 }
 
@@ -200,18 +266,17 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 
 	if (!match && next == 0)
 		return 0;
-	if (dtype == DT_DIR) {
+	if (dtype == DT_DIR && !(match && w->literal[w->n - 1]))
 		return next ? descend(w, dirfd, name, next, depth) : 0;
-	}
 	if (dtype != DT_UNKNOWN && !match)
 		return 0;	/* not a directory: nothing to descend into */
-	if (dtype != DT_UNKNOWN && w->nostat) {
+	if (dtype != DT_UNKNOWN && dtype != DT_DIR && w->nostat) {
 		/* The directory entry says enough to count it. */
 		memset(&st, 0, sizeof(st));
 		st.st_mode = dtype == DT_REG ? S_IFREG : dtype == DT_LNK ?
 		    S_IFLNK : dtype == DT_FIFO ? S_IFIFO : dtype == DT_SOCK ?
 		    S_IFSOCK : dtype == DT_CHR ? S_IFCHR : S_IFBLK;
-		st.st_dev = w->dev;
+		st.st_dev = w->cur->dev;
 		st.st_ino = ino;
 		return add_found(w, name, &st);
 	}
@@ -221,8 +286,15 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 		return err_sys(w->e, "%s/%s%s%s: fstatat", w->root->path,
 		    w->path, w->plen ? "/" : "", name);
 	}
-	if (S_ISDIR(st.st_mode))
+	if (S_ISDIR(st.st_mode)) {
+		if (match && w->literal[w->n - 1])
+			return err_set(w->e, "%s: names the directory %s/%s%s%s; "
+			    "a dataset names files: for everything below it, "
+			    "write %s/%s%s%s/**", w->glob, w->root->path, w->path,
+			    w->plen ? "/" : "", name, w->root->path, w->path,
+			    w->plen ? "/" : "", name);
 		return next ? descend(w, dirfd, name, next, depth) : 0;
+	}
 	return match ? add_found(w, name, &st) : 0;
 }
 
@@ -345,9 +417,25 @@ locate_ex(const char *const *roots, size_t nroots, const char *glob,
 	}
 	if (resolve_root(roots[idx], &root, e) == -1)
 		goto out;
-	w.root = &root;
-	w.rootidx = idx;
-	w.dev = root.dev;
+	w.root = w.cur = &root;
+	w.rootidx = w.curidx = idx;
+	w.cfgroots = roots;
+	for (size_t k = 0; k < nroots; k++) {
+		const char *nrel;
+		if ((int)k == idx || resolve_which_root(&roots[idx], 1, roots[k],
+		    &nrel) != 0 || nrel[0] == '\0')
+			continue;
+		if (w.nnest == MAXNEST) {
+			err_set(e, "%s: more than %d allowed roots inside it",
+			    roots[idx], MAXNEST);
+			goto out;
+		}
+		w.nest[w.nnest].rel = nrel;
+		w.nest[w.nnest].rlen = strlen(nrel);
+		w.nest[w.nnest].idx = (int)k;
+		w.nest[w.nnest].rd.fd = -1;
+		w.nnest++;
+	}
 
 	/* The literal prefix (all but the last component) is opened in one
 	 * lookup; the walk starts below it. */
@@ -371,6 +459,8 @@ locate_ex(const char *const *roots, size_t nroots, const char *glob,
 	rc = walk_dir(&w, fd, closure(&w, BIT(nlit)), 0);
 	fd = -1;	/* walk_dir closed it */
 out:
+	for (int k = 0; k < w.nnest; k++)
+		resolve_root_close(&w.nest[k].rd);
 	resolve_root_close(&root);
 	free(copy);
 	return rc;

@@ -72,5 +72,18 @@ int glob_match_path(const char *pat, const char *path);
 /* Whether a glob component has no special bytes (*, ?, [, \), so it can
  * be looked up by name instead of by reading the directory. */
 int glob_is_literal(const char *comp);
+/* The glob's literal directory prefix: its leading components without a
+ * special byte, never the last one (which names files): "/srv/a" for
+ * "/srv/a/x?/b/f.csv" and for "/srv/a/f.csv".  Written to buf ("" when
+ * there is none; "/" for a glob whose first component is wild).
+ * Returns its length.  The one place that says where a glob's fixed part
+ * ends. */
+size_t glob_literal_prefix(const char *glob, char *buf, size_t len);
+/* Whether some path at or below the directory dir (absolute, like pat)
+ * can match the glob pat: whether a dataset can reach into dir. */
+int glob_reaches(const char *pat, const char *dir);
+/* Whether two globs can match one same path.  Errs toward yes: two wild
+ * components are assumed to meet; only a certain "never" says 0. */
+int glob_may_overlap(const char *a, const char *b);
 
 #endif

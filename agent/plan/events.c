@@ -440,6 +440,13 @@ on_disp_fail(struct replay *rp, const struct jrec *r)
 	d->failed = r->time;
 	free(d->fail_reason);
 	d->fail_reason = xdup(rp, jrec_get(r, "reason"));
+	/* A failure after destroying something: its record was written, and
+	 * it is certified as partial (SPEC §5 "Every destroyed file is
+	 * certified"). */
+	d->partial = jrec_get(r, "partial") != NULL &&
+	    strcmp(jrec_get(r, "partial"), "yes") == 0;
+	if (d->partial && need_u64(rp, r, "files", &d->files) != 0)
+		return -1;
 	return 0;
 }
 

@@ -96,6 +96,8 @@ struct ev_disposition {
 	uint64_t files, bytes, remaining;
 	time_t failed;		/* 0 unless disposition-fail (latest) */
 	char *fail_reason;
+	int partial;		/* failed after destroying something: it has
+				 * a record and is certified as partial */
 	uint64_t nintent, ndestroyed;	/* file-intent / file-destroyed lines */
 	char *cert;		/* certificate id, NULL until issued */
 	day_t certify_by;	/* DAY_NONE until the certificate is issued */

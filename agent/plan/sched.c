@@ -42,11 +42,6 @@ plan_state_name(int s)
 	return state_names[s];
 }
 
-int
-dataset_exempt(const struct agreement *a, size_t i)
-{
-	return a->ds[i].deidentified || a->ds[i].exempt_reason != NULL;
-}
 
 /* Per agreement: which hold (if any) freezes each dataset. */
 struct holds {
@@ -54,12 +49,8 @@ struct holds {
 	char note[256];			/* fail-closed explanations */
 };
 
-static void
-note_add(struct plan_row *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-note_add(struct plan_row *r, const char *fmt, ...)
+void
+plan_note(struct plan_row *r, const char *fmt, ...)
 {
 	size_t len = strlen(r->note);
 	va_list ap;
@@ -147,6 +138,31 @@ holds_compute(const struct agreement *a, const struct events *ev,
 	}
 }
 
+void
+sched_holds(const struct agreement *a, const struct events *ev,
+    const struct ev_hold **by)
+{
+	struct holds h;
+
+	memset(by, 0, a->nds * sizeof(*by));
+	h.by = by;
+	holds_compute(a, ev, &h);
+}
+
+int
+plan_dataset_due(const struct plan *p, const struct agreement *a, size_t ds)
+{
+	for (size_t i = 0; p != NULL && i < p->n; i++) {
+		const struct plan_row *r = &p->rows[i];
+		if (r->a != a || (r->state != PS_DUE && r->state != PS_OVERDUE))
+			continue;
+		for (size_t k = 0; k < r->ntodo; k++)
+			if (r->todo[k] == ds)
+				return 1;
+	}
+	return 0;
+}
+
 static day_t
 min_day(day_t a, day_t b)
 {
@@ -194,10 +210,10 @@ row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
 
 		if (d->completed == 0) {
 			if (d->failed != 0)
-				note_add(r, "disposition %s failed: %s", d->id,
+				plan_note(r, "disposition %s failed: %s", d->id,
 				    d->fail_reason ? d->fail_reason : "?");
 			else
-				note_add(r, "disposition %s in progress",
+				plan_note(r, "disposition %s in progress",
 				    d->id);
 			continue;
 		}
@@ -235,7 +251,7 @@ row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
 			r->state = PS_DELIVERED;
 		else if (r->today > undelivered_by) {
 			r->state = PS_DELIVERY_OVERDUE;
-			note_add(r, "certificate was due by %s",
+			plan_note(r, "certificate was due by %s",
 			    date_format(undelivered_by, (char[11]){ 0 }));
 		} else
 			r->state = all_cert ? PS_CERTIFIED : PS_DONE;
@@ -245,7 +261,7 @@ row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
 	if (nremaining > 0 && r->nheld == nremaining) {
 		const struct ev_hold *x = h->by[r->held[0]];
 		r->state = PS_HELD;
-		note_add(r, "held by %s: %s", x->id, x->reason ? x->reason : "");
+		plan_note(r, "held by %s: %s", x->id, x->reason ? x->reason : "");
 		rc = 0;
 		goto out;
 	}
@@ -256,7 +272,7 @@ row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
 		 * deadline wins, the notice goes out with the disposal. */
 		r->due_from = r->deadline;
 		r->state = PS_DUE;
-		note_add(r, "the deadline is today: disposal goes ahead "
+		plan_note(r, "the deadline is today: disposal goes ahead "
 		    "with the notice");
 	} else if (notice_pending) {
 		r->state = r->today >= r->start ? PS_NOTICE_DUE : PS_WAITING;
@@ -266,7 +282,7 @@ row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
 		r->state = PS_WAITING;
 	}
 	if (r->state == PS_WAITING && r->due_from != DAY_NONE)
-		note_add(r, "due from %s",
+		plan_note(r, "due from %s",
 		    date_format(r->due_from, (char[11]){ 0 }));
 	if (r->state == PS_DUE || r->state == PS_OVERDUE)
 		for (size_t k = 0; k < r->nscope; k++) {
@@ -277,11 +293,11 @@ row_state(struct plan_row *r, const struct events *ev, const struct holds *h,
 		}
 	if (r->nheld > 0) {
 		const struct ev_hold *x = h->by[r->held[0]];
-		note_add(r, "partly held: %zu of %zu datasets by %s: %s",
+		plan_note(r, "partly held: %zu of %zu datasets by %s: %s",
 		    r->nheld, nremaining, x->id, x->reason ? x->reason : "");
 	}
 	if (r->nscope == 0)
-		note_add(r, "no dataset in scope: nothing to destroy");
+		plan_note(r, "no dataset in scope: nothing to destroy");
 	rc = 0;
 out:
 	free(done);
@@ -330,7 +346,7 @@ termination_row(struct plan_row *r, const struct events *ev,
 	if (scope_fill(r, 0, 1) != 0 || link_disps(r, ev, "termination") != 0)
 		return -1;
 	if (term == DAY_NONE) {
-		note_add(r, "no termination recorded");
+		plan_note(r, "no termination recorded");
 		return row_state(r, ev, h, 0);
 	}
 	r->start = term;
@@ -346,9 +362,9 @@ termination_row(struct plan_row *r, const struct events *ev,
 			r->due_from = min_day(end, r->deadline);
 			if (r->due_from < term)
 				r->due_from = term;
-			note_add(r, "notice sent %s", date_format(sent, b1));
+			plan_note(r, "notice sent %s", date_format(sent, b1));
 			if (end > r->deadline)
-				note_add(r, "notice period ends %s, after the "
+				plan_note(r, "notice period ends %s, after the "
 				    "deadline %s: the deadline wins",
 				    date_format(end, b1),
 				    date_format(r->deadline, b2));
@@ -358,10 +374,10 @@ termination_row(struct plan_row *r, const struct events *ev,
 			pending = 1;
 			r->notice_needed = 1;
 			r->notice_planned = min_day(end, r->deadline);
-			note_add(r, "prior notice (%d%c) not yet sent",
+			plan_note(r, "prior notice (%d%c) not yet sent",
 			    a->notice_before.n, a->notice_before.unit);
 			if (end > r->deadline)
-				note_add(r, "notice period would end %s, after "
+				plan_note(r, "notice period would end %s, after "
 				    "the deadline %s: the deadline wins",
 				    date_format(end, b1),
 				    date_format(r->deadline, b2));
@@ -392,18 +408,18 @@ directive_row(struct plan_row *r, const struct events *ev,
 	if (d->schedule != DAY_NONE) {
 		if (d->schedule <= limit) {
 			r->deadline = d->schedule;
-			note_add(r, "scheduled by %s",
+			plan_note(r, "scheduled by %s",
 			    date_format(d->schedule, b1));
 		} else {
-			note_add(r, "schedule %s is after the agreement's limit "
+			plan_note(r, "schedule %s is after the agreement's limit "
 			    "%s: the limit wins", date_format(d->schedule, b1),
 			    date_format(limit, b2));
 		}
 	}
 	if (!d->complete && r->nscope == 0)
-		note_add(r, "no non-exempt dataset holds these categories");
+		plan_note(r, "no non-exempt dataset holds these categories");
 	if (d->transfer)
-		note_add(r, "transfer to %s", d->transfer_to);
+		plan_note(r, "transfer to %s", d->transfer_to);
 	return row_state(r, ev, h, 0);
 }
 
@@ -462,6 +478,59 @@ reappeared_superseded(const struct events *ev, size_t k)
 			    l->ndone_datasets, d->datasets[x]);
 		if (covered == d->ndatasets)
 			return 1;
+	}
+	return 0;
+}
+
+static int
+row_finished(const struct plan_row *r)
+{
+	return r->state == PS_DONE || r->state == PS_CERTIFIED ||
+	    r->state == PS_DELIVERED || r->state == PS_DELIVERY_OVERDUE;
+}
+
+/* An Exhibit D transfer the LEA asked for and not yet done comes before
+ * any destruction of the same data: a termination falling due first must
+ * not destroy what is still to be handed over.  Moves those datasets from
+ * the termination row's todo to its waiting list and says why; a due row
+ * left with nothing to do waits (an overdue one stays overdue). */
+static int
+wait_for_transfers(struct plan_row *rows, size_t n)
+{
+	for (size_t t = 0; t < n; t++) {
+		struct plan_row *tr = &rows[t];
+		size_t kept = 0;
+		const char *by = NULL;
+
+		if (tr->kind != TRIG_TERMINATION || tr->ntodo == 0)
+			continue;
+		for (size_t k = 0; k < tr->ntodo; k++) {
+			const struct plan_row *dr = NULL;
+			for (size_t d = 0; d < n && dr == NULL; d++) {
+				const struct plan_row *x = &rows[d];
+				if (x->kind != TRIG_DIRECTIVE || x->dir == NULL ||
+				    !x->dir->transfer || row_finished(x))
+					continue;
+				for (size_t j = 0; j < x->nscope; j++)
+					if (x->scope[j] == tr->todo[k])
+						dr = x;
+			}
+			if (dr == NULL) {
+				tr->todo[kept++] = tr->todo[k];
+				continue;
+			}
+			if (push(&tr->waiting, &tr->nwaiting, tr->todo[k]) != 0)
+				return -1;
+			by = dr->trigger;
+		}
+		tr->ntodo = kept;
+		if (tr->nwaiting == 0)
+			continue;
+		plan_note(tr, "%zu dataset%s wait%s for the transfer of %s "
+		    "first", tr->nwaiting, tr->nwaiting == 1 ? "" : "s",
+		    tr->nwaiting == 1 ? "s" : "", by);
+		if (tr->ntodo == 0 && tr->state == PS_DUE)
+			tr->state = PS_WAITING;
 	}
 	return 0;
 }
@@ -528,7 +597,9 @@ sched_plan_on(const struct policyset *ps, const struct events *ev,
 		}
 		if (h.note[0] != '\0')
 			for (size_t k = first; k < out->n; k++)
-				note_add(&out->rows[k], "%s", h.note);
+				plan_note(&out->rows[k], "%s", h.note);
+		if (wait_for_transfers(out->rows + first, out->n - first) != 0)
+			goto oom;
 	}
 	rc = 0;
 	goto out;
@@ -555,6 +626,7 @@ plan_free(struct plan *p)
 		free(p->rows[i].todo);
 		free(p->rows[i].held);
 		free(p->rows[i].disp);
+		free(p->rows[i].waiting);
 	}
 	free(p->rows);
 	p->rows = NULL;

@@ -18,6 +18,7 @@
 struct agreement;
 struct events;
 struct ev_directive;
+struct ev_hold;
 struct err;
 struct policyset;
 
@@ -60,6 +61,12 @@ struct plan_row {
 	size_t nheld;
 	size_t *disp;		/* indexes into ev->disp linked to this row */
 	size_t ndisp;
+	size_t *waiting;	/* of scope: due, but an unfinished Exhibit D
+				 * transfer of the same dataset comes first */
+	size_t nwaiting;
+	int blocked;		/* due, but refused before anything is done
+				 * (a conflict, a failed preflight): why is in
+				 * note; set by the caller (decide.c) */
 	char note[512];
 };
 
@@ -84,8 +91,18 @@ int plan_overdue(const struct plan *p);
 /* "waiting", "notice-due", "due", "held", "overdue", "done", "certified",
  * "delivered", "delivery-overdue". */
 const char *plan_state_name(int state);
-/* Whether a dataset is exempt from disposal (de-identified or otherwise
- * retained with a reason). */
-int dataset_exempt(const struct agreement *a, size_t ds);
+/* Which active hold (if any) freezes each dataset of a: by[i] for dataset
+ * i (by has a->nds entries).  Holds fail closed: one naming a dataset or
+ * categories the policy does not have freezes the whole agreement.  The
+ * one rule for holds, used by the plan and by scope.c. */
+void sched_holds(const struct agreement *a, const struct events *ev,
+    const struct ev_hold **by);
+/* Whether dataset ds of agreement a is due now in p: in the todo of one
+ * of a's rows that is due or overdue.  0 when p is NULL. */
+int plan_dataset_due(const struct plan *p, const struct agreement *a,
+    size_t ds);
+/* Appends "; "-separated text to a row's note (cut, never overflowed). */
+void plan_note(struct plan_row *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

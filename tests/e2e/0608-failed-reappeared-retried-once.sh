@@ -31,7 +31,7 @@ ncerts() { ls "$T/state/certificates" | grep -c '\.cert$'; }
 cp "$T/r1.backup" "$T/srv/a/r1.csv"
 ln "$T/srv/a/r1.csv" "$T/srv/a/r1.keep"
 expect_exit 1 L run >"$T/run2" 2>&1
-grep -q 'reappeared.*failed' "$T/run2" || die "run 2: $(cat "$T/run2")"
+grep -Eq 'reappeared.*(failed|refused)' "$T/run2" || die "run 2: $(cat "$T/run2")"
 [[ -e $T/srv/a/r1.csv ]] || die "refused file was removed"
 (($(ncerts) == 1)) || die "a failed disposition was certified"
 

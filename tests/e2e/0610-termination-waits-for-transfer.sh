@@ -20,7 +20,6 @@ categories = Student work
 POL
 for n in essay1 essay2; do mkdata "$T/srv/work/$n.txt" "MARK-$n" 2; done
 before=$(snapshot "$T/srv/work")
-touch "$T/srv/handoff"		# a file where the transfer site should be
 cat >"$T/d.ini" <<D
 [directive]
 agreement = ndpa
@@ -32,6 +31,7 @@ schedule = asap
 requested_by = J. Smith, Data Privacy Officer
 D
 L directive add "$T/d.ini" >/dev/null
+touch "$T/srv/handoff"		# then a file where the transfer site should be
 L terminate ndpa "$(days_ago 1)" >/dev/null
 expect_exit 1 L run --verbose >"$T/out" 2>"$T/err"
 grep -q 'waits for the transfer of directive D-0001' "$T/out" || die "no word of the wait: $(cat "$T/out" "$T/err")"

@@ -65,6 +65,34 @@ from = privacy@example.com
 CONF
 }
 L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
+# mkpolicy ID [LINE]...: writes $T/policies.d/ID.ini: an [agreement] with
+# id, lea, contact and the given lines ("method = overwrite"), then stdin
+# (the [dataset "NAME"] sections).  Example:
+#   mkpolicy acme 'dispose_after_termination = 30d' <<P
+#   [dataset "all"]
+#   path = $T/srv/acme/**
+#   categories = Other
+#   P
+mkpolicy() {
+	local id=$1 line
+	shift
+	{
+		printf '[agreement]\nid = %s\nlea = %s District\n' "$id" "$id"
+		printf 'contact = dpo@%s.example\n' "$id"
+		for line in "$@"; do printf '%s\n' "$line"; done
+		echo
+		cat
+	} >"$T/policies.d/$id.ini"
+}
+# certs_files AGREEMENT: the sum of files = over its certificates.
+certs_files() {
+	local n=0 f
+	for f in "$T"/state/certificates/"$1"-*.cert; do
+		[[ -e $f ]] || continue
+		n=$((n + $(sed -n 's/^files = //p' "$f")))
+	done
+	echo "$n"
+}
 # A file of N KiB holding a unique marker line repeated.
 mkdata() {	# PATH MARKER [KIB]
 	mkdir -p "$(dirname "$1")"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPEC §6.2 on ext4: an immutable file (chattr +i) in the dataset is refused
 # with a clear error naming the flag and how to clear it; nothing of it is
-# changed; the run exits 1, issues no certificate, and still destroys the
-# dataset's other file.
+# changed; the run exits 1 and still destroys the dataset's other file,
+# which a partial certificate confirms (SPEC §5: every destroyed file is
+# certified; the failed disposition says it is partial).
 . "$(dirname "$0")/../e2e/lib.sh"
 . "$(dirname "$0")/img.sh"
 need_image ext4
@@ -25,5 +26,5 @@ grep -q 'immutable (chattr +i)' <<<"$out" || die "no clear immutable error: $out
 grep -q 'chattr -i' <<<"$out" || die "the error does not say how to clear the flag: $out"
 [[ $(sha256sum <"$ds/locked_Jordan_Alvarez.csv") == "$sum" ]] || die "the immutable file changed"
 [[ ! -e $ds/Amara_Okafor_IEP_2026.csv ]] || die "the other file was not destroyed"
-[[ -z $(last_cert) ]] || die "a certificate was issued for a failed disposition"
+expect_partial_cert 1
 echo "ok: $(grep -m1 -o '[^:]*immutable (chattr +i)[^;]*' <<<"$out" | head -c 200)"

@@ -9,6 +9,7 @@
 #                        (30-day disposal, so due and overdue), method overwrite
 #   run_lethe            runs `lethe run`, output in $T/run.out / $T/run.err;
 #                        sets $run_rc
+#   expect_partial_cert N  the newest certificate is partial, over N names
 img=$T/disk.img
 mnt=$T/mnt
 
@@ -68,6 +69,25 @@ run_lethe() {
 	timeout 120 "$LETHE" -c "$T/lethe.conf" run >"$T/run.out" 2>"$T/run.err" ||
 		run_rc=$?
 	[[ $run_rc != 124 ]] || die "lethe run hung (killed after 120 s)"
+}
+
+# expect_partial_cert N: the newest certificate is the partial one of a
+# disposition that failed after destroying N names: result = partial,
+# deadline_met = no, files = N, something remaining; lethe verify and stock
+# openssl both accept it.
+expect_partial_cert() {
+	local c
+	c=$(ls -t "$T"/state/certificates/*.cert 2>/dev/null | head -n 1)
+	[[ -n $c ]] || die "no certificate: what the failed disposition destroyed is uncertified"
+	grep -qx 'result = partial' "$c" || die "not marked partial: $(cat "$c")"
+	grep -qx 'deadline_met = no' "$c" || die "a partial disposition says deadline_met = yes"
+	grep -qx "files = $1" "$c" || die "files is not $1: $(grep '^files' "$c")"
+	grep -qx 'remaining_matches = 0' "$c" && die "a partial certificate says nothing remains"
+	"$LETHE" verify --ca "$T/certs/ca.pem" "$c" >"$T/verify.out" 2>&1 ||
+		die "lethe verify rejects the partial certificate: $(cat "$T/verify.out")"
+	openssl cms -verify -binary -inform PEM -in "$c.p7s" -content "$c" \
+		-CAfile "$T/certs/ca.pem" -out /dev/null 2>"$T/openssl.err" ||
+		die "openssl rejects the partial certificate: $(cat "$T/openssl.err")"
 }
 
 # The newest certificate's text (empty if none).

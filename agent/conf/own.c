@@ -1,0 +1,152 @@
+/*
+ * own.c: lethe's own files are never data (see own.h).
+ *
+ * MUST rules:
+ *  - every file lethe keeps state or trust in is listed, directories with
+ *    everything below them;
+ *  - a glob is refused if any path it could match is one of them, judged
+ *    on the glob's text (glob_reaches), so a file that does not exist yet
+ *    (a KEK made by the first seal, a work/ directory) is covered too.
+ */
+#include "conf/own.h"
+
+#include "base/err.h"
+#include "conf/config.h"
+#include "conf/policy.h"
+#include "locate/locate.h"
+#include "locate/resolve.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+add(struct own *o, const char *path, int dir, const char *what)
+{
+	struct own_path *v;
+	char *p;
+
+	for (size_t i = 0; i < o->n; i++)
+		if (strcmp(o->v[i].path, path) == 0)
+			return 0;
+	v = realloc(o->v, (o->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	o->v = v;
+	if ((p = strdup(path)) == NULL)
+		return -1;
+	v[o->n].path = p;
+	v[o->n].dir = dir;
+	v[o->n].what = what;
+	o->n++;
+	return 0;
+}
+
+/* Adds path, and its aliases through allowed roots whose configured path
+ * is not their real one. */
+static int
+add_all(struct own *o, const struct config *c, const char *path, int dir,
+    const char *what)
+{
+	char real[PATH_MAX], rroot[PATH_MAX], alias[PATH_MAX * 2];
+
+	if (path == NULL || path[0] != '/')
+		return 0;
+	if (add(o, path, dir, what) != 0)
+		return -1;
+	if (realpath(path, real) == NULL)
+		return 0;	/* not there (yet): the configured path it is */
+	if (strcmp(real, path) != 0 && add(o, real, dir, what) != 0)
+		return -1;
+	for (size_t i = 0; i < c->nroots; i++) {
+		const char *rest, *rr[1] = { rroot };
+		if (realpath(c->roots[i], rroot) == NULL ||
+		    strcmp(rroot, c->roots[i]) == 0 ||
+		    resolve_which_root(rr, 1, real, &rest) != 0)
+			continue;
+		if (snprintf(alias, sizeof(alias), "%s%s%s", c->roots[i],
+		    rest[0] ? "/" : "", rest) >= (int)sizeof(alias))
+			continue;
+		if (add(o, alias, dir, what) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+own_paths(const struct config *c, const struct policyset *ps, struct own *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (add_all(o, c, c->state_dir, 1, "state_dir") != 0 ||
+	    add_all(o, c, c->kek, 0, "the KEK") != 0 ||
+	    add_all(o, c, c->sign_key, 0, "the signing key") != 0 ||
+	    add_all(o, c, c->sign_cert, 0, "the signing certificate") != 0 ||
+	    add_all(o, c, c->sign_chain, 0, "the CA chain") != 0 ||
+	    add_all(o, c, c->path, 0, "the config file") != 0 ||
+	    add_all(o, c, c->policy_dir, 1, "policy_dir") != 0)
+		return -1;
+	for (size_t i = 0; ps != NULL && i < ps->n; i++)
+		if (add_all(o, c, ps->a[i].file, 0, "a policy file") != 0)
+			return -1;
+	return 0;
+}
+
+void
+own_free(struct own *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i].path);
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+const struct own_path *
+own_covers(const struct own *o, const char *p)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		const char *rest, *r[1] = { o->v[i].path };
+		if (resolve_which_root(r, 1, p, &rest) != 0)
+			continue;
+		if (rest[0] == '\0' || o->v[i].dir)
+			return &o->v[i];
+	}
+	return NULL;
+}
+
+void
+own_check_reach(const struct config *c, const struct policyset *ps,
+    struct diags *d)
+{
+	struct own o;
+
+	if (own_paths(c, ps, &o) != 0) {
+		diag_add(d, c->path, 0, "out of memory");
+		own_free(&o);
+		return;
+	}
+	for (size_t i = 0; i < ps->n; i++) {
+		const struct agreement *a = &ps->a[i];
+		for (size_t j = 0; j < a->nds; j++) {
+			const char *g[2] = { a->ds[j].path, a->ds[j].archive };
+			for (int k = 0; k < 2; k++)
+				for (size_t m = 0; g[k] != NULL && m < o.n; m++) {
+					const struct own_path *op = &o.v[m];
+					int hit = op->dir ?
+					    glob_reaches(g[k], op->path) :
+					    glob_match_path(g[k], op->path);
+					if (!hit)
+						continue;
+					diag_add(d, a->file, a->ds[j].line,
+					    "dataset %s: %s '%s' can reach %s "
+					    "%s; lethe's own files are never "
+					    "data: narrow the glob, or move %s "
+					    "out of the datasets", a->ds[j].name,
+					    k == 0 ? "path" : "archive", g[k],
+					    op->what, op->path, op->what);
+					break;
+				}
+		}
+	}
+	own_free(&o);
+}

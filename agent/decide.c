@@ -1,0 +1,192 @@
+/*
+ * decide.c: what run will do with each row, and why (see decide.h).
+ *
+ * MUST rules:
+ *  - every rule that defers or blocks a disposition is applied here or in
+ *    the scheduler, never only in run.c, so plan and dry runs show it;
+ *  - nothing here writes: the preflight formats a certificate in memory
+ *    and loads the signing key, the walk reads directories.
+ */
+#include "decide.h"
+
+#include "base/err.h"
+#include "certify/certify.h"
+#include "conf/config.h"
+#include "conf/directive.h"
+#include "conf/policy.h"
+#include "plan/events.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+decide_pass(const struct plan_row *r)
+{
+	return r->kind == TRIG_REAPPEARED ? 0 : r->kind == TRIG_DIRECTIVE ?
+	    1 : 2;
+}
+
+int
+decide_row_acts(const struct plan_row *r)
+{
+	if (r->blocked || (r->state != PS_DUE && r->state != PS_OVERDUE))
+		return 0;
+	/* A trigger whose scope is empty (a partial directive for
+	 * categories the policy does not hold) still gets its written
+	 * confirmation: a disposition of nothing, certified as such.  A
+	 * failed supplementary one is retried only while there is data. */
+	if (r->kind == TRIG_REAPPEARED)
+		return r->ntodo > 0;
+	return r->ntodo > 0 || (r->nscope == 0 && r->nheld == 0 &&
+	    r->nwaiting == 0);
+}
+
+static const char *
+transfer_of(const struct plan_row *r)
+{
+	return r->kind == TRIG_DIRECTIVE && r->dir != NULL && r->dir->transfer ?
+	    r->dir->transfer_to : NULL;
+}
+
+/* The disposition id run would give a row today (run.c begin()). */
+static void
+likely_id(const struct decide *d, const struct plan_row *r, char *buf,
+    size_t len)
+{
+	int y, m, dd;
+
+	date_to_ymd(tz_date_at(NULL, time(NULL)), &y, &m, &dd);
+	snprintf(buf, len, "%s-%04d%02d%02d-%" PRIu64, r->a->id, y, m, dd,
+	    d->ev->seq + 1);
+}
+
+/* Step 2: the certificate must be issuable before anything goes. */
+static void
+preflight(struct decide *d, struct plan_row *r)
+{
+	char id[160];
+	struct err e;
+
+	size_t len = 0;
+
+	if (!decide_row_acts(r))
+		return;
+	for (size_t k = 0; k < r->ntodo; k++)
+		len += strlen(r->a->ds[r->todo[k]].name) + 1;
+	if (len > DECIDE_DS_LIST_MAX) {
+		r->blocked = 1;
+		plan_note(r, "blocked: its %zu datasets' names take %zu bytes, "
+		    "more than a journal line holds (%d); split the agreement's "
+		    "datasets, or merge overlapping ones", r->ntodo, len,
+		    DECIDE_DS_LIST_MAX);
+		return;
+	}
+	likely_id(d, r, id, sizeof(id));
+	if (certify_preflight(d->c, r->a, id, r->trigger_id, r->start,
+	    r->deadline, r->todo, r->ntodo, d->ev, &e) != 0) {
+		r->blocked = 1;
+		plan_note(r, "blocked: preflight: %s; nothing is destroyed "
+		    "until it is fixed", e.msg);
+	}
+	if (transfer_of(r) != NULL && !r->blocked &&
+	    directive_check_transfer(d->c, d->ps, transfer_of(r), &e) != 0) {
+		r->blocked = 1;
+		plan_note(r, "blocked: %s", e.msg);
+	}
+}
+
+int
+decide_open(struct decide *d, const struct config *c,
+    const struct policyset *ps, const struct events *ev, time_t now,
+    day_t today, struct err *e)
+{
+	memset(d, 0, sizeof(*d));
+	d->c = c;
+	d->ps = ps;
+	d->ev = ev;
+	if (own_paths(c, ps, &d->own) != 0)
+		return err_set(e, "out of memory");
+	if (sched_plan_on(ps, ev, now, today, &d->plan, e) != 0)
+		return -1;
+	d->sx.cfg = c;
+	d->sx.ps = ps;
+	d->sx.ev = ev;
+	d->sx.plan = &d->plan;
+	d->sx.own = &d->own;
+	for (size_t i = 0; i < d->plan.n; i++)
+		preflight(d, &d->plan.rows[i]);
+	return 0;
+}
+
+/* Step 3 for one row. */
+static int
+walk_row(struct decide *d, size_t i, int keep)
+{
+	struct plan_row *r = &d->plan.rows[i];
+	struct dispose_preview *p = &d->pv[i];
+	struct scope s;
+	struct err e;
+	uint64_t n;
+
+	if (dispose_preview(&d->sx, r->a, r->todo, r->ntodo, p, &s, &e) != 0) {
+		r->blocked = 1;
+		plan_note(r, "blocked: %s", e.msg);
+		return 0;
+	}
+	d->walked[i] = 1;
+	n = p->files + p->links + p->specials + p->archives + p->sealed;
+	if (p->refused > 0 && n == 0) {
+		r->blocked = 1;
+		plan_note(r, "blocked: %s", p->first_refusal);
+	} else if (p->refused > 0) {
+		plan_note(r, "%s: kept; the rest is destroyed and certified as "
+		    "partial", p->first_refusal);
+	}
+	if (scope_set_add(&d->gone, &s) != 0) {
+		scope_free(&s);
+		return -1;
+	}
+	if (keep)
+		d->scopes[i] = s;
+	else
+		scope_free(&s);
+	return 0;
+}
+
+int
+decide_walk(struct decide *d, int keep, struct err *e)
+{
+	d->pv = calloc(d->plan.n + 1, sizeof(*d->pv));
+	d->scopes = calloc(d->plan.n + 1, sizeof(*d->scopes));
+	d->walked = calloc(d->plan.n + 1, sizeof(*d->walked));
+	if (d->pv == NULL || d->scopes == NULL || d->walked == NULL)
+		return err_set(e, "out of memory");
+	d->sx.gone = &d->gone;
+	for (int pass = 0; pass < DECIDE_PASSES; pass++)
+		for (size_t i = 0; i < d->plan.n; i++) {
+			struct plan_row *r = &d->plan.rows[i];
+			if (decide_pass(r) != pass || !decide_row_acts(r) ||
+			    r->ntodo == 0)
+				continue;
+			if (walk_row(d, i, keep) != 0)
+				return err_set(e, "out of memory");
+		}
+	d->sx.gone = NULL;
+	return 0;
+}
+
+void
+decide_close(struct decide *d)
+{
+	for (size_t i = 0; d->scopes != NULL && i < d->plan.n; i++)
+		scope_free(&d->scopes[i]);
+	free(d->scopes);
+	free(d->pv);
+	free(d->walked);
+	scope_set_free(&d->gone);
+	plan_free(&d->plan);
+	own_free(&d->own);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,70 @@
+/*
+ * decide.h: what `run` will do with each row of the plan, and why, decided
+ * in one place for `lethe plan`, `lethe run --dry-run` and `lethe run`
+ * (SPEC §5):
+ *   1. the scheduler's rows (plan/sched.c): triggers, deadlines, holds,
+ *      notices, and the wait for an unfinished transfer of the same data;
+ *   2. for each row due now, the preflight of its certificate
+ *      (certify_preflight): a row that could not be certified is blocked,
+ *      and nothing of it is destroyed;
+ *   3. with decide_walk, each due row's scope (plan/scope.c), in the order
+ *      run carries rows out, each leaving out what an earlier one takes:
+ *      what it would destroy, keep and refuse.  A row whose scope has
+ *      refusals and nothing to destroy is blocked.
+ * The reasons go into each row's note, so `plan` shows what run acts on.
+ */
+#ifndef LETHE_DECIDE_H
+#define LETHE_DECIDE_H
+
+#include <time.h>
+
+#include "base/date.h"
+#include "conf/own.h"
+#include "dispose/dispose.h"
+#include "plan/scope.h"
+#include "plan/sched.h"
+
+struct config;
+struct err;
+struct events;
+struct policyset;
+
+struct decide {
+	const struct config *c;
+	const struct policyset *ps;
+	const struct events *ev;
+	struct own own;
+	struct plan plan;
+	struct scope_ctx sx;
+	/* Per row, after decide_walk: what it would do. */
+	struct dispose_preview *pv;
+	struct scope *scopes;	/* when kept (decide_walk's keep) */
+	int *walked;
+	struct scope_set gone;	/* what earlier rows take */
+};
+
+/* Passes in which run carries rows out: retries of failed reappeared
+ * dispositions, then directives (a transfer above all), then terminations,
+ * so that the LEA's own request is what certifies the data it names. */
+#define DECIDE_PASSES 3
+/* The most bytes of dataset names one disposition's journal lines hold:
+ * room for the line's other fields under the journal's line limit. */
+#define DECIDE_DS_LIST_MAX 49152
+int decide_pass(const struct plan_row *r);
+
+/* Whether the row starts a disposition when run now (due or overdue, not
+ * blocked, with datasets to do or an empty scope to certify as such). */
+int decide_row_acts(const struct plan_row *r);
+
+/* Steps 1 and 2.  now is the clock; today overrides "today" (--now) or is
+ * DAY_NONE.  Returns 0, or -1 with *e set; *d is always freeable. */
+int decide_open(struct decide *d, const struct config *c,
+    const struct policyset *ps, const struct events *ev, time_t now,
+    day_t today, struct err *e);
+/* Step 3 for every row that acts, in pass order; keep: hold on to each
+ * row's scope (for listing its objects).  A row whose walk fails is
+ * blocked with the reason.  Returns 0, or -1 when out of memory. */
+int decide_walk(struct decide *d, int keep, struct err *e);
+void decide_close(struct decide *d);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * scope.h: what one disposition may destroy (SPEC §5 "Scope"), decided
+ * once, in one place, for `plan`, `run --dry-run` and `run` alike.
+ *
+ * Before a disposition touches anything, every name that any of its
+ * datasets matches is found (locate.c) and gathered into objects keyed by
+ * (device, inode), each object once with all of its names.  Then
+ * protection is subtracted by object, never by name, and always wins over
+ * destruction: an object is kept if ANY of its names is
+ *   - one of lethe's own files (state_dir, KEK, keys, config, policies);
+ *   - matched by a de-identified (exempt) dataset of the agreement;
+ *   - matched by a held dataset of the agreement;
+ *   - matched by another agreement's dataset that is exempt or held there;
+ * and refused (kept, and the disposition cannot be complete) if
+ *   - another agreement's dataset that is not due now matches it (a
+ *     conflict: both agreements are named);
+ *   - it has a hard link that none of the disposition's datasets matches
+ *     (its data lives on under a name outside the set).
+ * What is left is destroyed, each object once.
+ */
+#ifndef LETHE_SCOPE_H
+#define LETHE_SCOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct agreement;
+struct config;
+struct err;
+struct events;
+struct own;
+struct plan;
+struct policyset;
+
+/* What the disposition does with an object, in the order of precedence:
+ * the first that applies wins. */
+enum scope_verdict {
+	SV_DESTROY = 0,
+	SV_OWN,		/* kept: one of lethe's own files */
+	SV_EXEMPT,	/* kept: a de-identified dataset of the agreement */
+	SV_HELD,	/* kept: a held dataset of the agreement */
+	SV_KEPT_OTHER,	/* kept: another agreement's exempt or held data */
+	SV_CONFLICT,	/* refused: another agreement's data, not due */
+	SV_LINKS,	/* refused: a hard link outside the disposition */
+	SV_COUNT
+};
+
+enum scope_kind { SK_FILE, SK_SYMLINK, SK_OTHER, SK_ARCHIVE };
+
+struct scope_name {
+	int root;		/* index into the allowed roots: the deepest
+				 * one holding the name */
+	char *rel;		/* below that root */
+	size_t ds;		/* the first dataset (policy order) matching it */
+};
+
+struct scope_obj {
+	dev_t dev;
+	ino_t ino;
+	int kind;		/* enum scope_kind */
+	nlink_t nlink;
+	off_t size;
+	mode_t mode;
+	struct scope_name *names;	/* names[0] is where it is worked on */
+	size_t nnames;
+	size_t ds;		/* the dataset whose settings apply: the first
+				 * in policy order that matched a name */
+	size_t *dss;		/* every dataset of the disposition that
+				 * matched a name, in policy order */
+	size_t ndss;
+	int verdict;		/* enum scope_verdict */
+	/* Why, for messages (not owned; NULL when not applicable). */
+	const char *by_agreement, *by_dataset, *by_hold, *by_own;
+};
+
+struct scope {
+	struct scope_obj *v;	/* sorted by first name */
+	size_t n;
+	size_t count[SV_COUNT];	/* objects per verdict */
+	size_t destroy_files, destroy_links, destroy_other, destroy_archives;
+	uint64_t destroy_bytes;	/* apparent size of the files to destroy */
+	size_t skipped_mounts;	/* mount points inside the datasets' trees */
+};
+
+/* A set of objects, by (device, inode). */
+struct scope_set {
+	dev_t *dev;
+	ino_t *ino;
+	size_t n, cap;		/* cap is 0 or a power of two */
+};
+/* Adds every object of s with verdict SV_DESTROY to set (not archives:
+ * those are rewritten, not gone).  0, or -1 when
+ * out of memory. */
+int scope_set_add(struct scope_set *set, const struct scope *s);
+int scope_set_has(const struct scope_set *set, dev_t dev, ino_t ino);
+void scope_set_free(struct scope_set *set);
+
+/* What the scope of any disposition is judged against. */
+struct scope_ctx {
+	const struct config *cfg;
+	const struct policyset *ps;
+	const struct events *ev;	/* holds */
+	const struct plan *plan;	/* what is due now, for conflicts */
+	const struct own *own;		/* lethe's own files */
+	/* Objects an earlier disposition of the same run destroys (a dry
+	 * run's stand-in for their being gone): left out, as if absent.
+	 * NULL in a real run, where they are gone. */
+	const struct scope_set *gone;
+};
+
+/* Resolves the scope of a disposition of datasets ds[0..nds) of agreement
+ * a.  Opens nothing for writing (reads directories and stats names only).
+ * Returns 0, or -1 with *e set (a dataset's walk failed: an unreadable
+ * directory, a glob naming a directory, out of memory); *out is always
+ * freeable. */
+int scope_resolve(const struct scope_ctx *x, const struct agreement *a,
+    const size_t *ds, size_t nds, struct scope *out, struct err *e);
+void scope_free(struct scope *s);
+
+/* Re-judges object o against the holds in x->ev now (a hold recorded
+ * while the run goes on): returns the hold's id if one of a's held
+ * datasets matches a name of o, else NULL. */
+const char *scope_held_now(const struct scope_ctx *x,
+    const struct agreement *a, const struct scope_obj *o);
+
+/* "kept: de-identified dataset research", "refused: conflict with
+ * agreement b (dataset x), not due", ... for people. */
+void scope_why(const struct scope_obj *o, char *buf, size_t len);
+/* One line for people about what a scope refuses, e.g. "3 refused: 2
+ * conflict with another agreement's data that is not due (first: b,
+ * dataset exports), 1 with a hard link outside the disposition"; "" when
+ * nothing is refused.  Names no file. */
+void scope_refusals(const struct scope *s, char *buf, size_t len);
+/* Objects refused (conflicts and outside links) and mount points skipped:
+ * what keeps the disposition from being complete. */
+size_t scope_nrefused(const struct scope *s);
+
+#endif
