@@ -140,6 +140,7 @@ cert_list(struct ctx *x, int tsv)
 {
 	struct err e = { "" };
 	char **ids = NULL, path[4200], done[16], by[16], state[1200];
+	char trig[128];
 	size_t n = 0;
 	int rc = EXIT_OK;
 
@@ -167,12 +168,15 @@ cert_list(struct ctx *x, int tsv)
 		date_format(tz_date_at(c.timezone, c.completed), done);
 		date_format(c.certify_by, by);
 		delivery_state(x->cfg.state_dir, &c, state, sizeof(state));
+		/* A partial certificate says so wherever it is listed. */
+		snprintf(trig, sizeof(trig), "%s%s", c.trigger,
+		    cert_partial(&c) ? " (partial)" : "");
 		if (tsv)
 			printf("%s\t%s\t%s\t%s\t%s\t%s\n", c.id, c.agreement,
-			    c.trigger, done, by, state);
+			    trig, done, by, state);
 		else
 			printf("%-28s %-16s %-18s %-10s %-10s %s\n", c.id,
-			    c.agreement, c.trigger, done, by, state);
+			    c.agreement, trig, done, by, state);
 		cert_free(&c);
 	}
 	if (!tsv && n == 0)

@@ -7,11 +7,36 @@
  */
 #include "cmd/cmd.h"
 #include "base/err.h"
+#include "conf/directive.h"
 #include "conf/lint.h"
+#include "plan/events.h"
 #include "keys/keystore.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Recorded Exhibit D transfers must still go where no dataset reaches and
+ * no symlink leads (policies may have changed since `directive add`). */
+static void
+check_transfers(const struct ctx *x, struct diags *d)
+{
+	struct events ev = { 0 };
+	struct err e;
+
+	if (events_load(x->cfg.state_dir, &ev, &e) != 0) {
+		events_free(&ev);
+		return;		/* journal problems are journal verify's */
+	}
+	for (size_t i = 0; i < ev.ndir; i++) {
+		const struct ev_directive *dv = &ev.dir[i];
+		if (dv->cancelled || !dv->transfer || dv->transfer_to == NULL)
+			continue;
+		if (directive_check_transfer(&x->cfg, &x->ps, dv->transfer_to,
+		    &e) != 0)
+			diag_add(d, dv->id, 0, "%s", e.msg);
+	}
+	events_free(&ev);
+}
 
 int
 cmd_check(struct ctx *x, int argc, char **argv)
@@ -35,6 +60,8 @@ cmd_check(struct ctx *x, int argc, char **argv)
 	/* How the datasets meet each other and the disk (conf/lint.c). */
 	if (x->cfg.parsed)
 		lint_datasets(&x->cfg, &x->ps, &d);
+	if (x->cfg.parsed && x->cfg.state_dir != NULL)
+		check_transfers(x, &d);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.v[i]);
 	for (size_t i = 0; i < x->ps.n; i++)

@@ -136,6 +136,10 @@ cmd_verify_one(const char *path, const struct sign_trust *trust,
 	}
 	line(&o, 1, "every field present (certificate %s, agreement %s)",
 	    c.id, c.agreement);
+	if (cert_partial(&c))
+		line(&o, 1, "result = partial: it confirms what a failed "
+		    "disposition destroyed; %llu matches remained (see "
+		    "exceptions)", (unsigned long long)c.remaining_matches);
 	if (cert_check_dates(&c, &e) != 0) {
 		line(&o, 0, "dates consistent: %s", e.msg);
 		fails++;

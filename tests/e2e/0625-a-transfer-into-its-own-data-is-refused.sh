@@ -38,6 +38,8 @@ directive "$T/srv/handoff/acme"
 L directive add "$T/d.ini" >/dev/null || die "a safe transfer_to was refused"
 before=$(snapshot "$T/srv/acme")
 ln -s "$T/srv/real-handoff" "$T/srv/handoff"
+expect_exit 2 L check >"$T/check" 2>&1
+grep -q '^D-0001: transfer_to .*handoff is a symbolic link' "$T/check" || die "check: $(cat "$T/check")"
 expect_exit 1 L run >"$T/run" 2>&1
 grep -q 'symbolic link' "$T/run" || die "run: $(cat "$T/run")"
 [[ $(snapshot "$T/srv/acme") == "$before" ]] || die "data destroyed"
