@@ -74,6 +74,11 @@ add_all(struct own *o, const struct config *c, const char *path, int dir,
 	return 0;
 }
 
+static const char *const state_files[] = {
+	"journal", "checkpoint", "checkpoint.p7s", "lock", "keys/keystore",
+	"kek",
+};
+
 int
 own_paths(const struct config *c, const struct policyset *ps, struct own *o)
 {
@@ -89,6 +94,17 @@ own_paths(const struct config *c, const struct policyset *ps, struct own *o)
 	for (size_t i = 0; ps != NULL && i < ps->n; i++)
 		if (add_all(o, c, ps->a[i].file, 0, "a policy file") != 0)
 			return -1;
+	/* The state files by name as well, so that a hard link of one
+	 * (which no glob may reach, being under state_dir) is known by its
+	 * object wherever it turns up. */
+	for (size_t i = 0; c->state_dir != NULL && i < sizeof(state_files) /
+	    sizeof(state_files[0]); i++) {
+		char p[PATH_MAX];
+		if (snprintf(p, sizeof(p), "%s/%s", c->state_dir,
+		    state_files[i]) < (int)sizeof(p) &&
+		    add_all(o, c, p, 0, "lethe's state") != 0)
+			return -1;
+	}
 	return 0;
 }
 

@@ -61,6 +61,7 @@ struct build {
 	size_t nprefix;
 	dev_t *owndev;		/* lethe's own files, by object */
 	ino_t *ownino;
+	const char **ownwhat;
 	size_t nown;
 	struct err *e;
 };
@@ -395,13 +396,15 @@ own_objects(struct build *b)
 		return 0;
 	b->owndev = calloc(o->n, sizeof(*b->owndev));
 	b->ownino = calloc(o->n, sizeof(*b->ownino));
-	if (b->owndev == NULL || b->ownino == NULL)
+	b->ownwhat = calloc(o->n, sizeof(*b->ownwhat));
+	if (b->owndev == NULL || b->ownino == NULL || b->ownwhat == NULL)
 		return -1;
 	for (size_t i = 0; i < o->n; i++) {
 		struct stat st;
 		if (o->v[i].dir || stat(o->v[i].path, &st) != 0)
 			continue;
 		b->owndev[b->nown] = st.st_dev;
+		b->ownwhat[b->nown] = o->v[i].what;
 		b->ownino[b->nown++] = st.st_ino;
 	}
 	return 0;
@@ -428,7 +431,7 @@ judge(struct build *b, struct scope_obj *o)
 	for (size_t k = 0; k < b->nown; k++)
 		if (b->owndev[k] == o->dev && b->ownino[k] == o->ino) {
 			o->verdict = SV_OWN;
-			o->by_own = "one of lethe's own files";
+			o->by_own = b->ownwhat[k];
 			return;
 		}
 	for (size_t n = 0; n < o->nnames; n++) {
@@ -536,6 +539,7 @@ out:
 	free(b.prefix);
 	free(b.owndev);
 	free(b.ownino);
+	free(b.ownwhat);
 	return rc;
 }
 
