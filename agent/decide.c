@@ -15,6 +15,7 @@
 #include "conf/directive.h"
 #include "conf/policy.h"
 #include "plan/events.h"
+#include "plan/reappear.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -120,17 +121,51 @@ decide_open(struct decide *d, const struct config *c,
 	return 0;
 }
 
+int
+decide_reappeared(const struct decide *d, const struct agreement *a,
+    const char *of, struct scope_ctx *sx, struct reappear *r, struct err *e)
+{
+	*sx = d->sx;
+	memset(r, 0, sizeof(*r));
+	if (of == NULL)
+		return 0;
+	if (reappear_load(d->c->state_dir, d->ev, a->id, of, r, e) != 0)
+		return -1;
+	sx->only = reappear_same;
+	sx->only_arg = r;
+	return 0;
+}
+
+const char *
+decide_reappeared_of(const struct decide *d, const struct plan_row *r)
+{
+	if (r->kind != TRIG_REAPPEARED || r->ndisp == 0)
+		return NULL;
+	return d->ev->disp[r->disp[0]].of;
+}
+
 /* Step 3 for one row. */
 static int
 walk_row(struct decide *d, size_t i, int keep)
 {
 	struct plan_row *r = &d->plan.rows[i];
 	struct dispose_preview *p = &d->pv[i];
+	struct reappear rp;
+	struct scope_ctx sx;
 	struct scope s;
 	struct err e;
 	uint64_t n;
+	int rc;
 
-	if (dispose_preview(&d->sx, r->a, r->todo, r->ntodo, p, &s, &e) != 0) {
+	if (decide_reappeared(d, r->a, decide_reappeared_of(d, r), &sx, &rp,
+	    &e) != 0) {
+		r->blocked = 1;
+		plan_note(r, "blocked: %s", e.msg);
+		return 0;
+	}
+	rc = dispose_preview(&sx, r->a, r->todo, r->ntodo, p, &s, &e);
+	reappear_free(&rp);
+	if (rc != 0) {
 		r->blocked = 1;
 		plan_note(r, "blocked: %s", e.msg);
 		return 0;

@@ -67,4 +67,16 @@ int decide_open(struct decide *d, const struct config *c,
 int decide_walk(struct decide *d, int keep, struct err *e);
 void decide_close(struct decide *d);
 
+struct reappear;
+/* The scope context for a supplementary disposition of data that
+ * reappeared after trigger `of` of agreement a finished: d's, with only
+ * the same data in scope (plan/reappear.h).  of NULL (a journal from
+ * before this was recorded): d's as it is.  *r must be freed with
+ * reappear_free.  Returns 0, or -1 with *e set. */
+int decide_reappeared(const struct decide *d, const struct agreement *a,
+    const char *of, struct scope_ctx *sx, struct reappear *r, struct err *e);
+/* The trigger a reappeared row's data belongs to, or NULL. */
+const char *decide_reappeared_of(const struct decide *d,
+    const struct plan_row *r);
+
 #endif

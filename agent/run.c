@@ -16,6 +16,7 @@
 #include "run.h"
 
 #include "decide.h"
+#include "plan/reappear.h"
 
 #include "certify/cert.h"
 #include "certify/certify.h"
@@ -161,7 +162,7 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
  * record and journals the outcome. */
 static int
 execute(struct runner *rn, const struct agreement *a, const char *id,
-    const char *trigger, day_t trigger_date, day_t deadline,
+    const char *trigger, const char *of, day_t trigger_date, day_t deadline,
     const size_t *ds, size_t nds, const char *transfer_to, int resume,
     time_t started)
 {
@@ -173,11 +174,17 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 	};
 	struct dispose_out out;
 	struct record rec;
+	struct reappear rp;
+	struct scope_ctx sx;
 	struct err e = { { 0 } }, je;
 	char files[32], bytes[32], rem[32];
 	int rc;
 
 	memset(&out, 0, sizeof(out));
+	/* Data that reappeared: only the same data is in scope. */
+	if (decide_reappeared(&rn->d, a, of, &sx, &rp, &e) != 0)
+		return failed(rn, a, id, trigger, NULL, &out, e.msg);
+	rq.sx = &sx;
 	if (resume && record_read(rn->c->state_dir, id, &rec, &e) == 0) {
 		/* The killed run had finished and written the record, and
 		 * died before journaling the outcome: journal it from the
@@ -185,12 +192,14 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 		 * and replace the record with an empty one, and the
 		 * certificate would say nothing was overwritten. */
 		out = rec.out;
+		reappear_free(&rp);
 		if (rec.partial)
 			return failed(rn, a, id, trigger, NULL, &out,
 			    out.exceptions[0] ? out.exceptions : "interrupted");
 		goto complete;
 	}
 	rc = dispose_run(&rq, &out, &e);
+	reappear_free(&rp);
 	record_from(&rec, rn->c, a, id, trigger, trigger_date, deadline, ds,
 	    nds, &rn->ev, &out);
 	if (nds == 0 && strncmp(trigger, "D-", 2) == 0) {
@@ -232,8 +241,8 @@ complete:
 /* Journals a new disposition's start and carries it out. */
 static int
 begin(struct runner *rn, const struct agreement *a, const char *trigger_id,
-    day_t trigger_date, day_t deadline, const size_t *ds, size_t nds,
-    const char *transfer_to)
+    const char *of, day_t trigger_date, day_t deadline, const size_t *ds,
+    size_t nds, const char *transfer_to)
 {
 	char id[160], dl[11], td[11], ymd[11], *names;
 	struct err e;
@@ -256,17 +265,24 @@ begin(struct runner *rn, const struct agreement *a, const char *trigger_id,
 		free(names);
 		return 0;
 	}
-	rc = journal_appendv(&rn->j, &e, "disposition-start", "id", id,
-	    "agreement", a->id, "trigger", trigger_id, "datasets", names,
-	    "trigger_date", date_format(trigger_date, td),
-	    "deadline", date_format(deadline, dl), NULL);
+	if (of != NULL)
+		rc = journal_appendv(&rn->j, &e, "disposition-start", "id", id,
+		    "agreement", a->id, "trigger", trigger_id, "of", of,
+		    "datasets", names, "trigger_date",
+		    date_format(trigger_date, td), "deadline",
+		    date_format(deadline, dl), NULL);
+	else
+		rc = journal_appendv(&rn->j, &e, "disposition-start", "id", id,
+		    "agreement", a->id, "trigger", trigger_id, "datasets",
+		    names, "trigger_date", date_format(trigger_date, td),
+		    "deadline", date_format(deadline, dl), NULL);
 	free(names);
 	if (rc != 0) {
 		diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
 		return -1;
 	}
-	return execute(rn, a, id, trigger_id, trigger_date, deadline, ds, nds,
-	    transfer_to, 0, time(NULL));
+	return execute(rn, a, id, trigger_id, of, trigger_date, deadline, ds,
+	    nds, transfer_to, 0, time(NULL));
 }
 
 /* Finishes dispositions that a killed run started. */
@@ -318,8 +334,8 @@ resume_all(struct runner *rn)
 			tdate = tz_date_at(a->timezone, dp->started);
 		}
 		rn->r->resumed++;
-		rc = execute(rn, a, dp->id, dp->trigger, tdate, dp->deadline, ds,
-		    n, transfer, 1, dp->started);
+		rc = execute(rn, a, dp->id, dp->trigger, dp->of, tdate,
+		    dp->deadline, ds, n, transfer, 1, dp->started);
 		free(ds);
 		if (rc != 0)
 			return -1;
@@ -497,7 +513,10 @@ reappeared(struct runner *rn, const struct plan_row *row, size_t **scope,
     size_t *n)
 {
 	struct dispose_preview p;
+	struct reappear rp;
+	struct scope_ctx sx;
 	struct err e;
+	int rc;
 
 	*n = 0;
 	*scope = calloc(row->nscope + 1, sizeof(**scope));
@@ -511,8 +530,12 @@ reappeared(struct runner *rn, const struct plan_row *row, size_t **scope,
 			(*scope)[(*n)++] = row->scope[i];
 	}
 	memset(&p, 0, sizeof(p));
-	if (*n == 0 || dispose_preview(&rn->d.sx, row->a, *scope, *n, &p, NULL,
-	    &e) != 0)
+	if (*n == 0 || decide_reappeared(&rn->d, row->a, row->trigger_id, &sx,
+	    &rp, &e) != 0)
+		return 0;
+	rc = dispose_preview(&sx, row->a, *scope, *n, &p, NULL, &e);
+	reappear_free(&rp);
+	if (rc != 0)
 		return 0;
 	if (p.refused > 0) {
 		/* Reappeared data that cannot be destroyed is no less due:
@@ -657,10 +680,20 @@ worth_starting(struct runner *rn, const struct plan_row *row)
 	struct err e = { { 0 } };
 	uint64_t objs;
 
+	struct reappear rp;
+	struct scope_ctx sx;
+	int rc;
+
 	if (row->ntodo == 0)
 		return 1;	/* nothing in scope: certified as such */
-	if (dispose_preview(&rn->d.sx, row->a, row->todo, row->ntodo, &p, NULL,
-	    &e) != 0) {
+	rc = decide_reappeared(&rn->d, row->a, decide_reappeared_of(&rn->d,
+	    row), &sx, &rp, &e);
+	if (rc == 0) {
+		rc = dispose_preview(&sx, row->a, row->todo, row->ntodo, &p,
+		    NULL, &e);
+		reappear_free(&rp);
+	}
+	if (rc != 0) {
 		diag_add(&rn->r->errors, row->a->id, 0, "%s: not started: %s",
 		    row->trigger, e.msg);
 		rn->r->failed++;
@@ -710,8 +743,9 @@ real_row(struct runner *rn, const struct plan_row *row)
 			return 0;
 		if (row->kind == TRIG_REAPPEARED)
 			rn->r->reappeared++;
-		return begin(rn, a, row->trigger_id, row->start, row->deadline,
-		    row->todo, row->ntodo, row_transfer(row));
+		return begin(rn, a, row->trigger_id,
+		    decide_reappeared_of(&rn->d, row), row->start,
+		    row->deadline, row->todo, row->ntodo, row_transfer(row));
 	}
 	if (!row_finished(row))
 		return 0;
@@ -721,7 +755,8 @@ real_row(struct runner *rn, const struct plan_row *row)
 	if (found > 0) {
 		day_t today = tz_date_at(a->timezone, rn->now);
 		rn->r->reappeared++;
-		rc = begin(rn, a, "reappeared", today, today, scope, n, NULL);
+		rc = begin(rn, a, "reappeared", row->trigger_id, today, today,
+		    scope, n, NULL);
 	}
 	free(scope);
 	return rc;

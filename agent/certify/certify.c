@@ -31,6 +31,7 @@
 #include <openssl/crypto.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,106 @@ struct certbuf {
 	char rot[DISPOSE_MAX_MEDIA][8];
 };
 
+/* Appends to the text in buf (never past len). */
+static void
+text_cat(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+text_cat(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t off = strlen(buf);
+	va_list ap;
+
+	if (off + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + off, len - off, fmt, ap);
+	va_end(ap);
+}
+
+/* Appends one part of method_type. */
+static void
+part(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+part(char *buf, size_t len, const char *fmt, ...)
+{
+	size_t off = strlen(buf);
+	va_list ap;
+
+	if (off > 0 && off + 2 < len) {
+		memcpy(buf + off, "; ", 3);
+		off += 2;
+	}
+	if (off + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf + off, len - off, fmt, ap);
+	va_end(ap);
+}
+
+/* method_type, honest per part (SPEC §8): overwritten files are Clear at
+ * file level; sealed files are Purge only where no plaintext copy ever
+ * existed or lethe cleared every one, and each part says its count when
+ * the disposition mixes them. */
+static void
+method_type(struct certbuf *b, const struct dispose_out *o, int flash)
+{
+	int crypto = (o->techniques & DT_CRYPTO) != 0;
+	int clear = (o->techniques & (DT_OVERWRITE | DT_ARCHIVE)) != 0 ||
+	    o->techniques == 0;
+	uint64_t known = o->sealed_clean + o->sealed_cleared + o->sealed_kept;
+	int parts = clear + (o->sealed_clean > 0) + (o->sealed_cleared > 0) +
+	    (o->sealed_kept > 0);
+	char n[48];
+	size_t len = sizeof(b->method_type);
+
+	b->method_type[0] = '\0';
+	if (clear) {
+		n[0] = '\0';
+		if (parts > 1)
+			snprintf(n, sizeof(n), " for %" PRIu64 " files",
+			    o->files + o->members);
+		part(b->method_type, len, "Clear (file-level)%s: partial "
+		    "sanitization of the files' blocks, not whole-media Clear%s%s",
+		    n, flash ? "; on flash or unknown media, wear-levelling may "
+		    "keep stale copies an overwrite cannot reach" : "",
+		    o->ciphertext_overwritten > 0 ? "; sealed files under keys "
+		    "this host does not hold were overwritten as ciphertext, "
+		    "which is Clear, not Purge" : "");
+	}
+	if (!crypto)
+		return;
+	if (known == 0 && o->sealed_files > 0) {
+		/* A record from before the per-file facts: the key's. */
+		if (o->key_sealed_after[0])
+			part(b->method_type, len, "Purge (crypto-erase; plaintext "
+			    "copies cleared by overwrite on %s)",
+			    o->key_sealed_after);
+		else
+			part(b->method_type, len, "Purge (crypto-erase)");
+		return;
+	}
+#define N(x) (parts > 1 ? (snprintf(n, sizeof(n), " for %" PRIu64 \
+	" files", (x)), n) : "")
+	if (o->sealed_clean > 0 || (known == 0 && o->kept_on[0] == '\0' &&
+	    o->key_sealed_after[0] == '\0'))
+		part(b->method_type, len, "Purge (crypto-erase)%s",
+		    N(o->sealed_clean));
+	if (o->sealed_cleared > 0 || (known == 0 && o->kept_on[0] == '\0' &&
+	    o->key_sealed_after[0] != '\0'))
+		part(b->method_type, len, "Purge (crypto-erase; plaintext copies "
+		    "cleared by overwrite on %s)%s", o->key_sealed_after,
+		    N(o->sealed_cleared));
+	if (o->sealed_kept > 0 || (known == 0 && o->kept_on[0] != '\0'))
+		part(b->method_type, len, "crypto-erase%s, not Purge: plaintext "
+		    "was sealed from files on %s that lethe did not clear, and "
+		    "copies of it may remain", N(o->sealed_kept), o->kept_on);
+#undef N
+}
+
 static void
 describe(struct certbuf *b, const struct record *r, const struct config *c)
 {
@@ -117,23 +218,7 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 	if (o->techniques & DT_ARCHIVE)
 		strcat(strcat(b->technique, b->technique[0] ? ", " : ""),
 		    "archive-member-removal");
-	/* method_type: honest about what file-level work is (SPEC §8). */
-	if (crypto && !(o->techniques & (DT_OVERWRITE | DT_ARCHIVE))) {
-		if (o->key_sealed_after[0])
-			snprintf(b->method_type, sizeof(b->method_type),
-			    "Purge (crypto-erase; plaintext copies cleared by "
-			    "overwrite on %s)", o->key_sealed_after);
-		else
-			snprintf(b->method_type, sizeof(b->method_type),
-			    "Purge (crypto-erase)");
-	} else {
-		snprintf(b->method_type, sizeof(b->method_type),
-		    "Clear (file-level): partial sanitization of the files' "
-		    "blocks, not whole-media Clear%s%s",
-		    flash ? "; on flash or unknown media, wear-levelling may "
-		    "keep stale copies an overwrite cannot reach" : "",
-		    crypto ? "; sealed data: Purge (crypto-erase)" : "");
-	}
+	method_type(b, o, flash);
 	/* method_details: only what was done. */
 	off = 0;
 	b->details[0] = '\0';
@@ -174,24 +259,27 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 		    "journal purge not attempted");
 	if (strncmp(b->details, "; ", 2) == 0)
 		memmove(b->details, b->details + 2, strlen(b->details + 2) + 1);
-	/* verification */
-	if (crypto && o->files == 0 && o->members == 0)
-		snprintf(b->verification, sizeof(b->verification),
-		    "%s: each destroyed key looked up again after destruction: "
-		    "absent from the keystore (tombstone only); re-scan found %"
-		    PRIu64 " remaining matches", o->verify == 1 ? "sample" :
-		    "full", o->remaining);
-	else if (o->files == 0 && o->members == 0)
-		snprintf(b->verification, sizeof(b->verification),
-		    "%s: nothing overwritten; re-scan found %" PRIu64
-		    " remaining matches", o->verify == 1 ? "sample" : "full",
+	/* verification: only what was checked. */
+	{
+		size_t vl = sizeof(b->verification);
+		snprintf(b->verification, vl, "%s: ", o->verify == 1 ?
+		    "sample" : "full");
+		if (o->files + o->members > 0 || o->verified_bytes > 0)
+			text_cat(b->verification, vl, "%" PRIu64 " bytes "
+			    "read back after fdatasync and page cache drop, all "
+			    "matched the pattern", o->verified_bytes);
+		if (o->keys > 0)
+			text_cat(b->verification, vl, "%sthe %" PRIu64
+			    " destroyed key%s looked up again after destruction: "
+			    "absent from the keystore (tombstone only)",
+			    o->files + o->members + o->verified_bytes > 0 ?
+			    "; " : "", o->keys, o->keys == 1 ? "" : "s");
+		if (o->files + o->members + o->verified_bytes + o->keys == 0)
+			text_cat(b->verification, vl, "nothing overwritten");
+		part(b->verification, vl, "re-scan found %" PRIu64
+		    " remaining matches", o->remaining == UINT64_MAX ? 1 :
 		    o->remaining);
-	else
-		snprintf(b->verification, sizeof(b->verification),
-		    "%s: %" PRIu64 " bytes read back after fdatasync and page "
-		    "cache drop, all matched the pattern; re-scan found %"
-		    PRIu64 " remaining matches", o->verify == 1 ? "sample" :
-		    "full", o->verified_bytes, o->remaining);
+	}
 	if (o->techniques & DT_TRANSFER)
 		snprintf(b->destination, sizeof(b->destination),
 		    "data transferred to the site the LEA designated before "

@@ -121,11 +121,11 @@ record_from(struct record *r, const struct config *c,
 	r->deadline = deadline;
 	snprintf(r->timezone, sizeof(r->timezone), "%s",
 	    a->timezone ? a->timezone : "");
-	for (size_t i = 0; i < nds; i++) {
-		r->categories |= a->ds[ds[i]].categories;
+	for (size_t i = 0; i < nds; i++)
 		list_add(r->datasets, sizeof(r->datasets), &off,
 		    a->ds[ds[i]].name, nds - i);
-	}
+	/* What was destroyed, not what could have been. */
+	r->categories = out->categories;
 	snprintf(r->retained, sizeof(r->retained), "none");
 	for (size_t i = 0; i < a->nds; i++) {
 		const struct dataset *d = &a->ds[i];
@@ -176,6 +176,12 @@ record_write(const char *state_dir, const struct record *r, struct err *e)
 	sb_kv(&b, "keys", "%" PRIu64, o->keys);
 	sb_kv(&b, "key_usec", "%" PRIu64, o->key_usec);
 	sb_kv(&b, "key_sealed_after", "%s", o->key_sealed_after);
+	sb_kv(&b, "kept_on", "%s", o->kept_on);
+	sb_kv(&b, "sealed_clean", "%" PRIu64, o->sealed_clean);
+	sb_kv(&b, "sealed_cleared", "%" PRIu64, o->sealed_cleared);
+	sb_kv(&b, "sealed_kept", "%" PRIu64, o->sealed_kept);
+	sb_kv(&b, "ciphertext_overwritten", "%" PRIu64,
+	    o->ciphertext_overwritten);
 	sb_kv(&b, "archives", "%" PRIu64, o->archives);
 	sb_kv(&b, "members", "%" PRIu64, o->members);
 	sb_kv(&b, "member_bytes", "%" PRIu64, o->member_bytes);
@@ -296,6 +302,7 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		S("retained", r->retained);
 		S("holds", r->holds);
 		S("key_sealed_after", o->key_sealed_after);
+		S("kept_on", o->kept_on);
 		S("transfer_sha256", o->transfer_sha256);
 		S("exceptions", o->exceptions);
 		S("manifest", o->manifest_path);
@@ -307,6 +314,10 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		U("specials", o->specials)
 		U("dirs", o->dirs)
 		U("sealed_files", o->sealed_files)
+		U("sealed_clean", o->sealed_clean)
+		U("sealed_cleared", o->sealed_cleared)
+		U("sealed_kept", o->sealed_kept)
+		U("ciphertext_overwritten", o->ciphertext_overwritten)
 		U("keys", o->keys)
 		U("key_usec", o->key_usec)
 		U("archives", o->archives)

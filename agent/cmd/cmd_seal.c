@@ -120,15 +120,19 @@ progress_end(struct progress *p)
  * state lock. */
 static int
 get_key(struct ctx *x, const char *agreement, const char *category,
-    struct dek *k, struct err *e)
+    int plain_kept, struct dek *k, struct err *e)
 {
 	struct keystore ks;
 	int lockfd = -1, rc = -1;
 
 	if (lock_acquire(x->cfg.state_dir, 1, &lockfd, e) != 0)
 		return -1;
+	/* Sealing a regular file leaves its plaintext where it was: the key
+	 * says so before any ciphertext exists, so that no certificate ever
+	 * calls this data's crypto-erase a Purge (SPEC §8). */
 	if (keystore_open(x->cfg.state_dir, x->cfg.kek, KS_WRITE, &ks, e) == 0 &&
-	    keystore_key_for(&ks, agreement, category, 1, k, e) == 0)
+	    keystore_key_for(&ks, agreement, category, 1, k, e) == 0 &&
+	    (!plain_kept || keystore_mark_plain_kept(&ks, k->id, e) == 0))
 		rc = 0;
 	keystore_close(&ks);
 	lock_release(lockfd);
@@ -459,7 +463,8 @@ cmd_seal(struct ctx *x, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (get_key(x, a.agreement, a.category, k, &e) != 0) {
+	if (get_key(x, a.agreement, a.category, fstat(in, &si) == 0 &&
+	    S_ISREG(si.st_mode), k, &e) != 0) {
 		warnx_("%s", e.msg);
 		goto out;
 	}

@@ -354,6 +354,16 @@ dispose_covers_agreement(const struct dispose_req *rq)
 	return 1;
 }
 
+/* The categories of every dataset that matched an object destroyed: what
+ * the certificate says was destroyed (never a category whose data was
+ * not there). */
+void
+dispose_categories(struct dctx *x, const struct scope_obj *o)
+{
+	for (size_t i = 0; i < o->ndss; i++)
+		x->out->categories |= x->rq->a->ds[o->dss[i]].categories;
+}
+
 /* What one object came to. */
 enum outcome {
 	OUT_DONE,	/* destroyed, every name removed */
@@ -406,16 +416,27 @@ destroy_object(struct dctx *x, struct item *it, struct err *e)
 		return OUT_LATER;
 	if (method_of(a, it->ds) == METHOD_CRYPTO) {
 		dispose_label(x, &it->f, label, sizeof(label));
-		diag_add(x->problems, label, 0, "not sealed: dataset %s says "
-		    "method = crypto-shred, but this file is plaintext; seal "
-		    "it with `lethe seal` or use method = overwrite",
-		    a->ds[it->ds].name);
+		if (it->obj->key >= 0)
+			diag_add(x->problems, label, 0, "sealed under key %s, "
+			    "which this host's keystore does not hold: it "
+			    "cannot be crypto-erased here; dataset %s says "
+			    "method = crypto-shred, so it is not overwritten "
+			    "either (use method = auto)",
+			    x->scope.keys[it->obj->key].id, a->ds[it->ds].name);
+		else
+			diag_add(x->problems, label, 0, "not sealed: dataset %s "
+			    "says method = crypto-shred, but this file is "
+			    "plaintext; seal it with `lethe seal` or use "
+			    "method = overwrite", a->ds[it->ds].name);
 		dispose_exception(x, "a file of dataset %s was not sealed and was "
 		    "not destroyed", a->ds[it->ds].name);
 		return OUT_KEPT;
 	}
 	if (destroy_file(x, it, it->obj->nnames, e) != 0)
 		return OUT_FAILED;
+	/* Ciphertext under a key no keystore here holds: Clear, not Purge. */
+	if (it->obj->key >= 0)
+		x->out->ciphertext_overwritten++;
 	return other_names(x, it, e);
 }
 
@@ -436,6 +457,7 @@ do_items(struct dctx *x, struct item *v, size_t n)
 		case OUT_DONE:
 			it->done = ITEM_DONE;
 			x->dfiles++;
+			dispose_categories(x, it->obj);
 			break;
 		case OUT_LATER:
 			it->done = ITEM_SEALED;
@@ -565,8 +587,8 @@ note_refusals(struct dctx *x)
 		struct found f;
 		char label[4200];
 
-		if (o->verdict != SV_CONFLICT && o->verdict != SV_LINKS)
-			continue;
+		if (o->verdict < SV_CONFLICT)
+			continue;	/* kept, or to destroy */
 		memset(&f, 0, sizeof(f));
 		f.root = o->names[0].root;
 		f.rel = o->names[0].rel;

@@ -46,10 +46,23 @@ struct dispose_out {
 	uint64_t files, bytes;		/* regular files overwritten */
 	uint64_t links, specials, dirs;	/* names removed without overwrite */
 	uint64_t sealed_files;		/* ciphertext files unlinked */
+	/* ... of which, by what their keys' records say (SPEC §8 Purge): */
+	uint64_t sealed_clean;		/* sealed before any plaintext existed */
+	uint64_t sealed_cleared;	/* plaintext sealed after the fact and
+					 * cleared by lethe (latest on
+					 * key_sealed_after) */
+	uint64_t sealed_kept;		/* sealed from a file lethe did not
+					 * clear (latest on kept_on) */
+	uint64_t ciphertext_overwritten; /* sealed under a key this host
+					 * does not hold: overwritten (Clear) */
 	uint64_t keys;			/* DEKs destroyed */
 	uint64_t key_usec;		/* how long destroying them took */
 	char key_sealed_after[16];	/* YYYY-MM-DD a key had plaintext sealed after the fact, or "" */
+	char kept_on[16];		/* YYYY-MM-DD, or "" */
 	uint64_t archives, members, member_bytes;
+	uint32_t categories;		/* catset_t: of the datasets whose data
+					 * was destroyed (in this run or one
+					 * it resumed: see record.c) */
 	uint64_t transferred;		/* files packed before destruction */
 	char transfer_sha256[65];	/* digest of the transfer archive */
 	uint64_t verified_bytes;	/* bytes read back and compared */

@@ -110,6 +110,7 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 		x->out->member_bytes += ar.bytes_removed;
 		x->out->techniques |= DT_ARCHIVE;
 		x->out->verified_bytes += ar.old.verified;
+		x->out->categories |= d->categories;
 		(void)dispose_media_for(x, dirfd, d->name, &e);
 	} else if (rc == ARCHIVE_IS_SEALED && dispose_covers_agreement(x->rq)) {
 		/* Not opened: every key of the agreement was destroyed

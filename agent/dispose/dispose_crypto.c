@@ -34,33 +34,34 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Whether destroying the key of `category` ("all" = the agreement-wide key)
- * can touch only data in this disposition: no dataset outside it (held,
- * exempt, or simply not in scope) may share that category. */
-static int
-key_only_in_disposition(const struct dispose_req *rq, const char *category)
+/* What the certificate may claim for a sealed file whose key is gone
+ * (SPEC §8, lethe-certificate(5)): Purge only where no plaintext copy
+ * ever existed, or every one was cleared by lethe. */
+static void
+sealed_tally(struct dctx *x, const struct item *it)
 {
-	int ci = strcmp(category, "all") == 0 ? -1 : category_find(category);
+	const struct scope_key *k = &x->scope.keys[it->obj->key];
+	struct dispose_out *o = x->out;
 
-	if (strcmp(category, "all") != 0 && ci < 0)
-		return 0;
-	for (size_t i = 0; i < rq->a->nds; i++) {
-		int in = 0;
-		for (size_t k = 0; k < rq->nds; k++)
-			in |= rq->ds[k] == i;
-		if (in)
-			continue;
-		if (ci < 0 || (rq->a->ds[i].categories & (1u << ci)) != 0 ||
-		    rq->a->ds[i].categories == 0)
-			return 0;
-	}
-	return 1;
+	if (k->plain_kept[0] != '\0') {
+		o->sealed_kept++;
+		if (strcmp(k->plain_kept, o->kept_on) > 0)
+			snprintf(o->kept_on, sizeof(o->kept_on), "%s",
+			    k->plain_kept);
+	} else if (k->sealed_after[0] != '\0') {
+		o->sealed_cleared++;
+		if (strcmp(k->sealed_after, o->key_sealed_after) > 0)
+			snprintf(o->key_sealed_after,
+			    sizeof(o->key_sealed_after), "%s", k->sealed_after);
+	} else
+		o->sealed_clean++;
 }
 
-/* Destroys the keys of agreement (category NULL: all of them) and journals
+/* Destroys the keys named ids[0..nids) (the scope's decision) and journals
  * each tombstone.  Returns 0, or -1 with *e set. */
 static int
-destroy_keys(struct dctx *x, const char *category, struct err *e)
+destroy_keys(struct dctx *x, const char *const *ids, size_t nids,
+    struct err *e)
 {
 	const struct dispose_req *rq = x->rq;
 	struct ks_entry *list = NULL;
@@ -70,8 +71,8 @@ destroy_keys(struct dctx *x, const char *category, struct err *e)
 	struct timespec t0, t1;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = keystore_destroy(rq->cfg->state_dir, rq->cfg->kek, rq->a->id,
-	    category, rq->id, &list, &n, e);
+	rc = keystore_destroy_ids(rq->cfg->state_dir, rq->cfg->kek, rq->a->id,
+	    ids, nids, rq->id, &list, &n, e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	x->out->key_usec += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000);
@@ -84,6 +85,12 @@ destroy_keys(struct dctx *x, const char *category, struct err *e)
 			break;
 		}
 		x->out->keys++;
+		/* Facts of the keys themselves, for a key whose sealed
+		 * files no dataset here holds (only unreachable copies). */
+		if (list[i].plain_kept[0] != '\0' &&
+		    strcmp(list[i].plain_kept, x->out->kept_on) > 0)
+			snprintf(x->out->kept_on, sizeof(x->out->kept_on), "%s",
+			    list[i].plain_kept);
 		if (list[i].sealed_after[0] != '\0' &&
 		    strcmp(list[i].sealed_after, x->out->key_sealed_after) > 0)
 			snprintf(x->out->key_sealed_after,
@@ -117,104 +124,29 @@ destroy_keys(struct dctx *x, const char *category, struct err *e)
 	return rc;
 }
 
-/* Crypto-shred (SPEC §7): destroy the keys, then the ciphertext names.
- * A disposition of the whole agreement destroys every key it has, so the
- * copies no locator can reach (backups, tapes) go too; a partial one
- * destroys the keys of the sealed files it found.  Returns -1 only when
- * the journal failed. */
+/* Crypto-shred (SPEC §7): destroy the keys the scope decided on (keyscope.c:
+ * only those whose every known sealed file is in it; for a disposition of
+ * the whole agreement every such key, so copies no locator can reach go
+ * too), then the ciphertext names.  Returns -1 only when the journal
+ * failed. */
 int
 dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 {
 	const struct dispose_req *rq = x->rq;
-	char path[4200];
-	struct stat st;
+	const struct scope *s = &x->scope;
+	const char **ids = calloc(s->nkeys + 1, sizeof(*ids));
+	size_t nids = 0;
 	struct err e;
-	int any = 0;
 
-	for (size_t i = 0; i < n; i++)
-		any |= v[i].done == ITEM_SEALED;
-	if (snprintf(path, sizeof(path), "%s/keys/keystore",
-	    rq->cfg->state_dir) >= (int)sizeof(path))
-		return 0;
-	if (lstat(path, &st) != 0) {
-		/* Nothing was ever sealed here: no keys to destroy. */
-		for (size_t i = 0; i < n; i++)
-			if (v[i].done == ITEM_SEALED) {
-				v[i].done = ITEM_TODO;
-				dispose_exception(x, "a sealed file of dataset %s has no "
-				    "key in this host's keystore",
-				    rq->a->ds[v[i].ds].name);
-			}
-		return 0;
-	}
+	if (ids == NULL)
+		goto failed_oom;
+	for (size_t k = 0; k < s->nkeys; k++)
+		if (s->keys[k].destroy)
+			ids[nids++] = s->keys[k].id;
 	e.msg[0] = '\0';
-	if (dispose_covers_agreement(rq)) {
-		if (destroy_keys(x, NULL, &e) != 0)
-			goto failed;
-	} else {
-		struct keystore ks;
-		char done[64][48];
-		size_t ndone = 0;
-
-		memset(&ks, 0, sizeof(ks));
-		if (any && keystore_open(rq->cfg->state_dir, rq->cfg->kek,
-		    KS_READ, &ks, &e) != 0)
-			goto failed;
-		for (size_t i = 0; i < n && any; i++) {
-			const struct ks_entry *k;
-			char cat[48];
-			size_t d;
-			if (v[i].done != ITEM_SEALED)
-				continue;
-			k = keystore_find(&ks, v[i].keyid);
-			if (k == NULL) {
-				v[i].done = ITEM_TODO;
-				dispose_exception(x, "a sealed file of dataset %s names a "
-				    "key this keystore does not have",
-				    rq->a->ds[v[i].ds].name);
-				continue;
-			}
-			if (strcmp(k->agreement, rq->a->id) != 0) {
-				v[i].done = ITEM_TODO;
-				diag_add(x->problems, rq->a->ds[v[i].ds].name, 0,
-				    "a sealed file is under agreement %s's key "
-				    "%s, not %s's: refused", k->agreement, k->id,
-				    rq->a->id);
-				dispose_exception(x, "a sealed file of dataset %s is "
-				    "sealed under another agreement's key",
-				    rq->a->ds[v[i].ds].name);
-				continue;
-			}
-			snprintf(cat, sizeof(cat), "%s", k->category);
-			if (!key_only_in_disposition(rq, cat)) {
-				v[i].done = ITEM_TODO;
-				diag_add(x->problems, rq->a->ds[v[i].ds].name, 0,
-				    "sealed under key %s (category %s), which "
-				    "also seals data outside this disposition "
-				    "(another dataset or category, or a held "
-				    "one): destroying it would destroy that too; "
-				    "refused.  Seal each category under its own "
-				    "key (lethe seal --category)", k->id, cat);
-				dispose_exception(x, "a sealed file of dataset %s is "
-				    "under a key shared with data outside the "
-				    "disposition", rq->a->ds[v[i].ds].name);
-				continue;
-			}
-			for (d = 0; d < ndone; d++)
-				if (strcmp(done[d], cat) == 0)
-					break;
-			if (d < ndone || k->destroyed)
-				continue;
-			if (ndone < 64)
-				snprintf(done[ndone++], sizeof(done[0]), "%s",
-				    cat);
-		}
-		if (any)
-			keystore_close(&ks);
-		for (size_t d = 0; d < ndone; d++)
-			if (destroy_keys(x, done[d], &e) != 0)
-				goto failed;
-	}
+	if (nids > 0 && destroy_keys(x, ids, nids, &e) != 0)
+		goto failed;
+	free(ids);
 	/* The keys are gone: the ciphertext is noise; remove its names. */
 	for (size_t i = 0; i < n; i++) {
 		char label[4200];
@@ -231,6 +163,8 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 		}
 		v[i].done = ITEM_DONE;
 		x->out->sealed_files++;
+		dispose_categories(x, v[i].obj);
+		sealed_tally(x, &v[i]);
 		for (size_t k = 1; k < v[i].obj->nnames; k++) {
 			if (dispose_remove_name(x, &v[i], &v[i].obj->names[k],
 			    0, &e) != 0) {
@@ -244,7 +178,10 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 		}
 	}
 	return 0;
+failed_oom:
+	snprintf(e.msg, sizeof(e.msg), "out of memory");
 failed:
+	free(ids);
 	diag_add(x->problems, rq->a->id, 0, "crypto-shred: %s", e.msg);
 	dispose_exception(x, "crypto-shred of agreement %s failed: %s", rq->a->id,
 	    e.msg);

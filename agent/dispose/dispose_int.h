@@ -103,6 +103,8 @@ int dispose_items(struct dctx *x, struct item **v, size_t *n);
 /* SPEC §6.6: what a fresh scope still finds to destroy, plus what it
  * refuses; UINT64_MAX when the re-scan itself failed. */
 uint64_t dispose_rescan(struct dctx *x);
+/* Adds the categories of o's datasets to out->categories. */
+void dispose_categories(struct dctx *x, const struct scope_obj *o);
 /* Whether the disposition covers every non-exempt dataset. */
 int dispose_covers_agreement(const struct dispose_req *rq);
 

@@ -19,7 +19,9 @@
 #include "state/journal.h"
 #include "keys/keystore.h"
 #include "conf/policy.h"
+#include "plan/reappear.h"
 #include "plan/sched.h"
+#include "base/strbuf.h"
 #include "sanitize/transfer.h"
 
 #include <openssl/crypto.h>
@@ -290,6 +292,7 @@ finish_renamed(struct dctx *x, struct nameline *l, void *arg)
  * run repeated counts once). */
 struct tally {
 	struct cert_manifest m;
+	struct strbuf digests;	/* "SIZE SHA256" lines (plan/reappear.h) */
 	unsigned char *seen;	/* bit n: row n taken */
 	uint64_t max;
 	int bad;
@@ -319,9 +322,13 @@ tally_line(struct dctx *x, struct nameline *l, void *arg)
 		return;
 	x->out->files++;
 	x->out->bytes += l->size;
+	if (l->ds < x->rq->a->nds)
+		x->out->categories |= x->rq->a->ds[l->ds].categories;
 	x->out->verified_bytes += l->verified;
 	if (strcmp(l->sha, "unavailable") == 0)
 		x->out->digests_missing++;
+	else
+		strbuf_printf(&t->digests, "%" PRIu64 " %s\n", l->size, l->sha);
 	if (cert_manifest_add(&t->m, l->label, l->size, l->sha, &e) != 0)
 		t->bad = 1;
 }
@@ -513,7 +520,15 @@ dispose_names_totals(struct dctx *x, struct err *e)
 		goto out;
 	}
 	rc = write_final_manifest(x, &t.m, e);
+	/* What was destroyed, by content only: how a later run tells the
+	 * same data, restored, from new data (plan/reappear.c). */
+	if (rc == 0 && t.digests.oom)
+		rc = err_set(e, "out of memory");
+	if (rc == 0)
+		rc = reappear_save(x->workdir, t.digests.p ? t.digests.p : "",
+		    t.digests.len, e);
 out:
+	free(t.digests.p);
 	cert_manifest_free(&t.m);
 	free(t.seen);
 	return rc;

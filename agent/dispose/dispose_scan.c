@@ -15,7 +15,6 @@
 #include "base/err.h"
 #include "conf/config.h"
 #include "conf/policy.h"
-#include "keys/seal.h"
 #include "sanitize/archive.h"
 
 #include <fcntl.h>
@@ -24,43 +23,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Whether the object's dataset may be crypto-shredded (auto or
- * crypto-shred): only then is its header worth reading. */
-static int
-may_be_sealed(const struct agreement *a, size_t ds)
-{
-	return dataset_method(a, &a->ds[ds]) != METHOD_OVERWRITE;
-}
-
-/* Marks a sealed file (a crypto-shred candidate) by its header. */
-static void
-mark_sealed(struct dctx *x, struct item *it)
-{
-	struct seal_header h;
-	struct stat st;
-	struct err e;
-	const char *base;
-	int dirfd, fd;
-
-	if (it->f.kind != FOUND_FILE || !may_be_sealed(x->rq->a, it->ds))
-		return;
-	if ((dirfd = dispose_open_parent(x, it->f.root, it->f.rel, &base,
-	    &e)) < 0)
-		return;
-	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
-	if (fd != -1) {
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_ino == it->f.ino && seal_is_sealed(fd) == 1 &&
-		    seal_peek(fd, &h, &e) == 0) {
-			it->sealed = 1;
-			snprintf(it->keyid, sizeof(it->keyid), "%s", h.keyid);
-		}
-		close(fd);
-	}
-	close(dirfd);
-}
 
 int
 dispose_items(struct dctx *x, struct item **out, size_t *nout)
@@ -90,7 +52,13 @@ dispose_items(struct dctx *x, struct item **out, size_t *nout)
 		it->f.mode = o->mode;
 		it->ds = o->ds;
 		it->obj = o;
-		mark_sealed(x, it);
+		/* Sealed under a key this keystore holds: crypto-shred; under
+		 * one it does not, it is overwritten as ciphertext. */
+		if (o->key >= 0 && s->keys[o->key].known) {
+			it->sealed = 1;
+			snprintf(it->keyid, sizeof(it->keyid), "%s",
+			    s->keys[o->key].id);
+		}
 		x->nfiles++;
 		if (o->kind == SK_FILE)
 			x->nbytes += (uint64_t)o->size;

@@ -581,21 +581,52 @@ keystore_mark_sealed_after(struct keystore *ks, const char *id,
 	return 0;
 }
 
+int
+keystore_mark_plain_kept(struct keystore *ks, const char *id, struct err *e)
+{
+	struct ks_entry *x = (struct ks_entry *)keystore_find(ks, id);
+	char old[11];
+
+	if (x == NULL || x->destroyed)
+		return err_set(e, "key %s is not a live key in %s", id,
+		    ks->path);
+	memcpy(old, x->plain_kept, sizeof(old));
+	today(x->plain_kept);
+	if (save(ks, e) != 0) {
+		memcpy(x->plain_kept, old, sizeof(old));
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- destruction ---- */
 
+/* Which keys a destruction takes: the agreement's, then (when set) only
+ * those of one category, or only those named. */
+struct sel {
+	const char *agreement;
+	const char *cat;		/* NULL: any */
+	const char *const *ids;		/* NULL: any */
+	size_t nids;
+};
+
 static int
-matches(const struct ks_entry *x, const char *agreement, const char *cat)
+matches(const struct ks_entry *x, const struct sel *w)
 {
-	return strcmp(x->agreement, agreement) == 0 &&
-	    (cat == NULL || strcmp(x->category, cat) == 0);
+	int named = w->ids == NULL;
+
+	for (size_t i = 0; !named && i < w->nids; i++)
+		named = strcmp(x->id, w->ids[i]) == 0;
+	return named && strcmp(x->agreement, w->agreement) == 0 &&
+	    (w->cat == NULL || strcmp(x->category, w->cat) == 0);
 }
 
 /* The new entries: matching live keys tombstoned, the others re-wrapped
  * under knew.  Returns the number tombstoned, or -1. */
 static int
 rewrap(const struct keystore *ks, const unsigned char *knew,
-    const char *agreement, const char *cat, const char *disp_id,
-    struct ks_entry *nv, struct err *e)
+    const struct sel *w, const char *disp_id, struct ks_entry *nv,
+    struct err *e)
 {
 	struct dek *k;
 	int ndead = 0, rc = -1;
@@ -608,7 +639,7 @@ rewrap(const struct keystore *ks, const unsigned char *knew,
 		nv[i] = ks->v[i];
 		if (nv[i].destroyed)
 			continue;
-		if (matches(&nv[i], agreement, cat)) {
+		if (matches(&nv[i], w)) {
 			nv[i].destroyed = 1;
 			memcpy(nv[i].destroyed_on, d, sizeof(d));
 			snprintf(nv[i].disp_id, sizeof(nv[i].disp_id), "%s",
@@ -633,32 +664,62 @@ out:
 
 /* The tombstones of this disposition, for the caller. */
 static int
-collect(const struct ks_entry *v, size_t n, const char *agreement,
-    const char *cat, const char *disp_id, struct ks_entry **list,
-    size_t *nl, struct err *e)
+collect(const struct ks_entry *v, size_t n, const struct sel *w,
+    const char *disp_id, struct ks_entry **list, size_t *nl, struct err *e)
 {
 	size_t c = 0;
 
 	*list = NULL;
 	*nl = 0;
 	for (size_t i = 0; i < n; i++)
-		c += v[i].destroyed && matches(&v[i], agreement, cat) &&
+		c += v[i].destroyed && matches(&v[i], w) &&
 		    strcmp(v[i].disp_id, disp_id) == 0;
 	if (c == 0)
 		return 0;
 	if ((*list = calloc(c, sizeof(**list))) == NULL)
 		return err_set(e, "out of memory");
 	for (size_t i = 0; i < n; i++)
-		if (v[i].destroyed && matches(&v[i], agreement, cat) &&
+		if (v[i].destroyed && matches(&v[i], w) &&
 		    strcmp(v[i].disp_id, disp_id) == 0)
 			(*list)[(*nl)++] = v[i];
 	return 0;
 }
 
+static int destroy_sel(const char *state_dir, const char *kek_path,
+    const struct sel *w, const char *disp_id, struct ks_entry **list,
+    size_t *nlist, struct err *e);
+
 int
 keystore_destroy(const char *state_dir, const char *kek_path,
     const char *agreement, const char *category, const char *disp_id,
     struct ks_entry **list, size_t *nlist, struct err *e)
+{
+	struct sel w = { agreement, NULL, NULL, 0 };
+
+	*list = NULL;
+	*nlist = 0;
+	if (category != NULL && (w.cat = keystore_category(category)) == NULL)
+		return err_set(e, "unknown category '%s'", category);
+	return destroy_sel(state_dir, kek_path, &w, disp_id, list, nlist, e);
+}
+
+int
+keystore_destroy_ids(const char *state_dir, const char *kek_path,
+    const char *agreement, const char *const *ids, size_t nids,
+    const char *disp_id, struct ks_entry **list, size_t *nlist, struct err *e)
+{
+	struct sel w = { agreement, NULL, ids, nids };
+
+	*list = NULL;
+	*nlist = 0;
+	if (nids == 0)
+		return 0;
+	return destroy_sel(state_dir, kek_path, &w, disp_id, list, nlist, e);
+}
+
+static int
+destroy_sel(const char *state_dir, const char *kek_path, const struct sel *w,
+    const char *disp_id, struct ks_entry **list, size_t *nlist, struct err *e)
 {
 	struct keystore ks;
 	struct paths p = { 0 };
@@ -666,13 +727,8 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 	char *b = NULL;
 	size_t blen = 0, bcap = 0;
 	unsigned char *knew = NULL;
-	const char *cat = NULL;
 	int rc = -1, ndead, committed = 0;
 
-	*list = NULL;
-	*nlist = 0;
-	if (category != NULL && (cat = keystore_category(category)) == NULL)
-		return err_set(e, "unknown category '%s'", category);
 	if (!ksfile_valid_token(disp_id, KS_DISP_MAX))
 		return err_set(e, "'%s' is not a disposition id", disp_id);
 	if (keystore_open(state_dir, kek_path, KS_WRITE, &ks, e) != 0) {
@@ -683,11 +739,10 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 		goto out;
 	ndead = 0;
 	for (size_t i = 0; i < ks.n; i++)
-		ndead += !ks.v[i].destroyed && matches(&ks.v[i], agreement, cat);
+		ndead += !ks.v[i].destroyed && matches(&ks.v[i], w);
 	if (ndead == 0) {
 		/* Nothing live: report this disposition's earlier work. */
-		rc = collect(ks.v, ks.n, agreement, cat, disp_id, list, nlist,
-		    e);
+		rc = collect(ks.v, ks.n, w, disp_id, list, nlist, e);
 		goto out;
 	}
 	if ((nv = calloc(ks.n, sizeof(*nv))) == NULL) {
@@ -700,7 +755,7 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 		err_set(e, "no random bytes for the new KEK");
 		goto out;
 	}
-	if (rewrap(&ks, knew, agreement, cat, disp_id, nv, e) < 0)
+	if (rewrap(&ks, knew, w, disp_id, nv, e) < 0)
 		goto out;
 	if (ksfile_format(nv, ks.n, knew, &b, &blen, &bcap, e) != 0)
 		goto out;
@@ -720,7 +775,7 @@ keystore_destroy(const char *state_dir, const char *kek_path,
 	committed = 1;
 	if (fsync_dir(ks.keys_dir, e) != 0)
 		goto out;
-	if (collect(nv, ks.n, agreement, cat, disp_id, list, nlist, e) != 0)
+	if (collect(nv, ks.n, w, disp_id, list, nlist, e) != 0)
 		goto out;
 	/* 5, 6: the new KEK in place, the old one kept for sanitizing. */
 	if (link_durable(ks.kek_path, p.kek_old, p.kek_dir, e) != 0 ||

@@ -20,7 +20,9 @@
  *     mac   HMAC
  *   CATEGORY is the canonical Exhibit B name or "all"; dates are UTC
  *   YYYY-MM-DD; SEALED_AFTER is the last day `seal --replace` sealed
- *   plaintext that had been stored in the clear under this key, or "-";
+ *   plaintext that had been stored in the clear under this key (and then
+ *   cleared it), or "-", followed by "!DATE" when plaintext was sealed
+ *   from a regular file that lethe did not clear (the last such day);
  *   WRAPPED is the DEK wrapped under the KEK by AES key wrap with padding
  *   (RFC 5649), 40 bytes in hex; a tomb(stone) keeps the record of a
  *   destroyed key without its key: when, and by which disposition
@@ -80,6 +82,9 @@ struct ks_entry {
 	unsigned gen;
 	char created[11];		/* YYYY-MM-DD */
 	char sealed_after[11];		/* YYYY-MM-DD, or "" */
+	char plain_kept[11];		/* YYYY-MM-DD plaintext was sealed
+					 * from a file lethe did not clear,
+					 * or "" */
 	int destroyed;			/* a tombstone */
 	char destroyed_on[11];		/* tombstones: YYYY-MM-DD */
 	char disp_id[KS_DISP_MAX + 1];	/* tombstones: disposition/certificate */
@@ -135,6 +140,17 @@ const struct ks_entry *keystore_find(const struct keystore *ks,
  * only.  Returns 0, or -1 with *e set. */
 int keystore_mark_sealed_after(struct keystore *ks, const char *id,
     const char *date, struct err *e);
+/* Records that plaintext stored in a regular file was sealed under key id
+ * today, and that lethe did not clear it (`seal FILE OUT`): data under this
+ * key is never claimed as Purge.  KS_WRITE only.  Returns 0, or -1. */
+int keystore_mark_plain_kept(struct keystore *ks, const char *id,
+    struct err *e);
+/* Destroys the live keys of agreement whose ids are ids[0..nids) by the
+ * protocol above (keystore_destroy's, with the keys named instead of by
+ * category).  Returns as keystore_destroy. */
+int keystore_destroy_ids(const char *state_dir, const char *kek_path,
+    const char *agreement, const char *const *ids, size_t nids,
+    const char *disp_id, struct ks_entry **list, size_t *n, struct err *e);
 
 /* Destroys the live keys of agreement (category NULL: every category,
  * "all" included; else only that category's keys, and not the agreement's

@@ -130,6 +130,33 @@ fields(char *line, char **f, size_t max)
 }
 
 /* One record line (fields f[0..nf)) into *en.  Returns 0 or -1. */
+/* The SEALED_AFTER field: "-" or CLEARED, optionally followed by "!KEPT":
+ * CLEARED the last day plaintext stored in the clear was sealed and then
+ * overwritten (seal --replace), KEPT the last day plaintext was sealed
+ * from a file lethe did not clear.  0, or -1 when malformed. */
+static int
+sealed_field(const char *f, struct ks_entry *en)
+{
+	const char *bang = strchr(f, '!');
+	size_t n = bang ? (size_t)(bang - f) : strlen(f);
+	char left[16];
+
+	if (n >= sizeof(left))
+		return -1;
+	memcpy(left, f, n);
+	left[n] = '\0';
+	if (strcmp(left, "-") != 0 && !ksfile_valid_date(left))
+		return -1;
+	if (bang != NULL && !ksfile_valid_date(bang + 1))
+		return -1;
+	/* Both are valid dates now: exactly 10 bytes. */
+	if (strcmp(left, "-") != 0)
+		memcpy(en->sealed_after, left, sizeof(en->sealed_after));
+	if (bang != NULL)
+		memcpy(en->plain_kept, bang + 1, sizeof(en->plain_kept));
+	return 0;
+}
+
 static int
 record(char **f, size_t nf, struct ks_entry *en)
 {
@@ -144,16 +171,13 @@ record(char **f, size_t nf, struct ks_entry *en)
 	if (!ksfile_valid_token(f[1], SEAL_KEYID_MAX) ||
 	    !ksfile_valid_agreement(f[2]) || cat == NULL ||
 	    strcmp(cat, f[3]) != 0 || num_parse(f[4], 1, GEN_MAX, &gen) != 0 ||
-	    !ksfile_valid_date(f[5]) ||
-	    (strcmp(f[6], "-") != 0 && !ksfile_valid_date(f[6])))
+	    !ksfile_valid_date(f[5]) || sealed_field(f[6], en) != 0)
 		return -1;
 	snprintf(en->id, sizeof(en->id), "%s", f[1]);
 	snprintf(en->agreement, sizeof(en->agreement), "%s", f[2]);
 	snprintf(en->category, sizeof(en->category), "%s", f[3]);
 	en->gen = (unsigned)gen;
 	snprintf(en->created, sizeof(en->created), "%s", f[5]);
-	if (strcmp(f[6], "-") != 0)
-		snprintf(en->sealed_after, sizeof(en->sealed_after), "%s", f[6]);
 	if (!tomb)
 		return fromhex(f[7], strlen(f[7]), en->wrapped, KS_WRAPPED_LEN);
 	if (!ksfile_valid_date(f[7]) || !ksfile_valid_token(f[8], KS_DISP_MAX))
@@ -284,8 +308,11 @@ ksfile_format(const struct ks_entry *v, size_t n, const unsigned char *kek,
 		goto oom;
 	for (size_t i = 0; i < n; i++) {
 		const struct ks_entry *x = &v[i];
-		const char *sa = x->sealed_after[0] ? x->sealed_after : "-";
+		char sa[32];
 		int r;
+		snprintf(sa, sizeof(sa), "%s%s%s", x->sealed_after[0] ?
+		    x->sealed_after : "-", x->plain_kept[0] ? "!" : "",
+		    x->plain_kept);
 		if (x->destroyed)
 			r = sb_add(&b, "tomb\t%s\t%s\t%s\t%u\t%s\t%s\t%s\t%s\n",
 			    x->id, x->agreement, x->category, x->gen,

@@ -139,6 +139,7 @@ add_found(struct walk *w, const char *name, const struct stat *st)
 	f->nlink = st->st_nlink;
 	f->size = st->st_size;
 	f->mode = st->st_mode;
+	f->mtime = st->st_mtime;
 	if (f->kind == FOUND_FILE)
 		l->bytes += (uint64_t)st->st_size;
 	return 0;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 struct err;
 
@@ -29,6 +30,7 @@ struct found {
 	nlink_t nlink;
 	off_t size;
 	mode_t mode;
+	time_t mtime;		/* 0 with LOCATE_NOSTAT */
 };
 
 struct foundlist {

@@ -383,6 +383,10 @@ on_disp_start(struct replay *rp, const struct jrec *r)
 	d->id = xdup(rp, id);
 	d->agreement = xdup(rp, a);
 	d->trigger = xdup(rp, t);
+	/* A supplementary disposition: the trigger whose data reappeared
+	 * (older journals: not recorded). */
+	if (jrec_get(r, "of") != NULL)
+		d->of = xdup(rp, jrec_get(r, "of"));
 	d->started = r->time;
 	d->seq = r->seq;
 	d->deadline = DAY_NONE;
@@ -603,6 +607,7 @@ events_free(struct events *ev)
 		free(d->id);
 		free(d->agreement);
 		free(d->trigger);
+		free(d->of);
 		free_list(d->datasets, d->ndatasets);
 		free_list(d->done_datasets, d->ndone_datasets);
 		free(d->fail_reason);

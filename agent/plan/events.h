@@ -85,6 +85,8 @@ struct ev_disposition {
 	char *id;		/* "AGREEMENT-YYYYMMDD-SEQ" */
 	char *agreement;
 	char *trigger;		/* "termination", "D-0001" or "reappeared" */
+	char *of;		/* reappeared: the trigger whose data it is
+				 * ("termination", "D-0001"), or NULL */
 	char **datasets;	/* names from disposition-start */
 	size_t ndatasets;
 	day_t deadline;

@@ -67,6 +67,8 @@ plan_note(struct plan_row *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+static int row_finished(const struct plan_row *r);
+
 static int
 push(size_t **v, size_t *n, size_t x)
 {
@@ -420,7 +422,15 @@ directive_row(struct plan_row *r, const struct events *ev,
 		plan_note(r, "no non-exempt dataset holds these categories");
 	if (d->transfer)
 		plan_note(r, "transfer to %s", d->transfer_to);
-	return row_state(r, ev, h, 0);
+	if (row_state(r, ev, h, 0) != 0)
+		return -1;
+	/* The agreement goes on: what its service makes later is not this
+	 * directive's (plan/reappear.h says what is). */
+	if (row_finished(r))
+		plan_note(r, "found again later, only the same data is "
+		    "destroyed: modified before this disposition, or content "
+		    "it destroyed");
+	return 0;
 }
 
 static int

@@ -165,6 +165,7 @@ add_name(struct build *b, struct found *f, size_t ds, int archive)
 	o->nlink = f->nlink;
 	o->size = f->size;
 	o->mode = f->mode;
+	o->mtime = f->mtime;
 	if (ds < o->ds)
 		o->ds = ds;
 	if (dss_add(o, ds) != 0)
@@ -234,6 +235,12 @@ set_put(struct scope_set *set, dev_t dev, ino_t ino)
 	set->ino[h] = ino;
 	set->n++;
 	return 0;
+}
+
+int
+scope_set_add_one(struct scope_set *set, dev_t dev, ino_t ino)
+{
+	return set_put(set, dev, ino);
 }
 
 int
@@ -465,6 +472,23 @@ judge(struct build *b, struct scope_obj *o)
 		o->verdict = SV_LINKS;
 }
 
+static void obj_free(struct scope_obj *o);
+
+/* Drops the objects x->only says no to (they are not in this scope). */
+static void
+keep_only(const struct scope_ctx *x, struct scope *s)
+{
+	size_t j = 0;
+
+	for (size_t k = 0; k < s->n; k++) {
+		if (x->only(x, &s->v[k], x->only_arg))
+			s->v[j++] = s->v[k];
+		else
+			obj_free(&s->v[k]);
+	}
+	s->n = j;
+}
+
 static int
 cmp_name(const void *pa, const void *pb)
 {
@@ -507,10 +531,18 @@ scope_resolve(const struct scope_ctx *x, const struct agreement *a,
 		    1) != 0))
 			goto out;
 	}
+	for (size_t k = 0; k < out->n; k++)
+		qsort(out->v[k].names, out->v[k].nnames,
+		    sizeof(*out->v[k].names), cmp_name);
+	if (x->only != NULL)
+		keep_only(x, out);
+	for (size_t k = 0; k < out->n; k++)
+		judge(&b, &out->v[k]);
+	/* Sealed objects are judged by their keys too (keyscope.c). */
+	if (scope_keys(x, a, ds, nds, out, e) != 0)
+		goto out;
 	for (size_t k = 0; k < out->n; k++) {
 		struct scope_obj *o = &out->v[k];
-		qsort(o->names, o->nnames, sizeof(*o->names), cmp_name);
-		judge(&b, o);
 		out->count[o->verdict]++;
 		if (o->verdict != SV_DESTROY)
 			continue;
@@ -543,16 +575,22 @@ out:
 	return rc;
 }
 
+static void
+obj_free(struct scope_obj *o)
+{
+	for (size_t n = 0; n < o->nnames; n++)
+		free(o->names[n].rel);
+	free(o->names);
+	free(o->dss);
+}
+
 void
 scope_free(struct scope *s)
 {
-	for (size_t k = 0; k < s->n; k++) {
-		for (size_t n = 0; n < s->v[k].nnames; n++)
-			free(s->v[k].names[n].rel);
-		free(s->v[k].names);
-		free(s->v[k].dss);
-	}
+	for (size_t k = 0; k < s->n; k++)
+		obj_free(&s->v[k]);
 	free(s->v);
+	free(s->keys);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -614,6 +652,14 @@ scope_why(const struct scope_obj *o, char *buf, size_t len)
 		    "matches it, and is not due", o->by_agreement,
 		    o->by_dataset);
 		break;
+	case SV_FOREIGN_KEY:
+		snprintf(buf, len, "refused: sealed under agreement %s's key: "
+		    "it is that agreement's data, and this disposition cannot "
+		    "crypto-erase it", o->by_agreement);
+		break;
+	case SV_KEY_KEPT:
+		snprintf(buf, len, "refused: its key is kept: %s", o->by_own);
+		break;
 	default:
 		snprintf(buf, len, "refused: %ju hard links, %zu of them in "
 		    "this disposition; its data lives on under another name",
@@ -625,41 +671,51 @@ scope_why(const struct scope_obj *o, char *buf, size_t len)
 size_t
 scope_nrefused(const struct scope *s)
 {
-	return s->count[SV_CONFLICT] + s->count[SV_LINKS] + s->skipped_mounts;
+	return s->count[SV_CONFLICT] + s->count[SV_LINKS] +
+	    s->count[SV_FOREIGN_KEY] + s->count[SV_KEY_KEPT] + s->skipped_mounts;
 }
 
 void
 scope_refusals(const struct scope *s, char *buf, size_t len)
 {
-	const struct scope_obj *first = NULL;
-	size_t off = 0;
-	int w;
+	const struct scope_obj *conflict = NULL, *kept = NULL;
+	char part[5][320];
+	int np = 0;
+	size_t off;
 
 	buf[0] = '\0';
 	if (scope_nrefused(s) == 0)
 		return;
-	for (size_t k = 0; k < s->n && first == NULL; k++)
-		if (s->v[k].verdict == SV_CONFLICT)
-			first = &s->v[k];
-	w = snprintf(buf, len, "%zu refused", scope_nrefused(s));
-	off = w > 0 && (size_t)w < len ? (size_t)w : len - 1;
-	if (s->count[SV_CONFLICT] > 0 && first != NULL && off < len) {
-		w = snprintf(buf + off, len - off, ": %zu also matched by "
-		    "another agreement's data that is not due (first: "
-		    "agreement %s, dataset %s)", s->count[SV_CONFLICT],
-		    first->by_agreement, first->by_dataset);
-		off += w > 0 ? (size_t)w : 0;
+	for (size_t k = 0; k < s->n; k++) {
+		if (s->v[k].verdict == SV_CONFLICT && conflict == NULL)
+			conflict = &s->v[k];
+		if (s->v[k].verdict == SV_KEY_KEPT && kept == NULL)
+			kept = &s->v[k];
 	}
-	if (s->count[SV_LINKS] > 0 && off < len) {
-		w = snprintf(buf + off, len - off, "%s%zu with a hard link "
-		    "outside the disposition", s->count[SV_CONFLICT] ? ", " :
-		    ": ", s->count[SV_LINKS]);
-		off += w > 0 ? (size_t)w : 0;
-	}
-	if (s->skipped_mounts > 0 && off < len)
-		(void)snprintf(buf + off, len - off, "%s%zu mount point%s "
-		    "inside the datasets (never crossed; add it to "
-		    "allowed_roots or unmount it)", s->count[SV_CONFLICT] ||
-		    s->count[SV_LINKS] ? ", " : ": ", s->skipped_mounts,
+	if (conflict != NULL)
+		snprintf(part[np++], sizeof(part[0]), "%zu also matched by "
+		    "another agreement's data that is not due (first: agreement "
+		    "%s, dataset %s)", s->count[SV_CONFLICT],
+		    conflict->by_agreement, conflict->by_dataset);
+	if (s->count[SV_LINKS] > 0)
+		snprintf(part[np++], sizeof(part[0]), "%zu with a hard link "
+		    "outside the disposition", s->count[SV_LINKS]);
+	if (s->count[SV_FOREIGN_KEY] > 0)
+		snprintf(part[np++], sizeof(part[0]), "%zu sealed under another "
+		    "agreement's key", s->count[SV_FOREIGN_KEY]);
+	if (kept != NULL)
+		snprintf(part[np++], sizeof(part[0]), "%zu sealed under a key "
+		    "that must be kept: %.200s", s->count[SV_KEY_KEPT],
+		    kept->by_own);
+	if (s->skipped_mounts > 0)
+		snprintf(part[np++], sizeof(part[0]), "%zu mount point%s inside "
+		    "the datasets (never crossed; add it to allowed_roots or "
+		    "unmount it)", s->skipped_mounts,
 		    s->skipped_mounts == 1 ? "" : "s");
+	off = (size_t)snprintf(buf, len, "%zu refused", scope_nrefused(s));
+	for (int i = 0; i < np && off < len; i++) {
+		int w = snprintf(buf + off, len - off, "%s%s", i ? ", " : ": ",
+		    part[i]);
+		off += w > 0 ? (size_t)w : 0;
+	}
 }

@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "keys/seal.h"
+
 struct agreement;
 struct config;
 struct err;
@@ -43,6 +45,8 @@ enum scope_verdict {
 	SV_KEPT_OTHER,	/* kept: another agreement's exempt or held data */
 	SV_CONFLICT,	/* refused: another agreement's data, not due */
 	SV_LINKS,	/* refused: a hard link outside the disposition */
+	SV_FOREIGN_KEY,	/* refused: sealed under another agreement's key */
+	SV_KEY_KEPT,	/* refused: its key also seals data that is kept */
 	SV_COUNT
 };
 
@@ -62,6 +66,7 @@ struct scope_obj {
 	nlink_t nlink;
 	off_t size;
 	mode_t mode;
+	time_t mtime;
 	struct scope_name *names;	/* names[0] is where it is worked on */
 	size_t nnames;
 	size_t ds;		/* the dataset whose settings apply: the first
@@ -72,6 +77,22 @@ struct scope_obj {
 	int verdict;		/* enum scope_verdict */
 	/* Why, for messages (not owned; NULL when not applicable). */
 	const char *by_agreement, *by_dataset, *by_hold, *by_own;
+	int key;		/* sealed: index into scope.keys; else -1 */
+};
+
+/* A data-encryption key that sealed objects of the scope use, or that a
+ * disposition of the whole agreement would destroy (keyscope.c). */
+struct scope_key {
+	char id[SEAL_KEYID_MAX + 1];
+	char agreement[68];	/* whose: the keystore's record, else the
+				 * key id's first part */
+	int known;		/* in this host's keystore */
+	int live;		/* known and not yet destroyed */
+	int destroy;		/* this disposition destroys it */
+	char why[256];		/* why not, when live and not destroyed */
+	char sealed_after[11];	/* plaintext sealed and cleared on this day */
+	char plain_kept[11];	/* plaintext sealed from a file not cleared */
+	size_t nobj;		/* objects of the scope to destroy under it */
 };
 
 struct scope {
@@ -81,6 +102,10 @@ struct scope {
 	size_t destroy_files, destroy_links, destroy_other, destroy_archives;
 	uint64_t destroy_bytes;	/* apparent size of the files to destroy */
 	size_t skipped_mounts;	/* mount points inside the datasets' trees */
+	struct scope_key *keys;	/* keys the objects are sealed under */
+	size_t nkeys;
+	int whole;		/* the disposition covers every non-exempt
+				 * dataset of its agreement */
 };
 
 /* A set of objects, by (device, inode). */
@@ -93,6 +118,7 @@ struct scope_set {
  * those are rewritten, not gone).  0, or -1 when
  * out of memory. */
 int scope_set_add(struct scope_set *set, const struct scope *s);
+int scope_set_add_one(struct scope_set *set, dev_t dev, ino_t ino);
 int scope_set_has(const struct scope_set *set, dev_t dev, ino_t ino);
 void scope_set_free(struct scope_set *set);
 
@@ -107,6 +133,11 @@ struct scope_ctx {
 	 * run's stand-in for their being gone): left out, as if absent.
 	 * NULL in a real run, where they are gone. */
 	const struct scope_set *gone;
+	/* When set, only objects it says yes to are in the scope at all (a
+	 * supplementary disposition: only the same data reappeared). */
+	int (*only)(const struct scope_ctx *x, const struct scope_obj *o,
+	    void *arg);
+	void *only_arg;
 };
 
 /* Resolves the scope of a disposition of datasets ds[0..nds) of agreement
@@ -117,6 +148,23 @@ struct scope_ctx {
 int scope_resolve(const struct scope_ctx *x, const struct agreement *a,
     const size_t *ds, size_t nds, struct scope *out, struct err *e);
 void scope_free(struct scope *s);
+
+/* The keys of a scope whose objects are judged (keyscope.c): reads the
+ * header of each file to destroy whose dataset may be crypto-shredded,
+ * and decides which keys the disposition destroys.  A key is destroyed
+ * only when every sealed file known to use it (found in any dataset of
+ * any agreement) is in the scope to destroy; in a disposition that does
+ * not cover the whole agreement, also only when no dataset outside it
+ * holds the key's category (the agreement-wide key never).  A disposition
+ * of the whole agreement destroys every live key of it that passes.
+ * Objects under a key that is kept are refused (SV_KEY_KEPT); under
+ * another agreement's key (by the keystore, or by the key id when the
+ * keystore does not hold it), refused (SV_FOREIGN_KEY); under a key of
+ * this agreement that this keystore does not hold, overwritten as
+ * ciphertext (key->known = 0), which is Clear, never Purge.
+ * Returns 0, or -1 with *e set (a keystore that cannot be read). */
+int scope_keys(const struct scope_ctx *x, const struct agreement *a,
+    const size_t *ds, size_t nds, struct scope *s, struct err *e);
 
 /* Re-judges object o against the holds in x->ev now (a hold recorded
  * while the run goes on): returns the hold's id if one of a's held
