@@ -15,6 +15,7 @@
 #include "certify/cert.h"
 #include "state/durable.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "base/num.h"
 #include "certify/sign.h"
 #include "certify/tsa.h"
@@ -130,13 +131,7 @@ cert_free(struct cert *c)
 void
 cert_hex(const unsigned char md[32], char out[65])
 {
-	static const char hx[] = "0123456789abcdef";
-
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hx[md[i] >> 4];
-		out[2 * i + 1] = hx[md[i] & 15];
-	}
-	out[64] = '\0';
+	hex_encode(md, 32, out);
 }
 
 void

@@ -166,3 +166,14 @@ category_format(catset_t set, char *buf, size_t len)
 	}
 	return buf;
 }
+
+const char *
+category_of_key(const char *category)
+{
+	int i;
+
+	if (category == NULL || strcasecmp(category, "all") == 0)
+		return "all";
+	i = category_find(category);
+	return i < 0 ? NULL : category_name(i);
+}

@@ -23,6 +23,10 @@ const char *category_suggest(const char *s);
  * message in msg ("unknown category 'Atendance'; did you mean
  * 'Attendance'?").  An empty list is an error. */
 int category_parse_list(const char *s, catset_t *out, char *msg, size_t msglen);
+/* The category a data-encryption key is for: NULL or "all" (any case)
+ * -> "all", the agreement-wide key; else the canonical Exhibit B name
+ * matched case-insensitively.  Returns it (static), or NULL when unknown. */
+const char *category_of_key(const char *category);
 /* "Assessment, Student Identifiers" into buf; returns buf. */
 char *category_format(catset_t set, char *buf, size_t len);
 

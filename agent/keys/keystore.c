@@ -59,12 +59,7 @@ today(char out[11])
 const char *
 keystore_category(const char *category)
 {
-	int i;
-
-	if (category == NULL || strcasecmp(category, "all") == 0)
-		return "all";
-	i = category_find(category);
-	return i < 0 ? NULL : category_name(i);
+	return category_of_key(category);
 }
 
 static void

@@ -65,31 +65,13 @@
 
 #include <stddef.h>
 
+#include "keys/ksfile.h"
 #include "keys/seal.h"
 
 struct config;
 struct policyset;
 struct diags;
 struct err;
-
-#define KS_WRAPPED_LEN 40
-#define KS_DISP_MAX 128
-
-struct ks_entry {
-	char id[SEAL_KEYID_MAX + 1];
-	char agreement[65];
-	char category[48];		/* canonical name or "all" */
-	unsigned gen;
-	char created[11];		/* YYYY-MM-DD */
-	char sealed_after[11];		/* YYYY-MM-DD, or "" */
-	char plain_kept[11];		/* YYYY-MM-DD plaintext was sealed
-					 * from a file lethe did not clear,
-					 * or "" */
-	int destroyed;			/* a tombstone */
-	char destroyed_on[11];		/* tombstones: YYYY-MM-DD */
-	char disp_id[KS_DISP_MAX + 1];	/* tombstones: disposition/certificate */
-	unsigned char wrapped[KS_WRAPPED_LEN];	/* live keys only */
-};
 
 struct keystore {
 	char *keys_dir;		/* state_dir/keys */

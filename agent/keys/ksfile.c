@@ -8,9 +8,11 @@
  *  - buffers that held wrapped keys are cleansed when freed.
  */
 #include "keys/ksfile.h"
+#include "base/hex.h"
 #include "base/err.h"
 #include "keys/kek.h"
 #include "base/num.h"
+#include "conf/category.h"
 
 #include <openssl/crypto.h>
 
@@ -61,37 +63,6 @@ ksfile_valid_token(const char *s, size_t max)
 	return 1;
 }
 
-static void
-tohex(const unsigned char *b, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-/* Exactly 2n lowercase hex digits into b[0..n).  Returns 0 or -1. */
-static int
-fromhex(const char *s, size_t slen, unsigned char *b, size_t n)
-{
-	if (slen != 2 * n)
-		return -1;
-	for (size_t i = 0; i < 2 * n; i++) {
-		int v = isdigit((unsigned char)s[i]) ? s[i] - '0' :
-		    (s[i] >= 'a' && s[i] <= 'f') ? s[i] - 'a' + 10 : -1;
-		if (v < 0)
-			return -1;
-		if (i % 2 == 0)
-			b[i / 2] = (unsigned char)(v << 4);
-		else
-			b[i / 2] |= (unsigned char)v;
-	}
-	return 0;
-}
-
 int
 ksfile_verifies(const unsigned char *kek, const char *text, size_t len,
     size_t *body)
@@ -104,7 +75,7 @@ ksfile_verifies(const unsigned char *kek, const char *text, size_t len,
 	for (b = len - 1; b > 0 && text[b - 1] != '\n'; b--)
 		;
 	if (len - b != 4 + 64 + 1 || strncmp(text + b, "mac\t", 4) != 0 ||
-	    fromhex(text + b + 4, 64, want, 32) != 0 ||
+	    hex_decode(text + b + 4, 64, want, 32) != 0 ||
 	    kek_mac(kek, text, b, got) != 0)
 		return 0;
 	*body = b;
@@ -167,7 +138,7 @@ record(char **f, size_t nf, struct ks_entry *en)
 	memset(en, 0, sizeof(*en));
 	if (!(tomb ? nf == 9 : strcmp(f[0], "key") == 0 && nf == 8))
 		return -1;
-	cat = keystore_category(f[3]);
+	cat = category_of_key(f[3]);
 	if (!ksfile_valid_token(f[1], SEAL_KEYID_MAX) ||
 	    !ksfile_valid_agreement(f[2]) || cat == NULL ||
 	    strcmp(cat, f[3]) != 0 || num_parse(f[4], 1, GEN_MAX, &gen) != 0 ||
@@ -179,7 +150,7 @@ record(char **f, size_t nf, struct ks_entry *en)
 	en->gen = (unsigned)gen;
 	snprintf(en->created, sizeof(en->created), "%s", f[5]);
 	if (!tomb)
-		return fromhex(f[7], strlen(f[7]), en->wrapped, KS_WRAPPED_LEN);
+		return hex_decode(f[7], strlen(f[7]), en->wrapped, KS_WRAPPED_LEN);
 	if (!ksfile_valid_date(f[7]) || !ksfile_valid_token(f[8], KS_DISP_MAX))
 		return -1;
 	en->destroyed = 1;
@@ -318,7 +289,7 @@ ksfile_format(const struct ks_entry *v, size_t n, const unsigned char *kek,
 			    x->id, x->agreement, x->category, x->gen,
 			    x->created, sa, x->destroyed_on, x->disp_id);
 		else {
-			tohex(x->wrapped, KS_WRAPPED_LEN, hx);
+			hex_encode(x->wrapped, KS_WRAPPED_LEN, hx);
 			r = sb_add(&b, "key\t%s\t%s\t%s\t%u\t%s\t%s\t%s\n",
 			    x->id, x->agreement, x->category, x->gen,
 			    x->created, sa, hx);
@@ -330,7 +301,7 @@ ksfile_format(const struct ks_entry *v, size_t n, const unsigned char *kek,
 		err_set(e, "cannot compute the keystore MAC");
 		goto out;
 	}
-	tohex(m, 32, hx);
+	hex_encode(m, 32, hx);
 	if (sb_add(&b, "mac\t%s\n", hx) != 0)
 		goto oom;
 	*buf = b.s;

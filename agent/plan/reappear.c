@@ -9,6 +9,7 @@
 #include "plan/reappear.h"
 
 #include "base/err.h"
+#include "base/hex.h"
 #include "conf/config.h"
 #include "locate/resolve.h"
 #include "plan/events.h"
@@ -36,26 +37,6 @@ cmp_digest(const void *pa, const void *pb)
 	return memcmp(a->sha, b->sha, sizeof(a->sha));
 }
 
-static int
-unhex(const char *h, unsigned char *out)
-{
-	for (int i = 0; i < 32; i++) {
-		unsigned v = 0;
-		for (int k = 0; k < 2; k++) {
-			char c = h[2 * i + k];
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= (unsigned)(c - '0');
-			else if (c >= 'a' && c <= 'f')
-				v |= (unsigned)(c - 'a' + 10);
-			else
-				return -1;
-		}
-		out[i] = (unsigned char)v;
-	}
-	return h[64] == '\0' || h[64] == '\n' ? 0 : -1;
-}
-
 /* Parses "SIZE SHA256" lines of text into r (appending). */
 static int
 parse(struct reappear *r, char *text)
@@ -70,7 +51,7 @@ parse(struct reappear *r, char *text)
 			continue;
 		*sp = '\0';
 		d.size = strtoull(line, NULL, 10);
-		if (strlen(sp + 1) != 64 || unhex(sp + 1, d.sha) != 0)
+		if (hex_decode(sp + 1, strlen(sp + 1), d.sha, 32) != 0)
 			continue;
 		v = realloc(r->v, (r->n + 1) * sizeof(*v));
 		if (v == NULL)
@@ -231,8 +212,8 @@ reappear_save(const char *workdir, const char *text, size_t len,
 		if (i > 0 && cmp_digest(&r.v[i], &r.v[i - 1]) == 0)
 			continue;
 		olen += (size_t)sprintf(out + olen, "%" PRIu64 " ", r.v[i].size);
-		for (int k = 0; k < 32; k++)
-			olen += (size_t)sprintf(out + olen, "%02x", r.v[i].sha[k]);
+		hex_encode(r.v[i].sha, 32, out + olen);
+		olen += 64;
 		out[olen++] = '\n';
 		out[olen] = '\0';
 	}

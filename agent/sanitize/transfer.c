@@ -19,6 +19,7 @@
 #include "sanitize/transfer.h"
 
 #include "base/err.h"
+#include "base/hex.h"
 #include "sanitize/overwrite.h"
 
 #include <archive.h>
@@ -114,17 +115,6 @@ text_add(struct text *t, const char *s, size_t n)
 	return 0;
 }
 
-static void
-hex(const unsigned char *d, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = x[d[i] >> 4];
-		out[2 * i + 1] = x[d[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* One manifest line as sha256sum writes it: a name holding '\\' or '\n'
  * gets them escaped and the line a leading '\\'. */
 static int
@@ -133,7 +123,7 @@ manifest_line(struct text *t, const unsigned char *sha, const char *path)
 	char h[65];
 	int esc = strpbrk(path, "\\\n") != NULL;
 
-	hex(sha, h);
+	hex_encode(sha, 32, h);
 	if ((esc && text_add(t, "\\", 1) != 0) || text_add(t, h, 64) != 0 ||
 	    text_add(t, "  ", 2) != 0)
 		return -1;
@@ -174,25 +164,6 @@ path_ok(const char *p)
 	}
 }
 
-static int
-unhex(const char *s, unsigned char *d)
-{
-	for (int i = 0; i < 32; i++) {
-		int v = 0;
-		for (int k = 0; k < 2; k++) {
-			char ch = s[2 * i + k];
-			v <<= 4;
-			if (ch >= '0' && ch <= '9')
-				v |= ch - '0';
-			else if (ch >= 'a' && ch <= 'f')
-				v |= ch - 'a' + 10;
-			else
-				return -1;
-		}
-		d[i] = (unsigned char)v;
-	}
-	return 0;
-}
 
 /* Builds the chain from the manifest's text (count lines into *n). */
 static int
@@ -213,7 +184,7 @@ chain_manifest(EVP_MD_CTX *c, const char *m, size_t len, uint64_t *n)
 		if (nl == NULL)
 			goto bad;
 		p += esc;
-		if (nl - p < 67 || unhex(p, sha) != 0 || p[64] != ' ' ||
+		if (nl - p < 67 || hex_decode(p, 64, sha, 32) != 0 || p[64] != ' ' ||
 		    p[65] != ' ')
 			goto bad;
 		for (const char *q = p + 66; q < nl; q++) {
