@@ -7,6 +7,7 @@
 #include "state/journal.h"
 #include "certify/sign.h"
 #include "certify/tsa.h"
+#include "base/spawn.h"
 
 #include <time.h>
 
@@ -579,8 +580,8 @@ START_TEST(a_time_stamp_from_a_local_tsa_is_kept_and_verified)
 
 	load(pki, &s);
 	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
-	ck_assert_msg(tsa_stamp(tsa, pem, plen, &tsr, &tsrlen, &e) == 0, "%s",
-	    e.msg);
+	ck_assert_msg(tsa_stamp(tsa, 0, pem, plen, &tsr, &tsrlen, &e) == 0,
+	    "%s", e.msg);
 	ck_assert_msg(tsa_verify(tsr, tsrlen, pem, plen, ca, &ti, &e) == 0,
 	    "%s", e.msg);
 	ck_assert(ti.gen_time >= now - 60 && ti.gen_time <= now + 60);
@@ -613,10 +614,23 @@ START_TEST(a_time_stamp_from_a_local_tsa_is_kept_and_verified)
 }
 END_TEST
 
+/* A TSA command: a script in dir (no shell reads tsa_command itself). */
+static char *
+tsa_script(const char *dir, const char *name, const char *body)
+{
+	char *text, *path;
+
+	ck_assert_int_ge(asprintf(&text, "#!/bin/sh\n%s\n", body), 0);
+	path = tu_write(dir, name, text);
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	free(text);
+	return path;
+}
+
 START_TEST(a_tsa_command_that_fails_or_answers_another_request_is_refused)
 {
 	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *tsa = mktsa(pki), *pem, cmd[8192];
+	char *tsa = mktsa(pki), *pem, cmd[8192], *sh;
 	unsigned char *tsr;
 	size_t plen, tsrlen;
 	struct signer s;
@@ -624,23 +638,57 @@ START_TEST(a_tsa_command_that_fails_or_answers_another_request_is_refused)
 
 	load(pki, &s);
 	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
-	ck_assert_int_eq(tsa_stamp("echo 'TSA unreachable' >&2; exit 3", pem,
-	    plen, &tsr, &tsrlen, &e), -1);
-	ck_assert_msg(strstr(e.msg, "exit 3") && strstr(e.msg,
+	sh = tsa_script(dir, "fails", "echo 'TSA unreachable' >&2; exit 3");
+	ck_assert_int_eq(tsa_stamp(sh, 0, pem, plen, &tsr, &tsrlen, &e), -1);
+	ck_assert_msg(strstr(e.msg, "exited 3") && strstr(e.msg,
 	    "TSA unreachable"), "%s", e.msg);
-	ck_assert_int_eq(tsa_stamp("echo hello", pem, plen, &tsr, &tsrlen, &e),
-	    -1);
-	ck_assert_int_eq(tsa_stamp("true", pem, plen, &tsr, &tsrlen, &e), -1);
+	free(sh);
+	ck_assert_int_eq(tsa_stamp("/bin/echo hello", 0, pem, plen, &tsr,
+	    &tsrlen, &e), -1);
+	ck_assert_int_eq(tsa_stamp("/bin/true", 0, pem, plen, &tsr, &tsrlen,
+	    &e), -1);
+	ck_assert_msg(strstr(e.msg, "printed nothing") != NULL, "%s", e.msg);
+	/* Shell syntax is refused, never run. */
+	ck_assert_int_eq(tsa_stamp("/bin/true; /bin/echo x", 0, pem, plen,
+	    &tsr, &tsrlen, &e), -1);
+	ck_assert_msg(strstr(e.msg, "unquoted ';'") != NULL, "%s", e.msg);
 	/* A replayed answer to an earlier request. */
-	ck_assert_int_eq(tsa_stamp(tsa, pem, plen, &tsr, &tsrlen, &e), 0);
+	ck_assert_int_eq(tsa_stamp(tsa, 0, pem, plen, &tsr, &tsrlen, &e), 0);
 	char *old = path2(dir, "old.tsr");
 	write_bytes(old, tsr, tsrlen);
 	free(old);
 	free(tsr);
 	snprintf(cmd, sizeof(cmd), "cat >/dev/null; cat '%s/old.tsr'", dir);
-	ck_assert_int_eq(tsa_stamp(cmd, pem, plen, &tsr, &tsrlen, &e), -1);
+	sh = tsa_script(dir, "replay", cmd);
+	ck_assert_int_eq(tsa_stamp(sh, 0, pem, plen, &tsr, &tsrlen, &e), -1);
 	ck_assert_msg(strstr(e.msg, "does not answer") != NULL, "%s", e.msg);
+	free(sh);
 	free(pem); free(tsa); free(pki);
+	sign_free(&s);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_tsa_command_that_hangs_with_its_pipes_closed_is_killed_in_time)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem, *sh;
+	unsigned char *tsr = NULL;
+	size_t plen, tsrlen;
+	struct signer s;
+	struct err e = { "" };
+	time_t t0;
+
+	load(pki, &s);
+	ck_assert_int_eq(sign_detached(&s, content, 10, &pem, &plen, &e), 0);
+	sh = tsa_script(dir, "hangs", "exec >&- 2>&- <&-; sleep 300");
+	t0 = time(NULL);
+	ck_assert_int_eq(tsa_stamp(sh, 1, pem, plen, &tsr, &tsrlen, &e), -1);
+	ck_assert_msg(time(NULL) - t0 <= 1 + SPAWN_GRACE_S + 2, "took %ld s",
+	    (long)(time(NULL) - t0));
+	ck_assert_msg(strstr(e.msg, "no answer within 1 seconds") != NULL,
+	    "%s", e.msg);
+	free(sh);
+	free(pem); free(pki);
 	sign_free(&s);
 	tu_rmtree(dir);
 }
@@ -674,6 +722,8 @@ suite(void)
 	tcase_add_test(tc, a_time_stamp_from_a_local_tsa_is_kept_and_verified);
 	tcase_add_test(tc,
 	    a_tsa_command_that_fails_or_answers_another_request_is_refused);
+	tcase_add_test(tc,
+	    a_tsa_command_that_hangs_with_its_pipes_closed_is_killed_in_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

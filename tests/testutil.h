@@ -3,18 +3,30 @@
 #define LETHE_TESTUTIL_H
 
 #include <check.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A fresh temporary directory for one test; removed by tu_rmtree. */
+/* A fresh temporary directory for one test; removed by tu_rmtree.  As
+ * root it lies under a root-owned 0755 base ($LETHE_TEST_BASE, default
+ * /var/lib/lethe-tests), not /tmp: lethe's StrictModes refuse anything
+ * below a directory others can write (as tests/e2e/lib.sh does). */
 static inline char *
 tu_tmpdir(void)
 {
-	char *p = strdup("/tmp/lethe-unit.XXXXXX");
-	ck_assert_ptr_nonnull(p);
+	const char *base = getenv("LETHE_TEST_BASE");
+	char *p;
+
+	if (geteuid() != 0)
+		base = "/tmp";
+	else if (base == NULL || *base == '\0')
+		base = "/var/lib/lethe-tests";
+	if (geteuid() == 0 && mkdir(base, 0755) != 0)
+		ck_assert_msg(errno == EEXIST, "cannot make %s", base);
+	ck_assert_int_ge(asprintf(&p, "%s/lethe-unit.XXXXXX", base), 0);
 	ck_assert_ptr_nonnull(mkdtemp(p));
 	return p;
 }

@@ -1024,7 +1024,8 @@ cert_write_files(const char *state_dir, const struct cert *c,
 	if (sign_detached(s, text, tlen, &pem, &plen, e) != 0)
 		goto out;
 	if (s->tsa_command != NULL && *s->tsa_command != '\0' &&
-	    tsa_stamp(s->tsa_command, pem, plen, &tsr, &tsrlen, e) != 0)
+	    tsa_stamp(s->tsa_command, s->tsa_timeout, pem, plen, &tsr, &tsrlen,
+	    e) != 0)
 		goto out;
 	/* The manifest, the signature, the token, and the certificate last:
 	 * its presence means everything else is in place. */

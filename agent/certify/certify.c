@@ -418,6 +418,7 @@ load_signer(const struct config *c, struct signer *s, struct err *e)
 	if (sign_load(c->sign_key, c->sign_cert, c->sign_chain, s, e) != 0)
 		return -1;
 	s->tsa_command = c->tsa_command;
+	s->tsa_timeout = c->tsa_timeout;
 	return 0;
 }
 

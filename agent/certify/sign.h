@@ -20,6 +20,7 @@ struct signer {
 	X509 *cert;
 	struct stack_st_X509 *chain;	/* may be NULL */
 	const char *tsa_command;	/* optional, set by the caller: see tsa.h */
+	int tsa_timeout;		/* seconds; 0 = tsa.h's default */
 };
 
 /* Loads the signing key, its certificate and an optional chain file (PEM,

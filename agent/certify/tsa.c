@@ -5,25 +5,23 @@
  *  - the request is built here with OpenSSL's TS API; the command only
  *    carries it to a TSA and back, and what it returns is checked against
  *    the request (imprint, nonce) before it is kept;
- *  - the command runs through /bin/sh -c with only stdin, stdout and
- *    stderr open; its output is bounded in size and time, and a command
- *    that hangs is killed (it is our own child, killed by pid);
+ *  - the command runs through spawn.h: no shell, only stdin, stdout and
+ *    stderr open, its own process group; its output is bounded in size
+ *    and time, and a command that hangs (even with its pipes closed) has
+ *    its whole process group killed at the limit;
  *  - SIGPIPE from a command that does not read its input must not kill
- *    lethe.
+ *    lethe (spawn.h ignores it while writing).
  */
 #include "certify/tsa.h"
 #include "base/err.h"
+#include "base/spawn.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -34,7 +32,7 @@
 #include <openssl/x509.h>
 
 #define TSR_MAX (1024 * 1024)
-#define TSA_TIMEOUT_MS 60000
+#define TSA_TIMEOUT_S 60
 
 static const char *
 ossl_msg(char *buf, size_t len)
@@ -91,162 +89,57 @@ out:
 	return ret;
 }
 
+/* Runs the command (spawn.h), feeding it in; collects stdout (bounded).
+ * Returns 0 if it exited 0 with an answer, else -1 with *e set. */
 static int
-write_all(int fd, const unsigned char *p, size_t n)
+run_command(const char *command, int timeout_s, const unsigned char *in,
+    size_t inlen, unsigned char **out, size_t *outlen, struct err *e)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
+	struct spawn_io io;
+	char **argv = NULL, how[256];
+	int rc = -1;
 
-/* Runs the command, feeding in; collects stdout (bounded) and the start
- * of stderr.  Returns 0 if it exited 0, else -1 with *e set. */
-static int
-run_command(const char *command, const unsigned char *in, size_t inlen,
-    unsigned char **out, size_t *outlen, struct err *e)
-{
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
-	struct sigaction ign, old;
-	unsigned char *buf = NULL;
-	char errbuf[512];
-	size_t len = 0, elen = 0;
-	pid_t pid = -1;
-	int status, rc = -1, killed = 0;
-	struct timespec t0, t1;
-
-	if (pipe2(pin, O_CLOEXEC) == -1 || pipe2(pout, O_CLOEXEC) == -1 ||
-	    pipe2(perr, O_CLOEXEC) == -1) {
-		err_sys(e, "tsa_command: pipe");
+	if (spawn_parse(command, "tsa_command", &argv, e) != 0)
+		return -1;
+	memset(&io, 0, sizeof(io));
+	io.infd = -1;
+	io.in = in;
+	io.inlen = inlen;
+	io.outmax = TSR_MAX;
+	io.timeout_s = timeout_s > 0 ? timeout_s : TSA_TIMEOUT_S;
+	if (spawn_run(argv, &io, e) != 0)
+		goto out;
+	if (io.timed_out) {
+		err_set(e, "tsa_command: no answer within %d seconds; its "
+		    "process group was killed", io.timeout_s);
 		goto out;
 	}
-	if ((buf = malloc(TSR_MAX)) == NULL) {
-		err_set(e, "tsa_command: out of memory");
+	if (!WIFEXITED(io.status) || WEXITSTATUS(io.status) != 0) {
+		spawn_describe(&io, how, sizeof(how));
+		err_set(e, "tsa_command failed (%s)", how);
 		goto out;
 	}
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &ign, &old);
-	pid = fork();
-	if (pid == -1) {
-		err_sys(e, "tsa_command: fork");
-		sigaction(SIGPIPE, &old, NULL);
-		goto out;
-	}
-	if (pid == 0) {
-		sigaction(SIGPIPE, &old, NULL);
-		if (dup2(pin[0], 0) == -1 || dup2(pout[1], 1) == -1 ||
-		    dup2(perr[1], 2) == -1)
-			_exit(127);
-		execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-		_exit(127);
-	}
-	close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	pin[0] = pout[1] = perr[1] = -1;
-	(void)write_all(pin[1], in, inlen);	/* a command may not read it */
-	close(pin[1]);
-	pin[1] = -1;
-	sigaction(SIGPIPE, &old, NULL);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (pout[0] != -1 || perr[0] != -1) {
-		struct pollfd pf[2] = { { pout[0], POLLIN, 0 },
-		    { perr[0], POLLIN, 0 } };
-		long ms;
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = (t1.tv_sec - t0.tv_sec) * 1000 +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
-		if (ms >= TSA_TIMEOUT_MS) {
-			kill(pid, SIGKILL);
-			killed = 1;
-			break;
-		}
-		if (poll(pf, 2, (int)(TSA_TIMEOUT_MS - ms)) < 0) {
-			if (errno == EINTR)
-				continue;
-			err_sys(e, "tsa_command: poll");
-			kill(pid, SIGKILL);
-			killed = 2;
-			break;
-		}
-		if (pf[0].revents) {
-			ssize_t r = read(pout[0], buf + len, TSR_MAX - len);
-			if (r <= 0 || len + (size_t)r >= TSR_MAX) {
-				if (r > 0)
-					len += (size_t)r;
-				close(pout[0]);
-				pout[0] = -1;
-			} else
-				len += (size_t)r;
-		}
-		if (pf[1].revents) {
-			char tmp[512];
-			ssize_t r = read(perr[0], tmp, sizeof(tmp));
-			if (r <= 0) {
-				close(perr[0]);
-				perr[0] = -1;
-			} else {
-				size_t k = (size_t)r;
-				if (k > sizeof(errbuf) - 1 - elen)
-					k = sizeof(errbuf) - 1 - elen;
-				memcpy(errbuf + elen, tmp, k);
-				elen += k;
-			}
-		}
-	}
-	errbuf[elen] = '\0';
-	errbuf[strcspn(errbuf, "\n")] = '\0';
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (killed == 1) {
-		err_set(e, "tsa_command: no answer within %d seconds; killed",
-		    TSA_TIMEOUT_MS / 1000);
-		goto out;
-	}
-	if (killed)
-		goto out;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		err_set(e, "tsa_command failed (%s %d)%s%s",
-		    WIFEXITED(status) ? "exit" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		    elen ? ": " : "", errbuf);
-		goto out;
-	}
-	if (len >= TSR_MAX) {
+	if (io.out_over) {
 		err_set(e, "tsa_command: answer larger than %d bytes", TSR_MAX);
 		goto out;
 	}
-	if (len == 0) {
-		err_set(e, "tsa_command printed nothing%s%s", elen ? ": " : "",
-		    errbuf);
+	if (io.outlen == 0) {
+		err_set(e, "tsa_command printed nothing%s%s",
+		    io.errline[0] ? ": " : "", io.errline);
 		goto out;
 	}
-	*out = buf;
-	*outlen = len;
-	buf = NULL;
+	*out = io.out;
+	*outlen = io.outlen;
+	io.out = NULL;
 	rc = 0;
 out:
-	for (int i = 0; i < 2; i++) {
-		if (pin[i] != -1)
-			close(pin[i]);
-		if (pout[i] != -1)
-			close(pout[i]);
-		if (perr[i] != -1)
-			close(perr[i]);
-	}
-	free(buf);
+	free(io.out);
+	spawn_argv_free(argv);
 	return rc;
 }
 
 int
-tsa_stamp(const char *command, const void *sig, size_t siglen,
+tsa_stamp(const char *command, int timeout_s, const void *sig, size_t siglen,
     unsigned char **tsr, size_t *tsrlen, struct err *e)
 {
 	TS_REQ *req = NULL;
@@ -264,7 +157,8 @@ tsa_stamp(const char *command, const void *sig, size_t siglen,
 		err_set(e, "time-stamp request: cannot encode it");
 		goto out;
 	}
-	if (run_command(command, der, (size_t)n, &out, &outlen, e) != 0)
+	if (run_command(command, timeout_s, der, (size_t)n, &out, &outlen,
+	    e) != 0)
 		goto out;
 	p = out;
 	resp = d2i_TS_RESP(NULL, &p, (long)outlen);

@@ -15,15 +15,16 @@
 
 struct err;
 
-/* Runs `/bin/sh -c command` with a DER TimeStampReq (SHA-256 imprint of
- * sig, a random nonce, certReq set) on its stdin, and reads a DER
- * TimeStampResp from its stdout (at most 1 MiB, within 60 seconds).  The
- * response must exit 0, be granted, and answer this request (version,
- * imprint, nonce); its signature is checked by tsa_verify.  On success
- * *tsr is malloc'd.  Returns 0, or -1 with *e set (including the
- * command's first line of stderr). */
-int tsa_stamp(const char *command, const void *sig, size_t siglen,
-    unsigned char **tsr, size_t *tsrlen, struct err *e);
+/* Runs command (split into words by spawn_parse: no shell; see spawn.h)
+ * with a DER TimeStampReq (SHA-256 imprint of sig, a random nonce, certReq
+ * set) on its stdin, and reads a DER TimeStampResp from its stdout (at
+ * most 1 MiB, within timeout_s seconds, 60 when 0; then its process group
+ * is killed).  The command must exit 0 and the response be granted and
+ * answer this request (version, imprint, nonce); its signature is checked
+ * by tsa_verify.  On success *tsr is malloc'd.  Returns 0, or -1 with *e
+ * set (including the command's first line of stderr). */
+int tsa_stamp(const char *command, int timeout_s, const void *sig,
+    size_t siglen, unsigned char **tsr, size_t *tsrlen, struct err *e);
 
 /* What a good token said. */
 struct tsa_info {

@@ -7,15 +7,23 @@
  *   - "/" and anything equal to or inside a system directory is refused,
  *     also when the root resolves there through a symbolic link;
  *   - an unknown section or key is an error, never ignored;
- *   - running as root, a config not owned by root or writable by group or
- *     others is refused.
+ *   - running as root, everything root trusts (this file, state_dir, the
+ *     KEK, the signing key, certificate and chain, the sendmail and
+ *     tsa_command programs) passes StrictModes (strict.h), or the config
+ *     is refused;
+ *   - sendmail and tsa_command are split into words here by the rule
+ *     spawn_parse runs them with, so `lethe check` reports what `run`
+ *     would refuse.
  */
 #include "conf/config.h"
 
 #include "base/err.h"
+#include "base/num.h"
+#include "base/spawn.h"
 #include "base/text.h"
 #include "locate/resolve.h"
 #include "conf/iniread.h"
+#include "conf/strict.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -29,13 +37,14 @@
 enum key {
 	K_STATE_DIR, K_POLICY_DIR, K_ROOTS, K_HOST,
 	K_VNAME, K_VCONTACT,
-	K_SKEY, K_SCERT, K_SCHAIN, K_TSA,
+	K_SKEY, K_SCERT, K_SCHAIN, K_TSA, K_TSA_TIMEOUT,
 	K_KEK,
-	K_SENDMAIL, K_FROM,
+	K_SENDMAIL, K_FROM, K_SM_TIMEOUT,
 	K_COUNT
 };
 
-enum kind { V_PATH, V_ROOTS, V_HOST, V_TEXT, V_EMAIL, V_COMMAND, V_OPTCMD };
+enum kind { V_PATH, V_ROOTS, V_HOST, V_TEXT, V_EMAIL, V_COMMAND, V_OPTCMD,
+    V_SECONDS };
 
 static const struct {
 	const char *section, *name;
@@ -51,9 +60,11 @@ static const struct {
 	[K_SCERT] = { "signing", "cert", V_PATH },
 	[K_SCHAIN] = { "signing", "chain", V_PATH },
 	[K_TSA] = { "signing", "tsa_command", V_OPTCMD },
+	[K_TSA_TIMEOUT] = { "signing", "tsa_timeout", V_SECONDS },
 	[K_KEK] = { "keys", "kek", V_PATH },
 	[K_SENDMAIL] = { "notify", "sendmail", V_COMMAND },
 	[K_FROM] = { "notify", "from", V_EMAIL },
+	[K_SM_TIMEOUT] = { "notify", "sendmail_timeout", V_SECONDS },
 };
 
 static const char *const sections[] = { "agent", "vendor", "signing",
@@ -180,21 +191,6 @@ config_valid_email(const char *s)
 	    strstr(at + 1, "..") != NULL)
 		return 0;
 	return 1;
-}
-
-int
-config_check_owner(const char *path, const struct stat *st, uid_t euid,
-    struct diags *d)
-{
-	if (euid != 0)
-		return 0;
-	if (st->st_uid == 0 && (st->st_mode & 022) == 0)
-		return 0;
-	diag_add(d, path, 0, "owned by uid %u with mode %04o; it must be owned "
-	    "by root and not group- or world-writable: whoever can write a "
-	    "policy can destroy data", (unsigned)st->st_uid,
-	    (unsigned)(st->st_mode & 07777));
-	return -1;
 }
 
 /* Drops trailing slashes (never the first character). */
@@ -362,13 +358,18 @@ take(struct cstate *st, const char *file, int k, char **out)
 		}
 		break;
 	case V_COMMAND:
-		if (v[0] != '/') {
-			diag_add(st->d, file, line, "%s must start with an "
-			    "absolute path (cron's PATH is short), not '%s'",
-			    name, v);
+	case V_OPTCMD: {
+		struct err e;
+		char **argv;
+
+		/* The rule it runs by (spawn.h): no shell. */
+		if (spawn_parse(v, name, &argv, &e) != 0) {
+			diag_add(st->d, file, line, "%s", e.msg);
 			return;
 		}
+		spawn_argv_free(argv);
 		break;
+	}
 	case V_TEXT: {
 		const char *why = text_unsafe(v, 160);
 		if (why != NULL) {
@@ -402,6 +403,75 @@ take(struct cstate *st, const char *file, int k, char **out)
 	}
 	if (keys[k].kind == V_PATH)
 		strip_slashes(*out);
+}
+
+/* A time limit: N or Ns (seconds) or Nm (minutes), 1 s to 1 hour. */
+static void
+take_seconds(struct cstate *st, const char *file, int k, int *out)
+{
+	const char *v = st->val[k];
+	char num[16];
+	size_t n;
+	int64_t x;
+	int mul = 1;
+
+	*out = 60;
+	if (v == NULL)
+		return;
+	n = strlen(v);
+	if (n > 0 && (v[n - 1] == 's' || v[n - 1] == 'm')) {
+		mul = v[n - 1] == 'm' ? 60 : 1;
+		n--;
+	}
+	if (n == 0 || n >= sizeof(num)) {
+		x = -1;
+	} else {
+		memcpy(num, v, n);
+		num[n] = '\0';
+		if (num_parse(num, 1, 3600, &x) != 0)
+			x = -1;
+	}
+	if (x < 1 || x * mul > 3600) {
+		diag_add(st->d, file, st->line[k], "%s '%s' is not a time "
+		    "limit from 1s to 60m (e.g. 60s or 2m)", keys[k].name, v);
+		return;
+	}
+	*out = (int)(x * mul);
+}
+
+/* The program a command line names (its first word), or NULL. */
+static char *
+command_program(const char *cmd)
+{
+	struct err e;
+	char **argv, *p = NULL;
+
+	if (cmd == NULL || spawn_parse(cmd, "command", &argv, &e) != 0)
+		return NULL;
+	p = strdup(argv[0]);
+	spawn_argv_free(argv);
+	return p;
+}
+
+/* StrictModes (strict.h) over everything the config makes root trust;
+ * the config file itself is checked by config_load. */
+static void
+check_trusted(const struct config *c, struct diags *d)
+{
+	uid_t euid = geteuid();
+	char *prog;
+
+	(void)strict_path(c->state_dir, "state_dir", euid, d);
+	(void)strict_path(c->kek, "the KEK", euid, d);
+	(void)strict_path(c->sign_key, "the signing key", euid, d);
+	(void)strict_path(c->sign_cert, "the signing certificate", euid, d);
+	(void)strict_path(c->sign_chain, "the signing chain", euid, d);
+	if ((prog = command_program(c->sendmail)) != NULL)
+		(void)strict_path(prog, "sendmail", euid, d);
+	free(prog);
+	if ((prog = command_program(c->tsa_command)) != NULL)
+		(void)strict_path(prog, "tsa_command's program", euid, d);
+	free(prog);
 }
 
 static int
@@ -467,6 +537,8 @@ finish(struct cstate *st, const char *file)
 	take(st, file, K_KEK, &c->kek);
 	take(st, file, K_SENDMAIL, &c->sendmail);
 	take(st, file, K_FROM, &c->mail_from);
+	take_seconds(st, file, K_TSA_TIMEOUT, &c->tsa_timeout);
+	take_seconds(st, file, K_SM_TIMEOUT, &c->sendmail_timeout);
 	c->line_roots = st->line[K_ROOTS];
 	if (st->val[K_ROOTS] != NULL)
 		parse_roots(st, file, st->line[K_ROOTS], st->val[K_ROOTS]);
@@ -506,6 +578,7 @@ finish(struct cstate *st, const char *file)
 	check_secret_mode(st, file, st->line[K_SKEY], c->sign_key,
 	    "signing key");
 	check_secret_mode(st, file, line, c->kek, "the KEK");
+	check_trusted(c, st->d);
 }
 
 int
@@ -535,8 +608,10 @@ config_load(const char *path, struct config *c, struct diags *d)
 		diag_add(d, path, 0, "cannot stat: %s", strerror(errno));
 		goto defaults;
 	}
-	(void)config_check_owner(path, &sb, geteuid(), d);
-	(void)iniread_fd(path, fd, on_key, on_section, &st, d);
+	(void)strict_path(path, "the configuration", geteuid(), d);
+	(void)strict_stat(path, "the configuration", &sb, geteuid(), d);
+	if (iniread_fd(path, fd, on_key, on_section, &st, d) == INIREAD_UNREAD)
+		goto defaults;
 	c->parsed = 1;
 	finish(&st, path);
 	iniread_sort_diags(d, from, path);
@@ -586,4 +661,27 @@ config_root_of(const struct config *c, const char *p)
 	 * components (resolve.c). */
 	return resolve_which_root((const char *const *)c->roots, c->nroots, p,
 	    &rest);
+}
+
+void
+config_roots_list(const struct config *c, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (size_t i = 0; i < c->nroots; i++) {
+		int n = snprintf(buf + off, len - off, "%s%s", i ? " " : "",
+		    c->roots[i]);
+
+		if (n < 0 || (size_t)n >= len - off) {
+			if (len >= 4)
+				memcpy(buf + len - 4, "...", 4);
+			return;
+		}
+		off += (size_t)n;
+	}
+	if (c->nroots == 0)
+		snprintf(buf, len, "none");
 }

@@ -190,11 +190,14 @@ check_rest(struct parse *p, const char *file, const struct config *c,
 		else if (v[0] != '/')
 			diag_add(p->d, file, p->line[K_TRANSFER_TO],
 			    "transfer_to '%s' must be an absolute path", v);
-		else if (config_root_of(c, v) < 0)
+		else if (config_root_of(c, v) < 0) {
+			char roots[1024];
+
+			config_roots_list(c, roots, sizeof(roots));
 			diag_add(p->d, file, p->line[K_TRANSFER_TO],
-			    "transfer_to '%s' is not inside allowed_roots "
-			    "(%s)", v, c->path != NULL ? c->path : "lethe.conf");
-		else {
+			    "transfer_to '%s' is not inside allowed_roots (%s)",
+			    v, roots);
+		} else {
 			struct err e;
 			dv->transfer_to = keep(p, v);
 			if (directive_check_transfer(c, ps, v, &e) != 0)

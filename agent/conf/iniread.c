@@ -211,14 +211,17 @@ iniread_fd(const char *name, int fd, iniread_fn fn, iniread_section_fn sfn,
     void *arg, struct diags *d)
 {
 	size_t before = diag_errors(d), len = 0, cap = 8192;
-	struct stat st;
+	struct stat st = { 0 };
 	char *buf = NULL;
-	int rc = -1;
+	int rc = INIREAD_UNREAD;
 
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		diag_add(d, name, 0, "is a directory, not a file");
 		goto out;
 	}
+	/* One clear error, and no guessing at what a cut file meant. */
+	if (S_ISREG(st.st_mode) && st.st_size > INIREAD_MAX_FILE)
+		goto too_large;
 	if ((buf = malloc(cap)) == NULL) {
 		diag_add(d, name, 0, "out of memory");
 		goto out;
@@ -229,12 +232,8 @@ iniread_fd(const char *name, int fd, iniread_fn fn, iniread_section_fn sfn,
 		if (len == cap) {
 			char *nb;
 
-			if (cap > INIREAD_MAX_FILE) {
-				diag_add(d, name, 0, "file is larger than %d "
-				    "bytes; not a plausible configuration",
-				    INIREAD_MAX_FILE);
-				goto out;
-			}
+			if (cap > INIREAD_MAX_FILE)
+				goto too_large;
 			cap *= 2;
 			if ((nb = realloc(buf, cap)) == NULL) {
 				diag_add(d, name, 0, "out of memory");
@@ -253,17 +252,16 @@ iniread_fd(const char *name, int fd, iniread_fn fn, iniread_section_fn sfn,
 			break;
 		len += (size_t)n;
 	}
-	if (len > INIREAD_MAX_FILE) {
-		diag_add(d, name, 0, "file is larger than %d bytes; not a "
-		    "plausible configuration", INIREAD_MAX_FILE);
-		goto out;
-	}
+	if (len > INIREAD_MAX_FILE)
+		goto too_large;
 	parse_buf(name, buf, len, fn, sfn, arg, d);
-	rc = 0;
+	rc = diag_errors(d) == before ? 0 : -1;
+	goto out;
+too_large:
+	diag_add(d, name, 0, "larger than 1 MiB; not a plausible "
+	    "configuration, so nothing in it was read");
 out:
 	free(buf);
-	if (rc == 0 && diag_errors(d) != before)
-		rc = -1;
 	return rc;
 }
 
@@ -276,7 +274,7 @@ iniread_file(const char *path, iniread_fn fn, iniread_section_fn sfn,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd == -1) {
 		diag_add(d, path, 0, "cannot open: %s", strerror(errno));
-		return -1;
+		return INIREAD_UNREAD;
 	}
 	rc = iniread_fd(path, fd, fn, sfn, arg, d);
 	close(fd);

@@ -25,7 +25,8 @@ typedef int (*iniread_section_fn)(void *arg, const char *file, int line,
     const char *section);
 
 /* Parses path, adding problems to *d (missing file, over-long line, syntax
- * error).  Returns 0 if no diagnostic was added by it or the callbacks. */
+ * error).  Returns 0 if no diagnostic was added by it or the callbacks,
+ * INIREAD_UNREAD when the file could not be read at all, else -1. */
 int iniread_file(const char *path, iniread_fn fn, iniread_section_fn sfn,
     void *arg, struct diags *d);
 /* Same for an in-memory text named `name` in messages. */
@@ -33,10 +34,15 @@ int iniread_text(const char *name, const char *text, iniread_fn fn,
     iniread_section_fn sfn, void *arg, struct diags *d);
 /* Same for an open descriptor (read to its end, not closed), so a caller
  * can check the file it opened (fstat: owner, mode) and parse that very
- * file.  Files over INIREAD_MAX_FILE bytes are refused. */
+ * file.  A file over INIREAD_MAX_FILE bytes gets the one error
+ * "NAME: larger than 1 MiB" and is not parsed at all.  Returns 0 parsed
+ * cleanly, -1 parsed with problems, INIREAD_UNREAD when nothing of it was
+ * parsed (too large, unreadable, a directory): the caller must then add no
+ * follow-on errors ("no [agreement] section") about its content. */
 int iniread_fd(const char *name, int fd, iniread_fn fn,
     iniread_section_fn sfn, void *arg, struct diags *d);
 #define INIREAD_MAX_FILE (1024 * 1024)
+#define INIREAD_UNREAD (-2)
 
 /* Puts the diagnostics d->v[from..] about `file` in line order (stable;
  * ones without a line first), so checks done after parsing read in place. */

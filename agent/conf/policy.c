@@ -6,8 +6,9 @@
  *     component, and its literal prefix (the components before the first
  *     one with a wildcard) lies inside an allowed root;
  *   - an unknown section, key or category is an error, never ignored;
- *   - running as root, a policy file or directory not owned by root or
- *     writable by group or others is refused;
+ *   - running as root, a policy file or directory that fails StrictModes
+ *     (strict.h: it or a directory above it not owned by root, or
+ *     writable by group or others) is refused;
  *   - every problem is reported (FILE:LINE: message) and loading goes on,
  *     so `lethe check` lists them all; a set with any error is not used.
  */
@@ -18,6 +19,7 @@
 #include "base/text.h"
 #include "conf/iniread.h"
 #include "conf/own.h"
+#include "conf/strict.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -651,7 +653,13 @@ load_fd(const char *path, int fd, const struct config *c,
 		diag_add(d, path, 0, "out of memory");
 		return;
 	}
-	(void)iniread_fd(path, fd, on_key, on_section, &st, d);
+	if (iniread_fd(path, fd, on_key, on_section, &st, d) ==
+	    INIREAD_UNREAD) {
+		/* Its one error says why; nothing about its content. */
+		free(st.meta);
+		agreement_free(&a);
+		return;
+	}
 	finish(&st);
 	free(st.meta);
 	iniread_sort_diags(d, from, path);
@@ -695,7 +703,10 @@ load_at(int dirfd, const char *name, const char *path,
 	} else if (!S_ISREG(sb.st_mode)) {
 		diag_add(d, path, 0, "not a regular file");
 	} else {
-		(void)config_check_owner(path, &sb, geteuid(), d);
+		/* The file read is the file checked; and as a policy may be
+		 * a link, the way to it is checked too. */
+		(void)strict_path(path, "the policy", geteuid(), d);
+		(void)strict_stat(path, "the policy", &sb, geteuid(), d);
 		load_fd(path, fd, c, ps, d);
 	}
 	close(fd);
@@ -742,8 +753,10 @@ policy_load_dir(const char *dir, const struct config *c,
 		    strerror(errno));
 		goto out;
 	}
+	(void)strict_path(dir, "the policy directory", geteuid(), d);
 	if (fstat(dfd, &sb) == 0)
-		(void)config_check_owner(dir, &sb, geteuid(), d);
+		(void)strict_stat(dir, "the policy directory", &sb, geteuid(),
+		    d);
 	if ((dp = fdopendir(dfd)) == NULL) {
 		diag_add(d, dir, 0, "cannot read: %s", strerror(errno));
 		close(dfd);

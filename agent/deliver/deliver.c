@@ -4,14 +4,14 @@
  * MUST rules:
  *  - a queued message is never replaced: it is created under a temporary
  *    name and renamed into place with RENAME_NOREPLACE (or link(2));
- *  - sendmail runs with execv, never through a shell; its arguments are the
- *    configured words, then "-i -f FROM -- TO", with FROM and TO checked
- *    addr-specs read back from the message itself;
+ *  - sendmail runs through spawn.h, never through a shell; its arguments
+ *    are the configured words (spawn_parse), then "-i -f FROM -- TO", with
+ *    FROM and TO checked addr-specs read back from the message itself;
  *  - the acceptance is journaled (and fsync'd) before the message leaves
  *    the outbox, and a message whose Message-ID the journal already records
  *    as accepted is moved, never sent again;
  *  - an attempt that does not end within the time limit is killed (its
- *    whole process group: TERM, then KILL) and counts as failed;
+ *    whole process group: TERM, then KILL, spawn.h) and counts as failed;
  *  - nothing from a message body reaches the journal: only ids, the
  *    Message-ID and sendmail's exit status and first line of output.
  */
@@ -23,13 +23,12 @@
 #include "state/journal.h"
 #include "deliver/mime.h"
 #include "base/num.h"
+#include "base/spawn.h"
 #include "base/strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +41,6 @@
 #define OUTBOX		"outbox"
 #define SENT		"sent"
 #define MAX_ARGS	32
-#define KILL_GRACE_S	5
 
 int
 deliver_id_ok(const char *id)
@@ -312,66 +310,32 @@ deliver_ids_free(char **ids, size_t n)
 }
 
 
-/* Appends what the command printed, first line only, printable ASCII. */
-static void
-keep_output(char *out, size_t sz, size_t *olen, int *done, const char *s,
-    size_t n)
-{
-	for (size_t i = 0; i < n && !*done; i++) {
-		if (s[i] == '\n' || s[i] == '\r') {
-			*done = *olen > 0;
-			continue;
-		}
-		if (*olen + 1 >= sz) {
-			*done = 1;
-			break;
-		}
-		out[(*olen)++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-		out[*olen] = '\0';
-	}
-}
-
-static double
-since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) +
-	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* Runs `cmd -i -f from -- to` with msgfd as standard input, at most
- * timeout_s seconds.  Returns 1 accepted (exit 0), 0 not; detail says
- * how it ended. */
+ * timeout_s seconds (spawn.h: no shell, own process group, only its three
+ * descriptors).  Returns 1 accepted (exit 0), 0 not; detail says how it
+ * ended. */
 static int
 run_sendmail(const char *cmd, const char *from, const char *to, int msgfd,
     int timeout_s, char *detail, size_t dsz)
 {
-	char *copy = NULL, *argv[MAX_ARGS + 6], *save = NULL, out[161] = "";
-	size_t argc = 0, olen = 0;
-	int p[2] = { -1, -1 }, status = 0, ok = 0, timed_out = 0, killed = 0;
-	int eof = 0, outdone = 0, exited = 0, drain = 0;
-	pid_t pid = -1;
-	struct timespec t0;
+	char **words = NULL, *argv[MAX_ARGS + 6], how[256];
+	struct spawn_io io;
+	struct err e;
+	size_t argc = 0;
+	int ok = 0;
 
-	if (cmd == NULL || (copy = strdup(cmd)) == NULL) {
-		strbuf_fit(detail, dsz, "%s", "no sendmail command");
-		goto out;
+	if (cmd == NULL || spawn_parse(cmd, "sendmail", &words, &e) != 0) {
+		strbuf_fit(detail, dsz, "%s", cmd ? e.msg : "no sendmail "
+		    "command");
+		return 0;
 	}
-	for (char *s = strtok_r(copy, " \t", &save); s;
-	    s = strtok_r(NULL, " \t", &save)) {
+	for (; words[argc] != NULL; argc++) {
 		if (argc == MAX_ARGS) {
 			strbuf_fit(detail, dsz, "%s", "sendmail command has too "
 			    "many words");
 			goto out;
 		}
-		argv[argc++] = s;
-	}
-	if (argc == 0 || argv[0][0] != '/') {
-		strbuf_fit(detail, dsz, "%s", "sendmail command must start with "
-		    "an absolute path");
-		goto out;
+		argv[argc] = words[argc];
 	}
 	argv[argc++] = (char *)"-i";
 	argv[argc++] = (char *)"-f";
@@ -379,111 +343,47 @@ run_sendmail(const char *cmd, const char *from, const char *to, int msgfd,
 	argv[argc++] = (char *)"--";
 	argv[argc++] = (char *)to;
 	argv[argc] = NULL;
-	if (lseek(msgfd, 0, SEEK_SET) == -1 || pipe2(p, O_CLOEXEC) == -1) {
+	if (lseek(msgfd, 0, SEEK_SET) == -1) {
 		strbuf_fit(detail, dsz, "cannot start sendmail: %s",
 		    strerror(errno));
 		goto out;
 	}
-	if ((pid = fork()) == -1) {
-		strbuf_fit(detail, dsz, "cannot fork: %s", strerror(errno));
+	memset(&io, 0, sizeof(io));
+	io.infd = msgfd;
+	io.outmax = 512;
+	io.timeout_s = timeout_s;
+	if (spawn_run(argv, &io, &e) != 0) {
+		strbuf_fit(detail, dsz, "cannot start sendmail: %s", e.msg);
 		goto out;
 	}
-	if (pid == 0) {
-		/* fds >= 3 first, so low descriptors cannot collide */
-		int in = fcntl(msgfd, F_DUPFD, 3), w = fcntl(p[1], F_DUPFD, 3);
-		const char *why;
-		sigset_t none;
-		(void)setpgid(0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
-		if (in == -1 || w == -1 || dup2(in, 0) == -1 ||
-		    dup2(w, 1) == -1 || dup2(w, 2) == -1)
-			_exit(127);
-		(void)close_range(3, ~0U, 0);
-		execv(argv[0], argv);
-		why = strerror(errno);
-		if (write(2, "cannot execute: ", 16) < 0 ||
-		    write(2, why, strlen(why)) < 0)
-			_exit(127);
-		_exit(127);
-	}
-	(void)setpgid(pid, pid);
-	close(p[1]);
-	p[1] = -1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!exited) {
-		pid_t w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			exited = 1;
-		else if (w == -1 && errno != EINTR) {
-			strbuf_fit(detail, dsz, "wait for sendmail: %s",
-			    strerror(errno));
-			pid = -1;
-			goto out;
-		}
-		/* read its output; after it exited, only what is there now */
-		while (!eof) {
-			struct pollfd pf = { .fd = p[0], .events = POLLIN };
-			char b[512];
-			ssize_t n;
-			int pr = poll(&pf, 1, exited ? 0 : 100);
-			if (pr <= 0)
-				break;
-			n = read(p[0], b, sizeof(b));
-			if (n < 0 && errno == EINTR)
+	/* Its first line of output, when it said nothing on stderr. */
+	if (io.errline[0] == '\0' && io.outlen > 0) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < io.outlen && k < SPAWN_ERRLINE; i++) {
+			unsigned char ch = io.out[i];
+
+			if (ch == '\n' || ch == '\r') {
+				if (k > 0)
+					break;
 				continue;
-			if (n <= 0) {
-				eof = 1;
-				break;
 			}
-			keep_output(out, sizeof(out), &olen, &outdone, b,
-			    (size_t)n);
-			if (exited && ++drain < 64)	/* bounded: a child's */
-				continue;		/* child may write on */
-			break;
+			io.errline[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch :
+			    '?';
 		}
-		if (exited)
-			break;
-		if (eof)
-			poll(NULL, 0, 50);
-		if (!timed_out && since(&t0) >= timeout_s) {
-			timed_out = 1;
-			kill(-pid, SIGTERM);
-			kill(pid, SIGTERM);
-		} else if (timed_out && !killed &&
-		    since(&t0) >= timeout_s + KILL_GRACE_S) {
-			killed = 1;
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-		}
+		io.errline[k] = '\0';
 	}
-	pid = -1;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	free(io.out);
+	if (WIFEXITED(io.status) && WEXITSTATUS(io.status) == 0) {
 		/* even after a TERM: it says it has the message */
 		strbuf_fit(detail, dsz, "%s", "sendmail exited 0");
 		ok = 1;
-	} else if (timed_out)
-		strbuf_fit(detail, dsz, "sendmail timed out after %d s and was "
-		    "killed", timeout_s);
-	else if (WIFSIGNALED(status))
-		strbuf_fit(detail, dsz, "sendmail killed by signal %d",
-		    WTERMSIG(status));
-	else if (olen > 0)
-		strbuf_fit(detail, dsz, "sendmail exited %d: %s",
-		    WEXITSTATUS(status), out);
-	else
-		strbuf_fit(detail, dsz, "sendmail exited %d", WEXITSTATUS(status));
-out:
-	if (pid > 0) {		/* only on an early exit with a live child */
-		kill(-pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	} else {
+		spawn_describe(&io, how, sizeof(how));
+		strbuf_fit(detail, dsz, "sendmail %s", how);
 	}
-	if (p[0] != -1)
-		close(p[0]);
-	if (p[1] != -1)
-		close(p[1]);
-	free(copy);
+out:
+	spawn_argv_free(words);
 	return ok;
 }
 
@@ -635,7 +535,8 @@ deliver_flush(const struct config *c, struct journal *j,
 	char **ids = NULL;
 	size_t n = 0;
 	int out = -1, sent = -1, rc = -1;
-	int timeout_s = o && o->timeout_s > 0 ? o->timeout_s : 60;
+	int timeout_s = o && o->timeout_s > 0 ? o->timeout_s :
+	    c->sendmail_timeout > 0 ? c->sendmail_timeout : 60;
 
 	memset(r, 0, sizeof(*r));
 	if ((out = open_box(c->state_dir, OUTBOX, 0, e)) == -1) {

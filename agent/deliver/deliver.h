@@ -85,7 +85,7 @@ struct deliver_report {
 };
 
 struct deliver_opts {
-	int timeout_s;		/* per attempt; <= 0 means 60 */
+	int timeout_s;		/* per attempt; <= 0: [notify] sendmail_timeout */
 	const char *only;	/* flush only this id (and its copies), or NULL */
 };
 

@@ -5,7 +5,17 @@ set -euo pipefail
 : "${LETHE_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${LETHE:=$LETHE_TOP/build/san/lethe}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:exitcode=99}"
-T=$(mktemp -d /tmp/lethe-e2e.XXXXXX)
+# As root, lethe trusts only files below directories that root alone can
+# write (StrictModes, lethe.conf(5)); /tmp is writable by everyone, so the
+# tests' hosts live under a root-owned, 0755 base instead (set
+# LETHE_TEST_BASE to choose another; it must pass the same rule).
+if [[ $(id -u) == 0 ]]; then
+	test_base=${LETHE_TEST_BASE:-/var/lib/lethe-tests}
+	install -d -m 0755 -o root -g root "$test_base"
+else
+	test_base=${TMPDIR:-/tmp}
+fi
+T=$(mktemp -d "$test_base/lethe-e2e.XXXXXX")
 cleanup_hooks=()
 cleanup() {
 	local h
