@@ -287,6 +287,47 @@ START_TEST(bad_values_are_each_reported_at_their_line)
 }
 END_TEST
 
+START_TEST(commands_are_read_without_a_shell_and_time_limits_are_bounded)
+{
+	struct config c;
+	struct diags d = { 0 };
+	char *dir = tu_tmpdir();
+	char *path = tu_write(dir, "lethe.conf", "[agent]\n"
+	    "allowed_roots = /srv/edtech\n"
+	    "[signing]\n"
+	    "tsa_command = /usr/bin/curl --data-binary @- https://t.example | "
+	    "/bin/cat\n"
+	    "tsa_timeout = 0\n"
+	    "[notify]\n"
+	    "sendmail = '/usr/sbin/send mail' -oi\n"
+	    "sendmail_timeout = 2h\n");
+
+	ck_assert_int_eq(config_load(path, &c, &d), -1);
+	expect(&d, path, 4, "tsa_command: unquoted '|' at character 50: no shell "
+	    "reads this line, so shell syntax does not work here; put the "
+	    "commands in a script and name the script");
+	expect(&d, path, 5, "tsa_timeout '0' is not a time limit from 1s to "
+	    "60m (e.g. 60s or 2m)");
+	expect(&d, path, 8, "sendmail_timeout '2h' is not a time limit from 1s "
+	    "to 60m (e.g. 60s or 2m)");
+	ck_assert_uint_eq(d.n, 3);
+	config_free(&c);
+	diag_free(&d);
+	free(path);
+	path = tu_write(dir, "ok.conf", "[agent]\nallowed_roots = /srv/edtech\n"
+	    "[signing]\ntsa_command = '/opt/tsa client/run' --url "
+	    "\"https://t.example/?a=1&b=2\"\ntsa_timeout = 2m\n"
+	    "[notify]\nsendmail_timeout = 15s\n");
+	ck_assert_int_eq(config_load(path, &c, &d), 0);
+	ck_assert_int_eq(c.tsa_timeout, 120);
+	ck_assert_int_eq(c.sendmail_timeout, 15);
+	config_free(&c);
+	diag_free(&d);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(a_kek_inside_an_allowed_root_is_only_a_warning)
 {
 	struct config c;
@@ -547,6 +588,8 @@ main(void)
 	tcase_add_test(tc, an_unknown_key_is_an_error_with_a_suggestion);
 	tcase_add_test(tc, an_unknown_section_is_an_error_with_a_suggestion);
 	tcase_add_test(tc, bad_values_are_each_reported_at_their_line);
+	tcase_add_test(tc,
+	    commands_are_read_without_a_shell_and_time_limits_are_bounded);
 	tcase_add_test(tc, a_kek_inside_an_allowed_root_is_only_a_warning);
 	tcase_add_test(tc, an_over_long_line_is_reported_at_its_line_and_not_truncated);
 	tcase_add_test(tc, a_missing_config_file_is_reported_clearly);

@@ -313,6 +313,34 @@ START_TEST(an_agreement_needs_a_dataset_and_a_file_needs_an_agreement)
 }
 END_TEST
 
+START_TEST(a_policy_over_1_mib_gets_one_clear_error_and_nothing_else)
+{
+	struct policyset ps = { 0 };
+	struct diags d = { 0 };
+	char *dir = tu_tmpdir(), *path, want[4300];
+	FILE *f;
+
+	ck_assert_int_ge(asprintf(&path, "%s/huge.ini", dir), 0);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("[agreement]\nid = huge\n", f);
+	for (int i = 0; i < 20000; i++)
+		fprintf(f, "; padding line %05d ......................................"
+		    "...\n", i);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(policy_load_file(path, &cfg, &ps, &d), -1);
+	snprintf(want, sizeof(want), "%s: larger than 1 MiB; not a plausible "
+	    "configuration, so nothing in it was read", path);
+	ck_assert_uint_eq(d.n, 1);
+	ck_assert_str_eq(d.v[0], want);
+	ck_assert_uint_eq(ps.n, 0);
+	policy_free(&ps);
+	diag_free(&d);
+	free(path);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(globs_must_be_absolute_normalised_and_inside_an_allowed_root)
 {
 	struct policyset ps = { 0 };
@@ -727,6 +755,7 @@ main(void)
 	tcase_add_test(tc, category_lists_parse_and_format_with_suggestions);
 	tcase_add_test(tc, lethe_check_of_the_examples_says_ok_and_exits_0);
 	tcase_add_test(tc, lethe_check_prints_every_problem_and_exits_2);
+	tcase_add_test(tc, a_policy_over_1_mib_gets_one_clear_error_and_nothing_else);
 	tcase_add_test(tc, lethe_check_of_a_missing_config_reports_it_and_checks_nothing_else);
 	suite_add_tcase(s, tc);
 	return tu_run(s);

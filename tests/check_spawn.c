@@ -70,14 +70,14 @@ END_TEST
 
 START_TEST(shell_syntax_and_relative_programs_are_refused_with_where)
 {
-	parse_bad("/bin/tsa | /bin/cat", "unquoted '|' at column 10");
+	parse_bad("/bin/tsa | /bin/cat", "unquoted '|' at character 10");
 	parse_bad("/bin/tsa; reboot", "unquoted ';'");
 	parse_bad("/bin/tsa > /tmp/x", "unquoted '>'");
 	parse_bad("/bin/tsa $URL", "unquoted '$'");
 	parse_bad("/bin/tsa `id`", "unquoted '`'");
 	parse_bad("/bin/tsa *.pem", "unquoted '*'");
 	parse_bad("/bin/tsa ~/x", "unquoted '~'");
-	parse_bad("/bin/tsa 'open", "quote ' at column 10 is never closed");
+	parse_bad("/bin/tsa 'open", "quote ' at character 10 is never closed");
 	parse_bad("/bin/tsa \"open", "never closed");
 	parse_bad("/bin/tsa x\\", "escapes nothing");
 	parse_bad("tsa-client --url x", "must start with an absolute path");

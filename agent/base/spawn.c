@@ -64,7 +64,7 @@ spawn_parse(const char *cmd, const char *what, char ***argvp, struct err *e)
 			char q = *p;
 
 			if (iscntrl((unsigned char)q)) {
-				err_set(e, "%s: control character at column "
+				err_set(e, "%s: control character at character "
 				    "%zu", what, (size_t)(p - cmd) + 1);
 				goto bad;
 			}
@@ -74,8 +74,9 @@ spawn_parse(const char *cmd, const char *what, char ***argvp, struct err *e)
 				while (*p != '\0' && *p != q) {
 					if (iscntrl((unsigned char)*p)) {
 						err_set(e, "%s: control "
-						    "character at column %zu",
-						    what, (size_t)(p - cmd) + 1);
+						    "character at character "
+						    "%zu", what,
+						    (size_t)(p - cmd) + 1);
 						goto bad;
 					}
 					if (q == '"' && *p == '\\' &&
@@ -84,7 +85,7 @@ spawn_parse(const char *cmd, const char *what, char ***argvp, struct err *e)
 					*out++ = *p++;
 				}
 				if (*p == '\0') {
-					err_set(e, "%s: the quote %c at column "
+					err_set(e, "%s: the quote %c at character "
 					    "%zu is never closed", what, q,
 					    (size_t)(open - cmd) + 1);
 					goto bad;
@@ -93,15 +94,15 @@ spawn_parse(const char *cmd, const char *what, char ***argvp, struct err *e)
 			} else if (q == '\\') {
 				if (p[1] == '\0' ||
 				    iscntrl((unsigned char)p[1])) {
-					err_set(e, "%s: a backslash at column "
-					    "%zu escapes nothing", what,
-					    (size_t)(p - cmd) + 1);
+					err_set(e, "%s: the backslash at "
+					    "character %zu escapes nothing",
+					    what, (size_t)(p - cmd) + 1);
 					goto bad;
 				}
 				p++;
 				*out++ = *p++;
 			} else if (strchr(SHELL_CHARS, q) != NULL) {
-				err_set(e, "%s: unquoted '%c' at column %zu: "
+				err_set(e, "%s: unquoted '%c' at character %zu: "
 				    "no shell reads this line, so shell syntax "
 				    "does not work here; put the commands in a "
 				    "script and name the script", what, q,
