@@ -407,6 +407,92 @@ START_TEST(a_certificate_without_email_protection_is_refused)
 }
 END_TEST
 
+/* A P-256 signer under pki's CA with the extension lines ext (may be ""),
+ * as dir/NAME.key and dir/NAME.pem. */
+static void
+mksigner(const char *dir, const char *pki, const char *name, const char *ext)
+{
+	char cmd[8192];
+
+	snprintf(cmd, sizeof(cmd),
+	    "cd '%s' && umask 077 && openssl genpkey -algorithm EC "
+	    "-pkeyopt ec_paramgen_curve:P-256 -out %s.key 2>/dev/null && "
+	    "openssl req -new -key %s.key -subj /CN=%s -out %s.csr && "
+	    "printf 'basicConstraints=CA:false\\n%s' >%s.ext && "
+	    "openssl x509 -req -in %s.csr -CA '%s/ca.pem' -CAkey '%s/ca.key' "
+	    "-set_serial 0x%04x -days 30 -extfile %s.ext -out %s.pem "
+	    "2>/dev/null", dir, name, name, name, name, ext, name, name, pki,
+	    pki, (unsigned)(strlen(name) * 77 + strlen(ext)), name, name);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+START_TEST(a_signer_without_key_usage_or_email_protection_never_verifies)
+{
+	/* stock: whether stock openssl cms -verify accepts the signature:
+	 * an absent extension means "any use" to it. */
+	static const struct {
+		const char *name, *ext, *why, *vwhy;
+		int stock;
+	} v[] = {
+		{ "bare", "", "no keyUsage extension", "no keyUsage extension",
+		    1 },
+		{ "kuonly", "keyUsage=critical,digitalSignature\\n",
+		    "no extendedKeyUsage extension",
+		    "no extendedKeyUsage extension", 1 },
+		{ "server", "keyUsage=critical,digitalSignature\\n"
+		    "extendedKeyUsage=serverAuth\\n",
+		    "emailProtection", "unsuitable certificate purpose", 0 },
+		{ "encipher", "keyUsage=critical,keyEncipherment\\n"
+		    "extendedKeyUsage=emailProtection\\n",
+		    "digitalSignature", "unsuitable certificate purpose", 0 },
+	};
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *ca = path2(pki, "ca.pem"), cmd[8192];
+	struct signer s;
+	struct err e = { "" };
+
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		char *k, *c, *pem;
+		size_t plen;
+
+		mksigner(dir, pki, v[i].name, v[i].ext);
+		k = path2(dir, v[i].name);
+		c = NULL;
+		ck_assert_int_ge(asprintf(&c, "%s.pem", k), 0);
+		free(k);
+		ck_assert_int_ge(asprintf(&k, "%s/%s.key", dir, v[i].name), 0);
+		/* lethe refuses to sign with it... */
+		ck_assert_int_eq(sign_load(k, c, ca, &s, &e), -1);
+		ck_assert_msg(strstr(e.msg, v[i].why) != NULL, "%s: %s",
+		    v[i].name, e.msg);
+		/* ...and a signature made with it by stock openssl, which
+		 * openssl itself accepts, does not verify. */
+		snprintf(cmd, sizeof(cmd), "cd '%s' && printf 'content\\n' "
+		    ">%s.txt && openssl cms -sign -binary -md sha256 "
+		    "-nosmimecap -in %s.txt -signer %s.pem -inkey %s.key "
+		    "-certfile '%s' -outform PEM -out %s.p7s && "
+		    "openssl cms -verify -binary -inform PEM -in %s.p7s "
+		    "-content %s.txt -CAfile '%s' -out /dev/null 2>/dev/null",
+		    dir, v[i].name, v[i].name, v[i].name, v[i].name, ca,
+		    v[i].name, v[i].name, v[i].name, ca);
+		ck_assert_int_eq(system(cmd) == 0, v[i].stock);
+		free(c);
+		ck_assert_int_ge(asprintf(&c, "%s/%s.p7s", dir, v[i].name), 0);
+		ck_assert_int_eq(slurp(c, 1 << 20, &pem, &plen, &e), 0);
+		ck_assert_int_eq(sign_verify("content\n", 8, pem, plen, ca,
+		    time(NULL), NULL, &e), -1);
+		ck_assert_msg(strstr(e.msg, v[i].vwhy) != NULL, "%s: %s",
+		    v[i].name, e.msg);
+		free(pem);
+		free(k);
+		free(c);
+	}
+	free(ca);
+	free(pki);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(an_rsa_3072_key_signs_and_verifies)
 {
 	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
@@ -716,6 +802,8 @@ suite(void)
 	tcase_add_test(tc, a_certificate_that_does_not_match_the_key_is_refused);
 	tcase_add_test(tc, a_certificate_without_email_protection_is_refused);
 	tcase_add_test(tc, an_rsa_3072_key_signs_and_verifies);
+	tcase_add_test(tc,
+	    a_signer_without_key_usage_or_email_protection_never_verifies);
 	tcase_add_test(tc,
 	    a_checkpoint_seals_the_journal_and_stock_openssl_verifies_it);
 	tcase_add_test(tc, a_forged_or_outdated_checkpoint_is_rejected);

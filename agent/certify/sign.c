@@ -9,7 +9,9 @@
  *    3.0's CMS cannot), never small RSA;
  *  - always binary mode (CMS_BINARY): line endings are never rewritten;
  *  - signatures are verified against the given CAs as of the given instant,
- *    never as of "now" by accident, with the S/MIME signing purpose;
+ *    never as of "now" by accident, with the S/MIME signing purpose, and
+ *    the signer must carry keyUsage digitalSignature and extendedKeyUsage
+ *    emailProtection (both present: an absent extension is not "any");
  *  - a signature file is accepted only if it is exactly the canonical PEM
  *    of what it parses to, and every certificate it carries verifies: no
  *    byte of it can change and still be accepted;
@@ -213,6 +215,33 @@ out:
 	return rc;
 }
 
+/* The profile certs/mkca issues, required of every signer, when signing
+ * and when verifying: keyUsage present with digitalSignature, and
+ * extendedKeyUsage present with emailProtection.  (X509_check_purpose
+ * alone lets a certificate without either extension pass, as "any use".)
+ * Returns 0, or -1 with *e set naming who (a file or "signer"). */
+static int
+signer_profile(X509 *x, const char *who, struct err *e)
+{
+	uint32_t fl = X509_get_extension_flags(x);
+
+	if (!(fl & EXFLAG_KUSAGE) ||
+	    !(X509_get_key_usage(x) & KU_DIGITAL_SIGNATURE))
+		return err_set(e, "%s: certificate %s keyUsage "
+		    "digitalSignature; lethe's signer must carry it and "
+		    "extendedKeyUsage emailProtection (as certs/mkca makes it)",
+		    who, (fl & EXFLAG_KUSAGE) ? "has no" : "has no keyUsage "
+		    "extension, so no");
+	if (!(fl & EXFLAG_XKUSAGE) ||
+	    !(X509_get_extended_key_usage(x) & XKU_SMIME))
+		return err_set(e, "%s: certificate %s extendedKeyUsage "
+		    "emailProtection; lethe's signer must carry it and keyUsage "
+		    "digitalSignature (as certs/mkca makes it)", who,
+		    (fl & EXFLAG_XKUSAGE) ? "has no" : "has no "
+		    "extendedKeyUsage extension, so no");
+	return 0;
+}
+
 int
 sign_load(const char *key, const char *cert, const char *chain,
     struct signer *s, struct err *e)
@@ -269,6 +298,8 @@ sign_load(const char *key, const char *cert, const char *chain,
 		    "emailProtection", cert);
 		goto out;
 	}
+	if (signer_profile(s->cert, cert, e) != 0)
+		goto out;
 	if (chain != NULL && *chain != '\0') {
 		if (load_certs(chain, &s->chain, e) != 0)
 			goto out;
@@ -662,6 +693,18 @@ sign_verify_trust(const struct sign_trust *t, const void *data, size_t len,
 	}
 	if (check_carried_certs(cms, t->store, at, e) != 0)
 		goto out;
+	{
+		STACK_OF(X509) *signers = CMS_get0_signers(cms);
+		int bad = signers == NULL || sk_X509_num(signers) != 1 ||
+		    signer_profile(sk_X509_value(signers, 0), "signature",
+		    e) != 0;
+
+		if (signers == NULL || sk_X509_num(signers) != 1)
+			err_set(e, "signature: expected exactly one signer");
+		sk_X509_free(signers);
+		if (bad)
+			goto out;
+	}
 	if (info != NULL)
 		fill_info(cms, info);
 	rc = 0;

@@ -62,9 +62,11 @@ struct sign_info {
 /* Verifies a detached PEM signature over data, and the signer's chain to
  * a CA in *t as of the instant `at` (not now: a certificate signed while
  * the agent certificate was valid stays valid after it expires).  The
- * signer must be fit for S/MIME signing (keyUsage digitalSignature,
- * extendedKeyUsage emailProtection when present).  Fills *info when not
- * NULL.  Returns 0, or -1 with *e saying why. */
+ * signer certificate must carry keyUsage digitalSignature and
+ * extendedKeyUsage emailProtection, both present (the profile certs/mkca
+ * issues; a certificate without the extensions is refused, though stock
+ * openssl would take it).  Fills *info when not NULL.  Returns 0, or -1
+ * with *e saying why. */
 int sign_verify_trust(const struct sign_trust *t, const void *data,
     size_t len, const char *pem, size_t pemlen, time_t at,
     struct sign_info *info, struct err *e);

@@ -4,8 +4,10 @@
  *
  * For each CERT (the path of ID.cert; ID.cert.p7s and ID.cert.tsr are
  * looked for beside it) one line per check, "ok   ..." or "FAIL ...":
- * signature and chain as of the certificate's issue time, every field
- * present, dates consistent, deadline_met true to the dates, the manifest
+ * signature and chain as of the certificate's issue time (the signer
+ * carrying keyUsage digitalSignature and extendedKeyUsage emailProtection),
+ * every field present, the file named ID.cert after the certificate's own
+ * id, dates consistent, deadline_met true to the dates, the manifest
  * (with --manifest, or ID.manifest when it lies beside the certificate),
  * and the time-stamp when there is one.  Needs no configuration: --ca is
  * then required.  Exit 0 only when every check of every CERT passed.
@@ -81,6 +83,25 @@ manifest_beside(char *buf, size_t len, const char *path)
 	return lstat(buf, &st) == 0 ? 0 : -1;
 }
 
+/* The last component of path. */
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL ? s + 1 : path;
+}
+
+/* Whether path's file name is exactly ID.cert. */
+static int
+named_by_id(const char *path, const char *id)
+{
+	const char *b = base_name(path);
+	size_t n = strlen(id);
+
+	return strncmp(b, id, n) == 0 && strcmp(b + n, ".cert") == 0;
+}
+
 /* Verifies one certificate, printing a line per check.  Returns the
  * number of failed checks. */
 int
@@ -136,6 +157,14 @@ cmd_verify_one(const char *path, const struct sign_trust *trust,
 	}
 	line(&o, 1, "every field present (certificate %s, agreement %s)",
 	    c.id, c.agreement);
+	/* The name binds: a certificate copied to another name (B.cert,
+	 * B.cert.p7s) must not pass as certificate B. */
+	if (!named_by_id(path, c.id)) {
+		line(&o, 0, "file name: %s is not named after its id %s (it "
+		    "must be %s.cert)", base_name(path), c.id, c.id);
+		fails++;
+	} else
+		line(&o, 1, "file name is its id (%s.cert)", c.id);
 	if (cert_partial(&c))
 		line(&o, 1, "result = partial: it confirms what a failed "
 		    "disposition destroyed; %llu matches remained (see "
