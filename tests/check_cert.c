@@ -66,6 +66,7 @@ sample(struct cert *c)
 	c->categories = "Assessment, Student Identifiers";
 	c->files = 2;
 	c->bytes = 300;
+	c->bytes_overwritten = 200;
 	c->manifest_sha256 = manifest_hex;
 	c->retained = "research (de-identified)";
 	c->holds = "none";
@@ -106,6 +107,9 @@ START_TEST(a_certificate_survives_format_and_parse_unchanged)
 	ck_assert_int_eq(p.certify_by, c.certify_by);
 	ck_assert_uint_eq(p.journal_seq, 42);
 	ck_assert_uint_eq(p.nmedia, 2);
+	ck_assert_ptr_nonnull(strstr(t, "\nbytes = 300\nbytes_overwritten = "
+	    "200\n"));
+	ck_assert_uint_eq(p.bytes_overwritten, 200);
 	t2 = format_ok(&p, &len2);
 	ck_assert_uint_eq(len, len2);
 	ck_assert_mem_eq(t, t2, len);
@@ -258,6 +262,22 @@ replace(const char *t, const char *from, const char *to)
 	    at + strlen(from)), 0);
 	return out;
 }
+
+START_TEST(more_bytes_overwritten_than_bytes_is_rejected)
+{
+	struct cert c;
+	struct err e = { "" };
+	char *t = NULL;
+	size_t len;
+
+	sample(&c);
+	c.bytes_overwritten = c.bytes + 1;
+	ck_assert_int_eq(cert_format(&c, &t, &len, &e), -1);
+	ck_assert_msg(strstr(e.msg, "bytes_overwritten 301 exceeds bytes 300")
+	    != NULL, "%s", e.msg);
+	free(t);
+}
+END_TEST
 
 START_TEST(deadline_met_contradicting_the_dates_is_rejected)
 {
@@ -486,6 +506,7 @@ suite(void)
 	tcase_add_test(tc, every_line_stays_under_200_bytes_even_with_long_values);
 	tcase_add_test(tc, a_value_an_ini_reader_would_misread_is_refused);
 	tcase_add_test(tc, every_missing_field_is_rejected);
+	tcase_add_test(tc, more_bytes_overwritten_than_bytes_is_rejected);
 	tcase_add_test(tc, deadline_met_contradicting_the_dates_is_rejected);
 	tcase_add_test(tc, the_deadline_is_judged_in_the_agreements_time_zone);
 	tcase_add_test(tc, dates_out_of_order_are_rejected);

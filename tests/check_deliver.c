@@ -783,11 +783,22 @@ START_TEST(sendmail_words_are_passed_literally_without_a_shell)
 	struct deliver_report r;
 	struct err e;
 
+	/* Unquoted shell syntax is refused (spawn.h), never run. */
 	ck_assert_int_ge(asprintf(&cmd, "%s  -oi;touch\t%s/pwned $(id)", sm,
 	    dir), 0);
 	c = mkconfig(dir, cmd);
 	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.accepted, 0);
+	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "unquoted ';'"));
+	ck_assert(!exists(dir, "pwned"));
+	deliver_report_free(&r);
+	free(cmd);
+	/* Quoted, the same words reach sendmail literally. */
+	ck_assert_int_ge(asprintf(&cmd, "%s  '-oi;touch'\t'%s/pwned' '$(id)'",
+	    sm, dir), 0);
+	c = mkconfig(dir, cmd);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 1);
 	ck_assert(!exists(dir, "pwned"));

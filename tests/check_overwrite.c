@@ -335,6 +335,157 @@ START_TEST(sample_verification_reads_a_part_spread_over_the_file)
 }
 END_TEST
 
+/* A sparse file: size bytes, each (offset, length) of marker text written,
+ * the rest holes.  Returns an O_RDWR fd. */
+static int
+sparse(const char *dir, const char *name, off_t size, const char *marker,
+    const off_t *at, const size_t *len, int n)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, size), 0);
+	for (int i = 0; i < n; i++) {
+		char *buf = malloc(len[i]);
+		size_t ml = strlen(marker);
+
+		ck_assert_ptr_nonnull(buf);
+		for (size_t k = 0; k < len[i]; k++)
+			buf[k] = marker[k % ml];
+		ck_assert_int_eq(pwrite(fd, buf, len[i], at[i]),
+		    (ssize_t)len[i]);
+		free(buf);
+	}
+	ck_assert_int_eq(fsync(fd), 0);
+	return fd;
+}
+
+static uint64_t
+allocated(int fd)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+START_TEST(a_sparse_file_is_overwritten_where_it_has_data_never_in_its_holes)
+{
+	const char *marker = "MARKER-sparse-ends-5d1e\n";
+	char *dir = testdir();
+	const off_t at[] = { 0, (off_t)(200 << 20) - 8192 };
+	const size_t len[] = { 8192, 8192 };
+	struct ow_opts o = { .pattern = PATTERN_ZERO, .verify = VERIFY_FULL,
+	    .links_ok = 1 };
+	struct ow_result r;
+	struct err e = { "" };
+	unsigned char want[32], buf[8192], zero[8192] = { 0 };
+	uint64_t blocks;
+	int fd;
+
+	if (dir == NULL)
+		return;
+	/* 200 MiB apparent on a 64 MiB filesystem: filling the holes would
+	 * fail with ENOSPC (and fill the disk). */
+	fd = sparse(dir, "s.bin", 200 << 20, marker, at, len, 2);
+	blocks = allocated(fd);
+	ck_assert_uint_lt(blocks, 1 << 20);
+	sha256_file(dir, "s.bin", want);	/* holes read as zeros */
+	if (g_have_img)
+		ck_assert_int_gt(raw_count(marker), 100);	/* control */
+	ck_assert_msg(ow_fd(fd, "s.bin", &o, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.size, 200 << 20);
+	ck_assert_uint_ge(r.overwritten, 16384);
+	ck_assert_uint_le(r.overwritten, blocks);
+	ck_assert_uint_eq(r.verified, r.overwritten);
+	ck_assert_int_eq(r.sha_ok, 1);
+	ck_assert_mem_eq(r.sha256, want, 32);	/* the logical content */
+	ck_assert_uint_le(allocated(fd), blocks + 65536);
+	/* The data is zeros now; the middle is still a hole. */
+	ck_assert_int_eq(pread(fd, buf, sizeof(buf), at[1]), (ssize_t)sizeof(buf));
+	ck_assert(memcmp(buf, zero, sizeof(buf)) == 0);
+	ck_assert_int_eq(lseek(fd, 8192, SEEK_DATA), at[1]);
+	close(fd);
+	if (g_have_img)
+		ck_assert_int_eq(raw_count(marker), 0);
+	free(dir);
+}
+END_TEST
+
+START_TEST(a_sparse_file_is_sampled_only_where_it_was_written)
+{
+	char *dir = testdir();
+	const off_t at[] = { 1 << 20, 30 << 20, 90 << 20 };
+	const size_t len[] = { 7 << 20, 7 << 20, 7 << 20 };
+	struct ow_opts o = { .pattern = PATTERN_RANDOM,
+	    .verify = VERIFY_SAMPLE, .links_ok = 1 };
+	struct ow_result r;
+	struct err e = { "" };
+	int fd;
+
+	if (dir == NULL)
+		return;
+	fd = sparse(dir, "s.bin", 100 << 20, "sampled\n", at, len, 3);
+	ck_assert_msg(ow_fd(fd, "s.bin", &o, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.size, 100 << 20);
+	ck_assert_uint_ge(r.overwritten, 21 << 20);
+	ck_assert_uint_lt(r.overwritten, 22 << 20);
+	/* 21 units: at least 16 read back, not all, none in a hole. */
+	ck_assert_uint_ge(r.verified, 16 << 20);
+	ck_assert_uint_lt(r.verified, r.overwritten);
+	ck_assert_int_eq(lseek(fd, 0, SEEK_DATA), 1 << 20);
+	close(fd);
+	free(dir);
+}
+END_TEST
+
+START_TEST(a_preallocated_file_is_overwritten_in_all_its_blocks)
+{
+	const char *marker = "MARKER-prealloc-a9c2\n";
+	char *dir = testdir(), path[4200];
+	struct ow_opts o = { .pattern = PATTERN_ZERO, .verify = VERIFY_FULL,
+	    .links_ok = 1 };
+	struct ow_result r;
+	struct err e = { "" };
+	unsigned char want[32];
+	uint64_t blocks;
+	int fd;
+
+	if (dir == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/p.bin", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	if (fallocate(fd, 0, 0, 8 << 20) != 0) {
+		fprintf(stderr, "SKIPPED: fallocate: %s\n", strerror(errno));
+		close(fd);
+		free(dir);
+		return;
+	}
+	ck_assert_int_eq(pwrite(fd, marker, strlen(marker), 3 << 20),
+	    (ssize_t)strlen(marker));
+	/* Blocks kept past the end (--keep-size) held nothing readable. */
+	ck_assert_int_eq(fallocate(fd, FALLOC_FL_KEEP_SIZE, 8 << 20, 1 << 20),
+	    0);
+	ck_assert_int_eq(fsync(fd), 0);
+	blocks = allocated(fd);
+	sha256_file(dir, "p.bin", want);
+	ck_assert_msg(ow_fd(fd, "p.bin", &o, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.size, 8 << 20);
+	ck_assert_uint_eq(r.overwritten, 8 << 20);	/* every block it has */
+	ck_assert_uint_eq(r.verified, 8 << 20);
+	ck_assert_mem_eq(r.sha256, want, 32);
+	ck_assert_uint_le(allocated(fd), blocks + 65536);
+	close(fd);
+	if (g_have_img)
+		ck_assert_int_eq(raw_count(marker), 0);
+	free(dir);
+}
+END_TEST
+
 START_TEST(a_fifo_is_refused_without_hanging)
 {
 	char *dir = testdir(), path[4200];
@@ -716,6 +867,10 @@ main(void)
 	tcase_add_test(tc, random_pattern_leaves_neither_the_content_nor_zeros);
 	tcase_add_test(tc, sample_verification_reads_a_part_spread_over_the_file);
 	tcase_add_test(tc, a_fifo_is_refused_without_hanging);
+	tcase_add_test(tc,
+	    a_sparse_file_is_overwritten_where_it_has_data_never_in_its_holes);
+	tcase_add_test(tc, a_sparse_file_is_sampled_only_where_it_was_written);
+	tcase_add_test(tc, a_preallocated_file_is_overwritten_in_all_its_blocks);
 	tcase_add_test(tc, a_hard_linked_file_is_refused_and_both_names_stay);
 	tcase_add_test(tc, an_immutable_file_is_refused_with_a_clear_message);
 	tcase_add_test(tc, a_file_replaced_since_it_was_located_is_refused);

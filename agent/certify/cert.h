@@ -78,6 +78,9 @@ struct cert {
 	/* [data] */
 	const char *categories;
 	uint64_t files, bytes;
+	uint64_t bytes_overwritten;	/* written in place: the overwritten
+					   files' allocated extents and data,
+					   never holes; <= bytes */
 	const char *manifest_sha256;	/* 64 lowercase hex digits */
 	const char *retained;		/* "none" when none */
 	const char *holds;		/* "none" when none */

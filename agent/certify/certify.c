@@ -399,6 +399,7 @@ build_cert(const struct config *c, const struct agreement *a,
 	manifest_totals(manifest, mlen, &rows, &bytes);
 	ct->files = rows;
 	ct->bytes = bytes;
+	ct->bytes_overwritten = o->overwritten_bytes;
 	cert_sha256_hex(manifest, mlen, b->msha);
 	ct->manifest_sha256 = b->msha;
 	ct->retained = r->retained[0] ? r->retained : "none";

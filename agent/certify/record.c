@@ -188,6 +188,7 @@ record_write(const char *state_dir, const struct record *r, struct err *e)
 	sb_kv(&b, "transferred", "%" PRIu64, o->transferred);
 	sb_kv(&b, "transfer_sha256", "%s", o->transfer_sha256);
 	sb_kv(&b, "verified_bytes", "%" PRIu64, o->verified_bytes);
+	sb_kv(&b, "overwritten_bytes", "%" PRIu64, o->overwritten_bytes);
 	sb_kv(&b, "digests_missing", "%" PRIu64, o->digests_missing);
 	sb_kv(&b, "remaining", "%" PRIu64, o->remaining);
 	sb_kv(&b, "techniques", "%u", o->techniques);
@@ -279,6 +280,7 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		return err_set(e, "%s: path too long", id);
 	if (slurp(path, 1 << 20, &buf, &len, e) != 0)
 		return -1;
+	o->overwritten_bytes = UINT64_MAX;	/* not in older records */
 	for (line = buf; line != NULL && *line; line = next) {
 		char *v;
 		uint64_t u = 0;
@@ -325,6 +327,7 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		U("member_bytes", o->member_bytes)
 		U("transferred", o->transferred)
 		U("verified_bytes", o->verified_bytes)
+		U("overwritten_bytes", o->overwritten_bytes)
 		U("digests_missing", o->digests_missing)
 		U("remaining", o->remaining)
 		U("techniques", o->techniques)
@@ -358,6 +361,9 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		err_set(e, "%s: malformed record", path);
 		goto out;
 	}
+	/* A record from before the count: holes were overwritten then too. */
+	if (o->overwritten_bytes == UINT64_MAX)
+		o->overwritten_bytes = o->bytes;
 	rc = 0;
 out:
 	free(buf);

@@ -66,6 +66,7 @@ struct dispose_out {
 	uint64_t transferred;		/* files packed before destruction */
 	char transfer_sha256[65];	/* digest of the transfer archive */
 	uint64_t verified_bytes;	/* bytes read back and compared */
+	uint64_t overwritten_bytes;	/* written in place (no holes) */
 	uint64_t digests_missing;	/* files whose pre-destruction digest was lost to an interrupted run */
 	uint64_t remaining;		/* matches left after the re-scan */
 	unsigned techniques;		/* DT_* bits */

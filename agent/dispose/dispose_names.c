@@ -154,8 +154,9 @@ dispose_names_before_rename(const char *newname, void *arg)
 	enc(slash ? slash + 1 : it->f.rel, orig, sizeof(orig));
 	enc(x->cur_label, lab, sizeof(lab));
 	n = snprintf(line, sizeof(line), "%" PRIu64 "\t%zu\t%d\t%s\t%s\t%"
-	    PRIu64 "\t%s\t%" PRIu64 "\t%s\t%s\n", x->cur_n, it->ds,
-	    it->f.root, parent, nm, x->cur_size, sha, res->verified, orig, lab);
+	    PRIu64 "\t%s\t%" PRIu64 "\t%s\t%s\t%" PRIu64 "\n", x->cur_n,
+	    it->ds, it->f.root, parent, nm, x->cur_size, sha, res->verified,
+	    orig, lab, res->overwritten);
 	if (n < 0 || (size_t)n >= sizeof(line) ||
 	    write(x->namesfd, line, (size_t)n) != n || fdatasync(x->namesfd))
 		return -1;
@@ -164,7 +165,7 @@ dispose_names_before_rename(const char *newname, void *arg)
 
 /* One line of work/ID/names. */
 struct nameline {
-	uint64_t n, size, verified;
+	uint64_t n, size, verified, overwritten;
 	size_t ds;
 	int root;
 	char *parent, *name, *sha, *orig, *label;
@@ -173,10 +174,10 @@ struct nameline {
 static int
 parse_nameline(char *line, struct nameline *l)
 {
-	char *f[10];
+	char *f[11];
 	size_t k = 0;
 
-	for (char *p = line; k < 10; k++) {
+	for (char *p = line; k < 11; k++) {
 		f[k] = p;
 		p = strchr(p, '\t');
 		if (p == NULL) {
@@ -185,7 +186,7 @@ parse_nameline(char *line, struct nameline *l)
 		}
 		*p++ = '\0';
 	}
-	if (k != 10)
+	if (k != 10 && k != 11)	/* 10: written before overwritten was */
 		return -1;
 	l->n = strtoull(f[0], NULL, 10);
 	l->ds = (size_t)strtoull(f[1], NULL, 10);
@@ -197,6 +198,8 @@ parse_nameline(char *line, struct nameline *l)
 	l->verified = strtoull(f[7], NULL, 10);
 	l->orig = f[8];
 	l->label = f[9];
+	/* A line without the count: holes were overwritten then too. */
+	l->overwritten = k == 11 ? strtoull(f[10], NULL, 10) : l->size;
 	dec(l->parent);
 	dec(l->name);
 	dec(l->orig);
@@ -325,6 +328,7 @@ tally_line(struct dctx *x, struct nameline *l, void *arg)
 	if (l->ds < x->rq->a->nds)
 		x->out->categories |= x->rq->a->ds[l->ds].categories;
 	x->out->verified_bytes += l->verified;
+	x->out->overwritten_bytes += l->overwritten;
 	if (strcmp(l->sha, "unavailable") == 0)
 		x->out->digests_missing++;
 	else

@@ -12,10 +12,15 @@
  *  - nothing is written to an immutable or append-only file, to a file on
  *    a filesystem media.c refuses, or to a file sharing blocks with another
  *    (reflink); every refusal happens before the first write;
+ *  - only the file's allocated extents and data ranges are written
+ *    (span.h): a hole is never written, so a sparse file never fills the
+ *    filesystem; the digest is still of the whole logical content, holes
+ *    read as zeros, as any reader of the file sees it;
  *  - the content is read (and hashed) and overwritten in the same pass,
- *    fdatasync'd, the page cache for it dropped, and read back from the
- *    device (O_DIRECT where the filesystem allows) and compared; the
- *    physical extents must be where they were before the pass;
+ *    fdatasync'd, the page cache for it dropped, and exactly the ranges
+ *    written are read back from the device (O_DIRECT where the filesystem
+ *    allows) and compared; the physical extents must be where they were
+ *    before the pass;
  *  - before a name is renamed or unlinked, fstatat must show it is still
  *    the inode that was overwritten; the directory is fsync'd after the
  *    rename and after the unlink;
@@ -23,6 +28,7 @@
  */
 #include "sanitize/overwrite.h"
 #include "sanitize/aesctr.h"
+#include "sanitize/span.h"
 #include "base/err.h"
 #include "locate/media.h"
 #include "conf/policy.h"
@@ -122,22 +128,40 @@ pattern_at(struct pass *p, uint64_t off, size_t n)
 	return aesctr_stream(&p->ctr, off, p->pbuf, n, p->e);
 }
 
-/* Overwrites [from, to) with the pattern (buffered): the re-passes over
- * what was appended during the first pass. */
+/* Overwrites the spans of sp with the pattern (buffered): the re-passes
+ * over what was appended during the first pass. */
 static int
-write_range(struct pass *p, uint64_t from, uint64_t to)
+write_spans(struct pass *p, const struct spans *sp)
 {
-	for (uint64_t off = from; off < to; ) {
-		size_t n = to - off < p->bufsz ? (size_t)(to - off) : p->bufsz;
+	struct span_cursor c = { 0, 0 };
+	uint64_t off;
+	size_t n;
+
+	while (span_next(sp, &c, p->bufsz, &off, &n)) {
 		if (pattern_at(p, off, n) == -1)
 			return -1;
 		if (pwrite_full(p->fd, p->pbuf, n, (off_t)off) == -1)
 			return err_sys(p->e, "%s: write at offset %llu",
 			    p->label, (unsigned long long)off);
-		off += n;
 		p->done += n;
 		if (p->o->progress != NULL)
 			p->o->progress(p->done, p->o->arg);
+	}
+	return 0;
+}
+
+/* Hashes n zero bytes: a hole, as a reader of the file sees it. */
+static int
+hash_zeros(EVP_MD_CTX *md, uint64_t n)
+{
+	static const unsigned char zeros[65536];
+
+	while (n > 0) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+
+		if (EVP_DigestUpdate(md, zeros, k) != 1)
+			return -1;
+		n -= k;
 	}
 	return 0;
 }
@@ -154,7 +178,7 @@ struct ring {
 	uint64_t filled, used;	/* chunks read / consumed so far */
 	int stop;
 	int fd, direct;
-	uint64_t size;
+	const struct spans *sp;	/* what is read, piece by piece */
 	size_t chunk;
 };
 
@@ -162,12 +186,12 @@ static void *
 read_ahead(void *arg)
 {
 	struct ring *g = arg;
-	uint64_t n = (g->size + g->chunk - 1) / g->chunk;
+	struct span_cursor c = { 0, 0 };
+	uint64_t off;
+	size_t want;
 
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t off = i * g->chunk;
-		size_t want = g->size - off < g->chunk ?
-		    (size_t)(g->size - off) : g->chunk;
+	/* The same pieces, in the same order, as the writer takes them. */
+	for (uint64_t i = 0; span_next(g->sp, &c, g->chunk, &off, &want); i++) {
 		ssize_t got;
 		int stop;
 
@@ -239,23 +263,28 @@ choose_direct(struct pass *p, uint64_t size, int fl)
 	p->direct = 1;
 }
 
-/* The first pass: reads the original (hashing it into md) and overwrites
- * [0, size) with the pattern, chunk by chunk.  Sets *short_read when the
- * file ended early (it shrank under us).  Leaves the fd's flags as fl. */
+/* The first pass: reads the original (hashing it into md, holes as the
+ * zeros a reader sees) and overwrites every span of sp with the pattern,
+ * piece by piece.  Sets *short_read when the file ended early (it shrank
+ * under us).  Leaves the fd's flags as fl. */
 static int
-hash_and_write(struct pass *p, uint64_t size, int fl, EVP_MD_CTX *md,
-    int *short_read)
+hash_and_write(struct pass *p, const struct spans *sp, uint64_t size, int fl,
+    EVP_MD_CTX *md, int *short_read)
 {
 	struct ring g;
+	struct span_cursor wc = { 0, 0 };
 	pthread_t th;
-	uint64_t n = (size + p->bufsz - 1) / p->bufsz, tail_off = 0;
-	size_t tail = 0, wlen = 0;
+	uint64_t n = 0, tail_off = 0, hashed = 0, off;
+	size_t tail = 0, wlen = 0, want;
 	int rc = -1, threaded = 0;
 
+	while (span_next(sp, &wc, p->bufsz, &off, &want))
+		n++;
+	memset(&wc, 0, sizeof(wc));
 	memset(&g, 0, sizeof(g));
 	g.fd = p->fd;
 	g.direct = p->direct;
-	g.size = size;
+	g.sp = sp;
 	g.chunk = p->bufsz;
 	for (int k = 0; k < NBUF; k++)
 		g.buf[k] = p->rbuf[k];
@@ -266,11 +295,13 @@ hash_and_write(struct pass *p, uint64_t size, int fl, EVP_MD_CTX *md,
 	else
 		g.filled = 0;	/* read each chunk inline below */
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t off = i * p->bufsz;
-		size_t want = size - off < p->bufsz ? (size_t)(size - off) :
-		    p->bufsz;
 		ssize_t got;
 
+		(void)span_next(sp, &wc, p->bufsz, &off, &want);
+		if (off > hashed && hash_zeros(md, off - hashed) != 0) {
+			err_set(p->e, "%s: SHA-256 failed", p->label);
+			goto out;
+		}
 		if (!threaded) {
 			g.got[i % NBUF] = pread_full(p->fd, p->rbuf[i % NBUF],
 			    p->direct ? (want + ALIGN - 1) / ALIGN * ALIGN : want,
@@ -296,10 +327,12 @@ hash_and_write(struct pass *p, uint64_t size, int fl, EVP_MD_CTX *md,
 			err_set(p->e, "%s: SHA-256 failed", p->label);
 			goto out;
 		}
+		hashed = off + want;
 		if (pattern_at(p, off, want) == -1)
 			goto out;
-		/* O_DIRECT takes whole blocks; an unaligned tail is written
-		 * once the fd is back in buffered mode. */
+		/* O_DIRECT takes whole blocks; an unaligned tail (only the
+		 * file's last piece can have one: the spans are aligned when
+		 * direct) is written once the fd is back in buffered mode. */
 		wlen = p->direct ? want / ALIGN * ALIGN : want;
 		if (wlen > 0 && pwrite_full(p->fd, p->pbuf, wlen, (off_t)off) ==
 		    -1) {
@@ -321,6 +354,10 @@ hash_and_write(struct pass *p, uint64_t size, int fl, EVP_MD_CTX *md,
 		p->done += want;
 		if (p->o->progress != NULL)
 			p->o->progress(p->done, p->o->arg);
+	}
+	if (size > hashed && hash_zeros(md, size - hashed) != 0) {
+		err_set(p->e, "%s: SHA-256 failed", p->label);
+		goto out;
 	}
 	rc = 0;
 out:
@@ -396,47 +433,69 @@ rand_below(uint64_t n)
 	return x % n;
 }
 
-/* Verification of [0, size): all of it (VERIFY_FULL), or a NIST SP 800-88
- * style sample (VERIFY_SAMPLE) of 1 MiB units: the first and the last, and
- * one random unit in each of k-2 equal strata between them, where k is 10%
- * of the units but at least VMIN; files of at most VMIN units are read
- * whole.  Stratifying spreads the sample over the whole file. */
+/* Reads back the bytes at virtual offsets [v, v+n) of sp (counting only
+ * bytes inside spans), which may cross from one span to the next. */
 static int
-verify(struct pass *p, uint64_t size)
+check_virtual(struct pass *p, const struct spans *sp, uint64_t v, uint64_t n,
+    int *direct)
 {
-	uint64_t units = (size + VUNIT - 1) / VUNIT, k, strata, lo, hi;
+	while (n > 0) {
+		uint64_t run, off = span_at(sp, v, &run);
+		size_t k = (size_t)(n < run ? n : run);
+
+		if (k > p->bufsz)
+			k = p->bufsz;
+		if (check_range(p, off, k, direct) == -1)
+			return -1;
+		v += k;
+		n -= k;
+	}
+	return 0;
+}
+
+/* Verification of exactly the bytes written (the spans of sp): all of
+ * them (VERIFY_FULL), or a NIST SP 800-88 style sample (VERIFY_SAMPLE) of
+ * 1 MiB units of those bytes: the first and the last, and one random unit
+ * in each of k-2 equal strata between them, where k is 10% of the units but
+ * at least VMIN; at most VMIN units are read whole.  Stratifying spreads
+ * the sample over the whole file; holes, never written, are never read. */
+static int
+verify(struct pass *p, const struct spans *sp)
+{
+	uint64_t total = sp->total, units = (total + VUNIT - 1) / VUNIT;
+	uint64_t k, strata, lo, hi;
 	int direct = 0, fl, rc = -1;
 
-	if (size == 0)
+	if (total == 0)
 		return 0;
 	(void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_DONTNEED);
 	fl = fcntl(p->fd, F_GETFL);
 	if (fl != -1 && fcntl(p->fd, F_SETFL, fl | O_DIRECT) == 0)
 		direct = 1;
 	if (p->o->verify != VERIFY_SAMPLE || units <= VMIN) {
-		for (uint64_t off = 0; off < size; ) {
-			size_t n = size - off < p->bufsz ? (size_t)(size - off) :
-			    p->bufsz;
+		struct span_cursor c = { 0, 0 };
+		uint64_t off;
+		size_t n;
+
+		while (span_next(sp, &c, p->bufsz, &off, &n))
 			if (check_range(p, off, n, &direct) == -1)
 				goto out;
-			off += n;
-		}
 		rc = 0;
 		goto out;
 	}
 	k = units / 10 > VMIN ? units / 10 : VMIN;
 	strata = k - 2;
-	if (check_range(p, 0, VUNIT, &direct) == -1)
+	if (check_virtual(p, sp, 0, VUNIT, &direct) == -1)
 		goto out;
 	for (uint64_t s = 0; s < strata; s++) {
 		lo = 1 + s * (units - 2) / strata;
 		hi = 1 + (s + 1) * (units - 2) / strata;
-		if (hi > lo && check_range(p, (lo + rand_below(hi - lo)) *
+		if (hi > lo && check_virtual(p, sp, (lo + rand_below(hi - lo)) *
 		    VUNIT, VUNIT, &direct) == -1)
 			goto out;
 	}
 	lo = (units - 1) * VUNIT;
-	rc = check_range(p, lo, (size_t)(size - lo), &direct);
+	rc = check_virtual(p, sp, lo, total - lo, &direct);
 out:
 	/* The fd may be the caller's (ow_fd): give it back as it came. */
 	if (direct && fl != -1)
@@ -493,6 +552,7 @@ static int
 overwrite_fd(struct pass *p, const struct stat *st0)
 {
 	struct extents before = { 0 }, after = { 0 };
+	struct spans sp = { 0 }, grown = { 0 };
 	EVP_MD_CTX *md = NULL;
 	struct stat st;
 	uint64_t size = (uint64_t)st0->st_size, end;
@@ -501,8 +561,22 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 
 	memset(p->r, 0, sizeof(*p->r));
 	p->r->sha_ok = 1;
-	p->bufsz = size < CHUNK ? (size_t)(size + ALIGN - 1) / ALIGN * ALIGN :
-	    CHUNK;
+	p->random = 0;
+	mapped = media_extents(p->fd, &before, p->e);
+	if (mapped == -1)
+		goto out;
+	if (mapped == 1 && before.shared) {
+		err_set(p->e, "%s: shares blocks with another file (a reflink "
+		    "copy), so its data would survive there; refused",
+		    p->label);
+		goto out;
+	}
+	/* What has storage or data; never the holes. */
+	if (spans_of(p->fd, 0, size, mapped == 1 ? &before : NULL, ALIGN,
+	    p->label, &sp, p->e) != 0)
+		goto out;
+	p->bufsz = sp.total < CHUNK ?
+	    (size_t)(sp.total + ALIGN - 1) / ALIGN * ALIGN : CHUNK;
 	if (p->bufsz < ALIGN)
 		p->bufsz = ALIGN;
 	if (posix_memalign((void **)&p->rbuf[0], ALIGN, NBUF * p->bufsz) != 0 ||
@@ -518,23 +592,17 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 		p->random = 0;
 		goto out;
 	}
-	mapped = media_extents(p->fd, &before, p->e);
-	if (mapped == -1)
-		goto out;
-	if (mapped == 1 && before.shared) {
-		err_set(p->e, "%s: shares blocks with another file (a reflink "
-		    "copy), so its data would survive there; refused",
-		    p->label);
-		goto out;
-	}
 	md = EVP_MD_CTX_new();
 	if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
 		err_set(p->e, "%s: SHA-256 unavailable", p->label);
 		goto out;
 	}
 	fl = fcntl(p->fd, F_GETFL);
-	choose_direct(p, size, fl);
-	if (hash_and_write(p, size, fl, md, &short_read) == -1)
+	if (sp.aligned)
+		choose_direct(p, size, fl);
+	else
+		p->direct = 0;
+	if (hash_and_write(p, &sp, size, fl, md, &short_read) == -1)
 		goto out;
 	if (EVP_DigestFinal_ex(md, p->r->sha256, &mdlen) != 1) {
 		err_set(p->e, "%s: SHA-256 failed", p->label);
@@ -555,18 +623,28 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 		if ((uint64_t)st.st_size <= end)
 			break;
 		/* Appended to while we worked: the digest no longer covers
-		 * everything, but every byte must still be overwritten. */
+		 * everything, but every byte of data must still be
+		 * overwritten (and no hole it grew by filled). */
 		p->r->sha_ok = 0;
 		if (round == GROW_ROUNDS) {
 			err_set(p->e, "%s: keeps growing while being overwritten; "
 			    "stop whatever writes to it and run again", p->label);
 			goto out;
 		}
-		if (write_range(p, end, (uint64_t)st.st_size) == -1)
+		if (spans_of(p->fd, end, (uint64_t)st.st_size, NULL, ALIGN,
+		    p->label, &grown, p->e) != 0)
 			goto out;
+		if (write_spans(p, &grown) == -1)
+			goto out;
+		if (spans_append(&sp, &grown) != 0) {
+			err_set(p->e, "%s: out of memory", p->label);
+			goto out;
+		}
+		spans_free(&grown);
 		end = (uint64_t)st.st_size;
 	}
 	p->r->size = end;
+	p->r->overwritten = sp.total;
 	if (p->o->phase != NULL)
 		p->o->phase(OW_PHASE_WRITTEN, p->o->arg);
 	if (mapped == 1) {
@@ -587,7 +665,7 @@ overwrite_fd(struct pass *p, const struct stat *st0)
 	 * data), the pattern sits in the log until a checkpoint writes it
 	 * home; do that now, so the read-back sees the home blocks. */
 	(void)media_checkpoint(p->fd);
-	if (verify(p, end) == -1)
+	if (verify(p, &sp) == -1)
 		goto out;
 	if (p->o->phase != NULL)
 		p->o->phase(OW_PHASE_VERIFIED, p->o->arg);
@@ -596,6 +674,8 @@ out:
 	EVP_MD_CTX_free(md);
 	media_extents_free(&before);
 	media_extents_free(&after);
+	spans_free(&sp);
+	spans_free(&grown);
 	if (p->random)
 		aesctr_free(&p->ctr);
 	free(p->rbuf[0]);

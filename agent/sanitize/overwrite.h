@@ -37,15 +37,20 @@ struct ow_opts {
 enum { OW_PHASE_WRITTEN = 1, OW_PHASE_VERIFIED };
 
 struct ow_result {
-	uint64_t size;			/* bytes overwritten */
-	unsigned char sha256[32];	/* of the content before, same read pass */
+	uint64_t size;			/* apparent size (st_size) */
+	uint64_t overwritten;		/* bytes written: the allocated extents
+					   and data ranges, never holes (span.h) */
+	unsigned char sha256[32];	/* of the whole logical content before
+					   (holes as zeros), same read pass */
 	int sha_ok;			/* 0 if the file changed under us */
-	uint64_t verified;		/* bytes read back and compared */
+	uint64_t verified;		/* bytes read back and compared (of those
+					   overwritten) */
 	int renamed;			/* name overwritten by same-length rename */
 };
 
 /* Overwrites, verifies and removes the regular file `name` in directory
- * dirfd.  Refuses (nothing written): a non-regular file, more links than
+ * dirfd.  A sparse or preallocated file is overwritten where it has storage
+ * or data (span.h), never in its holes.  Refuses (nothing written): a non-regular file, more links than
  * o->links_ok, a dev/ino other than expected, an immutable/append-only
  * file, a file on a filesystem where overwrite is refused (media.h).
  * Returns 0, or -1 with *e set naming `label` (a display name). */

@@ -68,6 +68,7 @@ exceptions = none
 categories = Assessment
 files = 2
 bytes = 200
+bytes_overwritten = 200
 manifest_sha256 = $(sha256sum <"$dir/$id.manifest" | cut -c1-64)
 retained = none
 holds = none

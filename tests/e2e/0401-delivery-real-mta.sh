@@ -60,6 +60,7 @@ remaining_matches = 0
 categories = Assessment, Student Identifiers
 files = 2
 bytes = 3072
+bytes_overwritten = 3072
 CERT
 printf 'path\tsize\tsha256\r\nosde/2026/Jos\xc3\xa9 Nu\xc3\xb1ez.csv\t1024\tab\r\nosde/2026/jane-doe.csv\t2048\tcd\r\n' >"$c.manifest"
 head -c 777 /dev/urandom >"$c.cert.tsr"
