@@ -76,8 +76,8 @@ kill "$dfpid" 2>/dev/null || true
 wait "$dfpid" 2>/dev/null || true
 # 1 when only the delivery is left (sendmail deferred), else 0 or 3.
 [[ $run_rc == 0 || $run_rc == 1 || $run_rc == 3 ]] || die "run exit $run_rc: $(cat "$T/run.out" "$T/run.err")"
-! grep -v -i -e deliver -e sendmail -e outbox "$T/run.err" | grep -q -i -e fail -e error ||
-	die "run failed: $(cat "$T/run.err")"
+errs=$(grep -v -i -e deliver -e sendmail -e outbox "$T/run.err" || true)
+! grep -q -i -e fail -e error <<<"$errs" || die "run failed: $(cat "$T/run.err")"
 read -r max_used min_avail < <(awk 'NR == 1 || $1 > u { u = $1 } NR == 1 || $2 < a { a = $2 } END { print u, a }' "$T/df.log")
 [[ -n $max_used ]] || die "df was never sampled"
 echo "filesystem $((size_fs >> 20)) MiB: used $((used0 >> 20)) MiB before, at most $((max_used >> 20)) MiB during the run, at least $((min_avail >> 20)) MiB free"

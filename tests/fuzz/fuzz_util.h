@@ -71,9 +71,21 @@ fz_dir(void)
 
 	if (fz_dir_[0] != '\0')
 		return fz_dir_;
-	snprintf(fz_dir_, sizeof(fz_dir_), "%s/lethe-fuzz.XXXXXX",
-	    stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
-	    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	/* As root, lethe's StrictModes refuse a config below a directory
+	 * others can write (/dev/shm, /tmp): then a root-owned base, as the
+	 * tests use (testutil.h). */
+	if (geteuid() == 0) {
+		const char *base = getenv("LETHE_TEST_BASE");
+
+		if (base == NULL || *base == '\0')
+			base = "/var/lib/lethe-tests";
+		FZ_SETUP(mkdir(base, 0755) == 0 || errno == EEXIST);
+		snprintf(fz_dir_, sizeof(fz_dir_), "%s/lethe-fuzz.XXXXXX",
+		    base);
+	} else
+		snprintf(fz_dir_, sizeof(fz_dir_), "%s/lethe-fuzz.XXXXXX",
+		    stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
+		    access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	FZ_SETUP(mkdtemp(fz_dir_) != NULL);
 	atexit(fz_cleanup_);
 	return fz_dir_;
