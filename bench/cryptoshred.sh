@@ -9,7 +9,11 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 size=${1:-1024}
-W=$(mktemp -d "${TMPDIR:-/var/tmp}/lethe-bench-cs.XXXXXX")
+# As root, lethe's StrictModes refuse a config below a directory others can
+# write (/var/tmp): then a root-owned base on the same disk.
+base=${TMPDIR:-/var/tmp}
+if [[ $(id -u) == 0 ]]; then base=/var/lib/lethe-bench; install -d -m 0755 "$base"; fi
+W=$(mktemp -d "$base/lethe-bench-cs.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 make -C "$top" -s all >/dev/null
 LETHE=$top/build/lethe

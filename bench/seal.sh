@@ -14,7 +14,11 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 size=${1:-1024}
 small=100
-W=$(mktemp -d "${TMPDIR:-/var/tmp}/lethe-bench-seal.XXXXXX")
+# As root, lethe's StrictModes refuse a config below a directory others can
+# write (/var/tmp): then a root-owned base on the same disk.
+base=${TMPDIR:-/var/tmp}
+if [[ $(id -u) == 0 ]]; then base=/var/lib/lethe-bench; install -d -m 0755 "$base"; fi
+W=$(mktemp -d "$base/lethe-bench-seal.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 [[ -x /usr/bin/time ]] || { echo "SKIPPED: needs GNU time (/usr/bin/time -v)"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIPPED: needs openssl"; exit 77; }

@@ -81,7 +81,7 @@ static const struct field fields[] = {
 	C("data", "categories", F_STR, categories),
 	C("data", "files", F_U64, files),
 	C("data", "bytes", F_U64, bytes),
-	C("data", "bytes_overwritten", F_U64, bytes_overwritten),
+	CO("data", "bytes_overwritten", F_U64, bytes_overwritten),
 	C("data", "manifest_sha256", F_HEX, manifest_sha256),
 	C("data", "retained", F_STR, retained),
 	C("data", "holds", F_STR, holds),
@@ -256,7 +256,8 @@ cert_check_fields(const struct cert *c, struct err *e)
 		if (!fields[i].optional && !field_present(c, &fields[i]))
 			return err_set(e, "missing [%s] %s", fields[i].sec,
 			    fields[i].key);
-	if (c->bytes_overwritten > c->bytes)
+	if (c->bytes_overwritten != CERT_UNSET &&
+	    c->bytes_overwritten > c->bytes)
 		return err_set(e, "[data] bytes_overwritten %llu exceeds bytes "
 		    "%llu", (unsigned long long)c->bytes_overwritten,
 		    (unsigned long long)c->bytes);

@@ -11,6 +11,7 @@
 #include "base/date.h"
 #include "state/durable.h"
 #include "base/err.h"
+#include "conf/strict.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -206,11 +207,27 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	} else {
-		snprintf(dir, sizeof(dir), "/tmp/lethe-demo.XXXXXX");
+		/* As root, StrictModes refuse anything below /tmp. */
+		snprintf(dir, sizeof(dir), "%s/lethe-demo.XXXXXX",
+		    geteuid() == 0 ? "/var/lib" : "/tmp");
 		if (mkdtemp(dir) == NULL) {
 			warnx_("cannot make a temporary directory");
 			return EXIT_FAIL;
 		}
+	}
+	{
+		struct diags d = { 0 };
+
+		/* Said now, rather than by each step of the demo. */
+		if (strict_path(dir, "the demo directory", geteuid(), &d) != 0) {
+			for (size_t i = 0; i < d.n; i++)
+				fprintf(stderr, "%s\n", d.v[i]);
+			warnx_("as root, give the demo a directory that only "
+			    "root can write, such as /root/tour");
+			diag_free(&d);
+			return EXIT_USAGE;
+		}
+		diag_free(&d);
 	}
 	{
 		char probe[PATH_MAX + 16];

@@ -6,7 +6,9 @@
 # sendmail in a world-writable directory, a TSA command another user owns
 # (both scripts would leave a marker file if ever executed), a signing key
 # owned by another user (mode 0600), a state_dir owned by another user or
-# mode 0777, a config file in a 0777 directory.  The control at the end:
+# mode 0777, a policy another user owns, a policy directory or a config
+# file anyone can write, a config file in a 0777 directory, a sendmail
+# reached through a link into a 0777 directory.  The control at the end:
 # the same host, put right, runs both scripts and destroys the data.
 . "$(dirname "$0")/lib.sh"
 [[ $(id -u) == 0 ]] || skip "StrictModes apply only when lethe runs as root"
@@ -40,18 +42,21 @@ before=$(snapshot "$T/srv")
 
 L check >/dev/null 2>"$T/err" || die "control: the host as made fails check: $(cat "$T/err")"
 
-# refused WHAT WANT [CONF]: check names WANT (a whole "PATH: why" line
-# start), and no command starts: nothing ran, nothing changed.
+# refused WHAT WANT [CONF [policy]]: check names WANT (a whole "PATH: why"
+# line start), and no command starts: nothing ran, nothing changed.  With
+# "policy", only the commands that read the policies (cert list and journal
+# verify read the config alone).
 refused() {
-	local what=$1 want=$2 conf=${3:-$T/lethe.conf} rc cmd
+	local what=$1 want=$2 conf=${3:-$T/lethe.conf} rc cmd cmds
+	cmds=(run plan "run --dry-run" "terminate osde-2024 $(days_ago 9)"
+		"hold osde-2024 --reason court" "directive list")
+	[[ ${4:-} == policy ]] || cmds+=("cert list" "journal verify")
 	rc=0
 	"$LETHE" -c "$conf" check >"$T/out" 2>"$T/err" || rc=$?
 	[[ $rc == 2 ]] || die "$what: check exit $rc, want 2: $(cat "$T/err")"
 	grep -q -F -x -e "$want" <(cut -c1-${#want} "$T/err") ||
 		die "$what: check does not say '$want': $(cat "$T/err")"
-	for cmd in run plan "run --dry-run" "terminate osde-2024 $(days_ago 9)" \
-		"hold osde-2024 --reason court" "directive list" "cert list" \
-		"journal verify"; do
+	for cmd in "${cmds[@]}"; do
 		rc=0
 		# shellcheck disable=SC2086
 		"$LETHE" -c "$conf" $cmd >"$T/out" 2>"$T/err" || rc=$?
@@ -90,6 +95,17 @@ chown root "$T/state"
 chmod 0777 "$T/state"
 refused "state_dir 0777" "$T/state: state_dir is writable by group and others (mode 0777)"
 chmod 0700 "$T/state"
+
+chown nobody "$T/policies.d/osde.ini"
+refused "policy owned by nobody" "$T/policies.d/osde.ini: the policy is owned by user 'nobody'" "$T/lethe.conf" policy
+chown root "$T/policies.d/osde.ini"
+chmod 0777 "$T/policies.d"
+refused "policy directory 0777" "$T/policies.d: the policy directory is writable by group and others (mode 0777)" "$T/lethe.conf" policy
+chmod 0755 "$T/policies.d"
+
+chmod 0666 "$T/lethe.conf"
+refused "config 0666" "$T/lethe.conf: the configuration is writable by group and others (mode 0666)"
+chmod 0644 "$T/lethe.conf"
 
 mkdir -m 0777 "$T/etc"
 chmod 0777 "$T/etc"	# whatever the umask
