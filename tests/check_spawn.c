@@ -140,7 +140,9 @@ START_TEST(a_program_that_closes_its_pipes_and_hangs_is_killed_with_its_group)
 	ck_assert_msg(spawn_run(argv, &io, &e) == 0, "%s", e.msg);
 	took = now_s() - t0;
 	ck_assert_int_eq(io.timed_out, 1);
-	ck_assert_msg(took < 1 + SPAWN_GRACE_S + 1.5, "took %.1f s", took);
+	/* The limit and the grace, and slack for a loaded machine: far
+	 * from the 300 s it would take unkilled. */
+	ck_assert_msg(took < 1 + SPAWN_GRACE_S + 10, "took %.1f s", took);
 	ck_assert(WIFSIGNALED(io.status));
 	f = fopen(pidf, "r");
 	ck_assert_ptr_nonnull(f);
@@ -171,8 +173,10 @@ END_TEST
 
 START_TEST(only_three_descriptors_and_a_path_only_environment_are_passed)
 {
+	/* ls lists its own descriptors: 0-2 as given, 3 the directory it
+	 * reads; anything more came from lethe. */
 	char *argv[] = { "/bin/sh", "-c",
-	    "ls /proc/$$/fd | tr '\\n' ' '; echo; env", NULL };
+	    "ls /proc/self/fd | tr '\\n' ' '; echo; env", NULL };
 	struct spawn_io io = { .infd = -1, .outmax = 65536, .timeout_s = 10 };
 	struct err e = { "" };
 	char *out;
@@ -182,7 +186,8 @@ START_TEST(only_three_descriptors_and_a_path_only_environment_are_passed)
 	ck_assert_int_eq(setenv("LETHE_TEST_SECRET", "do-not-pass", 1), 0);
 	ck_assert_msg(spawn_run(argv, &io, &e) == 0, "%s", e.msg);
 	out = strndup((char *)io.out, io.outlen);
-	ck_assert_msg(strncmp(out, "0 1 2 \n", 7) == 0, "descriptors: %s", out);
+	ck_assert_msg(strncmp(out, "0 1 2 3 \n", 9) == 0, "descriptors: %s",
+	    out);
 	ck_assert_msg(strstr(out, "PATH=/usr/local/sbin:") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "LETHE_TEST_SECRET") == NULL, "%s", out);
 	ck_assert_msg(strstr(out, "HOME=") == NULL, "%s", out);

@@ -72,7 +72,8 @@ timed_run() {
 
 # 1. The TSA hangs: killed at 2 s (+2 s grace at most); no certificate.
 timed_run
-((run_secs <= 15)) || die "run took $run_secs s with a 2 s TSA limit"
+# The limit (2 s) and the grace (2 s), with slack for a loaded machine.
+((run_secs <= 30)) || die "run took $run_secs s with a 2 s TSA limit"
 [[ $run_rc == 1 ]] || die "run exit $run_rc with a hanging TSA: $(cat "$T/run.out" "$T/run.err")"
 grep -q "no answer within 2 seconds" "$T/run.err" ||
 	die "run does not say the TSA timed out: $(cat "$T/run.err")"
@@ -91,7 +92,7 @@ certs=("$T"/state/certificates/*.cert)
 sed -i "s|^tsa_command = .*|tsa_command = $T/certs/tsa-command|" "$T/lethe.conf"
 sed -i "s|^sendmail = .*|sendmail = $T/bin/sendmail-hang|" "$T/lethe.conf"
 timed_run
-((run_secs <= 15)) || die "run took $run_secs s with a 2 s sendmail limit"
+((run_secs <= 30)) || die "run took $run_secs s with a 2 s sendmail limit"
 gone sendmail-hang
 certs=("$T"/state/certificates/*.cert)
 ((${#certs[@]} == 1)) || die "the next run issued ${#certs[@]} certificates: $(cat "$T/run.out" "$T/run.err")"
