@@ -439,41 +439,6 @@ take_seconds(struct cstate *st, const char *file, int k, int *out)
 	*out = (int)(x * mul);
 }
 
-/* The program a command line names (its first word), or NULL. */
-static char *
-command_program(const char *cmd)
-{
-	struct err e;
-	char **argv, *p = NULL;
-
-	if (cmd == NULL || spawn_parse(cmd, "command", &argv, &e) != 0)
-		return NULL;
-	p = strdup(argv[0]);
-	spawn_argv_free(argv);
-	return p;
-}
-
-/* StrictModes (strict.h) over everything the config makes root trust;
- * the config file itself is checked by config_load. */
-static void
-check_trusted(const struct config *c, struct diags *d)
-{
-	uid_t euid = geteuid();
-	char *prog;
-
-	(void)strict_path(c->state_dir, "state_dir", euid, d);
-	(void)strict_path(c->kek, "the KEK", euid, d);
-	(void)strict_path(c->sign_key, "the signing key", euid, d);
-	(void)strict_path(c->sign_cert, "the signing certificate", euid, d);
-	(void)strict_path(c->sign_chain, "the signing chain", euid, d);
-	if ((prog = command_program(c->sendmail)) != NULL)
-		(void)strict_path(prog, "sendmail", euid, d);
-	free(prog);
-	if ((prog = command_program(c->tsa_command)) != NULL)
-		(void)strict_path(prog, "tsa_command's program", euid, d);
-	free(prog);
-}
-
 static int
 set_default(char **dst, const char *v, struct diags *d, const char *file)
 {
@@ -578,7 +543,7 @@ finish(struct cstate *st, const char *file)
 	check_secret_mode(st, file, st->line[K_SKEY], c->sign_key,
 	    "signing key");
 	check_secret_mode(st, file, line, c->kek, "the KEK");
-	check_trusted(c, st->d);
+	(void)strict_config(c, geteuid(), st->d);
 }
 
 int

@@ -14,6 +14,8 @@
  */
 #include "conf/strict.h"
 #include "base/err.h"
+#include "base/spawn.h"
+#include "conf/config.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -221,4 +223,40 @@ strict_stat(const char *path, const char *what, const struct stat *st,
 	if (euid != 0)
 		return 0;
 	return check_one(path, st, what, path, 1, 0, euid, d);
+}
+
+/* The program a command line names (its first word), or NULL. */
+static char *
+command_program(const char *cmd)
+{
+	struct err e;
+	char **argv, *p = NULL;
+
+	if (cmd == NULL || spawn_parse(cmd, "command", &argv, &e) != 0)
+		return NULL;
+	p = strdup(argv[0]);
+	spawn_argv_free(argv);
+	return p;
+}
+
+int
+strict_config(const struct config *c, uid_t euid, struct diags *d)
+{
+	char *prog;
+	int bad = 0;
+
+	if (euid != 0)
+		return 0;
+	bad |= strict_path(c->state_dir, "state_dir", euid, d);
+	bad |= strict_path(c->kek, "the KEK", euid, d);
+	bad |= strict_path(c->sign_key, "the signing key", euid, d);
+	bad |= strict_path(c->sign_cert, "the signing certificate", euid, d);
+	bad |= strict_path(c->sign_chain, "the signing chain", euid, d);
+	if ((prog = command_program(c->sendmail)) != NULL)
+		bad |= strict_path(prog, "sendmail", euid, d);
+	free(prog);
+	if ((prog = command_program(c->tsa_command)) != NULL)
+		bad |= strict_path(prog, "tsa_command's program", euid, d);
+	free(prog);
+	return bad ? -1 : 0;
 }

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+struct config;
 struct diags;
 
 /* When euid is 0, checks path (absolute, or relative to the working
@@ -37,5 +38,13 @@ int strict_path(const char *path, const char *what, uid_t euid,
  * file lethe parses is the file that was checked.  Returns 0 or -1. */
 int strict_stat(const char *path, const char *what, const struct stat *st,
     uid_t euid, struct diags *d);
+
+/* strict_path over everything a loaded config makes root trust besides
+ * the config file itself (config_load checks that) and the policies
+ * (policy.c checks those as it reads them): state_dir, the KEK, the
+ * signing key, certificate and chain, and the sendmail and tsa_command
+ * programs (their first word, split as spawn_parse splits it).  Returns 0
+ * when all are trusted (always when euid is not 0), else -1. */
+int strict_config(const struct config *c, uid_t euid, struct diags *d);
 
 #endif
