@@ -10,14 +10,19 @@
 #ifndef LETHE_OVERWRITE_H
 #define LETHE_OVERWRITE_H
 
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-struct err;
+#include "base/err.h"
+
+/* The pattern and the read-back (their values are policy.h's). */
+enum { OW_PATTERN_ZERO = 0, OW_PATTERN_RANDOM = 1 };
+enum { OW_VERIFY_FULL = 0, OW_VERIFY_SAMPLE = 1 };
 
 struct ow_opts {
-	int pattern;		/* enum pattern: PATTERN_ZERO or PATTERN_RANDOM */
-	int verify;		/* enum verify_mode: VERIFY_FULL or VERIFY_SAMPLE */
+	int pattern;		/* OW_PATTERN_ZERO or OW_PATTERN_RANDOM */
+	int verify;		/* OW_VERIFY_FULL or OW_VERIFY_SAMPLE */
 	nlink_t links_ok;	/* hard links allowed (all in this disposition); 1 = none */
 	dev_t dev;		/* expected st_dev/st_ino from the locator; 0 = any */
 	ino_t ino;
@@ -69,6 +74,58 @@ int ow_unlink_name(int dirfd, const char *name, const char *label,
  * (rename, fsync, rmdir, fsync).  Returns 1 removed, 0 not empty, -1 error. */
 int ow_rmdir_if_empty(int dirfd, const char *name, const char *label,
     struct err *e);
+/*
+ * Batches (SPEC §6 "Many small files"): many files overwritten, made
+ * durable together (one syncfs per filesystem), read back, and their names
+ * removed with one fsync per directory and step.  Every guarantee of
+ * ow_file holds for each file: its overwrite is on the device and read
+ * back before its name is touched, and between ow_batch_names and
+ * ow_batch_remove the caller records each new name durably, so a run
+ * killed at any instant can be finished.  A file that fails a step is
+ * OWI_FAILED, with its error in e; the others go on.
+ */
+enum ow_item_state {
+	OWI_NEW,		/* nothing done yet */
+	OWI_WRITTEN,		/* overwritten, not yet known durable */
+	OWI_VERIFIED,		/* durable and read back */
+	OWI_NAMED,		/* scrubbed, truncated, newname picked */
+	OWI_GONE,		/* renamed and unlinked */
+	OWI_FAILED,
+};
+
+struct ow_work;
+
+struct ow_item {
+	int dirfd;		/* its directory (the caller's: not closed) */
+	const char *name;	/* one component */
+	const char *label;	/* for messages */
+	struct ow_opts o;	/* before_rename is not used */
+	int state;		/* enum ow_item_state */
+	int renamed;		/* renamed to newname (maybe not yet unlinked) */
+	struct ow_result r;
+	struct err e;
+	char newname[NAME_MAX + 1];
+	struct ow_work *w_;	/* private */
+};
+
+/* OWI_NEW -> OWI_WRITTEN: opens and checks each file (ow_file's refusals),
+ * overwrites it, hashing its content in the same read. */
+void ow_batch_write(struct ow_item *v, size_t n);
+/* OWI_WRITTEN -> OWI_VERIFIED: syncs each filesystem once, overwrites
+ * what a file grew by, checks its blocks stayed, checkpoints each
+ * filesystem's journal once, reads each file back. */
+void ow_batch_verify(struct ow_item *v, size_t n);
+/* OWI_VERIFIED -> OWI_NAMED: scrubs xattrs and truncates each (synced
+ * once per filesystem), and picks each a free random name of the same
+ * length (newname).  The caller makes the new names durable next. */
+void ow_batch_names(struct ow_item *v, size_t n);
+/* OWI_NAMED -> OWI_GONE: renames each to newname after re-checking the
+ * inode, fsyncs each directory once, re-checks and unlinks, fsyncs each
+ * directory once. */
+void ow_batch_remove(struct ow_item *v, size_t n);
+/* Closes the files and frees what the batch kept. */
+void ow_batch_close(struct ow_item *v, size_t n);
+
 /* Convenience for state files (old keystore, KEK, manifests): overwrite,
  * verify and remove the file at an absolute path whose directories are
  * trusted (state_dir).  Returns 0 or -1. */
