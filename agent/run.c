@@ -114,6 +114,26 @@ progress_cb(uint64_t files, uint64_t nfiles, uint64_t bytes, uint64_t nbytes,
 		    rn->o->arg);
 }
 
+/* The SHA-256 of the disposition's per-file record (work/ID/digests: the
+ * size and digest of every file it overwrote, no names), which its last
+ * journal line carries: the journal grows with dispositions, not files,
+ * and still binds each file's record (SPEC §9).  "-" when there is none. */
+static void
+record_digest(const struct runner *rn, const char *id, char out[65])
+{
+	char path[4200], *text = NULL;
+	size_t len = 0;
+	struct err e;
+
+	snprintf(out, 65, "-");
+	if (snprintf(path, sizeof(path), "%s/work/%s/digests", rn->c->state_dir,
+	    id) >= (int)sizeof(path) ||
+	    slurp(path, SIZE_MAX / 4, &text, &len, &e) != 0)
+		return;
+	cert_sha256_hex(text, len, out);
+	free(text);
+}
+
 /* Whether a disposition destroyed anything: then it is certified, as
  * partial if it failed (SPEC §5 "Every destroyed file is certified"). */
 static int
@@ -132,7 +152,7 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
     const char *why)
 {
 	struct err e, je;
-	char files[32];
+	char files[32], digests[65];
 	int partial = 0, rc;
 
 	diag_add(&rn->r->errors, a->id, 0, "disposition %s (%s) failed: %s",
@@ -149,9 +169,11 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
 	}
 	snprintf(files, sizeof(files), "%" PRIu64, out->files + out->links +
 	    out->specials + out->sealed_files + out->members);
+	record_digest(rn, id, digests);
 	if (partial)
 		rc = journal_appendv(&rn->j, &je, "disposition-fail", "id", id,
-		    "reason", why, "partial", "yes", "files", files, NULL);
+		    "reason", why, "partial", "yes", "files", files,
+		    "digests_sha256", digests, NULL);
 	else
 		rc = journal_appendv(&rn->j, &je, "disposition-fail", "id", id,
 		    "reason", why, NULL);
@@ -220,11 +242,12 @@ complete:
 	snprintf(bytes, sizeof(bytes), "%" PRIu64, out.bytes + out.member_bytes);
 	snprintf(rem, sizeof(rem), "%" PRIu64, out.remaining);
 	{
-		char *names = ds_list(a, ds, nds);
+		char *names = ds_list(a, ds, nds), digests[65];
+		record_digest(rn, id, digests);
 		rc = names == NULL ? err_set(&je, "out of memory") :
 		    journal_appendv(&rn->j, &je, "disposition-complete", "id",
 		    id, "files", files, "bytes", bytes, "remaining", rem,
-		    "datasets", names, NULL);
+		    "datasets", names, "digests_sha256", digests, NULL);
 		free(names);
 		if (rc != 0) {
 			diag_add(&rn->r->errors, a->id, 0, "%s", je.msg);

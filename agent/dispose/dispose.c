@@ -198,100 +198,6 @@ out:
 
 
 
-static void
-on_progress(uint64_t done, void *arg)
-{
-	struct dctx *x = arg;
-
-	if (x->rq->progress != NULL)
-		x->rq->progress(x->dfiles, x->nfiles, x->dbytes + done,
-		    x->nbytes, x->rq->arg);
-}
-
-/* Overwrites one regular file through its parent directory fd. */
-static int
-destroy_file(struct dctx *x, struct item *it, nlink_t links_ok,
-    struct err *e)
-{
-	const struct agreement *a = x->rq->a;
-	const struct dataset *ds = &a->ds[it->ds];
-	struct ow_opts oo;
-	struct ow_result res;
-	struct intent *lost;
-	char label[4200], nbuf[24], sbuf[24], dbuf[24], ibuf[24], sha[65];
-	const char *base;
-	int dirfd = -1, rc = -1;
-
-	dispose_label(x, &it->f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, it->f.root, it->f.rel, &base, e)) < 0)
-		return -1;
-	if (dispose_media_for(x, dirfd, ds->name, e) == NULL)
-		goto out;
-	/* A file a killed run began on keeps its number and its size as
-	 * announced; its digest is lost (part of it may be zeros now). */
-	lost = dispose_names_intent(x, it->f.dev, it->f.ino);
-	if (lost != NULL) {
-		x->cur_n = lost->n;
-		x->cur_size = lost->size;
-		lost->done = 1;
-	} else {
-		x->cur_n = ++x->seq;
-		x->cur_size = (uint64_t)it->f.size;
-	}
-	x->cur_lost = lost != NULL;
-	snprintf(nbuf, sizeof(nbuf), "%" PRIu64, x->cur_n);
-	snprintf(sbuf, sizeof(sbuf), "%lld", (long long)it->f.size);
-	snprintf(dbuf, sizeof(dbuf), "%llu", (unsigned long long)it->f.dev);
-	snprintf(ibuf, sizeof(ibuf), "%llu", (unsigned long long)it->f.ino);
-	if (lost == NULL && journal_appendv(x->rq->j, e, "file-intent", "disp",
-	    x->rq->id, "n", nbuf, "size", sbuf, "dev", dbuf, "ino", ibuf,
-	    NULL) != 0)
-		goto out;
-	memset(&oo, 0, sizeof(oo));
-	oo.pattern = dataset_pattern(a, ds);
-	oo.verify = dataset_verify(a, ds);
-	oo.links_ok = links_ok;
-	oo.dev = it->f.dev;
-	oo.ino = it->f.ino;
-	oo.progress = on_progress;
-	oo.before_rename = dispose_names_before_rename;
-	oo.arg = x;
-	memset(&res, 0, sizeof(res));
-	x->cur = it;
-	x->cur_res = &res;
-	x->cur_label = label;
-	if (ow_file(dirfd, base, label, &oo, &res, e) != 0)
-		goto out;
-	if (res.sha_ok && lost == NULL)
-		cert_hex(res.sha256, sha);
-	else
-		snprintf(sha, sizeof(sha), "unavailable");
-	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, x->cur_size);
-	if (journal_appendv(x->rq->j, e, "file-destroyed", "disp", x->rq->id,
-	    "n", nbuf, "size", sbuf, "sha256", sha, NULL) != 0)
-		goto out;
-	x->out->techniques |= DT_OVERWRITE;
-	x->out->pattern = oo.pattern;
-	x->out->verify = oo.verify;
-	x->dbytes += res.size;
-	rc = 0;
-out:
-	x->cur = NULL;
-	if (dirfd != -1)
-		close(dirfd);
-	return rc;
-}
-
-
-
-
-
-
-
-
-
-
-
 /* Removes a name without opening what it names (symlink, FIFO, socket,
  * device, or a further hard link of an object already overwritten). */
 int
@@ -367,6 +273,7 @@ dispose_categories(struct dctx *x, const struct scope_obj *o)
 /* What one object came to. */
 enum outcome {
 	OUT_DONE,	/* destroyed, every name removed */
+	OUT_QUEUED,	/* in the batch being overwritten (dispose_batch.c) */
 	OUT_LATER,	/* sealed: its name goes once its key is destroyed */
 	OUT_KEPT,	/* not destroyed, recorded as an exception */
 	OUT_FAILED,	/* a step failed; e says why */
@@ -432,12 +339,14 @@ destroy_object(struct dctx *x, struct item *it, struct err *e)
 		    "not destroyed", a->ds[it->ds].name);
 		return OUT_KEPT;
 	}
-	if (destroy_file(x, it, it->obj->nnames, e) != 0)
-		return OUT_FAILED;
 	/* Ciphertext under a key no keystore here holds: Clear, not Purge. */
 	if (it->obj->key >= 0)
 		x->out->ciphertext_overwritten++;
-	return other_names(x, it, e);
+	if (dispose_batch_add(x, it, e) != 0) {
+		x->stop = 1;
+		return OUT_FAILED;
+	}
+	return OUT_QUEUED;
 }
 
 /* Destroys every item, then the keys of the sealed ones, then their
@@ -459,6 +368,8 @@ do_items(struct dctx *x, struct item *v, size_t n)
 			x->dfiles++;
 			dispose_categories(x, it->obj);
 			break;
+		case OUT_QUEUED:
+			break;		/* the batch says what became of it */
 		case OUT_LATER:
 			it->done = ITEM_SEALED;
 			break;
@@ -469,11 +380,13 @@ do_items(struct dctx *x, struct item *v, size_t n)
 			diag_add(x->problems, label, 0, "%s", e.msg);
 			dispose_exception(x, "a file of dataset %s could not be "
 			    "destroyed", x->rq->a->ds[it->ds].name);
-			if (x->rq->j->fd == -1)
+			if (x->stop || x->rq->j->fd == -1)
 				return -1;
 			break;
 		}
 	}
+	if (dispose_batch_flush(x) != 0)
+		return -1;
 	/* Keys last: every ciphertext name was found first, so a failure to
 	 * destroy a key leaves the data sealed and recorded, never orphaned. */
 	return dispose_crypto_shred(x, v, n);
@@ -529,6 +442,11 @@ open_work(struct dctx *x, struct err *e)
 	x->namesfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (x->namesfd == -1)
+		return err_sys(e, "%s", path);
+	snprintf(path, sizeof(path), "%s/intents", x->workdir);
+	x->intentsfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (x->intentsfd == -1)
 		return err_sys(e, "%s", path);
 	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
 	fresh = lstat(path, &st) != 0;
@@ -619,6 +537,7 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	x.out = out;
 	x.manfd = -1;
 	x.namesfd = -1;
+	x.intentsfd = -1;
 	x.problems = rq->problems ? rq->problems : &scratch;
 	out->started = rq->started ? rq->started : time(NULL);
 	out->pattern = PATTERN_ZERO;
@@ -631,7 +550,10 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	if (open_work(&x, e) != 0)
 		goto out;
 	if (rq->resume) {
-		if (journal_read(rq->cfg->state_dir, dispose_names_scan, &x, e) != 0)
+		/* Intents in the journal (runs before they moved to the
+		 * disposition's own record), then work/ID/intents. */
+		if (journal_read(rq->cfg->state_dir, dispose_names_scan, &x,
+		    e) != 0 || dispose_names_intents(&x) != 0)
 			goto out;
 		dispose_names_resume(&x);
 		resume_media(&x);
@@ -655,7 +577,8 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 		out->techniques |= DT_TRANSFER;
 	}
 	if (do_items(&x, v, n) != 0) {
-		err_set(e, "the journal could not be written; stopped");
+		err_set(e, "the journal or the disposition's record (%s) could "
+		    "not be written; stopped", x.workdir);
 		goto out;
 	}
 	dispose_archives(&x);
@@ -679,6 +602,7 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	}
 	rc = 0;
 out:
+	dispose_batch_free(&x);
 	free(v);
 	free(x.gone);
 	scope_free(&x.scope);
@@ -687,6 +611,8 @@ out:
 		close(x.manfd);
 	if (x.namesfd != -1)
 		close(x.namesfd);
+	if (x.intentsfd != -1)
+		close(x.intentsfd);
 	for (size_t i = 0; i < rq->cfg->nroots; i++)
 		resolve_root_close(&x.roots[i]);
 	free(x.roots);

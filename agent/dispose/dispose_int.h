@@ -40,8 +40,8 @@ enum item_state {
 	ITEM_SEALED,		/* ciphertext: its name goes after its key */
 };
 
-/* A file-intent line of this disposition, and whether its outcome
- * (file-destroyed) followed. */
+/* A file this disposition set out to destroy (work/ID/intents, or a
+ * file-intent line of an older journal), and whether it is known done. */
 struct intent {
 	uint64_t n;
 	dev_t dev;
@@ -65,12 +65,9 @@ struct dctx {
 	struct intent *open;	/* this disposition's intents (resume) */
 	size_t nopen;
 	int namesfd;		/* work/ID/names: every destroyed file */
-	/* The file being overwritten, for the before_rename hook. */
-	struct item *cur;
-	struct ow_result *cur_res;
-	const char *cur_label;
-	uint64_t cur_n, cur_size;
-	int cur_lost;
+	int intentsfd;		/* work/ID/intents: each batch's files */
+	struct batch *batch;	/* files waiting to be overwritten together */
+	int stop;		/* the record cannot be written: stop */
 	uint64_t nfiles, nbytes, dfiles, dbytes;
 	char workdir[4096];
 };
@@ -108,10 +105,24 @@ void dispose_categories(struct dctx *x, const struct scope_obj *o);
 /* Whether the disposition covers every non-exempt dataset. */
 int dispose_covers_agreement(const struct dispose_req *rq);
 
+/* dispose_batch.c */
+/* Queues the regular file it to be overwritten in the current batch,
+ * which is carried out when full.  0, or -1 with *e set when the record of
+ * the disposition could not be written (the disposition must stop). */
+int dispose_batch_add(struct dctx *x, struct item *it, struct err *e);
+/* Carries out the batch.  0, or -1 as above. */
+int dispose_batch_flush(struct dctx *x);
+void dispose_batch_free(struct dctx *x);
+
 /* dispose_names.c */
+struct strbuf;
+struct ow_result;
 int dispose_names_scan(const struct jrec *r, void *arg);
+int dispose_names_intents(struct dctx *x);
 struct intent *dispose_names_intent(struct dctx *x, dev_t dev, ino_t ino);
-int dispose_names_before_rename(const char *newname, void *arg);
+void dispose_names_add(struct strbuf *b, const struct item *it, uint64_t n,
+    uint64_t size, const char *sha, const struct ow_result *res,
+    const char *newname, const char *label);
 void dispose_names_resume(struct dctx *x);
 int dispose_names_totals(struct dctx *x, struct err *e);
 void dispose_names_remove_dirs(struct dctx *x);

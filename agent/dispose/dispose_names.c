@@ -16,6 +16,7 @@
 #include "conf/config.h"
 #include "state/durable.h"
 #include "base/err.h"
+#include "base/num.h"
 #include "state/journal.h"
 #include "keys/keystore.h"
 #include "conf/policy.h"
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +39,21 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Replays this disposition's file lines from the journal: every intent
- * with its size and inode, and which were followed by their outcome. */
+/* A bounded decimal number (num.h): 0, or -1 when it is not one. */
+static int
+u64(const char *s, uint64_t *out)
+{
+	int64_t v;
+
+	if (num_parse(s, 0, INT64_MAX, &v) != 0)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+/* Replays this disposition's file lines from a journal written before
+ * they moved to work/ID/intents: every intent with its size and inode,
+ * and which were followed by their outcome. */
 int
 dispose_names_scan(const struct jrec *r, void *arg)
 {
@@ -47,23 +62,25 @@ dispose_names_scan(const struct jrec *r, void *arg)
 	const char *n = jrec_get(r, "n");
 	uint64_t k;
 
-	if (disp == NULL || n == NULL || strcmp(disp, x->rq->id) != 0)
+	if (disp == NULL || n == NULL || strcmp(disp, x->rq->id) != 0 ||
+	    u64(n, &k) != 0)
 		return 0;
-	k = strtoull(n, NULL, 10);
 	if (strcmp(r->event, "file-intent") == 0) {
 		const char *dev = jrec_get(r, "dev"), *ino = jrec_get(r, "ino");
 		const char *size = jrec_get(r, "size");
+		uint64_t d, i, z = 0;
 		struct intent *v;
-		if (dev == NULL || ino == NULL)
+		if (dev == NULL || ino == NULL || u64(dev, &d) || u64(ino, &i) ||
+		    (size != NULL && u64(size, &z)))
 			return 0;
 		v = realloc(x->open, (x->nopen + 1) * sizeof(*v));
 		if (v == NULL)
 			return -1;
 		x->open = v;
 		v[x->nopen].n = k;
-		v[x->nopen].dev = (dev_t)strtoull(dev, NULL, 10);
-		v[x->nopen].ino = (ino_t)strtoull(ino, NULL, 10);
-		v[x->nopen].size = size ? strtoull(size, NULL, 10) : 0;
+		v[x->nopen].dev = (dev_t)d;
+		v[x->nopen].ino = (ino_t)i;
+		v[x->nopen].size = z;
 		v[x->nopen].done = 0;
 		x->nopen++;
 	} else if (strcmp(r->event, "file-destroyed") == 0) {
@@ -119,30 +136,21 @@ dec(char *s)
 	*w = '\0';
 }
 
-/* Called by ow_file after the overwrite is verified and just before the
- * name is replaced by a random one: the names line (the file's manifest
- * row, and where its random name will be) is made durable first, so a
- * kill at any later instant is finished by the next run under the right
- * name, size and digest, and the file is never processed twice. */
-int
-dispose_names_before_rename(const char *newname, void *arg)
+/* Appends the names line of one file to b: its number, dataset, root,
+ * directory, the random name it is about to get, its size and digest as
+ * they were, the bytes read back and overwritten, its name and label.
+ * The caller makes a batch's lines durable (one fdatasync) before any of
+ * their names is touched, so a kill at any later instant is finished by
+ * the next run under the right name, size and digest, and the file is
+ * never processed twice. */
+void
+dispose_names_add(struct strbuf *b, const struct item *it, uint64_t n,
+    uint64_t size, const char *sha, const struct ow_result *res,
+    const char *newname, const char *label)
 {
-	struct dctx *x = arg;
-	struct item *it = x->cur;
-	struct ow_result *res = x->cur_res;
-	char sha[65], parent[8200], nm[1024], orig[1024], lab[12600];
-	char line[24000];
+	char parent[8200], nm[1024], orig[1024], lab[12600];
 	const char *slash = strrchr(it->f.rel, '/');
-	struct err e;
-	int n;
 
-	if (res->sha_ok && !x->cur_lost)
-		cert_hex(res->sha256, sha);
-	else
-		snprintf(sha, sizeof(sha), "unavailable");
-	x->cur_size = x->cur_lost && x->cur_size > res->size ? x->cur_size :
-	    res->size;
-	(void)e;
 	if (slash != NULL) {
 		char tmp[4200];
 		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - it->f.rel),
@@ -152,14 +160,60 @@ dispose_names_before_rename(const char *newname, void *arg)
 		snprintf(parent, sizeof(parent), "%%2E");	/* "." */
 	enc(newname, nm, sizeof(nm));
 	enc(slash ? slash + 1 : it->f.rel, orig, sizeof(orig));
-	enc(x->cur_label, lab, sizeof(lab));
-	n = snprintf(line, sizeof(line), "%" PRIu64 "\t%zu\t%d\t%s\t%s\t%"
-	    PRIu64 "\t%s\t%" PRIu64 "\t%s\t%s\t%" PRIu64 "\n", x->cur_n,
-	    it->ds, it->f.root, parent, nm, x->cur_size, sha, res->verified,
-	    orig, lab, res->overwritten);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    write(x->namesfd, line, (size_t)n) != n || fdatasync(x->namesfd))
-		return -1;
+	enc(label, lab, sizeof(lab));
+	strbuf_printf(b, "%" PRIu64 "\t%zu\t%d\t%s\t%s\t%" PRIu64 "\t%s\t%"
+	    PRIu64 "\t%s\t%s\t%" PRIu64 "\n", n, it->ds, it->f.root, parent,
+	    nm, size, sha, res->verified, orig, lab, res->overwritten);
+}
+
+/* Reads work/ID/intents ("N\tDEV\tINO\tSIZE" lines, one per file, made
+ * durable a batch at a time before any of the batch is written): the
+ * files this disposition set out to destroy.  Returns 0 or -1. */
+int
+dispose_names_intents(struct dctx *x)
+{
+	char path[4200], *buf = NULL;
+	size_t len;
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/intents", x->workdir);
+	if (slurp(path, SIZE_MAX / 4, &buf, &len, &e) != 0)
+		return 0;	/* none yet */
+	for (char *line = buf, *next; line != NULL && *line; line = next) {
+		struct intent *v;
+		int64_t f[4];
+		char *t = line;
+		int k = 0;
+		next = strchr(line, '\n');
+		if (next == NULL)
+			break;		/* a torn last line: never acted on */
+		*next++ = '\0';
+		for (; k < 4 && t != NULL; k++) {
+			char *tab = strchr(t, '\t');
+			if (tab != NULL)
+				*tab = '\0';
+			if (num_parse(t, 0, INT64_MAX, &f[k]) != 0)
+				break;
+			t = tab != NULL ? tab + 1 : NULL;
+		}
+		if (k != 4)
+			continue;
+		v = realloc(x->open, (x->nopen + 1) * sizeof(*v));
+		if (v == NULL) {
+			free(buf);
+			return -1;
+		}
+		x->open = v;
+		v[x->nopen].n = (uint64_t)f[0];
+		v[x->nopen].dev = (dev_t)f[1];
+		v[x->nopen].ino = (ino_t)f[2];
+		v[x->nopen].size = (uint64_t)f[3];
+		v[x->nopen].done = 0;
+		x->nopen++;
+		if ((uint64_t)f[0] > x->seq)
+			x->seq = (uint64_t)f[0];
+	}
+	free(buf);
 	return 0;
 }
 
@@ -176,6 +230,7 @@ parse_nameline(char *line, struct nameline *l)
 {
 	char *f[11];
 	size_t k = 0;
+	uint64_t x, r;
 
 	for (char *p = line; k < 11; k++) {
 		f[k] = p;
@@ -188,18 +243,20 @@ parse_nameline(char *line, struct nameline *l)
 	}
 	if (k != 10 && k != 11)	/* 10: written before overwritten was */
 		return -1;
-	l->n = strtoull(f[0], NULL, 10);
-	l->ds = (size_t)strtoull(f[1], NULL, 10);
-	l->root = atoi(f[2]);
+	if (u64(f[0], &l->n) || u64(f[1], &x) || u64(f[2], &r) ||
+	    u64(f[5], &l->size) || u64(f[7], &l->verified) ||
+	    (k == 11 && u64(f[10], &l->overwritten)) || r > INT_MAX)
+		return -1;	/* a torn or damaged line: skipped */
+	l->ds = (size_t)x;
+	l->root = (int)r;
 	l->parent = f[3];
 	l->name = f[4];
-	l->size = strtoull(f[5], NULL, 10);
 	l->sha = f[6];
-	l->verified = strtoull(f[7], NULL, 10);
 	l->orig = f[8];
 	l->label = f[9];
 	/* A line without the count: holes were overwritten then too. */
-	l->overwritten = k == 11 ? strtoull(f[10], NULL, 10) : l->size;
+	if (k == 10)
+		l->overwritten = l->size;
 	dec(l->parent);
 	dec(l->name);
 	dec(l->orig);
@@ -238,7 +295,6 @@ static void
 finish_renamed(struct dctx *x, struct nameline *l, void *arg)
 {
 	struct intent *in = NULL;
-	char nbuf[24], sbuf[24];
 
 	(void)arg;
 	struct stat st;
@@ -284,10 +340,6 @@ finish_renamed(struct dctx *x, struct nameline *l, void *arg)
 		close(dirfd);
 	}
 	in->done = 1;
-	snprintf(nbuf, sizeof(nbuf), "%" PRIu64, l->n);
-	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, l->size);
-	(void)journal_appendv(x->rq->j, &e, "file-destroyed", "disp",
-	    x->rq->id, "n", nbuf, "size", sbuf, "sha256", l->sha, NULL);
 }
 
 /* One pass over the names file at the end of a disposition: totals and the
@@ -452,6 +504,90 @@ names_dirs(struct dctx *x, struct nameline *l, void *arg)
 	add_parents(x, arg, l->root, l->ds, rel);
 }
 
+/* A directory about to be renamed on its way out: its line in work/ID/dirs
+ * ("ROOT\tPARENT\tNEWNAME", percent-encoded) is made durable first, so a
+ * run killed before the rmdir leaves nothing the next cannot finish. */
+struct dirrec {
+	struct dctx *x;
+	int root;
+	const char *rel;	/* the directory's path below its root */
+	int unused;
+};
+
+static int
+record_dir(const char *newname, void *arg)
+{
+	struct dirrec *d = arg;
+	char path[4200], parent[8200], nm[1024], line[9400];
+	const char *slash = strrchr(d->rel, '/');
+	int fd, n, rc = -1;
+
+	if (slash != NULL) {
+		char tmp[4200];
+		snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - d->rel), d->rel);
+		enc(tmp, parent, sizeof(parent));
+	} else
+		snprintf(parent, sizeof(parent), "%%2E");	/* "." */
+	enc(newname, nm, sizeof(nm));
+	n = snprintf(line, sizeof(line), "%d\t%s\t%s\n", d->root, parent, nm);
+	snprintf(path, sizeof(path), "%s/dirs", d->x->workdir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return -1;
+	if (n > 0 && (size_t)n < sizeof(line) && write(fd, line, (size_t)n) == n &&
+	    fdatasync(fd) == 0)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+/* Resume: directories a killed run renamed but did not remove. */
+static void
+finish_dirs(struct dctx *x)
+{
+	char path[4200], *buf = NULL;
+	size_t len;
+	struct err e;
+
+	snprintf(path, sizeof(path), "%s/dirs", x->workdir);
+	if (slurp(path, 1 << 24, &buf, &len, &e) != 0)
+		return;
+	for (char *line = buf, *next; line != NULL && *line; line = next) {
+		char *f[3], *t = line;
+		uint64_t root;
+		struct stat st;
+		int k = 0, dirfd;
+		next = strchr(line, '\n');
+		if (next == NULL)
+			break;		/* torn: that rename never happened */
+		*next++ = '\0';
+		for (; k < 3 && t != NULL; k++) {
+			f[k] = t;
+			t = strchr(t, '\t');
+			if (t != NULL)
+				*t++ = '\0';
+		}
+		if (k != 3 || u64(f[0], &root) != 0 || root >= x->rq->cfg->nroots)
+			continue;
+		dec(f[1]);
+		dec(f[2]);
+		if (x->roots[root].fd == -1 && resolve_root(x->rq->cfg->roots[root],
+		    &x->roots[root], &e) != 0)
+			continue;
+		dirfd = strcmp(f[1], ".") == 0 ? dup(x->roots[root].fd) :
+		    resolve_dir(&x->roots[root], f[1], &e);
+		if (dirfd < 0)
+			continue;
+		if (fstatat(dirfd, f[2], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode) &&
+		    ow_rmdir_if_empty(dirfd, f[2], f[2], &e) == 1)
+			x->out->dirs++;
+		close(dirfd);
+	}
+	free(buf);
+}
+
 /* Removes directories emptied by this disposition (names removed in this
  * run, and files overwritten in it or in a killed one before it), deepest
  * first, never at or above a dataset's fixed prefix. */
@@ -479,7 +615,7 @@ dispose_names_remove_dirs(struct dctx *x)
 
 		if (i > 0 && strcmp(dirs[i], dirs[i - 1]) == 0)
 			continue;
-		root = atoi(dirs[i]);
+		root = (int)strtol(dirs[i], NULL, 10);	/* "%d:" we wrote */
 		rel = strchr(dirs[i], ':') + 1;
 		memset(&f, 0, sizeof(f));
 		f.rel = rel;
@@ -487,8 +623,15 @@ dispose_names_remove_dirs(struct dctx *x)
 		dispose_label(x, &f, label, sizeof(label));
 		if ((dirfd = dispose_open_parent(x, root, rel, &base, &e)) < 0)
 			continue;
-		if (ow_rmdir_if_empty(dirfd, base, label, &e) == 1)
-			x->out->dirs++;
+		{
+			struct dirrec dr = { x, root, rel, 0 };
+			struct ow_opts oo;
+			memset(&oo, 0, sizeof(oo));
+			oo.before_rename = record_dir;
+			oo.arg = &dr;
+			if (ow_rmdir_recorded(dirfd, base, label, &oo, &e) == 1)
+				x->out->dirs++;
+		}
 		close(dirfd);
 	}
 	for (size_t i = 0; i < nd; i++)
@@ -496,11 +639,13 @@ dispose_names_remove_dirs(struct dctx *x)
 	free(dirs);
 }
 
-/* Resume: files a killed run left under their random names. */
+/* Resume: files a killed run left under their random names, and
+ * directories it renamed on their way out. */
 void
 dispose_names_resume(struct dctx *x)
 {
 	(void)names_each(x, finish_renamed, NULL);
+	finish_dirs(x);
 }
 
 /* Totals of overwritten files over every run of the disposition, and the

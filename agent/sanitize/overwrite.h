@@ -74,6 +74,11 @@ int ow_unlink_name(int dirfd, const char *name, const char *label,
  * (rename, fsync, rmdir, fsync).  Returns 1 removed, 0 not empty, -1 error. */
 int ow_rmdir_if_empty(int dirfd, const char *name, const char *label,
     struct err *e);
+/* The same, calling o->before_rename with the random name before renaming
+ * (so a caller can record it, and a run killed before the rmdir can
+ * finish it).  o may be NULL. */
+int ow_rmdir_recorded(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct err *e);
 /*
  * Batches (SPEC §6 "Many small files"): many files overwritten, made
  * durable together (one syncfs per filesystem), read back, and their names

@@ -222,6 +222,13 @@ int
 ow_rmdir_if_empty(int dirfd, const char *name, const char *label,
     struct err *e)
 {
+	return ow_rmdir_recorded(dirfd, name, label, NULL, e);
+}
+
+int
+ow_rmdir_recorded(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct err *e)
+{
 	char tmp[NAME_MAX + 1];
 	struct stat st, pst;
 	struct dirent *de;
@@ -254,7 +261,7 @@ ow_rmdir_if_empty(int dirfd, const char *name, const char *label,
 		return 0;
 	if (!ow_same_inode(dirfd, name, &st))
 		return err_set(e, "%s: replaced while being checked", label);
-	if (rename_same_length(dirfd, name, label, NULL, tmp, e) == -1)
+	if (rename_same_length(dirfd, name, label, o, tmp, e) == -1)
 		return -1;
 	if (fsync(dirfd) == -1) {
 		err_sys(e, "%s: fsync parent directory", label);

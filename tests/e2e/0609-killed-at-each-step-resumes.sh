@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # A run killed (SIGKILL, under gdb, so the instant is exact) at each step
 # of a disposition's life is finished by the next run: before the
-# disposition begins destroying, after its record is written but before
+# disposition begins destroying; within a batch, once its intents are
+# durable but before a byte is written, once written but before it is
+# synced and read back, once read back but before the new names are
+# recorded, once they are but before any name is touched; after its record
+# is written but before
 # disposition-complete is journaled, before it is certified, after the
 # certificate's files are written but before certificate-issued, before
 # delivery, and before the signed checkpoint.  Each time the next run
@@ -12,7 +16,7 @@
 command -v gdb >/dev/null || skip "gdb is not installed"
 T0=$T
 i=0
-for fn in dispose_run record_write certify cert_write_files deliver_flush certify_checkpoint; do
+for fn in dispose_run ow_batch_write ow_batch_verify ow_batch_names ow_batch_remove record_write certify cert_write_files deliver_flush certify_checkpoint; do
 	i=$((i + 1))
 	T=$T0/p$i
 	mkhost "$T/srv"
@@ -47,7 +51,8 @@ POL
 	(($(grep -c ' disposition-start ' "$J") == 1)) || die "$fn: $(grep -c ' disposition-start ' "$J") dispositions started"
 	(($(grep -c ' disposition-complete ' "$J") == 1)) || die "$fn: disposition-complete $(grep -c ' disposition-complete ' "$J") times"
 	(($(grep -c ' certificate-issued ' "$J") == 1)) || die "$fn: certificate-issued $(grep -c ' certificate-issued ' "$J") times"
-	(($(grep -c ' file-destroyed ' "$J") == 3)) || die "$fn: file-destroyed $(grep -c ' file-destroyed ' "$J") times"
+	(($(intents) == 3)) || die "$fn: $(intents) files set out to destroy"
+	grep -q ' disposition-complete .*digests_sha256=[0-9a-f]\{64\} ' "$J" || die "$fn: no record digest"
 	shopt -s nullglob
 	certs=("$T"/state/certificates/*.cert)
 	((${#certs[@]} == 1)) || die "$fn: ${#certs[@]} certificates"

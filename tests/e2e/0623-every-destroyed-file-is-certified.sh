@@ -46,9 +46,9 @@ L run >"$T/run3" 2>&1 || die "run 3: $(cat "$T/run3")"
 (($(ls "$T"/state/certificates/acme-*.cert | wc -l) == 2)) || die "run 3: no certificate"
 grep -lx 'result = complete' "$T"/state/certificates/acme-*.cert >/dev/null || die "no complete certificate"
 [[ $(certs_files acme) == 17 ]] || die "certificates say $(certs_files acme) files; 17 were destroyed"
-# Every file-destroyed line of the journal lies under a certificate.
-destroyed=$(grep -c ' file-destroyed ' "$T/state/journal")
-((destroyed == 17)) || die "journal: $destroyed file-destroyed lines"
+# Every file the dispositions set out to destroy lies under a certificate.
+destroyed=$(intents)
+((destroyed == 17)) || die "records: $destroyed files set out to destroy"
 L plan --tsv >"$T/plan" || die "plan: $(cat "$T/plan")"
 awk -F'\t' '$2 == "termination" { print $6 }' "$T/plan" | qgrep -E -x 'certified|delivered' ||
 	die "plan after: $(cat "$T/plan")"

@@ -94,6 +94,19 @@ mkpolicy() {
 		cat
 	} >"$T/policies.d/$id.ini"
 }
+# intents: how many files the dispositions set out to overwrite, each once
+# (work/ID/intents lines with distinct numbers, all dispositions); fails
+# when a number repeats.
+intents() {
+	local f n=0 u
+	for f in "$T"/state/work/*/intents; do
+		[[ -e $f ]] || continue
+		u=$(cut -f1 "$f" | sort | uniq -d)
+		[[ -z $u ]] || die "$f: file numbers repeat: $u"
+		n=$((n + $(wc -l <"$f")))
+	done
+	echo "$n"
+}
 # certs_files AGREEMENT: the sum of files = over its certificates.
 certs_files() {
 	local n=0 f
