@@ -116,6 +116,7 @@ decide_open(struct decide *d, const struct config *c,
 	d->sx.ev = ev;
 	d->sx.plan = &d->plan;
 	d->sx.own = &d->own;
+	d->sx.index = d->index = scope_index_new(ps);
 	for (size_t i = 0; i < d->plan.n; i++)
 		preflight(d, &d->plan.rows[i]);
 	return 0;
@@ -222,6 +223,7 @@ decide_close(struct decide *d)
 	free(d->walked);
 	scope_set_free(&d->gone);
 	plan_free(&d->plan);
+	scope_index_free(d->index);
 	own_free(&d->own);
 	memset(d, 0, sizeof(*d));
 }

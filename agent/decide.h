@@ -34,6 +34,7 @@ struct decide {
 	const struct policyset *ps;
 	const struct events *ev;
 	struct own own;
+	struct scope_index *index;	/* every dataset by its prefix */
 	struct plan plan;
 	struct scope_ctx sx;
 	/* Per row, after decide_walk: what it would do. */

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int
 add(struct own *o, const char *path, int dir, const char *what)
@@ -27,18 +28,30 @@ add(struct own *o, const char *path, int dir, const char *what)
 	struct own_path *v;
 	char *p;
 
-	for (size_t i = 0; i < o->n; i++)
-		if (strcmp(o->v[i].path, path) == 0)
-			return 0;
-	v = realloc(o->v, (o->n + 1) * sizeof(*v));
-	if (v == NULL)
-		return -1;
-	o->v = v;
+	/* (A path listed twice costs a check twice, nothing more: no
+	 * search here, so thousands of policies stay cheap.) */
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 64;
+		if ((v = realloc(o->v, cap * sizeof(*v))) == NULL)
+			return -1;
+		o->v = v;
+		o->cap = cap;
+	}
+	v = o->v;
 	if ((p = strdup(path)) == NULL)
 		return -1;
+	memset(&v[o->n], 0, sizeof(v[o->n]));
 	v[o->n].path = p;
 	v[o->n].dir = dir;
 	v[o->n].what = what;
+	if (!dir) {
+		struct stat st;
+		if (stat(p, &st) == 0) {
+			v[o->n].exists = 1;
+			v[o->n].dev = st.st_dev;
+			v[o->n].ino = st.st_ino;
+		}
+	}
 	o->n++;
 	return 0;
 }
@@ -105,6 +118,18 @@ own_paths(const struct config *c, const struct policyset *ps, struct own *o)
 		    add_all(o, c, p, 0, "lethe's state") != 0)
 			return -1;
 	}
+	/* A file in an own directory is reached wherever that is (there are
+	 * a few directories, and maybe thousands of policies). */
+	for (size_t k = 0; k < o->n; k++) {
+		const char *rest, *r[1] = { o->v[k].path };
+		if (!o->v[k].dir)
+			continue;
+		for (size_t i = 0; i < o->n; i++)
+			if (i != k && !o->v[i].inside &&
+			    resolve_which_root(r, 1, o->v[i].path, &rest) == 0 &&
+			    rest[0] != '\0')
+				o->v[i].inside = 1;
+	}
 	return 0;
 }
 
@@ -148,7 +173,10 @@ own_check_reach(const struct config *c, const struct policyset *ps,
 			for (int k = 0; k < 2; k++)
 				for (size_t m = 0; g[k] != NULL && m < o.n; m++) {
 					const struct own_path *op = &o.v[m];
-					int hit = op->dir ?
+					int hit;
+					if (op->inside)
+						continue;
+					hit = op->dir ?
 					    glob_reaches(g[k], op->path) :
 					    glob_match_path(g[k], op->path);
 					if (!hit)

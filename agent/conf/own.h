@@ -12,6 +12,7 @@
 #define LETHE_OWN_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct config;
 struct policyset;
@@ -21,17 +22,23 @@ struct own_path {
 	char *path;		/* absolute, as configured or as reached
 				 * through an allowed root (an alias) */
 	int dir;		/* a directory: everything below is own too */
+	int inside;		/* lies in another own directory (a policy in
+				 * policy_dir): that one's reach covers it */
 	const char *what;	/* "state_dir", "the KEK", ... (static) */
+	int exists;		/* a file there: dev and ino are its */
+	dev_t dev;
+	ino_t ino;
 };
 
 struct own {
 	struct own_path *v;
-	size_t n;
+	size_t n, cap;
 };
 
 /* Lists lethe's own paths for c and ps: each as configured, and, where
  * its real location lies below an allowed root whose configured path
- * differs (a symlinked root), also as reached through that root.
+ * differs (a symlinked root), also as reached through that root; each
+ * file stat'ed once, so that it is known by its object.
  * Returns 0, or -1 when out of memory.  *o is always freeable. */
 int own_paths(const struct config *c, const struct policyset *ps,
     struct own *o);

@@ -90,18 +90,136 @@ find_dataset(const struct agreement *a, const char *name)
 	return -1;
 }
 
+/* The events of one agreement, as indexes into ev's arrays in journal
+ * order: each row looks at its own agreement's events, never at all of
+ * them (thousands of agreements stay linear). */
+struct mine {
+	const size_t *disp, *dir, *hold, *notice;
+	size_t ndisp, ndir, nhold, nnotice;
+	const struct ev_termination *term;	/* the latest, or NULL */
+};
+
+/* Every event array's indexes, sorted by agreement (then journal order). */
+struct byagr {
+	size_t *disp, *dir, *hold, *notice, *term;
+	size_t ndisp, ndir, nhold, nnotice, nterm;
+};
+
+struct keyof {
+	const struct events *ev;
+	int what;	/* 0 disp, 1 dir, 2 hold, 3 notice, 4 term */
+};
+
+static const char *
+agr_of(const struct events *ev, int what, size_t i)
+{
+	switch (what) {
+	case 0: return ev->disp[i].agreement;
+	case 1: return ev->dir[i].agreement;
+	case 2: return ev->hold[i].agreement;
+	case 3: return ev->notice[i].agreement;
+	default: return ev->term[i].agreement;
+	}
+}
+
+static int
+cmp_agr(const void *pa, const void *pb, void *arg)
+{
+	const struct keyof *k = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	int c = strcmp(agr_of(k->ev, k->what, a), agr_of(k->ev, k->what, b));
+
+	return c != 0 ? c : a < b ? -1 : a > b;
+}
+
+static size_t *
+sorted(const struct events *ev, int what, size_t n)
+{
+	struct keyof k = { ev, what };
+	size_t *v = calloc(n + 1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		v[i] = i;
+	qsort_r(v, n, sizeof(*v), cmp_agr, &k);
+	return v;
+}
+
+static int
+byagr_build(const struct events *ev, struct byagr *b)
+{
+	b->ndisp = ev->ndisp;
+	b->ndir = ev->ndir;
+	b->nhold = ev->nhold;
+	b->nnotice = ev->nnotice;
+	b->nterm = ev->nterm;
+	b->disp = sorted(ev, 0, ev->ndisp);
+	b->dir = sorted(ev, 1, ev->ndir);
+	b->hold = sorted(ev, 2, ev->nhold);
+	b->notice = sorted(ev, 3, ev->nnotice);
+	b->term = sorted(ev, 4, ev->nterm);
+	return b->disp && b->dir && b->hold && b->notice && b->term ? 0 : -1;
+}
+
+static void
+byagr_free(struct byagr *b)
+{
+	free(b->disp);
+	free(b->dir);
+	free(b->hold);
+	free(b->notice);
+	free(b->term);
+}
+
+/* The run of v (sorted by agreement) that is id's. */
+static const size_t *
+range(const struct events *ev, int what, const size_t *v, size_t n,
+    const char *id, size_t *len)
+{
+	size_t lo = 0, hi = n, end;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(agr_of(ev, what, v[mid]), id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (end = lo; end < n && strcmp(agr_of(ev, what, v[end]), id) == 0;
+	    end++)
+		;
+	*len = end - lo;
+	return v + lo;
+}
+
+static void
+mine_of(const struct events *ev, const struct byagr *b, const char *id,
+    struct mine *m)
+{
+	const size_t *t;
+	size_t nt;
+
+	m->disp = range(ev, 0, b->disp, b->ndisp, id, &m->ndisp);
+	m->dir = range(ev, 1, b->dir, b->ndir, id, &m->ndir);
+	m->hold = range(ev, 2, b->hold, b->nhold, id, &m->nhold);
+	m->notice = range(ev, 3, b->notice, b->nnotice, id, &m->nnotice);
+	t = range(ev, 4, b->term, b->nterm, id, &nt);
+	m->term = nt > 0 ? &ev->term[t[nt - 1]] : NULL;
+}
+
 /* Works out which datasets the active holds of a freeze. */
 static void
 holds_compute(const struct agreement *a, const struct events *ev,
-    struct holds *h)
+    const struct mine *m, struct holds *h)
 {
 	h->note[0] = '\0';
-	for (size_t k = 0; k < ev->nhold; k++) {
-		const struct ev_hold *x = &ev->hold[k];
+	for (size_t q = 0; q < m->nhold; q++) {
+		const struct ev_hold *x = &ev->hold[m->hold[q]];
 		int whole = 0, matched = 0;
 		size_t n;
 
-		if (x->released || strcmp(x->agreement, a->id) != 0)
+		if (x->released)
 			continue;
 		whole = x->ndatasets == 0 && x->categories == NULL;
 		for (size_t j = 0; j < x->ndatasets; j++) {
@@ -145,10 +263,25 @@ sched_holds(const struct agreement *a, const struct events *ev,
     const struct ev_hold **by)
 {
 	struct holds h;
+	struct mine m;
+	size_t *v = calloc(ev->nhold + 1, sizeof(*v)), n = 0;
 
 	memset(by, 0, a->nds * sizeof(*by));
+	memset(&m, 0, sizeof(m));
+	if (v == NULL) {
+		/* Fail closed: everything held. */
+		for (size_t i = 0; i < a->nds; i++)
+			by[i] = ev->nhold > 0 ? &ev->hold[0] : NULL;
+		return;
+	}
+	for (size_t k = 0; k < ev->nhold; k++)
+		if (strcmp(ev->hold[k].agreement, a->id) == 0)
+			v[n++] = k;
+	m.hold = v;
+	m.nhold = n;
 	h.by = by;
-	holds_compute(a, ev, &h);
+	holds_compute(a, ev, &m, &h);
+	free(v);
 }
 
 int
@@ -171,16 +304,17 @@ min_day(day_t a, day_t b)
 	return a < b ? a : b;
 }
 
-/* The latest notice of agreement id for trigger, or NULL. */
+/* The latest notice of the agreement (its events m) for trigger, or
+ * NULL. */
 static const struct ev_notice *
-find_notice(const struct events *ev, const char *id, const char *trigger)
+find_notice(const struct events *ev, const struct mine *m,
+    const char *trigger)
 {
 	const struct ev_notice *n = NULL;
 
-	for (size_t i = 0; i < ev->nnotice; i++)
-		if (strcmp(ev->notice[i].agreement, id) == 0 &&
-		    strcmp(ev->notice[i].trigger, trigger) == 0)
-			n = &ev->notice[i];
+	for (size_t q = 0; q < m->nnotice; q++)
+		if (strcmp(ev->notice[m->notice[q]].trigger, trigger) == 0)
+			n = &ev->notice[m->notice[q]];
 	return n;
 }
 
@@ -306,14 +440,15 @@ out:
 	return rc;
 }
 
-/* Links every disposition of a with trigger= tid to r. */
+/* Links every disposition of the row's agreement (its events m) with
+ * trigger= tid to r. */
 static int
-link_disps(struct plan_row *r, const struct events *ev, const char *tid)
+link_disps(struct plan_row *r, const struct events *ev, const struct mine *m,
+    const char *tid)
 {
-	for (size_t k = 0; k < ev->ndisp; k++)
-		if (strcmp(ev->disp[k].agreement, r->a->id) == 0 &&
-		    strcmp(ev->disp[k].trigger, tid) == 0 &&
-		    push(&r->disp, &r->ndisp, k) != 0)
+	for (size_t q = 0; q < m->ndisp; q++)
+		if (strcmp(ev->disp[m->disp[q]].trigger, tid) == 0 &&
+		    push(&r->disp, &r->ndisp, m->disp[q]) != 0)
 			return -1;
 	return 0;
 }
@@ -335,17 +470,18 @@ scope_fill(struct plan_row *r, catset_t cats, int all)
 
 static int
 termination_row(struct plan_row *r, const struct events *ev,
-    const struct holds *h)
+    const struct mine *m, const struct holds *h)
 {
 	const struct agreement *a = r->a;
-	day_t term = events_terminated(ev, a);
+	day_t term = m->term != NULL ? m->term->date : a->terminated;
 	int pending = 0;
 	char b1[11], b2[11];
 
 	r->kind = TRIG_TERMINATION;
 	snprintf(r->trigger, sizeof(r->trigger), "termination");
 	snprintf(r->trigger_id, sizeof(r->trigger_id), "termination");
-	if (scope_fill(r, 0, 1) != 0 || link_disps(r, ev, "termination") != 0)
+	if (scope_fill(r, 0, 1) != 0 ||
+	    link_disps(r, ev, m, "termination") != 0)
 		return -1;
 	if (term == DAY_NONE) {
 		plan_note(r, "no termination recorded");
@@ -356,8 +492,7 @@ termination_row(struct plan_row *r, const struct events *ev,
 	if (a->notice_before.n == 0) {
 		r->due_from = term;
 	} else {
-		const struct ev_notice *n = find_notice(ev, a->id,
-		    "termination");
+		const struct ev_notice *n = find_notice(ev, m, "termination");
 		if (n != NULL) {
 			day_t sent = tz_date_at(a->timezone, n->sent);
 			day_t end = date_add(sent, a->notice_before);
@@ -390,7 +525,7 @@ termination_row(struct plan_row *r, const struct events *ev,
 
 static int
 directive_row(struct plan_row *r, const struct events *ev,
-    const struct holds *h, const struct ev_directive *d)
+    const struct mine *m, const struct holds *h, const struct ev_directive *d)
 {
 	const struct agreement *a = r->a;
 	day_t limit;
@@ -401,7 +536,7 @@ directive_row(struct plan_row *r, const struct events *ev,
 	snprintf(r->trigger, sizeof(r->trigger), "directive %s", d->id);
 	snprintf(r->trigger_id, sizeof(r->trigger_id), "%s", d->id);
 	if (scope_fill(r, d->categories, d->complete) != 0 ||
-	    link_disps(r, ev, d->id) != 0)
+	    link_disps(r, ev, m, d->id) != 0)
 		return -1;
 	r->start = d->received;
 	r->due_from = d->received;
@@ -469,19 +604,18 @@ list_has(char *const *v, size_t n, const char *name)
  * reappeared disposition of the same agreement that completed over all of
  * k's datasets: the failure is then history, not work still to do. */
 static int
-reappeared_superseded(const struct events *ev, size_t k)
+reappeared_superseded(const struct events *ev, const struct mine *m, size_t q)
 {
-	const struct ev_disposition *d = &ev->disp[k];
+	const struct ev_disposition *d = &ev->disp[m->disp[q]];
 
 	if (d->failed == 0 || d->completed != 0)
 		return 0;
-	for (size_t j = k + 1; j < ev->ndisp; j++) {
-		const struct ev_disposition *l = &ev->disp[j];
+	for (size_t j = q + 1; j < m->ndisp; j++) {
+		const struct ev_disposition *l = &ev->disp[m->disp[j]];
 		size_t covered = 0;
 
 		if (l->completed == 0 ||
-		    strcmp(l->trigger, "reappeared") != 0 ||
-		    strcmp(l->agreement, d->agreement) != 0)
+		    strcmp(l->trigger, "reappeared") != 0)
 			continue;
 		for (size_t x = 0; x < d->ndatasets; x++)
 			covered += list_has(l->done_datasets,
@@ -570,39 +704,43 @@ sched_plan_on(const struct policyset *ps, const struct events *ev,
     time_t now, day_t today_override, struct plan *out, struct err *e)
 {
 	struct holds h = { 0 };
+	struct byagr b = { 0 };
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	if (byagr_build(ev, &b) != 0)
+		goto oom;
 	for (size_t i = 0; i < ps->n; i++) {
 		const struct agreement *a = &ps->a[i];
 		day_t today = today_override != DAY_NONE ? today_override :
 		    tz_date_at(a->timezone, now);
 		struct plan_row *r;
 		size_t first = out->n;
+		struct mine m;
 
+		mine_of(ev, &b, a->id, &m);
 		free(h.by);
 		h.by = calloc(a->nds + 1, sizeof(*h.by));
 		if (h.by == NULL)
 			goto oom;
-		holds_compute(a, ev, &h);
+		holds_compute(a, ev, &m, &h);
 		if ((r = new_row(out, ps, i, today)) == NULL ||
-		    termination_row(r, ev, &h) != 0)
+		    termination_row(r, ev, &m, &h) != 0)
 			goto oom;
-		for (size_t k = 0; k < ev->ndir; k++) {
-			const struct ev_directive *d = &ev->dir[k];
-			if (d->cancelled || strcmp(d->agreement, a->id) != 0)
+		for (size_t q = 0; q < m.ndir; q++) {
+			const struct ev_directive *d = &ev->dir[m.dir[q]];
+			if (d->cancelled)
 				continue;
 			if ((r = new_row(out, ps, i, today)) == NULL ||
-			    directive_row(r, ev, &h, d) != 0)
+			    directive_row(r, ev, &m, &h, d) != 0)
 				goto oom;
 		}
-		for (size_t k = 0; k < ev->ndisp; k++) {
-			if (strcmp(ev->disp[k].agreement, a->id) != 0 ||
-			    strcmp(ev->disp[k].trigger, "reappeared") != 0 ||
-			    reappeared_superseded(ev, k))
+		for (size_t q = 0; q < m.ndisp; q++) {
+			if (strcmp(ev->disp[m.disp[q]].trigger, "reappeared") != 0 ||
+			    reappeared_superseded(ev, &m, q))
 				continue;
 			if ((r = new_row(out, ps, i, today)) == NULL ||
-			    reappeared_row(r, ev, &h, k) != 0)
+			    reappeared_row(r, ev, &h, m.disp[q]) != 0)
 				goto oom;
 		}
 		if (h.note[0] != '\0')
@@ -617,6 +755,7 @@ oom:
 	err_set(e, "scheduler: out of memory");
 	plan_free(out);
 out:
+	byagr_free(&b);
 	free(h.by);
 	return rc;
 }

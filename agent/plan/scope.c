@@ -339,37 +339,203 @@ guard_add(struct build *b, const char *glob, int verdict, int from_archive,
 	return 0;
 }
 
-/* The guards of one agreement's datasets: its exempt and held datasets
- * (and, for another agreement, those not due now). */
+/* What one dataset of agreement a guards against this disposition, or
+ * -1 when it does not: its exempt and held datasets (and, for another
+ * agreement, those not due now).  by has a's holds. */
+static int
+guard_verdict(struct build *b, const struct agreement *a, size_t k,
+    const struct ev_hold *const *by)
+{
+	int same = a == b->a;
+
+	if (dataset_exempt(a, k))
+		return same ? SV_EXEMPT : SV_KEPT_OTHER;
+	if (by[k] != NULL)
+		return same ? SV_HELD : SV_KEPT_OTHER;
+	if (same || plan_dataset_due(b->x->plan, a, k))
+		return -1;
+	return SV_CONFLICT;
+}
+
+/* Adds the guard of dataset k of a (glob g, archive or path). */
+static int
+guard_of(struct build *b, const struct agreement *a, size_t k,
+    const char *g, int from_archive)
+{
+	const struct ev_hold **by;
+	int v, rc;
+
+	if (g == NULL || !relevant(b, g))
+		return 0;
+	if ((by = calloc(a->nds + 1, sizeof(*by))) == NULL)
+		return -1;
+	sched_holds(a, b->x->ev, by);
+	v = guard_verdict(b, a, k, by);
+	rc = v < 0 ? 0 : guard_add(b, g, v, from_archive, a == b->a, a, k,
+	    by[k] != NULL ? by[k]->id : NULL);
+	free(by);
+	return rc;
+}
+
+/* The guards of one agreement's datasets. */
 static int
 guards_of(struct build *b, const struct agreement *a)
 {
-	const struct ev_hold **by = calloc(a->nds + 1, sizeof(*by));
-	int same = a == b->a, rc = -1;
+	for (size_t k = 0; k < a->nds; k++)
+		if (guard_of(b, a, k, a->ds[k].path, 0) != 0 ||
+		    guard_of(b, a, k, a->ds[k].archive, 1) != 0)
+			return -1;
+	return 0;
+}
 
-	if (by == NULL)
-		return -1;
-	sched_holds(a, b->x->ev, by);
-	for (size_t k = 0; k < a->nds; k++) {
-		int v;
-		const char *hold = by[k] != NULL ? by[k]->id : NULL;
+/* ---- the index ---- */
 
-		if (dataset_exempt(a, k))
-			v = same ? SV_EXEMPT : SV_KEPT_OTHER;
-		else if (by[k] != NULL)
-			v = same ? SV_HELD : SV_KEPT_OTHER;
-		else if (same || plan_dataset_due(b->x->plan, a, k))
-			continue;
+struct ixent {
+	char *prefix;
+	const struct agreement *a;
+	size_t ds;
+	int archive;
+};
+
+struct scope_index {
+	struct ixent *v;
+	size_t n;
+};
+
+static int
+cmp_ixent(const void *pa, const void *pb)
+{
+	return strcmp(((const struct ixent *)pa)->prefix,
+	    ((const struct ixent *)pb)->prefix);
+}
+
+struct scope_index *
+scope_index_new(const struct policyset *ps)
+{
+	struct scope_index *ix = calloc(1, sizeof(*ix));
+	size_t cap = 0;
+
+	if (ix == NULL)
+		return NULL;
+	for (size_t i = 0; i < ps->n; i++)
+		for (size_t k = 0; k < ps->a[i].nds; k++)
+			for (int w = 0; w < 2; w++) {
+				const char *g = w ? ps->a[i].ds[k].archive :
+				    ps->a[i].ds[k].path;
+				char p[PATH_MAX];
+				if (g == NULL)
+					continue;
+				if (ix->n == cap) {
+					struct ixent *v;
+					cap = cap ? cap * 2 : 256;
+					v = realloc(ix->v, cap * sizeof(*v));
+					if (v == NULL)
+						goto oom;
+					ix->v = v;
+				}
+				glob_literal_prefix(g, p, sizeof(p));
+				if ((ix->v[ix->n].prefix = strdup(p)) == NULL)
+					goto oom;
+				ix->v[ix->n].a = &ps->a[i];
+				ix->v[ix->n].ds = k;
+				ix->v[ix->n].archive = w;
+				ix->n++;
+			}
+	if (ix->n > 0)
+		qsort(ix->v, ix->n, sizeof(*ix->v), cmp_ixent);
+	return ix;
+oom:
+	scope_index_free(ix);
+	return NULL;
+}
+
+void
+scope_index_free(struct scope_index *ix)
+{
+	if (ix == NULL)
+		return;
+	for (size_t i = 0; i < ix->n; i++)
+		free(ix->v[i].prefix);
+	free(ix->v);
+	free(ix);
+}
+
+/* The first entry whose prefix is not below p, by binary search. */
+static size_t
+lower(const struct scope_index *ix, const char *p)
+{
+	size_t lo = 0, hi = ix->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ix->v[mid].prefix, p) < 0)
+			lo = mid + 1;
 		else
-			v = SV_CONFLICT;
-		if (guard_add(b, a->ds[k].path, v, 0, same, a, k, hold) != 0 ||
-		    guard_add(b, a->ds[k].archive, v, 1, same, a, k, hold) != 0)
-			goto out;
+			hi = mid;
 	}
-	rc = 0;
-out:
-	free(by);
-	return rc;
+	return lo;
+}
+
+static int
+guard_entry(struct build *b, const struct ixent *x)
+{
+	return guard_of(b, x->a, x->ds, x->archive ? x->a->ds[x->ds].archive :
+	    x->a->ds[x->ds].path, x->archive);
+}
+
+/* The guards whose prefixes lie on the path of p: at or below it, or one
+ * of its ancestors (any other cannot meet a name below p). */
+static int
+guards_near(struct build *b, const struct scope_index *ix, const char *p)
+{
+	char anc[PATH_MAX];
+	size_t len = strlen(p), i;
+
+	/* At or below p ("/" holds everything). */
+	for (i = strcmp(p, "/") == 0 ? 0 : lower(ix, p); i < ix->n; i++) {
+		const char *q = ix->v[i].prefix;
+		if (strcmp(p, "/") != 0 && strncmp(q, p, len) != 0)
+			break;
+		if (strcmp(p, "/") == 0 || q[len] == '\0' || q[len] == '/')
+			if (guard_entry(b, &ix->v[i]) != 0)
+				return -1;
+	}
+	if (strcmp(p, "/") == 0)
+		return 0;
+	/* Its ancestors, "/" included. */
+	snprintf(anc, sizeof(anc), "%s", p);
+	for (;;) {
+		char *slash = strrchr(anc, '/');
+		if (slash == NULL)
+			break;
+		if (slash == anc)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		for (i = lower(ix, anc); i < ix->n &&
+		    strcmp(ix->v[i].prefix, anc) == 0; i++)
+			if (guard_entry(b, &ix->v[i]) != 0)
+				return -1;
+		if (strcmp(anc, "/") == 0)
+			break;
+	}
+	return 0;
+}
+
+/* Drops repeated guards (the same glob of the same dataset). */
+static void
+guards_dedup(struct guards *g)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < g->n; i++) {
+		int dup = 0;
+		for (size_t k = 0; k < j && !dup; k++)
+			dup = g->v[k].glob == g->v[i].glob;
+		if (!dup)
+			g->v[j++] = g->v[i];
+	}
+	g->n = j;
 }
 
 static int
@@ -386,6 +552,14 @@ guards_build(struct build *b, const size_t *ds, size_t nds)
 		if (d->archive != NULL)
 			glob_literal_prefix(d->archive,
 			    b->prefix[b->nprefix++], PATH_MAX);
+	}
+	if (b->x->index != NULL) {
+		/* Each guard once, though several prefixes may reach it. */
+		for (size_t k = 0; k < b->nprefix; k++)
+			if (guards_near(b, b->x->index, b->prefix[k]) != 0)
+				return -1;
+		guards_dedup(&b->g);
+		return 0;
 	}
 	for (size_t i = 0; i < b->x->ps->n; i++)
 		if (guards_of(b, &b->x->ps->a[i]) != 0)
@@ -407,12 +581,11 @@ own_objects(struct build *b)
 	if (b->owndev == NULL || b->ownino == NULL || b->ownwhat == NULL)
 		return -1;
 	for (size_t i = 0; i < o->n; i++) {
-		struct stat st;
-		if (o->v[i].dir || stat(o->v[i].path, &st) != 0)
+		if (!o->v[i].exists)
 			continue;
-		b->owndev[b->nown] = st.st_dev;
+		b->owndev[b->nown] = o->v[i].dev;
 		b->ownwhat[b->nown] = o->v[i].what;
-		b->ownino[b->nown++] = st.st_ino;
+		b->ownino[b->nown++] = o->v[i].ino;
 	}
 	return 0;
 }

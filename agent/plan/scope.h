@@ -122,6 +122,15 @@ int scope_set_add_one(struct scope_set *set, dev_t dev, ino_t ino);
 int scope_set_has(const struct scope_set *set, dev_t dev, ino_t ino);
 void scope_set_free(struct scope_set *set);
 
+/* Every dataset glob of every agreement by its literal prefix, so that a
+ * scope looks only at the datasets that can meet its own (thousands of
+ * agreements, one disposition each, stay linear).  Built once per run. */
+struct scope_index;
+/* Builds the index of ps.  Returns it, or NULL when out of memory (then
+ * scopes look at every dataset, which is slower, never different). */
+struct scope_index *scope_index_new(const struct policyset *ps);
+void scope_index_free(struct scope_index *ix);
+
 /* What the scope of any disposition is judged against. */
 struct scope_ctx {
 	const struct config *cfg;
@@ -129,6 +138,7 @@ struct scope_ctx {
 	const struct events *ev;	/* holds */
 	const struct plan *plan;	/* what is due now, for conflicts */
 	const struct own *own;		/* lethe's own files */
+	const struct scope_index *index;	/* may be NULL */
 	/* Objects an earlier disposition of the same run destroys (a dry
 	 * run's stand-in for their being gone): left out, as if absent.
 	 * NULL in a real run, where they are gone. */

@@ -39,6 +39,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,8 @@ fail(struct ow_item *it)
 void
 ow_batch_write(struct ow_item *v, size_t n)
 {
+	/* Open and check every file, and have the kernel read them all in
+	 * at once, before the first is hashed and overwritten. */
 	for (size_t i = 0; i < n; i++) {
 		struct ow_item *it = &v[i];
 		struct ow_work *w;
@@ -250,11 +253,19 @@ ow_batch_write(struct ow_item *v, size_t n)
 		w->p.fd = open_regular(it->dirfd, it->name, it->label, &it->o,
 		    &it->e);
 		if (w->p.fd == -1 || check_fd(w->p.fd, it->label, &it->o, &w->st,
-		    &it->e) == -1 || ow_work_write(w) != 0) {
+		    &it->e) == -1) {
 			fail(it);
 			continue;
 		}
-		it->state = OWI_WRITTEN;
+		ow_work_prefetch(w);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].state != OWI_NEW)
+			continue;
+		if (ow_work_write(v[i].w_) != 0)
+			fail(&v[i]);
+		else
+			v[i].state = OWI_WRITTEN;
 	}
 }
 
@@ -295,6 +306,58 @@ do_checkpoint(int fd)
 	return 0;
 }
 
+/* The read-backs of a batch, READERS at a time: each is a device read
+ * (O_DIRECT), so their latencies overlap instead of adding up. */
+#define READERS 8
+
+struct readers {
+	pthread_mutex_t mu;
+	struct ow_item *v;
+	size_t n, next;
+};
+
+static void *
+reader(void *arg)
+{
+	struct readers *r = arg;
+
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&r->mu);
+		i = r->next++;
+		pthread_mutex_unlock(&r->mu);
+		if (i >= r->n)
+			return NULL;
+		if (r->v[i].state != OWI_WRITTEN)
+			continue;
+		/* Each item is its own: its pass, buffers and error. */
+		if (ow_work_verify(r->v[i].w_) != 0)
+			r->v[i].state = OWI_FAILED;
+		else
+			r->v[i].state = OWI_VERIFIED;
+	}
+}
+
+static void
+read_back(struct ow_item *v, size_t n)
+{
+	struct readers r = { .v = v, .n = n };
+	pthread_t th[READERS];
+	size_t nt = 0, want = 0;
+
+	for (size_t i = 0; i < n; i++)
+		want += v[i].state == OWI_WRITTEN;
+	want = want < READERS ? want : READERS;
+	pthread_mutex_init(&r.mu, NULL);
+	/* Progress callbacks are not for threads: none are made here. */
+	while (nt + 1 < want && pthread_create(&th[nt], NULL, reader, &r) == 0)
+		nt++;
+	(void)reader(&r);
+	for (size_t k = 0; k < nt; k++)
+		pthread_join(th[k], NULL);
+	pthread_mutex_destroy(&r.mu);
+}
+
 void
 ow_batch_verify(struct ow_item *v, size_t n)
 {
@@ -306,14 +369,7 @@ ow_batch_verify(struct ow_item *v, size_t n)
 		    ow_work_settle(v[i].w_, 1) != 0)
 			fail(&v[i]);
 	per_fs(v, n, OWI_WRITTEN, do_checkpoint, "journal checkpoint");
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].state != OWI_WRITTEN)
-			continue;
-		if (ow_work_verify(v[i].w_) != 0)
-			fail(&v[i]);
-		else
-			v[i].state = OWI_VERIFIED;
-	}
+	read_back(v, n);
 }
 
 void

@@ -23,6 +23,7 @@ struct err;
 #define VMIN 16			/* units always checked when sampling */
 #define ALIGN 4096		/* O_DIRECT-safe alignment */
 #define GROW_ROUNDS 8		/* re-passes over a file being appended to */
+#define DIRECT_MIN ((uint64_t)1 << 20)	/* smaller files: buffered pass */
 
 struct pass {
 	int fd;
@@ -52,6 +53,8 @@ struct ow_work {
 	uint64_t end;			/* the size written up to */
 };
 
+/* Before step 1, for a small file: starts reading it in the background. */
+void ow_work_prefetch(struct ow_work *w);
 /* Step 1: maps the file, refuses shared blocks, and overwrites every span
  * with the pattern while hashing the content it had (w->p.r->sha256).
  * Nothing is made durable.  0, or -1 with w->p.e set. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -86,9 +87,23 @@ random_name(char *out, size_t len)
 {
 	static const char abc[] = "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	unsigned char r[NAME_MAX + 1];
+	size_t got = 0;
 
-	for (size_t i = 0; i < len; i++)
-		out[i] = abc[ow_rand_below(sizeof(abc) - 1)];
+	/* One getrandom for the name; 248 = 62 * 4, so bytes below it map
+	 * onto the 62 letters evenly and the rest are drawn again. */
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c;
+		do {
+			if (got == 0 && (getrandom(r, sizeof(r), 0) !=
+			    (ssize_t)sizeof(r)))
+				for (size_t k = 0; k < sizeof(r); k++)
+					r[k] = (unsigned char)ow_rand_below(256);
+			c = r[got];
+			got = (got + 1) % sizeof(r);
+		} while (c >= 248);
+		out[i] = abc[c % 62];
+	}
 	out[len] = '\0';
 }
 
