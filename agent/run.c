@@ -20,6 +20,7 @@
 
 #include "certify/cert.h"
 #include "certify/certify.h"
+#include "certify/checkpoint.h"
 #include "conf/config.h"
 #include "deliver/deliver.h"
 #include "dispose/dispose.h"
@@ -33,6 +34,7 @@
 #include "plan/sched.h"
 #include "keys/secmem.h"
 #include "base/strbuf.h"
+#include "state/space.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -271,6 +273,13 @@ begin(struct runner *rn, const struct agreement *a, const char *trigger_id,
 	struct err e;
 	int y, m, d, rc;
 
+	/* Room for its journal lines and records first: a full state disk
+	 * must not tear the journal halfway through (SPEC §9). */
+	if (state_space_ok(rn->c->state_dir, state_space_need(0), &e) != 0) {
+		diag_add(&rn->r->errors, a->id, 0, "%s: %s", trigger_id, e.msg);
+		rn->r->failed++;
+		return 0;
+	}
 	date_to_ymd(tz_date_at(NULL, rn->now), &y, &m, &d);
 	snprintf(ymd, sizeof(ymd), "%04d%02d%02d", y, m, d);
 	if (snprintf(id, sizeof(id), "%s-%s-%" PRIu64, a->id, ymd,
@@ -323,6 +332,13 @@ resume_all(struct runner *rn)
 
 		if (dp->completed != 0 || dp->failed != 0)
 			continue;
+		if (state_space_ok(rn->c->state_dir, state_space_need(0),
+		    &e) != 0) {
+			diag_add(&rn->r->errors, dp->agreement, 0, "disposition "
+			    "%s not resumed: %s", dp->id, e.msg);
+			rn->r->failed++;
+			continue;
+		}
 		a = policy_find(rn->ps, dp->agreement);
 		if (a == NULL) {
 			diag_add(&rn->r->errors, dp->agreement, 0,
@@ -862,6 +878,39 @@ redecide(struct runner *rn, time_t now, struct err *e)
 	return decide_open(&rn->d, rn->c, rn->ps, &rn->ev, now, DAY_NONE, e);
 }
 
+/* Trusted only as far as signed (SPEC §9): the journal must pass the trust
+ * gate before anything is done, and is sealed at once, so that a run
+ * killed at any instant leaves a journal whose runs are signed. */
+static int
+run_trust(struct runner *rn, struct err *e)
+{
+	struct gate_report g;
+	char why[sizeof(e->msg)];
+	int rc = -1;
+
+	if (rn->j.repaired > 0)
+		diag_add(&rn->r->msgs, "journal", 0, "removed a torn last line "
+		    "(%llu bytes, an interrupted write) and journaled the repair",
+		    (unsigned long long)rn->j.repaired);
+	if (journal_lock(&rn->j, e) != 0)
+		return -1;
+	if (certify_gate(rn->c, &rn->j, &g, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		err_set(e, "%s; nothing was done%s", why,
+		    g.state == GATE_BROKEN || g.state == GATE_ERROR ? "" :
+		    ".  If this is a restored backup or a repair you know of, "
+		    "record it with `lethe journal accept --reason TEXT`");
+	} else if (certify_checkpoint(rn->c, &rn->j, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		err_set(e, "the journal cannot be sealed before the run: %s; "
+		    "nothing was done", why);
+	} else {
+		rc = 0;
+	}
+	journal_unlock(&rn->j);
+	return rc;
+}
+
 static int
 run_real(struct runner *rn, struct err *e)
 {
@@ -870,6 +919,8 @@ run_real(struct runner *rn, struct err *e)
 
 	if (journal_open(rn->c->state_dir, &rn->j, e) != 0)
 		return -1;
+	if (run_trust(rn, e) != 0)
+		goto out;
 	if (config_event(rn, e) != 0)
 		goto out;
 	if (events_load(rn->c->state_dir, &rn->ev, e) != 0 ||
