@@ -902,8 +902,9 @@ run_trust(struct runner *rn, struct err *e)
 		    "record it with `lethe journal accept --reason TEXT`");
 	} else if (certify_checkpoint(rn->c, &rn->j, e) != 0) {
 		snprintf(why, sizeof(why), "%s", e->msg);
-		err_set(e, "the journal cannot be sealed before the run: %s; "
-		    "nothing was done", why);
+		err_set(e, "run not started: blocked: preflight: the journal "
+		    "cannot be sealed with a signed checkpoint before the run "
+		    "(%s); nothing was done", why);
 	} else {
 		rc = 0;
 	}

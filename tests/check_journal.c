@@ -3,6 +3,7 @@
 
 #include "base/err.h"
 #include "plan/events.h"
+#include "state/durable.h"
 #include "state/journal.h"
 #include "state/lock.h"
 
@@ -741,6 +742,37 @@ START_TEST(an_append_waits_for_a_reader_and_nested_locks_keep_others_out)
 }
 END_TEST
 
+START_TEST(an_append_only_file_loses_only_its_torn_last_line)
+{
+	char *dir = tu_tmpdir(), *p;
+	struct err e;
+	off_t cut;
+	char buf[64];
+	FILE *f;
+
+	p = tu_write(dir, "names", "row 1\nrow 2\nrow 3 cut sho");
+	ck_assert_msg(durable_trim_torn(p, &cut, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(cut, 13);
+	f = fopen(p, "r");
+	ck_assert_uint_eq(fread(buf, 1, sizeof(buf), f), 12);
+	fclose(f);
+	ck_assert_mem_eq(buf, "row 1\nrow 2\n", 12);
+	/* Whole: nothing cut.  No newline at all: all of it.  Missing: fine. */
+	ck_assert(durable_trim_torn(p, &cut, &e) == 0);
+	ck_assert_int_eq(cut, 0);
+	free(p);
+	p = tu_write(dir, "one", "no newline at all");
+	ck_assert(durable_trim_torn(p, &cut, &e) == 0);
+	ck_assert_int_eq(cut, 17);
+	free(p);
+	p = tu_write(dir, "x", "");
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert(durable_trim_torn(p, &cut, &e) == 0);
+	free(p);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(a_second_writer_is_told_who_holds_the_lock)
 {
 	char *dir = tu_tmpdir(), want[64];
@@ -821,6 +853,7 @@ main(void)
 	tcase_add_test(t, a_line_another_left_torn_is_repaired_by_the_next_append);
 	tcase_add_test(t, a_journal_changed_behind_an_open_handle_is_refused);
 	tcase_add_test(t, an_append_waits_for_a_reader_and_nested_locks_keep_others_out);
+	tcase_add_test(t, an_append_only_file_loses_only_its_torn_last_line);
 	tcase_add_test(t, a_second_writer_is_told_who_holds_the_lock);
 	tcase_add_test(t, the_lock_never_follows_a_symlink);
 	tcase_add_test(t, lock_creates_the_state_dir);

@@ -209,9 +209,6 @@ cmd_hold(struct ctx *x, int argc, char **argv)
 	}
 	printf(" recorded: nothing it covers is destroyed until `lethe "
 	    "release %s`\n", a->id);
-	if (strpbrk(reason, ";#") != NULL)
-		printf("%s: note: certificates show ';' and '#' in the reason as "
-		    "',' (INI readers take them for comments)\n", id);
 	rc = EXIT_OK;
 out:
 	session_end(&s);

@@ -113,7 +113,7 @@ expect_exit 0 L release a >/dev/null
 expect_exit 0 L run >"$T/run3" 2>&1 || die "run 3: $(cat "$T/run3")"
 [[ ! -e $T/srv/a/exports/e1.csv ]] || die "released exports not destroyed"
 c=$(ls -t "$T"/state/certificates/*.cert | head -n 1)
-grep -q "^journal_accepted = line $al on .* (restored a hand-edited journal, ticket 4711)" "$c" ||
+grep -q "^journal_accepted = line $al on .* (restored a hand-edited journal; ticket 4711)" "$c" ||
 	die "the certificate does not name the acceptance: $(grep -A1 journal_ "$c")"
 L verify "$c" >"$T/v" || die "verify: $(cat "$T/v")"
 grep -q "^note issued after the agent's journal was accepted .*: line $al on " "$T/v" || die "verify: $(cat "$T/v")"
