@@ -45,6 +45,7 @@ timeout 20 "$LETHE" -c "$T/lethe.conf" hold b --reason "urgent: preservation let
 	>"$T/hold.out" 2>"$T/hold.err" || die "hold during the run failed: $(cat "$T/hold.err")"
 ms=$((($(date +%s%N) - start) / 1000000))
 ((ms < 3000)) || die "hold took $ms ms"
+echo "hold during the run: $ms ms"
 kill -0 "$run" 2>/dev/null || die "the run finished before the hold was recorded: not a test"
 grep -q '^H-0001: legal hold on b recorded' "$T/hold.out" || die "$(cat "$T/hold.out")"
 [[ ! -s $T/hold.err ]] || die "hold said: $(cat "$T/hold.err")"
