@@ -17,6 +17,7 @@
 #include "state/journal_int.h"
 #include "base/date.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "base/num.h"
 #include "base/strbuf.h"
 
@@ -76,7 +77,6 @@ jr_is_hash(const char *s, size_t len)
 int
 jr_chain_hash(const char *prev, const char *text, size_t len, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
@@ -92,11 +92,7 @@ jr_chain_hash(const char *prev, const char *text, size_t len, char out[65])
 	EVP_MD_CTX_free(c);
 	if (!ok)
 		return -1;
-	for (unsigned int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	hex_encode(md, 32, out);
 	return 0;
 }
 

@@ -21,6 +21,7 @@
 #include "state/journal_int.h"
 #include "base/date.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "state/durable.h"
 
 #include <errno.h>
@@ -190,7 +191,6 @@ out:
 static int
 repair(struct journal *j, const char *frag, size_t len, struct err *e)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int mdlen = 0;
 	char sha[65], bytes[24], line[24];
@@ -198,11 +198,7 @@ repair(struct journal *j, const char *frag, size_t len, struct err *e)
 	if (EVP_Digest(frag, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
 	    mdlen != 32)
 		return err_set(e, "%s: SHA-256 unavailable", j->path);
-	for (int i = 0; i < 32; i++) {
-		sha[2 * i] = hex[md[i] >> 4];
-		sha[2 * i + 1] = hex[md[i] & 15];
-	}
-	sha[64] = '\0';
+	hex_encode(md, 32, sha);
 	if (ftruncate(j->fd, j->end) == -1 || fsync(j->fd) == -1)
 		return err_sys(e, "%s: cannot remove the torn last line "
 		    "(%zu bytes at line %" PRIu64 ")", j->path, len, j->seq + 1);
