@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct runner {
@@ -148,6 +149,38 @@ destroyed_any(const struct dispose_out *o)
 /* Journals the failure of disposition id; when it destroyed something,
  * its record is written first and the line says partial=yes, so that it
  * is certified as partial.  Returns -1 only when the journal failed. */
+/* Whether work/ID holds per-file records (intents or names): the
+ * disposition began on files, so it may have destroyed some. */
+static int
+work_begun(struct runner *rn, const char *id)
+{
+	static const char *const files[] = { "intents", "names" };
+	char path[4200];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (snprintf(path, sizeof(path), "%s/work/%s/%s",
+		    rn->c->state_dir, id, files[i]) < (int)sizeof(path) &&
+		    lstat(path, &st) == 0 && st.st_size > 0)
+			return 1;
+	return 0;
+}
+
+/* A disposition that destroyed something and cannot write its record (a
+ * full state disk): no outcome is journaled, so the next run resumes it
+ * from work/ID and certifies all it destroyed (SPEC §5, §9).  Stops the
+ * run. */
+static int
+left_open(struct runner *rn, const struct agreement *a, const char *id,
+    const char *why)
+{
+	diag_add(&rn->r->errors, a->id, 0, "disposition %s: its record could "
+	    "not be written (%s); it is left open, and the next run resumes it "
+	    "and certifies what it destroyed", id, why);
+	rn->r->failed++;
+	return -1;
+}
+
 static int
 failed(struct runner *rn, const struct agreement *a, const char *id,
     const char *trigger, struct record *rec, const struct dispose_out *out,
@@ -157,6 +190,10 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
 	char files[32], digests[65];
 	int partial = 0, rc;
 
+	/* Stopped before it could even count what it destroyed (its records
+	 * under work/ID say it began on files): treated like a killed run. */
+	if (rec != NULL && !destroyed_any(out) && work_begun(rn, id))
+		return left_open(rn, a, id, why);
 	diag_add(&rn->r->errors, a->id, 0, "disposition %s (%s) failed: %s",
 	    id, trigger, why);
 	rn->r->failed++;
@@ -165,9 +202,7 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
 		if (record_write(rn->c->state_dir, rec, &e) == 0)
 			partial = 1;
 		else
-			diag_add(&rn->r->errors, a->id, 0, "disposition %s: its "
-			    "record could not be written, so what it destroyed "
-			    "is not yet certified: %s", id, e.msg);
+			return left_open(rn, a, id, e.msg);
 	}
 	snprintf(files, sizeof(files), "%" PRIu64, out->files + out->links +
 	    out->specials + out->sealed_files + out->members);
@@ -237,7 +272,8 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 	if (rc != 0)
 		return failed(rn, a, id, trigger, &rec, &out, e.msg);
 	if (record_write(rn->c->state_dir, &rec, &e) != 0)
-		return failed(rn, a, id, trigger, NULL, &out, e.msg);
+		return destroyed_any(&out) ? left_open(rn, a, id, e.msg) :
+		    failed(rn, a, id, trigger, NULL, &out, e.msg);
 complete:
 	snprintf(files, sizeof(files), "%" PRIu64, out.files + out.links +
 	    out.specials + out.sealed_files + out.members);

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # A full state disk never stops the agent for good (SPEC §9).  state_dir is
 # a small tmpfs; while a run destroys 1200 files, a filler takes all but a
-# few KB of it, so a journal write comes up short (a torn last line) or a
-# record cannot be written, and the run stops.  Once the space is freed,
-# the next run removes the torn line (journaling the repair), finishes the
-# disposition, and every destroyed file is certified: the certificates'
-# `files` add up to the files destroyed.  A run that starts with too little
-# room refuses before destroying anything.
+# few KB of it, so a record cannot be written and the run stops; then, the
+# disk quite full, a journal write comes up short (a torn last line).  Once
+# the space is freed, the next run removes the torn line (journaling the
+# repair), finishes the disposition, and every destroyed file is
+# certified: the certificates' `files` add up to the files destroyed.  A
+# run that starts with too little room refuses before destroying anything.
 . "$(dirname "$0")/lib.sh"
 [[ $(id -u) == 0 ]] || skip "needs root to mount a tmpfs"
 mkhost "$T/srv"
@@ -16,6 +16,18 @@ mount -t tmpfs -o size=6m,mode=0700 tmpfs "$fs" 2>/dev/null || skip "cannot moun
 cleanup_hooks+=("umount -l '$fs'")
 sed -i "s|^state_dir = .*|state_dir = $fs/state|" "$T/lethe.conf"
 J=$fs/state/journal
+cat >"$T/policies.d/b.ini" <<POL
+[agreement]
+id = b
+lea = District B
+contact = privacy@b.example
+dispose_after_termination = 30d
+method = overwrite
+
+[dataset "files"]
+path = $T/srv/b/**
+categories = Enrollment
+POL
 cat >"$T/policies.d/a.ini" <<POL
 [agreement]
 id = a
@@ -51,8 +63,8 @@ rm "$fs/filler"
 L run >"$T/run1" 2>&1 &
 run=$!
 cleanup_hooks+=("kill $run 2>/dev/null")
-for _ in $(seq 2000); do
-	grep -q ' file-destroyed ' "$J" 2>/dev/null && break
+for _ in $(seq 3000); do
+	(($(find "$T/srv/a" -type f | wc -l) < N)) && break
 	kill -0 "$run" 2>/dev/null || break
 	sleep 0.01
 done
@@ -63,22 +75,34 @@ wait "$run" || rc=$?
 left=$(find "$T/srv/a" -type f | wc -l)
 ((left > 0 && left < N)) || die "the filler came too late or too early: $left of $N files left (run exit $rc): $(tail -3 "$T/run1")"
 ((rc != 0)) || die "the run on a full disk exited 0: $(cat "$T/run1")"
+echo "first run: exit $rc, $((N - left)) of $N destroyed before the disk filled"
+
+# Now quite full: a command that records state tears the journal's last
+# line (a short write) once a line no longer fits in its last page.
+dd if=/dev/zero of="$fs/filler2" bs=1k status=none 2>/dev/null || true
 torn=0
-[[ -s $J && $(tail -c 1 "$J" | od -An -c | tr -d ' ') != '\n' ]] && torn=1
-echo "first run: exit $rc, $((N - left)) destroyed, journal torn: $torn"
-# Still full: nothing more happens, and nothing is lost.
+for i in $(seq 60); do
+	if ! L terminate b "$(days_ago $((i + 10)))" >/dev/null 2>"$T/term"; then
+		grep -q 'short write appending terminate' "$T/term" && torn=1 && break
+	fi
+done
+((torn)) || die "no short write after 60 records on a full disk: $(cat "$T/term")"
+[[ $(tail -c 1 "$J" | od -An -c | tr -d ' ') != '\n' ]] || die "the short write left no torn line"
+echo "journal torn after $i records"
+# Still full: plan reads past the torn line; run does nothing more, loses
+# nothing.
+L plan >/dev/null 2>"$T/plan.err" || true
+grep -q 'torn last line' "$T/plan.err" || die "plan does not say: $(cat "$T/plan.err")"
 expect_exit 1 L run --verbose >"$T/run2" 2>&1
 (($(find "$T/srv/a" -type f | wc -l) == left)) || die "a run on a full disk destroyed more"
-rm "$fs/filler"
+rm "$fs/filler" "$fs/filler2"
 L run --verbose >"$T/run3" 2>&1 || die "the run after freeing space: $(cat "$T/run3")"
 (($(find "$T/srv/a" -type f | wc -l) == 0)) || die "files left after the resumed run"
-if ((torn)); then
-	grep -q ' journal-repair line=[0-9]* bytes=[0-9]* ' "$J" || die "torn line not repaired"
-	grep -q "removed a torn last line ([0-9]* bytes" "$T/run2" "$T/run3" || die "the repair was not said"
-fi
+grep -q ' journal-repair line=[0-9]* bytes=[0-9]* ' "$J" || die "torn line not repaired"
+grep -q "removed a torn last line ([0-9]* bytes" "$T/run2" "$T/run3" || die "the repair was not said"
 L journal verify >"$T/jv" || die "journal verify: $(cat "$T/jv")"
 sum=0
-for c in "$fs"/state/certificates/*.cert; do
+for c in $(grep -l '^id = a$' "$fs"/state/certificates/*.cert); do
 	f=$(sed -n 's/^files = //p' "$c")
 	sum=$((sum + f))
 	L verify "$c" >/dev/null || die "$c does not verify"
