@@ -20,6 +20,7 @@
 
 #include "certify/cert.h"
 #include "certify/certify.h"
+#include "certify/checkpoint.h"
 #include "conf/config.h"
 #include "deliver/deliver.h"
 #include "dispose/dispose.h"
@@ -33,11 +34,13 @@
 #include "plan/sched.h"
 #include "keys/secmem.h"
 #include "base/strbuf.h"
+#include "state/space.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct runner {
@@ -146,6 +149,38 @@ destroyed_any(const struct dispose_out *o)
 /* Journals the failure of disposition id; when it destroyed something,
  * its record is written first and the line says partial=yes, so that it
  * is certified as partial.  Returns -1 only when the journal failed. */
+/* Whether work/ID holds per-file records (intents or names): the
+ * disposition began on files, so it may have destroyed some. */
+static int
+work_begun(struct runner *rn, const char *id)
+{
+	static const char *const files[] = { "intents", "names" };
+	char path[4200];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (snprintf(path, sizeof(path), "%s/work/%s/%s",
+		    rn->c->state_dir, id, files[i]) < (int)sizeof(path) &&
+		    lstat(path, &st) == 0 && st.st_size > 0)
+			return 1;
+	return 0;
+}
+
+/* A disposition that destroyed something and cannot write its record (a
+ * full state disk): no outcome is journaled, so the next run resumes it
+ * from work/ID and certifies all it destroyed (SPEC §5, §9).  Stops the
+ * run. */
+static int
+left_open(struct runner *rn, const struct agreement *a, const char *id,
+    const char *why)
+{
+	diag_add(&rn->r->errors, a->id, 0, "disposition %s: its record could "
+	    "not be written (%s); it is left open, and the next run resumes it "
+	    "and certifies what it destroyed", id, why);
+	rn->r->failed++;
+	return -1;
+}
+
 static int
 failed(struct runner *rn, const struct agreement *a, const char *id,
     const char *trigger, struct record *rec, const struct dispose_out *out,
@@ -155,6 +190,10 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
 	char files[32], digests[65];
 	int partial = 0, rc;
 
+	/* Stopped before it could even count what it destroyed (its records
+	 * under work/ID say it began on files): treated like a killed run. */
+	if (rec != NULL && !destroyed_any(out) && work_begun(rn, id))
+		return left_open(rn, a, id, why);
 	diag_add(&rn->r->errors, a->id, 0, "disposition %s (%s) failed: %s",
 	    id, trigger, why);
 	rn->r->failed++;
@@ -163,9 +202,7 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
 		if (record_write(rn->c->state_dir, rec, &e) == 0)
 			partial = 1;
 		else
-			diag_add(&rn->r->errors, a->id, 0, "disposition %s: its "
-			    "record could not be written, so what it destroyed "
-			    "is not yet certified: %s", id, e.msg);
+			return left_open(rn, a, id, e.msg);
 	}
 	snprintf(files, sizeof(files), "%" PRIu64, out->files + out->links +
 	    out->specials + out->sealed_files + out->members);
@@ -235,7 +272,8 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 	if (rc != 0)
 		return failed(rn, a, id, trigger, &rec, &out, e.msg);
 	if (record_write(rn->c->state_dir, &rec, &e) != 0)
-		return failed(rn, a, id, trigger, NULL, &out, e.msg);
+		return destroyed_any(&out) ? left_open(rn, a, id, e.msg) :
+		    failed(rn, a, id, trigger, NULL, &out, e.msg);
 complete:
 	snprintf(files, sizeof(files), "%" PRIu64, out.files + out.links +
 	    out.specials + out.sealed_files + out.members);
@@ -271,6 +309,13 @@ begin(struct runner *rn, const struct agreement *a, const char *trigger_id,
 	struct err e;
 	int y, m, d, rc;
 
+	/* Room for its journal lines and records first: a full state disk
+	 * must not tear the journal halfway through (SPEC §9). */
+	if (state_space_ok(rn->c->state_dir, state_space_need(0), &e) != 0) {
+		diag_add(&rn->r->errors, a->id, 0, "%s: %s", trigger_id, e.msg);
+		rn->r->failed++;
+		return 0;
+	}
 	date_to_ymd(tz_date_at(NULL, rn->now), &y, &m, &d);
 	snprintf(ymd, sizeof(ymd), "%04d%02d%02d", y, m, d);
 	if (snprintf(id, sizeof(id), "%s-%s-%" PRIu64, a->id, ymd,
@@ -323,6 +368,13 @@ resume_all(struct runner *rn)
 
 		if (dp->completed != 0 || dp->failed != 0)
 			continue;
+		if (state_space_ok(rn->c->state_dir, state_space_need(0),
+		    &e) != 0) {
+			diag_add(&rn->r->errors, dp->agreement, 0, "disposition "
+			    "%s not resumed: %s", dp->id, e.msg);
+			rn->r->failed++;
+			continue;
+		}
 		a = policy_find(rn->ps, dp->agreement);
 		if (a == NULL) {
 			diag_add(&rn->r->errors, dp->agreement, 0,
@@ -862,6 +914,40 @@ redecide(struct runner *rn, time_t now, struct err *e)
 	return decide_open(&rn->d, rn->c, rn->ps, &rn->ev, now, DAY_NONE, e);
 }
 
+/* Trusted only as far as signed (SPEC §9): the journal must pass the trust
+ * gate before anything is done, and is sealed at once, so that a run
+ * killed at any instant leaves a journal whose runs are signed. */
+static int
+run_trust(struct runner *rn, struct err *e)
+{
+	struct gate_report g;
+	char why[sizeof(e->msg)];
+	int rc = -1;
+
+	if (rn->j.repaired > 0)
+		diag_add(&rn->r->msgs, "journal", 0, "removed a torn last line "
+		    "(%llu bytes, an interrupted write) and journaled the repair",
+		    (unsigned long long)rn->j.repaired);
+	if (journal_lock(&rn->j, e) != 0)
+		return -1;
+	if (certify_gate(rn->c, &rn->j, &g, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		err_set(e, "%s; nothing was done%s", why,
+		    g.state == GATE_BROKEN || g.state == GATE_ERROR ? "" :
+		    ".  If this is a restored backup or a repair you know of, "
+		    "record it with `lethe journal accept --reason TEXT`");
+	} else if (certify_checkpoint(rn->c, &rn->j, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		err_set(e, "run not started: blocked: preflight: the journal "
+		    "cannot be sealed with a signed checkpoint before the run "
+		    "(%s); nothing was done", why);
+	} else {
+		rc = 0;
+	}
+	journal_unlock(&rn->j);
+	return rc;
+}
+
 static int
 run_real(struct runner *rn, struct err *e)
 {
@@ -870,6 +956,8 @@ run_real(struct runner *rn, struct err *e)
 
 	if (journal_open(rn->c->state_dir, &rn->j, e) != 0)
 		return -1;
+	if (run_trust(rn, e) != 0)
+		goto out;
 	if (config_event(rn, e) != 0)
 		goto out;
 	if (events_load(rn->c->state_dir, &rn->ev, e) != 0 ||

@@ -209,6 +209,39 @@ drop_line(const char *t, int which, size_t *len)
 	return out;
 }
 
+START_TEST(a_journal_acceptance_is_named_when_there_is_one_and_optional)
+{
+	struct cert c, p;
+	struct err e = { "" };
+	size_t len;
+	char *t, *at, *acc;
+
+	/* None: no key at all, as in every certificate before the field. */
+	sample(&c);
+	t = format_ok(&c, &len);
+	ck_assert_ptr_null(strstr(t, "journal_accepted"));
+	free(t);
+	/* One or more: after journal_head, wrapped like any long value, and
+	 * read back whole. */
+	ck_assert_int_ge(asprintf(&acc, "line 57 on 2026-11-20T08:00:00Z by "
+	    "root (restored state_dir from the backup of 2026-11-19, ticket "
+	    "4711), line 90 on 2026-11-22T08:00:00Z by admin (journal put back "
+	    "after a disk swap, Müller)"), 0);
+	c.journal_accepted = acc;
+	t = format_ok(&c, &len);
+	at = strstr(t, "journal_head = ");
+	ck_assert_ptr_nonnull(at);
+	ck_assert_ptr_nonnull(strstr(at, "\njournal_accepted = line 57 on "));
+	ck_assert_ptr_nonnull(strstr(at, "\njournal_accepted_2 = "));
+	ck_assert_msg(cert_parse("x.cert", t, len, &p, &e) == 0, "%s", e.msg);
+	ck_assert_msg(cert_check(&p, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(p.journal_accepted, acc);
+	cert_free(&p);
+	free(t);
+	free(acc);
+}
+END_TEST
+
 START_TEST(every_missing_field_is_rejected)
 {
 	struct cert c, p;
@@ -515,6 +548,7 @@ suite(void)
 	tcase_add_test(tc, a_certificate_survives_format_and_parse_unchanged);
 	tcase_add_test(tc, every_line_stays_under_200_bytes_even_with_long_values);
 	tcase_add_test(tc, a_value_an_ini_reader_would_misread_is_refused);
+	tcase_add_test(tc, a_journal_acceptance_is_named_when_there_is_one_and_optional);
 	tcase_add_test(tc, every_missing_field_is_rejected);
 	tcase_add_test(tc, more_bytes_overwritten_than_bytes_is_rejected);
 	tcase_add_test(tc, deadline_met_contradicting_the_dates_is_rejected);

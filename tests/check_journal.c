@@ -2,10 +2,15 @@
 #include "testutil.h"
 
 #include "base/err.h"
+#include "plan/events.h"
+#include "state/durable.h"
 #include "state/journal.h"
 #include "state/lock.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <openssl/evp.h>
 
 /* The journal's lines, read back as a malloc'd array of strings. */
@@ -330,29 +335,43 @@ START_TEST(an_inserted_line_is_detected)
 }
 END_TEST
 
-START_TEST(a_torn_last_line_is_refused_by_open_read_and_verify)
+START_TEST(a_torn_last_line_is_skipped_by_readers_and_repaired_by_a_writer)
 {
 	char *dir = tu_tmpdir(), path[4200];
 	struct journal_report r;
 	struct collected c = { 0 };
 	struct journal j;
-	struct stat st;
+	struct lines l;
+	struct stat st, st2;
 	struct err e;
 
 	fill(dir, 3);
 	snprintf(path, sizeof(path), "%s/journal", dir);
 	ck_assert_int_eq(stat(path, &st), 0);
 	ck_assert_int_eq(truncate(path, st.st_size - 10), 0);
-	ck_assert(journal_verify(dir, &r, &e) == -1);
-	ck_assert_uint_eq(r.bad_line, 3);
-	ck_assert_ptr_nonnull(strstr(e.msg, "journal:3: torn last line"));
-	ck_assert(journal_read(dir, collect, &c, &e) == -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, "journal:3:"));
-	ck_assert(journal_open(dir, &j, &e) == -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, "journal:3: torn"));
-	/* Nothing was repaired behind our back. */
-	ck_assert_int_eq(stat(path, &st), 0);
-	ck_assert(journal_verify(dir, &r, &e) == -1);
+	/* Readers: the two complete lines, and the torn one counted apart. */
+	ck_assert_msg(journal_verify(dir, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.lines, 2);
+	ck_assert_uint_gt(r.torn, 60);
+	ck_assert(journal_read(dir, collect, &c, &e) == 0);
+	ck_assert_int_eq(c.n, 2);
+	/* Nothing was repaired by reading. */
+	ck_assert_int_eq(stat(path, &st2), 0);
+	ck_assert_int_eq(st2.st_size, st.st_size - 10);
+	/* A writer removes it and journals the repair, then appends on. */
+	ck_assert_msg(journal_open(dir, &j, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(j.repaired, r.torn);
+	ck_assert_uint_eq(j.seq, 3);
+	ck_assert(journal_appendv(&j, &e, "terminate", "agreement", "z",
+	    "date", "2026-10-15", NULL) == 0);
+	journal_close(&j);
+	ck_assert_msg(journal_verify(dir, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.lines, 4);
+	ck_assert_uint_eq(r.torn, 0);
+	read_lines(dir, &l);
+	ck_assert_ptr_nonnull(strstr(l.v[2], " journal-repair line=3 bytes="));
+	ck_assert_ptr_nonnull(strstr(l.v[2], " sha256="));
+	free_lines(&l);
 	tu_rmtree(dir);
 }
 END_TEST
@@ -460,6 +479,300 @@ START_TEST(bad_event_and_field_names_are_refused)
 }
 END_TEST
 
+/* ---- several appenders: the run and a `lethe hold` at once ---- */
+
+START_TEST(two_handles_appending_in_turn_extend_one_chain)
+{
+	char *dir = tu_tmpdir();
+	struct journal_report r;
+	struct collected c = { 0 };
+	struct journal a, b;
+	struct err e;
+
+	ck_assert(journal_open(dir, &a, &e) == 0);
+	ck_assert(journal_open(dir, &b, &e) == 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_msg(journal_appendv(&a, &e, "terminate", "agreement",
+		    "run", NULL) == 0, "%s", e.msg);
+		ck_assert_msg(journal_appendv(&b, &e, "hold", "agreement",
+		    "hold", NULL) == 0, "%s", e.msg);
+	}
+	ck_assert_uint_eq(a.seq, 5);
+	ck_assert_uint_eq(b.seq, 6);
+	journal_close(&a);
+	journal_close(&b);
+	ck_assert_msg(journal_verify(dir, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.lines, 6);
+	ck_assert(journal_read(dir, collect, &c, &e) == 0);
+	ck_assert_str_eq(c.agreement[0], "run");
+	ck_assert_str_eq(c.agreement[1], "hold");
+	ck_assert_str_eq(c.agreement[5], "hold");
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(sync_passes_each_line_another_appended_once_and_none_of_ours)
+{
+	char *dir = tu_tmpdir();
+	struct collected c = { 0 };
+	struct journal run, other;
+	struct err e;
+
+	fill(dir, 2);
+	ck_assert(journal_open(dir, &run, &e) == 0);
+	ck_assert(journal_appendv(&run, &e, "terminate", "agreement", "own1",
+	    NULL) == 0);
+	ck_assert(journal_open(dir, &other, &e) == 0);
+	ck_assert(journal_appendv(&other, &e, "hold", "agreement", "x1",
+	    NULL) == 0);
+	/* Our next append chains to it (and keeps it for sync). */
+	ck_assert_msg(journal_appendv(&run, &e, "terminate", "agreement",
+	    "own2", NULL) == 0, "%s", e.msg);
+	ck_assert(journal_appendv(&other, &e, "hold", "agreement", "x2",
+	    NULL) == 0);
+	journal_close(&other);
+	ck_assert_msg(journal_sync(&run, collect, &c, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_str_eq(c.agreement[0], "x1");
+	ck_assert_uint_eq(c.seq[0], 4);
+	ck_assert_str_eq(c.agreement[1], "x2");
+	ck_assert_uint_eq(c.seq[1], 6);
+	ck_assert_uint_eq(run.seq, 6);
+	/* Each once: nothing new, nothing again. */
+	ck_assert(journal_sync(&run, collect, &c, &e) == 0);
+	ck_assert_int_eq(c.n, 2);
+	journal_close(&run);
+	tu_rmtree(dir);
+}
+END_TEST
+
+static int
+apply(const struct jrec *r, void *arg)
+{
+	struct err e;
+
+	ck_assert_msg(events_apply(arg, r, &e) == 0, "%s", e.msg);
+	return 0;
+}
+
+START_TEST(a_hold_recorded_during_a_run_reaches_its_loaded_events)
+{
+	char *dir = tu_tmpdir();
+	struct journal run, hold;
+	struct events ev;
+	struct err e;
+
+	ck_assert(journal_open(dir, &run, &e) == 0);
+	ck_assert(journal_appendv(&run, &e, "hold", "id", "H-0001",
+	    "agreement", "a", "reason", "first", NULL) == 0);
+	ck_assert(events_load(dir, &ev, &e) == 0);
+	ck_assert_uint_eq(ev.nhold, 1);
+	/* Mid-run: an admin holds agreement b, then releases H-0001. */
+	ck_assert(journal_open(dir, &hold, &e) == 0);
+	ck_assert(journal_appendv(&hold, &e, "hold", "id", "H-0002",
+	    "agreement", "b", "reason", "subpoena", "datasets", "exports",
+	    NULL) == 0);
+	ck_assert(journal_appendv(&hold, &e, "release", "id", "H-0001",
+	    "agreement", "a", NULL) == 0);
+	journal_close(&hold);
+	ck_assert_msg(journal_sync(&run, apply, &ev, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(ev.nhold, 2);
+	ck_assert_str_eq(ev.hold[1].id, "H-0002");
+	ck_assert_str_eq(ev.hold[1].agreement, "b");
+	ck_assert_uint_eq(ev.hold[1].ndatasets, 1);
+	ck_assert_str_eq(ev.hold[1].datasets[0], "exports");
+	ck_assert_int_eq(ev.hold[0].released, 1);
+	ck_assert_uint_eq(ev.seq, 3);
+	events_free(&ev);
+	/* After a reload the same lines are already in: applying them again
+	 * changes nothing (no duplicate hold id). */
+	ck_assert_msg(events_load(dir, &ev, &e) == 0, "%s", e.msg);
+	ck_assert(journal_open(dir, &hold, &e) == 0);
+	ck_assert(journal_appendv(&hold, &e, "hold", "id", "H-0003",
+	    "agreement", "c", "reason", "late", NULL) == 0);
+	journal_close(&hold);
+	ck_assert(journal_appendv(&run, &e, "config-loaded", "policies", "1",
+	    NULL) == 0);
+	events_free(&ev);
+	ck_assert_msg(events_load(dir, &ev, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(ev.nhold, 3);
+	ck_assert_msg(journal_sync(&run, apply, &ev, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(ev.nhold, 3);
+	events_free(&ev);
+	journal_close(&run);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(many_processes_appending_at_once_leave_one_intact_chain)
+{
+	char *dir = tu_tmpdir();
+	struct journal_report r;
+	struct err e;
+	enum { PROCS = 6, EACH = 40 };
+
+	fill(dir, 1);
+	for (int p = 0; p < PROCS; p++) {
+		pid_t pid = fork();
+		ck_assert_int_ge(pid, 0);
+		if (pid == 0) {
+			struct journal j;
+			struct err ce;
+			char v[16];
+			if (journal_open(dir, &j, &ce) != 0)
+				_exit(1);
+			for (int i = 0; i < EACH; i++) {
+				snprintf(v, sizeof(v), "p%d-%d", p, i);
+				if (journal_appendv(&j, &ce, "hold", "agreement",
+				    v, NULL) != 0)
+					_exit(2);
+			}
+			journal_close(&j);
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < PROCS; p++) {
+		int st;
+		ck_assert_int_gt(wait(&st), 0);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	ck_assert_msg(journal_verify(dir, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.lines, 1 + PROCS * EACH);
+	ck_assert_uint_eq(r.torn, 0);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_line_another_left_torn_is_repaired_by_the_next_append)
+{
+	char *dir = tu_tmpdir(), path[4200];
+	struct journal_report r;
+	struct journal run;
+	struct lines l;
+	struct err e;
+	FILE *f;
+
+	fill(dir, 1);
+	ck_assert(journal_open(dir, &run, &e) == 0);
+	/* Another process dies mid-write. */
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	f = fopen(path, "a");
+	fputs("2 2026-11-23T09:00:00Z hold agreement=x", f);
+	fclose(f);
+	ck_assert_msg(journal_appendv(&run, &e, "terminate", "agreement", "b",
+	    NULL) == 0, "%s", e.msg);
+	ck_assert_uint_eq(run.repaired, 39);
+	journal_close(&run);
+	ck_assert_msg(journal_verify(dir, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.lines, 3);
+	read_lines(dir, &l);
+	ck_assert_ptr_nonnull(strstr(l.v[1], " journal-repair line=2 bytes=39 "));
+	ck_assert_ptr_nonnull(strstr(l.v[2], " terminate agreement=b "));
+	free_lines(&l);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_journal_changed_behind_an_open_handle_is_refused)
+{
+	char *dir = tu_tmpdir(), path[4200];
+	struct journal j;
+	struct err e;
+
+	fill(dir, 3);
+	ck_assert(journal_open(dir, &j, &e) == 0);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	ck_assert_int_eq(truncate(path, 10), 0);
+	ck_assert(journal_appendv(&j, &e, "hold", "agreement", "x", NULL) == -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "shrank"));
+	journal_close(&j);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(an_append_waits_for_a_reader_and_nested_locks_keep_others_out)
+{
+	char *dir = tu_tmpdir(), path[4200];
+	struct timespec t0, t1;
+	struct journal j;
+	struct err e;
+	int fd, st, ready[2];
+	pid_t pid;
+	char c;
+
+	fill(dir, 1);
+	ck_assert(journal_open(dir, &j, &e) == 0);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	ck_assert_int_eq(pipe(ready), 0);
+	/* A reader (journal verify) holds a shared lock for a second. */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int rfd = open(path, O_RDONLY);
+		if (rfd < 0 || flock(rfd, LOCK_SH) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		sleep(1);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_msg(journal_appendv(&j, &e, "hold", "agreement", "x",
+	    NULL) == 0, "%s", e.msg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_ge((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000, 700);
+	ck_assert_int_gt(waitpid(pid, &st, 0), 0);
+	ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Nested: the append inside keeps the lock; only the last unlock
+	 * lets anyone else in. */
+	fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert(journal_lock(&j, &e) == 0);
+	ck_assert(journal_appendv(&j, &e, "hold", "agreement", "y", NULL) == 0);
+	ck_assert_int_eq(flock(fd, LOCK_SH | LOCK_NB), -1);
+	journal_unlock(&j);
+	ck_assert_int_eq(flock(fd, LOCK_SH | LOCK_NB), 0);
+	close(fd);
+	close(ready[0]);
+	close(ready[1]);
+	journal_close(&j);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(an_append_only_file_loses_only_its_torn_last_line)
+{
+	char *dir = tu_tmpdir(), *p;
+	struct err e;
+	off_t cut;
+	char buf[64];
+	FILE *f;
+
+	p = tu_write(dir, "names", "row 1\nrow 2\nrow 3 cut sho");
+	ck_assert_msg(durable_trim_torn(p, &cut, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(cut, 13);
+	f = fopen(p, "r");
+	ck_assert_uint_eq(fread(buf, 1, sizeof(buf), f), 12);
+	fclose(f);
+	ck_assert_mem_eq(buf, "row 1\nrow 2\n", 12);
+	/* Whole: nothing cut.  No newline at all: all of it.  Missing: fine. */
+	ck_assert(durable_trim_torn(p, &cut, &e) == 0);
+	ck_assert_int_eq(cut, 0);
+	free(p);
+	p = tu_write(dir, "one", "no newline at all");
+	ck_assert(durable_trim_torn(p, &cut, &e) == 0);
+	ck_assert_int_eq(cut, 17);
+	free(p);
+	p = tu_write(dir, "x", "");
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert(durable_trim_torn(p, &cut, &e) == 0);
+	free(p);
+	tu_rmtree(dir);
+}
+END_TEST
+
 START_TEST(a_second_writer_is_told_who_holds_the_lock)
 {
 	char *dir = tu_tmpdir(), want[64];
@@ -527,12 +840,20 @@ main(void)
 	tcase_add_test(t, two_reordered_lines_are_detected);
 	tcase_add_test(t, a_forged_appended_line_with_a_plausible_hash_is_detected);
 	tcase_add_test(t, an_inserted_line_is_detected);
-	tcase_add_test(t, a_torn_last_line_is_refused_by_open_read_and_verify);
+	tcase_add_test(t, a_torn_last_line_is_skipped_by_readers_and_repaired_by_a_writer);
 	tcase_add_test(t, a_sequence_gap_is_named_even_when_the_hashes_were_recomputed);
 	tcase_add_test(t, a_line_with_a_bad_time_is_named);
 	tcase_add_test(t, hash_at_gives_each_lines_hash_for_checkpoints);
 	tcase_add_test(t, verify_reports_the_last_checkpoint_event);
 	tcase_add_test(t, bad_event_and_field_names_are_refused);
+	tcase_add_test(t, two_handles_appending_in_turn_extend_one_chain);
+	tcase_add_test(t, sync_passes_each_line_another_appended_once_and_none_of_ours);
+	tcase_add_test(t, a_hold_recorded_during_a_run_reaches_its_loaded_events);
+	tcase_add_test(t, many_processes_appending_at_once_leave_one_intact_chain);
+	tcase_add_test(t, a_line_another_left_torn_is_repaired_by_the_next_append);
+	tcase_add_test(t, a_journal_changed_behind_an_open_handle_is_refused);
+	tcase_add_test(t, an_append_waits_for_a_reader_and_nested_locks_keep_others_out);
+	tcase_add_test(t, an_append_only_file_loses_only_its_torn_last_line);
 	tcase_add_test(t, a_second_writer_is_told_who_holds_the_lock);
 	tcase_add_test(t, the_lock_never_follows_a_symlink);
 	tcase_add_test(t, lock_creates_the_state_dir);

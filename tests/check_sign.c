@@ -636,6 +636,182 @@ START_TEST(a_forged_or_outdated_checkpoint_is_rejected)
 }
 END_TEST
 
+/* ---- the trust gate ---- */
+
+static void
+append_event(const char *dir, const char *event, char head[65], uint64_t *seq)
+{
+	struct journal j;
+	struct err e = { "" };
+
+	ck_assert_msg(journal_open(dir, &j, &e) == 0, "%s", e.msg);
+	ck_assert_msg(journal_appendv(&j, &e, event, "id", "x", NULL) == 0,
+	    "%s", e.msg);
+	memcpy(head, j.head, 65);
+	*seq = j.seq;
+	journal_close(&j);
+}
+
+START_TEST(the_gate_trusts_a_fresh_host_and_the_admins_own_records)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *ca = path2(pki, "ca.pem"), head[65];
+	struct gate_report g;
+	struct err e = { "" };
+	uint64_t seq;
+
+	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(g.state, GATE_OK);
+	ck_assert_int_eq(g.have_ckpt, 0);
+	append_event(dir, "terminate", head, &seq);
+	append_event(dir, "hold", head, &seq);
+	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(g.unsealed, 2);
+	/* Without a CA, and without a checkpoint to check, the same. */
+	ck_assert(checkpoint_gate(dir, NULL, NULL, &g, &e) == 0);
+	free(ca); free(pki);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(the_gate_refuses_runs_or_certificates_without_a_checkpoint)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *ca = path2(pki, "ca.pem"), *jpath = path2(dir, "journal");
+	char *certs = path2(dir, "certificates"), head[65];
+	struct gate_report g;
+	struct signer s;
+	struct err e = { "" };
+	uint64_t seq;
+
+	append_event(dir, "terminate", head, &seq);
+	append_event(dir, "config-loaded", head, &seq);
+	ck_assert_int_eq(checkpoint_gate(dir, ca, NULL, &g, &e), -1);
+	ck_assert_int_eq(g.state, GATE_NO_CHECKPOINT);
+	ck_assert_uint_eq(g.run_line, 2);
+	ck_assert_msg(strstr(e.msg, "records a run (line 2: config-loaded) "
+	    "but there is no signed checkpoint") != NULL, "%s", e.msg);
+	/* Sealed, it passes; the journal removed with its checkpoint while
+	 * certificates remain, it does not. */
+	load(pki, &s);
+	ck_assert_int_eq(checkpoint_write(dir, seq, head, &s, &e), 0);
+	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(g.have_ckpt, 1);
+	ck_assert_uint_eq(g.seq, 2);
+	ck_assert_int_eq(mkdir(certs, 0755), 0);
+	free(tu_write(certs, "c-1.cert", "x\n"));
+	ck_assert_int_eq(unlink(jpath), 0);
+	{
+		char *c1 = path2(dir, "checkpoint"), *c2 = path2(dir,
+		    "checkpoint.p7s");
+		ck_assert_int_eq(unlink(c1), 0);
+		ck_assert_int_eq(unlink(c2), 0);
+		free(c1); free(c2);
+	}
+	ck_assert_int_eq(checkpoint_gate(dir, ca, NULL, &g, &e), -1);
+	ck_assert_int_eq(g.state, GATE_NO_CHECKPOINT);
+	ck_assert_msg(strstr(e.msg, "certificates holds certificates") != NULL,
+	    "%s", e.msg);
+	sign_free(&s);
+	free(ca); free(pki); free(jpath); free(certs);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(the_gate_names_the_line_and_both_hashes_of_a_rewritten_journal)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *other = mkca(dir, "other", NULL), *ca = path2(pki, "ca.pem");
+	char *jpath = path2(dir, "journal"), head[65], h2[65], want[512];
+	struct gate_report g;
+	struct signer s, s2;
+	struct err e = { "" };
+	uint64_t seq;
+
+	load(pki, &s);
+	load(other, &s2);
+	journal_lines(dir, 3, head, &seq);
+	ck_assert_int_eq(checkpoint_write(dir, seq, head, &s, &e), 0);
+	append_event(dir, "hold", h2, &seq);	/* unsealed: fine */
+	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(g.unsealed, 1);
+	/* Rewritten from scratch: line 3 is another line. */
+	ck_assert_int_eq(unlink(jpath), 0);
+	journal_lines(dir, 4, h2, &seq);
+	ck_assert_int_eq(checkpoint_gate(dir, ca, NULL, &g, &e), -1);
+	ck_assert_int_eq(g.state, GATE_MISMATCH);
+	ck_assert_str_eq(g.expected, head);
+	ck_assert_str_ne(g.found, head);
+	snprintf(want, sizeof(want), "seals line 3 with hash %s, but the "
+	    "journal's line 3 has hash %s", head, g.found);
+	ck_assert_msg(strstr(e.msg, want) != NULL, "%s", e.msg);
+	/* Shorter than what was sealed. */
+	ck_assert_int_eq(unlink(jpath), 0);
+	journal_lines(dir, 2, h2, &seq);
+	ck_assert_int_eq(checkpoint_gate(dir, ca, NULL, &g, &e), -1);
+	ck_assert_int_eq(g.state, GATE_SHORT);
+	ck_assert_msg(strstr(e.msg, "has 2 lines, but its signed checkpoint") !=
+	    NULL, "%s", e.msg);
+	/* Sealed with a key the CA did not issue. */
+	ck_assert_int_eq(checkpoint_write(dir, seq, h2, &s2, &e), 0);
+	ck_assert_int_eq(checkpoint_gate(dir, ca, NULL, &g, &e), -1);
+	ck_assert_int_eq(g.state, GATE_FORGED);
+	/* A checkpoint there, and no CA to check it: never trusted. */
+	ck_assert_int_eq(checkpoint_gate(dir, NULL, NULL, &g, &e), -1);
+	ck_assert_int_eq(g.state, GATE_ERROR);
+	sign_free(&s);
+	sign_free(&s2);
+	free(ca); free(pki); free(other); free(jpath);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_checkpoint_interrupted_between_its_renames_is_still_good)
+{
+	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *ca = path2(pki, "ca.pem"), *next = path2(dir, "checkpoint.next");
+	char *sig = path2(dir, "checkpoint.p7s"), head[65], text[256], *pem;
+	struct checkpoint_report r;
+	struct gate_report g;
+	struct signer s;
+	struct err e = { "" };
+	uint64_t seq;
+	size_t plen;
+	int n;
+
+	load(pki, &s);
+	journal_lines(dir, 2, head, &seq);
+	ck_assert_int_eq(checkpoint_write(dir, seq, head, &s, &e), 0);
+	journal_lines(dir, 2, head, &seq);
+	/* Killed after checkpoint.next was written: the old pair stands. */
+	{
+		char when[32];
+		time_t now = time(NULL);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+		n = snprintf(text, sizeof(text), "seq %llu\nhead %s\ntime "
+		    "%s\n", (unsigned long long)seq, head, when);
+	}
+	write_bytes(next, text, (size_t)n);
+	ck_assert_msg(checkpoint_verify(dir, ca, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.seq, 2);
+	/* Killed after the new signature replaced the old: the signed
+	 * checkpoint.next is the checkpoint. */
+	ck_assert_int_eq(sign_detached(&s, text, (size_t)n, &pem, &plen, &e), 0);
+	write_bytes(sig, pem, plen);
+	ck_assert_msg(checkpoint_verify(dir, ca, &r, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(r.seq, 4);
+	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(g.seq, 4);
+	/* An unsigned checkpoint.next is never believed. */
+	write_bytes(next, "seq 1\nhead 00\ntime x\n", 21);
+	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), -1);
+	free(pem);
+	sign_free(&s);
+	free(ca); free(pki); free(next); free(sig);
+	tu_rmtree(dir);
+}
+END_TEST
+
 /* ---- RFC 3161 time-stamps ---- */
 
 static char *
@@ -807,6 +983,10 @@ suite(void)
 	tcase_add_test(tc,
 	    a_checkpoint_seals_the_journal_and_stock_openssl_verifies_it);
 	tcase_add_test(tc, a_forged_or_outdated_checkpoint_is_rejected);
+	tcase_add_test(tc, the_gate_trusts_a_fresh_host_and_the_admins_own_records);
+	tcase_add_test(tc, the_gate_refuses_runs_or_certificates_without_a_checkpoint);
+	tcase_add_test(tc, the_gate_names_the_line_and_both_hashes_of_a_rewritten_journal);
+	tcase_add_test(tc, a_checkpoint_interrupted_between_its_renames_is_still_good);
 	tcase_add_test(tc, a_time_stamp_from_a_local_tsa_is_kept_and_verified);
 	tcase_add_test(tc,
 	    a_tsa_command_that_fails_or_answers_another_request_is_refused);

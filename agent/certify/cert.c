@@ -58,6 +58,7 @@ static const struct field fields[] = {
 	C("certificate", "host", F_STR, host),
 	C("certificate", "journal_seq", F_U64, journal_seq),
 	C("certificate", "journal_head", F_HEX, journal_head),
+	CO("certificate", "journal_accepted", F_STR, journal_accepted),
 	C("agreement", "id", F_STR, agreement),
 	C("agreement", "lea", F_STR, lea),
 	C("agreement", "vendor", F_STR, vendor),
@@ -90,7 +91,7 @@ static const struct field fields[] = {
 #undef C
 #undef CO
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
-#define MEDIA_BEFORE 15		/* index of the first field after [media] */
+#define MEDIA_BEFORE 16		/* index of the first field after [media] */
 
 #define M(k, m) { "media", k, F_STR, offsetof(struct cert_media, m), 0 }
 static const struct field mfields[] = {

@@ -49,6 +49,8 @@ struct cert {
 	const char *host;
 	uint64_t journal_seq;
 	const char *journal_head;	/* 64 lowercase hex digits */
+	const char *journal_accepted;	/* optional, NULL = absent: each
+				 * `lethe journal accept` in the journal */
 	/* [agreement] */
 	const char *agreement;	/* the agreement's id */
 	const char *lea;

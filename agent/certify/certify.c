@@ -27,6 +27,8 @@
 #include "conf/policy.h"
 #include "certify/record.h"
 #include "certify/sign.h"
+#include "base/strbuf.h"
+#include "base/text.h"
 
 #include <openssl/crypto.h>
 #include <inttypes.h>
@@ -91,6 +93,7 @@ struct certbuf {
 	char verification[256], destination[512], exceptions[2400];
 	char categories[512], head[65], msha[65];
 	char rot[DISPOSE_MAX_MEDIA][8];
+	char accepted[4096];
 };
 
 /* Appends to the text in buf (never past len). */
@@ -314,12 +317,51 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 	}
 }
 
+/* Every `lethe journal accept` so far, for [certificate]
+ * journal_accepted, into buf: "line 57 on 2026-11-23T09:00:00Z by root
+ * (restored state_dir from the 11-20 backup), ...", or "" when there is
+ * none.  What does not fit is counted, never dropped silently. */
+static void
+accepted_text(const struct events *ev, char *buf, size_t len)
+{
+	size_t off = 0, left = 0;
+	char when[32], reason[TEXT_REASON_MAX + 64], by[64];
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ev->naccept; i++) {
+		const struct ev_accept *x = &ev->accept[i];
+		int w;
+		if (left > 0) {
+			left++;
+			continue;
+		}
+		snprintf(reason, sizeof(reason), "%s", x->reason ? x->reason : "");
+		snprintf(by, sizeof(by), "%s", x->by ? x->by : "?");
+		text_cert_safe(reason);
+		text_cert_safe(by);
+		w = snprintf(buf + off, len - off - 64, "%sline %" PRIu64 " on %s "
+		    "by %s (%s)", off ? ", " : "", x->seq,
+		    time_format_utc(x->at, when), by, reason);
+		if (w < 0 || (size_t)w >= len - off - 64) {
+			buf[off] = '\0';
+			left = 1;
+			continue;
+		}
+		off += (size_t)w;
+	}
+	if (left > 0)
+		snprintf(buf + off, len - off, "%s%zu more acceptance%s (listed "
+		    "in the journal)", off ? ", and " : "", left,
+		    left == 1 ? "" : "s");
+}
+
 /* Fills *ct (pointing into *b, r and a) for the disposition in r, with
  * the manifest's totals and digest and the journal at seq/head. */
 static void
 build_cert(const struct config *c, const struct agreement *a,
     const struct record *r, const char *manifest, size_t mlen,
-    uint64_t seq, const char *head, struct cert *ct, struct certbuf *b)
+    const struct events *ev, uint64_t seq, const char *head, struct cert *ct,
+    struct certbuf *b)
 {
 	const struct dispose_out *o = &r->out;
 	uint64_t rows, bytes;
@@ -337,6 +379,10 @@ build_cert(const struct config *c, const struct agreement *a,
 	ct->journal_seq = seq;
 	snprintf(b->head, sizeof(b->head), "%s", head);
 	ct->journal_head = b->head;
+	/* Named on every certificate issued after an acceptance. */
+	accepted_text(ev, b->accepted, sizeof(b->accepted));
+	if (b->accepted[0] != '\0')
+		ct->journal_accepted = b->accepted;
 	ct->agreement = a->id;
 	ct->lea = a->lea;
 	snprintf(b->vendor, sizeof(b->vendor), "%s", c->vendor_name ?
@@ -426,14 +472,14 @@ load_signer(const struct config *c, struct signer *s, struct err *e)
 static int
 write_cert(const struct config *c, const struct agreement *a,
     const struct record *r, const char *manifest, size_t mlen,
-    struct journal *j, struct err *e)
+    const struct events *ev, struct journal *j, struct err *e)
 {
 	struct certbuf b;
 	struct cert ct;
 	struct signer s;
 	int rc;
 
-	build_cert(c, a, r, manifest, mlen, j->seq, j->head, &ct, &b);
+	build_cert(c, a, r, manifest, mlen, ev, j->seq, j->head, &ct, &b);
 	if (load_signer(c, &s, e) != 0)
 		return -1;
 	rc = cert_write_files(c->state_dir, &ct, manifest, mlen, &s, e);
@@ -468,7 +514,7 @@ certify_preflight(const struct config *c, const struct agreement *a,
 	record_from(&r, c, a, id, trigger, trigger_date, deadline, ds, nds, ev,
 	    &out);
 	build_cert(c, a, &r, CERT_MANIFEST_HEADER,
-	    strlen(CERT_MANIFEST_HEADER), ev->seq, head, &ct, &b);
+	    strlen(CERT_MANIFEST_HEADER), ev, ev->seq, head, &ct, &b);
 	if (cert_format(&ct, &text, &len, e) != 0)
 		return err_prefix(e, "the certificate could not be written");
 	free(text);
@@ -491,7 +537,6 @@ certify(const struct config *c, const struct policyset *ps,
 	struct cert ct;
 	int rc = -1;
 
-	(void)ev;
 	a = policy_find(ps, dp->agreement);
 	if (a == NULL)
 		return err_set(e, "agreement %s is no longer in the policies",
@@ -508,8 +553,8 @@ certify(const struct config *c, const struct policyset *ps,
 	    r.id);
 	/* ID.cert is written last: if it exists, an earlier run issued it
 	 * and was killed before journaling; finish, never re-issue. */
-	if (lstat(path, &st) != 0 && write_cert(c, a, &r, manifest, mlen, j,
-	    e) != 0)
+	if (lstat(path, &st) != 0 && write_cert(c, a, &r, manifest, mlen, ev,
+	    j, e) != 0)
 		goto out;
 	if (deliver_state(c->state_dir, r.id, NULL, e) == DELIVER_NONE) {
 		if (mime_cert_message(c, a->contact, r.id, &msg, &msglen,
@@ -598,18 +643,44 @@ certify_delivered(const struct config *c, const struct deliver_report *dr,
 }
 
 int
+certify_can_sign(const struct config *c)
+{
+	return c->sign_key != NULL && c->sign_cert != NULL;
+}
+
+int
 certify_checkpoint(const struct config *c, struct journal *j, struct err *e)
 {
 	struct signer s;
-	int rc;
+	int rc = -1;
 
-	if (c->sign_key == NULL || c->sign_cert == NULL)
+	if (!certify_can_sign(c))
 		return err_set(e, "%s: no [signing] key configured: the journal "
 		    "cannot be sealed with a signed checkpoint", c->path);
 	memset(&s, 0, sizeof(s));
 	if (sign_load(c->sign_key, c->sign_cert, c->sign_chain, &s, e) != 0)
 		return -1;
-	rc = checkpoint_write(c->state_dir, j->seq, j->head, &s, e);
+	if (journal_lock(j, e) == 0) {
+		rc = checkpoint_write(c->state_dir, j->seq, j->head, &s, e);
+		journal_unlock(j);
+	}
 	sign_free(&s);
+	return rc;
+}
+
+int
+certify_gate(const struct config *c, struct journal *j,
+    struct gate_report *g, struct err *e)
+{
+	int rc;
+
+	if (j != NULL && journal_lock(j, e) != 0) {
+		memset(g, 0, sizeof(*g));
+		g->state = GATE_ERROR;
+		return -1;
+	}
+	rc = checkpoint_gate(c->state_dir, c->sign_chain, j, g, e);
+	if (j != NULL)
+		journal_unlock(j);
 	return rc;
 }

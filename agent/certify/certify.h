@@ -17,6 +17,7 @@ struct deliver_report;
 struct diags;
 struct ev_disposition;
 struct events;
+struct gate_report;
 struct journal;
 struct policyset;
 struct err;
@@ -46,9 +47,20 @@ int certify_preflight(const struct config *c, const struct agreement *a,
  * delivered. */
 unsigned certify_delivered(const struct config *c,
     const struct deliver_report *dr, struct journal *j, struct diags *errors);
-/* Writes the signed journal checkpoint at the journal's head.  Returns 0,
- * or -1 with *e set. */
+/* Writes the signed journal checkpoint at the journal's head, under the
+ * journal lock (so it seals exactly the file's end, and never interleaves
+ * with another checkpoint).  Returns 0, or -1 with *e set. */
 int certify_checkpoint(const struct config *c, struct journal *j,
     struct err *e);
+/* Whether [signing] key and cert are configured (a checkpoint can be
+ * attempted). */
+int certify_can_sign(const struct config *c);
+/* The trust gate every command that writes state passes before writing
+ * (SPEC §9): checkpoint_gate() against the configured CA ([signing]
+ * chain), under j's journal lock (j may be NULL: a shared lock is taken).
+ * Fills *g.  Returns 0 when the journal is trusted, or -1 with *e saying
+ * exactly what does not match. */
+int certify_gate(const struct config *c, struct journal *j,
+    struct gate_report *g, struct err *e);
 
 #endif

@@ -13,6 +13,7 @@
 #include "conf/policy.h"
 #include "plan/sched.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -29,7 +30,7 @@ sb_kv(struct strbuf *b, const char *key, const char *fmt, ...)
 static void
 sb_kv(struct strbuf *b, const char *key, const char *fmt, ...)
 {
-	char val[2048];
+	char val[8448];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -42,45 +43,61 @@ sb_kv(struct strbuf *b, const char *key, const char *fmt, ...)
 }
 
 /* Free text (a hold's reason, a policy's exempt_reason) as a certificate
- * value that reads back as written: no control bytes, and no ';' or '#'
- * that an INI reader would take for a comment. */
+ * value that reads back as written: see text_cert_safe. */
 static void
 cert_safe(char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = ' ';
-		else if (*s == ';' || *s == '#')
-			*s = ',';
+	text_cert_safe(s);
 }
 
+/* Each hold of the agreement with its whole reason (`lethe hold` keeps
+ * reasons within TEXT_REASON_MAX, so they fit on a certificate).  A reason
+ * recorded before that rule, longer, is shown up to the limit and says it
+ * was cut; holds that do not fit in buf are counted, never dropped
+ * silently. */
 static void
 holds_text(const struct events *ev, const char *agreement, char *buf,
     size_t len)
 {
-	size_t off = 0;
-	char when[21], rel[21], reason[96];
+	size_t off = 0, left = 0;
+	char when[21], rel[21], reason[TEXT_REASON_MAX + 64];
 
 	snprintf(buf, len, "none");
 	for (size_t i = 0; i < ev->nhold; i++) {
 		const struct ev_hold *h = &ev->hold[i];
+		const char *why = h->reason ? h->reason : "";
 		int w;
 		if (strcmp(h->agreement, agreement) != 0)
 			continue;
+		if (left > 0) {
+			left++;
+			continue;
+		}
 		time_format_utc(h->placed, when);
-		snprintf(reason, sizeof(reason), "%.80s", h->reason ? h->reason :
-		    "");
+		if (strlen(why) > TEXT_REASON_MAX)
+			snprintf(reason, sizeof(reason), "%.*s... [cut at %d "
+			    "bytes: the whole reason is in the journal]",
+			    TEXT_REASON_MAX, why, TEXT_REASON_MAX);
+		else
+			snprintf(reason, sizeof(reason), "%s", why);
 		cert_safe(reason);
 		if (h->released)
 			time_format_utc(h->released_at, rel);
-		w = snprintf(buf + off, len - off, "%s%s (%s) placed %s%s%s",
+		/* Room is kept for the count of holds that would not fit. */
+		w = snprintf(buf + off, len - off - 64, "%s%s (%s) placed %s%s%s",
 		    off ? ", " : "", h->id, reason, when,
 		    h->released ? ", released " : ", active",
 		    h->released ? rel : "");
-		if (w < 0 || (size_t)w >= len - off)
-			break;
+		if (w < 0 || (size_t)w >= len - off - 64) {
+			buf[off] = '\0';
+			left = 1;
+			continue;
+		}
 		off += (size_t)w;
 	}
+	if (left > 0)
+		snprintf(buf + off, len - off, "%s%zu more hold%s (listed in the "
+		    "journal)", off ? ", and " : "", left, left == 1 ? "" : "s");
 }
 
 /* Appends name to the ", "-separated list in buf (len bytes, *off used);

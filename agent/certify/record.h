@@ -26,7 +26,8 @@ struct record {
 	catset_t categories;
 	char datasets[1024];	/* names, comma-separated */
 	char retained[1024];	/* "name (reason); ..." or "none" */
-	char holds[1024];	/* "H-0001 placed ..., released ...; ..." or "none" */
+	char holds[8192];	/* "H-0001 (reason) placed ..., released ...,
+				 * ..." or "none"; never cut silently */
 	int partial;		/* the disposition failed after destroying
 				 * something: certified as partial */
 	struct dispose_out out;

@@ -246,6 +246,10 @@ cert_resend(struct ctx *x, const char *id)
 		    c.agreement, id);
 		goto out;
 	}
+	if (cmd_gate(x, &e) != 0) {
+		warnx_("certificate %s not queued: %s", id, e.msg);
+		goto out;
+	}
 	if (mime_cert_message(&x->cfg, a->contact, id, &msg, &len, &e) != 0 ||
 	    deliver_enqueue_copy(x->cfg.state_dir, id, msg, len, &e) != 0) {
 		warnx_("certificate %s: %s", id, e.msg);

@@ -1,26 +1,28 @@
 /*
  * cmd_events.c: the admin's records (SPEC §4): `lethe terminate`,
- * `lethe directive add|list|show|cancel`, `lethe hold`, `lethe release`.
+ * `lethe directive add|list|show|cancel` (holds: cmd_hold.c).
  *
  * MUST rules:
  *  - everything is validated before anything is written: a usage or
  *    validation error exits 2 having changed nothing;
- *  - every write happens under the state lock (lock.h), and what is
- *    recorded is decided after the lock is taken, from a fresh replay;
+ *  - what is recorded is decided under the state lock and the journal
+ *    lock, from a replay made under them (session.h);
+ *  - a journal that fails the trust gate (certify_gate: it does not match
+ *    its signed checkpoint) is refused before anything is written;
+ *  - after recording, a trusted journal is sealed with a signed checkpoint
+ *    (when [signing] is configured); an untrusted one never is;
  *  - a directive's file is kept (0600) before its journal line is written,
  *    so a recorded directive always has its copy for `directive show`.
  */
 #include "cmd/cmd.h"
+#include "cmd/session.h"
 #include "conf/directive.h"
 #include "state/durable.h"
 #include "base/err.h"
 #include "plan/events.h"
-#include "conf/iniread.h"
 #include "state/journal.h"
-#include "state/lock.h"
 #include "plan/sched.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,25 +33,6 @@
 
 #define DIRECTIVE_MAX 65536	/* bytes: a directive is a short form */
 
-/* Who is recording: $SUDO_USER when set, else our login name or uid. */
-static const char *
-whoami(char *buf, size_t len)
-{
-	const char *s = getenv("SUDO_USER");
-	struct passwd *pw;
-
-	if (s != NULL && *s != '\0') {
-		snprintf(buf, len, "%s", s);
-		return buf;
-	}
-	pw = getpwuid(geteuid());
-	if (pw != NULL && pw->pw_name != NULL)
-		snprintf(buf, len, "%s", pw->pw_name);
-	else
-		snprintf(buf, len, "uid %ld", (long)geteuid());
-	return buf;
-}
-
 /* Prints s with control characters shown as '?'. */
 static void
 put_clean(const char *s)
@@ -57,82 +40,6 @@ put_clean(const char *s)
 	for (; *s; s++)
 		putchar(((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t') ||
 		    *s == 0x7f ? '?' : *s);
-}
-
-/* The agreement named id, or NULL after an error with a suggestion. */
-static const struct agreement *
-find_agreement(struct ctx *x, const char *id)
-{
-	const struct agreement *a = policy_find(&x->ps, id);
-	const char **ids;
-	const char *s = NULL;
-
-	if (a != NULL)
-		return a;
-	ids = calloc(x->ps.n + 1, sizeof(*ids));
-	if (ids != NULL) {
-		for (size_t i = 0; i < x->ps.n; i++)
-			ids[i] = x->ps.a[i].id;
-		s = iniread_suggest(id, ids, x->ps.n);
-	}
-	if (s != NULL)
-		warnx_("unknown agreement '%s'; did you mean '%s'?", id, s);
-	else
-		warnx_("unknown agreement '%s': no policy in %s has that id",
-		    id, x->cfg.policy_dir);
-	free(ids);
-	return NULL;
-}
-
-/* A writer's session: the lock, a fresh replay and the open journal. */
-struct session {
-	int lockfd;
-	struct events ev;
-	struct journal j;
-	int open;
-};
-
-static int
-session_begin(struct ctx *x, struct session *s)
-{
-	struct err e;
-
-	memset(s, 0, sizeof(*s));
-	s->lockfd = -1;
-	s->j.fd = -1;
-	if (lock_acquire(x->cfg.state_dir, 0, &s->lockfd, &e) != 0) {
-		warnx_("%s", e.msg);
-		return -1;
-	}
-	if (journal_open(x->cfg.state_dir, &s->j, &e) != 0 ||
-	    events_load(x->cfg.state_dir, &s->ev, &e) != 0) {
-		warnx_("%s", e.msg);
-		return -1;
-	}
-	s->open = 1;
-	return 0;
-}
-
-static void
-session_end(struct session *s)
-{
-	journal_close(&s->j);
-	events_free(&s->ev);
-	lock_release(s->lockfd);
-	s->lockfd = -1;
-}
-
-static int
-append(struct session *s, const char *event, const struct jfield *f,
-    size_t nf)
-{
-	struct err e;
-
-	if (journal_append(&s->j, event, f, nf, &e) != 0) {
-		warnx_("%s", e.msg);
-		return -1;
-	}
-	return 0;
 }
 
 /* lethe terminate AGREEMENT DATE */
@@ -156,9 +63,9 @@ cmd_terminate(struct ctx *x, int argc, char **argv)
 	}
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
-	if ((a = find_agreement(x, argv[1])) == NULL)
+	if ((a = cmd_find_agreement(x, argv[1])) == NULL)
 		return EXIT_USAGE;
-	if (session_begin(x, &s) != 0)
+	if (session_begin(x, &s, 1) != 0 || session_refuse(x, &s) != 0)
 		goto out;
 	t = events_termination(&s.ev, a->id);
 	if (t != NULL && t->date == date) {
@@ -169,10 +76,11 @@ cmd_terminate(struct ctx *x, int argc, char **argv)
 	}
 	struct jfield f[] = {
 		{ "agreement", a->id }, { "date", date_format(date, d1) },
-		{ "by", whoami(by, sizeof(by)) },
+		{ "by", cmd_whoami(by, sizeof(by)) },
 	};
-	if (append(&s, "terminate", f, 3) != 0)
+	if (session_append(&s, "terminate", f, 3) != 0)
 		goto out;
+	session_seal(x, &s);
 	printf("%s: terminated on %s%s; disposal deadline %s\n", a->id, d1,
 	    t != NULL ? " (replaces the earlier record)" : "",
 	    date_format(date_add(date, a->after_termination), d2));
@@ -240,7 +148,7 @@ directive_add(struct ctx *x, const char *file)
 		goto out;
 	}
 	rc = EXIT_FAIL;
-	if (session_begin(x, &s) != 0)
+	if (session_begin(x, &s, 1) != 0 || session_refuse(x, &s) != 0)
 		goto out;
 	if ((dup = events_directive_by_sha(&s.ev, sha)) != NULL) {
 		warnx_("%s: this directive was already recorded as %s", file,
@@ -277,10 +185,11 @@ directive_add(struct ctx *x, const char *file)
 		{ "nature", dv.transfer ? "transfer" : "destroy" },
 		{ "transfer_to", dv.transfer_to ? dv.transfer_to : "" },
 		{ "schedule", sch }, { "requested_by", dv.requested_by },
-		{ "sha256", sha }, { "by", whoami(by, sizeof(by)) },
+		{ "sha256", sha }, { "by", cmd_whoami(by, sizeof(by)) },
 	};
-	if (append(&s, "directive-add", f, sizeof(f) / sizeof(f[0])) != 0)
+	if (session_append(&s, "directive-add", f, sizeof(f) / sizeof(f[0])) != 0)
 		goto out;
+	session_seal(x, &s);
 	date_format(directive_deadline(policy_find(&x->ps, dv.agreement),
 	    dv.received, dv.schedule), dl);
 	printf("%s: directive for %s recorded (received %s, %s %s, "
@@ -482,7 +391,7 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
-	if (session_begin(x, &s) != 0)
+	if (session_begin(x, &s, 1) != 0 || session_refuse(x, &s) != 0)
 		goto out;
 	rc = EXIT_USAGE;
 	if ((d = events_directive(&s.ev, id)) == NULL) {
@@ -504,10 +413,11 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 	rc = EXIT_FAIL;
 	struct jfield f[] = {
 		{ "id", id }, { "agreement", d->agreement },
-		{ "reason", reason }, { "by", whoami(by, sizeof(by)) },
+		{ "reason", reason }, { "by", cmd_whoami(by, sizeof(by)) },
 	};
-	if (append(&s, "directive-cancel", f, 4) != 0)
+	if (session_append(&s, "directive-cancel", f, 4) != 0)
 		goto out;
+	session_seal(x, &s);
 	printf("%s: cancelled\n", id);
 	rc = EXIT_OK;
 out:
@@ -540,197 +450,3 @@ cmd_directive(struct ctx *x, int argc, char **argv)
 	return usage(syn);
 }
 
-/* Appends ",name" (or "name") to list; -1 if it does not fit. */
-static int
-list_add(char *list, size_t len, const char *name)
-{
-	size_t n = strlen(list);
-	int w = snprintf(list + n, len - n, "%s%s", n ? "," : "", name);
-
-	return w < 0 || (size_t)w >= len - n ? -1 : 0;
-}
-
-/* Whether the comma-separated list holds name. */
-static int
-list_has(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p = list;
-
-	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
-		if (len == n && strncmp(p, name, n) == 0)
-			return 1;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	return 0;
-}
-
-/* lethe hold AGREEMENT --reason TEXT [--dataset NAME]... [--category C]... */
-int
-cmd_hold(struct ctx *x, int argc, char **argv)
-{
-	static const char syn[] = "hold AGREEMENT --reason TEXT "
-	    "[--dataset NAME]... [--category C]...";
-	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
-	const struct agreement *a = NULL;
-	const char *agr = NULL, *reason = NULL;
-	char names[2048] = "", cats[1024] = "", msg[256], by[256], id[16];
-	catset_t set = 0;
-	int rc = EXIT_USAGE, matched = 0;
-
-	for (int i = 1; i < argc; i++) {
-		const char *o = argv[i];
-		if (strcmp(o, "--reason") == 0 || strcmp(o, "--dataset") == 0 ||
-		    strcmp(o, "--category") == 0) {
-			if (i + 1 >= argc)
-				return usage(syn);
-			i++;
-		}
-		if (strcmp(o, "--reason") == 0)
-			reason = argv[i];
-		else if (strcmp(o, "--dataset") == 0 || strcmp(o, "--category") == 0)
-			continue;	/* checked once the policies are loaded */
-		else if (o[0] == '-' || agr != NULL)
-			return usage(syn);
-		else
-			agr = o;
-	}
-	if (agr == NULL || reason == NULL || reason[0] == '\0') {
-		if (agr != NULL)
-			warnx_("a hold needs --reason TEXT (it is listed on the "
-			    "certificate)");
-		return usage(syn);
-	}
-	if (ctx_load(x) != 0)
-		return EXIT_USAGE;
-	if ((a = find_agreement(x, agr)) == NULL)
-		return EXIT_USAGE;
-	for (int i = 1; i + 1 < argc; i++) {
-		if (strcmp(argv[i], "--dataset") == 0) {
-			const char *n = argv[++i];
-			size_t k = 0;
-			while (k < a->nds && strcmp(a->ds[k].name, n) != 0)
-				k++;
-			if (k == a->nds) {
-				warnx_("agreement %s has no dataset '%s'", a->id,
-				    n);
-				return EXIT_USAGE;
-			}
-			if (list_has(names, n))
-				continue;
-			if (strchr(n, ',') != NULL ||
-			    list_add(names, sizeof(names), n) != 0) {
-				warnx_("dataset '%s': name cannot be recorded "
-				    "in a hold", n);
-				return EXIT_USAGE;
-			}
-		} else if (strcmp(argv[i], "--category") == 0) {
-			catset_t c;
-			if (category_parse_list(argv[++i], &c, msg,
-			    sizeof(msg)) != 0) {
-				warnx_("%s", msg);
-				return EXIT_USAGE;
-			}
-			set |= c;
-		} else if (strcmp(argv[i], "--reason") == 0) {
-			i++;
-		}
-	}
-	if (set != 0) {
-		category_format(set, cats, sizeof(cats));
-		for (size_t k = 0; k < a->nds; k++)
-			if (a->ds[k].categories & set)
-				matched = 1;
-		if (!matched)
-			warnx_("warning: no dataset of %s holds %s: the hold "
-			    "freezes the whole agreement (holds fail closed)",
-			    a->id, cats);
-	}
-	rc = EXIT_FAIL;
-	if (session_begin(x, &s) != 0)
-		goto out;
-	events_next_hold_id(&s.ev, id);
-	struct jfield f[6] = {
-		{ "id", id }, { "agreement", a->id }, { "reason", reason },
-	};
-	size_t nf = 3;
-	if (names[0] != '\0')
-		f[nf++] = (struct jfield){ "datasets", names };
-	if (cats[0] != '\0')
-		f[nf++] = (struct jfield){ "categories", cats };
-	f[nf++] = (struct jfield){ "by", whoami(by, sizeof(by)) };
-	if (append(&s, "hold", f, nf) != 0)
-		goto out;
-	printf("%s: legal hold on %s", id, a->id);
-	if (names[0] != '\0' || cats[0] != '\0') {
-		printf(" (");
-		if (names[0] != '\0')
-			printf("datasets %s%s", names, cats[0] ? "; " : "");
-		if (cats[0] != '\0')
-			printf("categories %s", cats);
-		printf(")");
-	}
-	printf(" recorded: nothing it covers is destroyed until `lethe "
-	    "release %s`\n", a->id);
-	rc = EXIT_OK;
-out:
-	session_end(&s);
-	return rc;
-}
-
-/* lethe release AGREEMENT [--id H-0001] */
-int
-cmd_release(struct ctx *x, int argc, char **argv)
-{
-	static const char syn[] = "release AGREEMENT [--id H-0001]";
-	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
-	const char *agr = NULL, *hid = NULL;
-	char by[256];
-	int rc = EXIT_FAIL, found = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
-			hid = argv[++i];
-		else if (argv[i][0] == '-' || agr != NULL)
-			return usage(syn);
-		else
-			agr = argv[i];
-	}
-	if (agr == NULL)
-		return usage(syn);
-	/* The config is needed; the agreement may have left the policies
-	 * since its hold was placed, and must still be releasable. */
-	if (ctx_load(x) != 0)
-		return EXIT_USAGE;
-	if (session_begin(x, &s) != 0)
-		goto out;
-	whoami(by, sizeof(by));
-	for (size_t i = 0; i < s.ev.nhold; i++) {
-		const struct ev_hold *h = &s.ev.hold[i];
-		if (h->released || strcmp(h->agreement, agr) != 0 ||
-		    (hid != NULL && strcmp(h->id, hid) != 0))
-			continue;
-		found++;
-		struct jfield f[] = {
-			{ "id", h->id }, { "agreement", agr }, { "by", by },
-		};
-		if (append(&s, "release", f, 3) != 0)
-			goto out;
-		printf("%s: hold on %s released\n", h->id, agr);
-	}
-	if (found == 0) {
-		if (hid != NULL)
-			warnx_("no active hold %s on %s", hid, agr);
-		else
-			warnx_("no active hold on %s", agr);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
-	session_end(&s);
-	return rc;
-}

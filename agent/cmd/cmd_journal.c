@@ -1,25 +1,65 @@
 /*
- * cmd_journal.c: `lethe journal verify [--ca FILE]` (SPEC §9): checks the
- * journal's hash chain line by line, then the latest signed checkpoint
- * against the vendor CA, and prints one line per check.  Read-only: it
- * takes no lock and writes nothing.
+ * cmd_journal.c: `lethe journal verify [--ca FILE]` and `lethe journal
+ * accept --reason TEXT` (SPEC §9).
+ *
+ * verify checks the journal's hash chain line by line, then the trust
+ * gate (the latest signed checkpoint against the vendor CA, or its
+ * absence where runs were recorded), and prints one line per check and
+ * every acceptance on record.  Read-only: it writes nothing, and takes
+ * only a shared journal lock so that it never sees a line or a checkpoint
+ * half-written.  A journal it cannot read is "cannot read", never BROKEN.
+ *
+ * accept is the admin's deliberate way out of a journal that fails the
+ * gate (a restored backup, a known repair): it needs the signing key,
+ * records what did not match as a journal-accept event (named on every
+ * later certificate) and seals the journal with a fresh checkpoint.  It
+ * cannot mend a broken chain (journal verify names the line; restore the
+ * journal from a backup, then accept).
  */
 #include "cmd/cmd.h"
-#include "base/err.h"
-#include "certify/checkpoint.h"
 #include "base/date.h"
+#include "base/err.h"
+#include "base/text.h"
+#include "certify/certify.h"
+#include "certify/checkpoint.h"
+#include "certify/sign.h"
+#include "plan/events.h"
 #include "state/journal.h"
+#include "state/lock.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+/* Prints each journal-accept line ("journal: accepted ..."). */
+static int
+print_accept(const struct jrec *r, void *arg)
+{
+	const char *why, *kind, *by;
+	char when[32];
+
+	(void)arg;
+	if (strcmp(r->event, "journal-accept") != 0)
+		return 0;
+	why = jrec_get(r, "reason");
+	kind = jrec_get(r, "kind");
+	by = jrec_get(r, "by");
+	printf("journal: line %" PRIu64 ": accepted on %s by %s (%s): ",
+	    r->seq, time_format_utc(r->time, when), by ? by : "?",
+	    kind ? kind : "?");
+	for (const char *p = why ? why : ""; *p; p++)
+		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	putchar('\n');
+	return 0;
+}
+
 static int
 journal_verify_cmd(struct ctx *x, const char *ca)
 {
 	struct journal_report r;
-	struct checkpoint_report cr;
+	struct gate_report g;
 	struct err e;
+	char when[32];
 	int rc;
 
 	if (ctx_load_config(x) != 0)
@@ -27,6 +67,10 @@ journal_verify_cmd(struct ctx *x, const char *ca)
 	if (ca == NULL)
 		ca = x->cfg.sign_chain;
 	if (journal_verify(x->cfg.state_dir, &r, &e) != 0) {
+		if (r.read_errno != 0) {
+			warnx_("%s", e.msg);
+			return EXIT_FAIL;
+		}
 		printf("journal: BROKEN: %s\n", e.msg);
 		if (r.bad_line > 0)
 			printf("journal: lines 1-%" PRIu64 " intact, head %s; "
@@ -40,43 +84,185 @@ journal_verify_cmd(struct ctx *x, const char *ca)
 	else
 		printf("journal: %" PRIu64 " lines, chain intact, head %s\n",
 		    r.lines, r.head);
+	if (r.torn > 0)
+		printf("journal: torn last line (%" PRIu64 " bytes without a "
+		    "newline: an interrupted write) not counted; the next "
+		    "command that records state removes it and journals the "
+		    "repair\n", r.torn);
 	/* The signed checkpoint ties the chain to the agent's key: without
 	 * it, someone who can write state_dir could rewrite the whole chain. */
-	if (ca == NULL) {
-		printf("checkpoint: not checked: no CA (give --ca FILE or set "
-		    "[signing] chain)\n");
-		return EXIT_OK;
-	}
-	memset(&cr, 0, sizeof(cr));
-	rc = checkpoint_verify(x->cfg.state_dir, ca, &cr, &e);
-	if (rc < 0) {
-		printf("checkpoint: FORGED OR MISMATCHED: %s\n", e.msg);
+	rc = checkpoint_gate(x->cfg.state_dir, ca, NULL, &g, &e);
+	if (journal_read(x->cfg.state_dir, print_accept, NULL, &e) != 0 &&
+	    rc == 0)
 		return EXIT_FAIL;
+	if (rc != 0) {
+		switch (g.state) {
+		case GATE_NO_CHECKPOINT:
+			printf("checkpoint: MISSING: %s\n", e.msg);
+			return EXIT_FAIL;
+		case GATE_FORGED:
+		case GATE_MISMATCH:
+		case GATE_SHORT:
+			printf("checkpoint: FORGED OR MISMATCHED: %s\n", e.msg);
+			return EXIT_FAIL;
+		case GATE_BROKEN:
+			printf("journal: BROKEN: %s\n", e.msg);
+			return EXIT_FAIL;
+		default:
+			if (ca == NULL) {
+				printf("checkpoint: not checked: no CA (give "
+				    "--ca FILE or set [signing] chain)\n");
+				return EXIT_OK;
+			}
+			warnx_("%s", e.msg);
+			return EXIT_FAIL;
+		}
 	}
-	if (rc == 1) {
-		printf("checkpoint: none yet (written at the end of each run); "
-		    "%" PRIu64 " lines not yet sealed\n", r.lines);
+	if (!g.have_ckpt) {
+		printf("checkpoint: none yet (the first run writes one); %"
+		    PRIu64 " lines not yet sealed\n", g.lines);
 		return EXIT_OK;
 	}
-	{
-		char when[21];
-		printf("checkpoint: signed by %s at %s, seals lines 1-%" PRIu64
-		    "\n", cr.signer, time_format_utc(cr.time, when), cr.seq);
-	}
-	if (cr.unsealed > 0)
+	printf("checkpoint: signed by %s at %s, seals lines 1-%" PRIu64 "\n",
+	    g.signer, time_format_utc(g.ckpt_time, when), g.seq);
+	if (g.unsealed > 0)
 		printf("journal: %" PRIu64 " lines after the checkpoint are "
-		    "not yet sealed\n", cr.unsealed);
+		    "not yet sealed\n", g.unsealed);
 	return EXIT_OK;
 }
 
-/* lethe journal verify */
+static int
+journal_accept_cmd(struct ctx *x, const char *reason)
+{
+	struct journal j = { .fd = -1 };
+	struct gate_report g;
+	struct signer s;
+	struct err e, why;
+	char msg[256], by[256], lines[24], seq[24], when[32], *shown;
+	int lockfd = -1, rc = EXIT_USAGE;
+
+	if (text_reason_check(reason, msg, sizeof(msg)) != 0) {
+		warnx_("journal accept: %s; nothing was recorded", msg);
+		return EXIT_USAGE;
+	}
+	if (ctx_load_config(x) != 0)
+		return EXIT_USAGE;
+	/* The key is what makes an acceptance more than an edit. */
+	if (!certify_can_sign(&x->cfg) || x->cfg.sign_chain == NULL) {
+		warnx_("%s: journal accept needs the signing key, its "
+		    "certificate and the CA ([signing] key, cert, chain); "
+		    "nothing was recorded", x->conf_path);
+		return EXIT_USAGE;
+	}
+	memset(&s, 0, sizeof(s));
+	if (sign_load(x->cfg.sign_key, x->cfg.sign_cert, x->cfg.sign_chain,
+	    &s, &e) != 0) {
+		warnx_("%s; nothing was recorded", e.msg);
+		return EXIT_USAGE;
+	}
+	sign_free(&s);
+	rc = EXIT_FAIL;
+	if (lock_acquire(x->cfg.state_dir, 0, &lockfd, &e) != 0 ||
+	    journal_open(x->cfg.state_dir, &j, &e) != 0) {
+		warnx_("%s", e.msg);
+		goto out;
+	}
+	if (j.repaired > 0)
+		warnx_("%s: removed a torn last line (%llu bytes, an "
+		    "interrupted write) and journaled the repair", j.path,
+		    (unsigned long long)j.repaired);
+	if (journal_lock(&j, &e) != 0) {
+		warnx_("%s", e.msg);
+		goto out;
+	}
+	if (checkpoint_gate(x->cfg.state_dir, x->cfg.sign_chain, &j, &g,
+	    &why) == 0) {
+		printf("journal: chain intact and the signed checkpoint matches "
+		    "(%" PRIu64 " lines); nothing to accept\n", g.lines);
+		rc = EXIT_OK;
+		goto unlock;
+	}
+	{
+		/* Accepting a journal that does not replay would leave every
+		 * command refusing it all the same. */
+		struct events ev;
+		int bad = events_load(x->cfg.state_dir, &ev, &e) != 0;
+		events_free(&ev);
+		if (bad) {
+			warnx_("%s", e.msg);
+			warnx_("the journal does not replay, so it cannot be "
+			    "accepted; nothing was recorded (put back an intact "
+			    "journal, e.g. from a backup, then accept it)");
+			goto unlock;
+		}
+	}
+	if (g.state == GATE_BROKEN || g.state == GATE_ERROR) {
+		warnx_("%s", why.msg);
+		warnx_("journal accept takes a journal whose chain is intact; "
+		    "nothing was recorded%s", g.state == GATE_BROKEN ? " (put "
+		    "back an intact journal, e.g. from a backup, then accept "
+		    "it)" : "");
+		goto unlock;
+	}
+	snprintf(lines, sizeof(lines), "%" PRIu64, g.lines);
+	snprintf(seq, sizeof(seq), "%" PRIu64, g.seq);
+	{
+		const struct jfield f[] = {
+			{ "kind", checkpoint_gate_name(g.state) },
+			{ "lines", lines },
+			{ "head", g.head },
+			{ "seq", seq },
+			{ "expected", g.expected[0] ? g.expected : "none" },
+			{ "found", g.found[0] ? g.found : "none" },
+			{ "checkpoint_time", g.ckpt_time != (time_t)-1 ?
+			    time_format_utc(g.ckpt_time, when) : "none" },
+			{ "detail", why.msg },
+			{ "reason", reason },
+			{ "by", cmd_whoami(by, sizeof(by)) },
+		};
+		if (journal_append(&j, "journal-accept", f,
+		    sizeof(f) / sizeof(f[0]), &e) != 0) {
+			warnx_("%s", e.msg);
+			goto unlock;
+		}
+	}
+	if (certify_checkpoint(&x->cfg, &j, &e) != 0) {
+		warnx_("the acceptance is journaled (line %" PRIu64 "), but the "
+		    "new checkpoint could not be written: %s; run `lethe "
+		    "journal accept` again", j.seq, e.msg);
+		goto unlock;
+	}
+	shown = why.msg;
+	printf("journal: accepted: %s\n", shown);
+	printf("journal: recorded as line %" PRIu64 " (journal-accept) and "
+	    "sealed by a new signed checkpoint; every certificate issued from "
+	    "now on names this acceptance\n", j.seq);
+	rc = EXIT_OK;
+unlock:
+	journal_unlock(&j);
+out:
+	journal_close(&j);
+	lock_release(lockfd);
+	return rc;
+}
+
+/* lethe journal verify [--ca FILE] | accept --reason TEXT */
 int
 cmd_journal(struct ctx *x, int argc, char **argv)
 {
+	static const char syn[] = "journal verify [--ca FILE] | "
+	    "accept --reason TEXT";
+
 	if (argc == 2 && strcmp(argv[1], "verify") == 0)
 		return journal_verify_cmd(x, NULL);
 	if (argc == 4 && strcmp(argv[1], "verify") == 0 &&
 	    strcmp(argv[2], "--ca") == 0)
 		return journal_verify_cmd(x, argv[3]);
-	return usage("journal verify [--ca FILE]");
+	if (argc == 4 && strcmp(argv[1], "accept") == 0 &&
+	    strcmp(argv[2], "--reason") == 0)
+		return journal_accept_cmd(x, argv[3]);
+	if (argc >= 2 && strcmp(argv[1], "accept") == 0)
+		warnx_("journal accept needs --reason TEXT (it is journaled and "
+		    "named on every later certificate)");
+	return usage(syn);
 }

@@ -9,6 +9,8 @@
  * scope (conflicts, refusals), whose reasons go into the note.
  */
 #include "cmd/cmd.h"
+#include "certify/certify.h"
+#include "certify/checkpoint.h"
 #include "base/err.h"
 #include "plan/events.h"
 #include "plan/sched.h"
@@ -128,6 +130,19 @@ cmd_plan(struct ctx *x, int argc, char **argv)
 		warnx_("%s", e.msg);
 		rc = EXIT_FAIL;
 		goto out;
+	}
+	if (ev.torn > 0)
+		warnx_("warning: %s/journal: a torn last line (%llu bytes, an "
+		    "interrupted write) is not counted; the next command that "
+		    "records state removes it", x->cfg.state_dir,
+		    (unsigned long long)ev.torn);
+	{
+		/* plan shows what run will do: run refuses such a journal. */
+		struct gate_report g;
+		if (certify_gate(&x->cfg, NULL, &g, &e) != 0)
+			warnx_("warning: %s; `lethe run` and every other command "
+			    "that records state refuse this journal until it is "
+			    "accepted (`lethe journal accept`)", e.msg);
 	}
 	if (decide_open(&d, &x->cfg, &x->ps, &ev, time(NULL), today, &e) != 0 ||
 	    decide_walk(&d, 0, &e) != 0) {

@@ -127,6 +127,10 @@ get_key(struct ctx *x, const char *agreement, const char *category,
 
 	if (lock_acquire(x->cfg.state_dir, 1, &lockfd, e) != 0)
 		return -1;
+	if (cmd_gate(x, e) != 0) {
+		lock_release(lockfd);
+		return -1;
+	}
 	/* Sealing a regular file leaves its plaintext where it was: the key
 	 * says so before any ciphertext exists, so that no certificate ever
 	 * calls this data's crypto-erase a Purge (SPEC §8). */
@@ -317,6 +321,7 @@ seal_replace(struct ctx *x, const struct seal_args *a, struct dek *k)
 	}
 	/* The whole operation records state: hold the lock throughout. */
 	if (lock_acquire(x->cfg.state_dir, 1, &lockfd, &e) != 0 ||
+	    cmd_gate(x, &e) != 0 ||
 	    keystore_open(x->cfg.state_dir, x->cfg.kek, KS_WRITE, &ks, &e) != 0 ||
 	    keystore_key_for(&ks, a->agreement, a->category, 1, k, &e) != 0) {
 		warnx_("%s", e.msg);

@@ -169,6 +169,11 @@ cmd_verify_one(const char *path, const struct sign_trust *trust,
 		line(&o, 1, "result = partial: it confirms what a failed "
 		    "disposition destroyed; %llu matches remained (see "
 		    "exceptions)", (unsigned long long)c.remaining_matches);
+	/* Not a check: what the agent's admin accepted is for the reader. */
+	if (c.journal_accepted != NULL && !quiet)
+		printf("note issued after the agent's journal was accepted "
+		    "despite not matching its signed checkpoint: %s\n",
+		    c.journal_accepted);
 	if (cert_check_dates(&c, &e) != 0) {
 		line(&o, 0, "dates consistent: %s", e.msg);
 		fails++;

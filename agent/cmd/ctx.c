@@ -5,9 +5,15 @@
  */
 #include "cmd/cmd.h"
 #include "base/err.h"
+#include "certify/certify.h"
+#include "certify/checkpoint.h"
+#include "conf/iniread.h"
 
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 void
 warnx_(const char *fmt, ...)
@@ -19,6 +25,25 @@ warnx_(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/* Who is recording: $SUDO_USER when set, else our login name or uid. */
+const char *
+cmd_whoami(char *buf, size_t len)
+{
+	const char *s = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (s != NULL && *s != '\0') {
+		snprintf(buf, len, "%s", s);
+		return buf;
+	}
+	pw = getpwuid(geteuid());
+	if (pw != NULL && pw->pw_name != NULL)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "uid %ld", (long)geteuid());
+	return buf;
 }
 
 int
@@ -97,4 +122,44 @@ cmd_human_bytes(uint64_t n, char *buf, size_t len)
 		i++;
 	}
 	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+int
+cmd_gate(struct ctx *x, struct err *e)
+{
+	struct gate_report g;
+	char why[sizeof(e->msg)];
+
+	if (certify_gate(&x->cfg, NULL, &g, e) == 0)
+		return 0;
+	snprintf(why, sizeof(why), "%s", e->msg);
+	return err_set(e, "%s; nothing was done%s", why,
+	    g.state == GATE_BROKEN || g.state == GATE_ERROR ? "" : ".  If "
+	    "this is a restored backup or a repair you know of, record it "
+	    "with `lethe journal accept --reason TEXT`");
+}
+
+/* The agreement named id, or NULL after an error with a suggestion. */
+const struct agreement *
+cmd_find_agreement(struct ctx *x, const char *id)
+{
+	const struct agreement *a = policy_find(&x->ps, id);
+	const char **ids;
+	const char *s = NULL;
+
+	if (a != NULL)
+		return a;
+	ids = calloc(x->ps.n + 1, sizeof(*ids));
+	if (ids != NULL) {
+		for (size_t i = 0; i < x->ps.n; i++)
+			ids[i] = x->ps.a[i].id;
+		s = iniread_suggest(id, ids, x->ps.n);
+	}
+	if (s != NULL)
+		warnx_("unknown agreement '%s'; did you mean '%s'?", id, s);
+	else
+		warnx_("unknown agreement '%s': no policy in %s has that id",
+		    id, x->cfg.policy_dir);
+	free(ids);
+	return NULL;
 }

@@ -439,6 +439,10 @@ open_work(struct dctx *x, struct err *e)
 	if (mkdirs(x->workdir, 0700, e) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/names", x->workdir);
+	/* A row torn by a full disk was never acted on: cut it, so the next
+	 * row is not glued to it (state/durable.h). */
+	if (durable_trim_torn(path, NULL, e) != 0)
+		return -1;
 	x->namesfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (x->namesfd == -1)
@@ -449,6 +453,8 @@ open_work(struct dctx *x, struct err *e)
 	if (x->intentsfd == -1)
 		return err_sys(e, "%s", path);
 	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
+	if (durable_trim_torn(path, NULL, e) != 0)
+		return -1;
 	fresh = lstat(path, &st) != 0;
 	x->manfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);

@@ -516,6 +516,28 @@ on_delivery(struct replay *rp, const struct jrec *r)
 }
 
 static int
+on_accept(struct replay *rp, const struct jrec *r)
+{
+	struct events *ev = rp->ev;
+	struct ev_accept *x;
+
+	if (need(rp, r, "reason") == NULL)
+		return -1;
+	if (grow(&ev->accept, ev->naccept, sizeof(*ev->accept)) != 0) {
+		rp->oom = 1;
+		return -1;
+	}
+	x = &ev->accept[ev->naccept++];
+	memset(x, 0, sizeof(*x));
+	x->seq = r->seq;
+	x->at = r->time;
+	x->kind = xdup(rp, jrec_get(r, "kind"));
+	x->reason = xdup(rp, jrec_get(r, "reason"));
+	x->by = xdup(rp, jrec_get(r, "by"));
+	return 0;
+}
+
+static int
 on_rec(const struct jrec *r, void *arg)
 {
 	static const struct {
@@ -533,6 +555,7 @@ on_rec(const struct jrec *r, void *arg)
 		{ "disposition-fail", on_disp_fail },
 		{ "certificate-issued", on_cert },
 		{ "delivery-attempt", on_delivery },
+		{ "journal-accept", on_accept },
 	};
 	struct replay *rp = arg;
 	int rc = 0;
@@ -560,6 +583,7 @@ int
 events_load(const char *state_dir, struct events *ev, struct err *e)
 {
 	struct replay rp = { .ev = ev, .e = e };
+	struct journal_report rep;
 	char path[4096];
 	int n;
 
@@ -569,7 +593,20 @@ events_load(const char *state_dir, struct events *ev, struct err *e)
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return err_set(e, "%s: path too long", state_dir);
 	rp.path = path;
-	return journal_read(state_dir, on_rec, &rp, e);
+	if (journal_scan(state_dir, on_rec, &rp, &rep, e) != 0)
+		return -1;
+	ev->torn = rep.torn;
+	return 0;
+}
+
+int
+events_apply(struct events *ev, const struct jrec *r, struct err *e)
+{
+	struct replay rp = { .ev = ev, .e = e, .path = "journal" };
+
+	if (r->seq <= ev->seq)
+		return 0;
+	return on_rec(r, &rp);
 }
 
 void
@@ -618,7 +655,13 @@ events_free(struct events *ev)
 	free(ev->dir);
 	free(ev->hold);
 	free(ev->notice);
+	for (size_t i = 0; i < ev->naccept; i++) {
+		free(ev->accept[i].kind);
+		free(ev->accept[i].reason);
+		free(ev->accept[i].by);
+	}
 	free(ev->disp);
+	free(ev->accept);
 	memset(ev, 0, sizeof(*ev));
 }
 

@@ -109,6 +109,17 @@ struct ev_disposition {
 	char *last_detail;	/* detail= of the latest attempt */
 };
 
+/* `journal-accept ...`: an admin accepted a journal that did not match its
+ * signed checkpoint (`lethe journal accept`); named on every later
+ * certificate. */
+struct ev_accept {
+	uint64_t seq;		/* the acceptance's own line */
+	time_t at;
+	char *kind;		/* "mismatch", "short", "no-checkpoint", "forged" */
+	char *reason;
+	char *by;
+};
+
 struct events {
 	struct ev_termination *term;
 	size_t nterm;
@@ -120,9 +131,13 @@ struct events {
 	size_t nnotice;
 	struct ev_disposition *disp;
 	size_t ndisp;
+	struct ev_accept *accept;
+	size_t naccept;
 	uint64_t lines;		/* journal lines replayed */
 	uint64_t seq;		/* last sequence number (0: empty journal) */
 	char head[65];		/* hash of the last line */
+	uint64_t torn;		/* bytes of a torn last line skipped (not yet
+				 * repaired: the next writer does), 0 if none */
 };
 
 /* Replays state_dir/journal (chain checked) into *ev.  A missing journal
@@ -130,6 +145,15 @@ struct events {
  * *ev is always freeable.  Never writes anything. */
 int events_load(const char *state_dir, struct events *ev, struct err *e);
 void events_free(struct events *ev);
+/* Applies one more journal record to a loaded *ev, as replay would: what
+ * journal_sync passes during a run (a hold recorded meanwhile).  A record
+ * at or below ev->seq is already in *ev and is skipped, so applying after
+ * a reload is harmless.  Moves ev's arrays (realloc): pointers into them,
+ * plan rows' included, must be taken again.  Returns 0, or -1 with *e
+ * naming the line; on -1 *ev is still freeable, but its state is not to
+ * be trusted (reload it). */
+struct jrec;
+int events_apply(struct events *ev, const struct jrec *r, struct err *e);
 
 /* The effective termination date of a: the latest `lethe terminate`, else
  * the policy's own `terminated =`, else DAY_NONE. */

@@ -248,3 +248,49 @@ fsync_dir(const char *path, struct err *e)
 	close(fd);
 	return 0;
 }
+
+int
+durable_trim_torn(const char *path, off_t *removed, struct err *e)
+{
+	char buf[4096];
+	struct stat st;
+	off_t end, keep = 0;
+	int fd, rc = -1;
+
+	if (removed != NULL)
+		*removed = 0;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : err_sys(e, "%s", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		err_set(e, "%s: not a regular file", path);
+		goto out;
+	}
+	/* The last newline, looking back from the end. */
+	for (end = st.st_size; end > 0 && keep == 0;) {
+		size_t n = end > (off_t)sizeof(buf) ? sizeof(buf) : (size_t)end;
+		ssize_t got = pread(fd, buf, n, end - (off_t)n);
+		if (got != (ssize_t)n) {
+			err_sys(e, "%s: read", path);
+			goto out;
+		}
+		for (size_t i = n; i-- > 0;)
+			if (buf[i] == '\n') {
+				keep = end - (off_t)n + (off_t)i + 1;
+				break;
+			}
+		end -= (off_t)n;
+	}
+	if (keep < st.st_size) {
+		if (ftruncate(fd, keep) == -1 || fsync(fd) == -1) {
+			err_sys(e, "%s: cannot cut its torn last line", path);
+			goto out;
+		}
+		if (removed != NULL)
+			*removed = st.st_size - keep;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}

@@ -30,6 +30,12 @@ int slurp(const char *path, size_t max, char **buf, size_t *len, struct err *e);
 /* mkdir -p with mode for each missing component (existing ones untouched).
  * Returns 0, or -1 with *e set. */
 int mkdirs(const char *path, mode_t mode, struct err *e);
+/* An append-only text file (one record a line) after a short write: cuts
+ * a last line that has no newline (a torn record, never acted on), so the
+ * next record is not glued to it, and fsyncs.  A missing file is fine.
+ * *removed (may be NULL) gets the bytes cut.  Never follows a symlink.
+ * Returns 0, or -1 with *e set. */
+int durable_trim_torn(const char *path, off_t *removed, struct err *e);
 /* fsync the directory at path.  Returns 0, or -1 with *e set. */
 int fsync_dir(const char *path, struct err *e);
 

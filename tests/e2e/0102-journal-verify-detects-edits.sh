@@ -57,13 +57,20 @@ cp "$T/journal.orig" "$J"
 expect_exit 1 L journal verify >"$T/out"
 grep -q "journal:2:" "$T/out" || die "reorder: $(cat "$T/out")"
 
-# A torn last line (an interrupted write) is named, never repaired.
+# A torn last line (an interrupted write): readers skip it and say so; the
+# next command that records state removes it and journals the repair.
 cp "$T/journal.orig" "$J"
 truncate -s -5 "$J"
-expect_exit 1 L journal verify >"$T/out"
-grep -q "journal:4: torn last line" "$T/out" || die "torn: $(cat "$T/out")"
-expect_exit 1 L terminate a 2026-10-20 2>"$T/err"
-grep -q "journal:4: torn" "$T/err" || die "writer accepted a torn journal"
+expect_exit 0 L journal verify >"$T/out"
+grep -q '^journal: 3 lines, chain intact' "$T/out" || die "torn: $(cat "$T/out")"
+grep -q '^journal: torn last line (.* bytes without a newline' "$T/out" || die "torn: $(cat "$T/out")"
+expect_exit 0 L plan --now 2026-11-01 >/dev/null
+expect_exit 0 L terminate a 2026-10-20 >/dev/null 2>"$T/err"
+grep -q "removed a torn last line ([0-9]* bytes" "$T/err" || die "repair not said: $(cat "$T/err")"
+grep -q '^4 [^ ]* journal-repair line=4 bytes=[0-9]* sha256=[0-9a-f]\{64\} ' "$J" || die "repair not journaled: $(tail -2 "$J")"
+grep -q '^5 [^ ]* terminate agreement=a date=2026-10-20 ' "$J" || die "terminate not recorded after the repair"
+L journal verify >"$T/out" || die "repaired journal does not verify: $(cat "$T/out")"
+grep -q torn "$T/out" && die "still torn: $(cat "$T/out")"
 
 cp "$T/journal.orig" "$J"
 L journal verify >/dev/null || die "restored journal should verify"

@@ -12,7 +12,7 @@ command -v python3 >/dev/null || skip "python3 is not installed"
 command -v openssl >/dev/null || skip "openssl is not installed"
 
 # The driver, linked against the sanitized objects of the delivery modules.
-mods=(deliver mime durable err journal num date spawn strbuf)
+mods=(deliver mime durable err journal journal_write num date spawn strbuf hex)
 objs=("${mods[@]/#/$LETHE_TOP/build/san/}")
 objs=("${objs[@]/%/.o}")
 make -s -C "$LETHE_TOP" "${objs[@]#"$LETHE_TOP"/}" >/dev/null

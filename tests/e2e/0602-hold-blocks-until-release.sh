@@ -41,7 +41,7 @@ expect_exit 3 L plan --tsv >"$T/plan"
 [[ $(state_of whole termination) == overdue ]] || die "not overdue: $(cat "$T/plan")"
 
 # --- a whole-agreement hold -------------------------------------------------
-L hold whole --reason "litigation: Doe v. District, case #26-114; counsel notified" >"$T/hold.out" ||
+L hold whole --reason "litigation: Doe v. District, case no. 26-114; counsel notified" >"$T/hold.out" ||
 	die "hold: $(cat "$T/hold.out")"
 grep -q '^H-0001: legal hold on whole' "$T/hold.out" || die "hold: $(cat "$T/hold.out")"
 expect_exit 2 L hold whole 2>/dev/null                      # a hold needs a reason
@@ -72,7 +72,7 @@ certs=("$T"/state/certificates/*.cert)
 c=${certs[0]}
 grep -qx 'trigger = termination' "$c" || die "trigger: $(grep trigger "$c")"
 grep -qx 'deadline_met = no' "$c" || die "deadline_met: $(grep deadline "$c")"
-grep -qE '^holds = H-0001 \(litigation: Doe v. District, case ,26-114, counsel notified\) placed [0-9T:-]+Z, released [0-9T:-]+Z$' "$c" ||
+grep -qE '^holds = H-0001 \(litigation: Doe v. District, case no. 26-114; counsel notified\) placed [0-9T:-]+Z, released [0-9T:-]+Z$' "$c" ||
 	die "holds on the certificate: $(grep holds "$c")"
 openssl cms -verify -binary -inform PEM -in "$c.p7s" -content "$c" \
 	-CAfile "$T/certs/ca.pem" -out /dev/null 2>"$T/ossl" || die "stock openssl: $(cat "$T/ossl")"

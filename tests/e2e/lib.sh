@@ -128,3 +128,18 @@ snapshot() {
 	(cd "$1" && find . -printf '%p %s %m %y\n' | sort &&
 		find . -type f -print0 | sort -z | xargs -0r sha256sum) 2>/dev/null
 }
+# journal_rechain FILE: renumbers a journal's lines and recomputes its hash
+# chain, as anyone who can write state_dir could after editing it.
+journal_rechain() {
+	local f=$1 prev n=0 line text h
+	prev=$(printf '%064d' 0)
+	while IFS= read -r line; do
+		n=$((n + 1))
+		text=${line% *}
+		text="$n ${text#* }"
+		h=$(printf '%s %s' "$prev" "$text" | sha256sum | cut -d' ' -f1)
+		printf '%s %s\n' "$text" "$h"
+		prev=$h
+	done <"$f" >"$f.rechained"
+	cat "$f.rechained" >"$f" && rm -f "$f.rechained"
+}
