@@ -19,9 +19,11 @@
 #include "certify/sign.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define CERT_FILE_MAX (1024 * 1024)
@@ -93,6 +95,24 @@ cert_path(const struct ctx *x, const char *id, char *buf, size_t len)
 	n = snprintf(buf, len, "%s/certificates/%s.cert", x->cfg.state_dir, id);
 	if (n < 0 || (size_t)n >= len) {
 		warnx_("%s: path too long", x->cfg.state_dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* The path of an issued certificate given by the user; -1 after saying
+ * "unknown certificate" when there is none (the caller exits 2: a usage
+ * error, nothing done, as for every unknown id). */
+static int
+known_cert(const struct ctx *x, const char *id, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (cert_path(x, id, buf, len) != 0)
+		return -1;
+	if (lstat(buf, &st) != 0 && errno == ENOENT) {
+		warnx_("unknown certificate '%s': none was issued with that id "
+		    "(`lethe cert list` shows them)", id);
 		return -1;
 	}
 	return 0;
@@ -196,7 +216,7 @@ cert_show(struct ctx *x, const char *id)
 	size_t len;
 	int fails;
 
-	if (cert_path(x, id, path, sizeof(path)) != 0)
+	if (known_cert(x, id, path, sizeof(path)) != 0)
 		return EXIT_USAGE;
 	if (slurp(path, CERT_FILE_MAX, &text, &len, &e) != 0) {
 		warnx_("%s", e.msg);
@@ -230,7 +250,7 @@ cert_resend(struct ctx *x, const char *id)
 	int rc = EXIT_FAIL;
 
 	cert_init(&c);
-	if (cert_path(x, id, path, sizeof(path)) != 0)
+	if (known_cert(x, id, path, sizeof(path)) != 0)
 		return EXIT_USAGE;
 	if (load_cert(path, &c, &e) != 0 || cert_check_fields(&c, &e) != 0) {
 		warnx_("%s", e.msg);

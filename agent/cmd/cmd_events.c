@@ -410,7 +410,8 @@ directive_show(struct ctx *x, const char *id)
 	if ((rc = load_read_only(x, &ev, &p)) != EXIT_OK)
 		goto out;
 	if ((d = events_directive(&ev, id)) == NULL) {
-		warnx_("no directive '%s' in the journal", id);
+		warnx_("unknown directive '%s': none was recorded with that id "
+		    "(`lethe directive list` shows them)", id);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -486,7 +487,8 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 		goto out;
 	rc = EXIT_USAGE;
 	if ((d = events_directive(&s.ev, id)) == NULL) {
-		warnx_("no directive '%s' in the journal", id);
+		warnx_("unknown directive '%s': none was recorded with that id "
+		    "(`lethe directive list` shows them)", id);
 		goto out;
 	}
 	if (d->cancelled) {
@@ -681,6 +683,35 @@ out:
 	return rc;
 }
 
+/* Says why `release agr [--id hid]` found no active hold to release. */
+static void
+release_nothing(struct ctx *x, const struct events *ev, const char *agr,
+    const char *hid)
+{
+	const struct ev_hold *h = hid != NULL ? events_hold(ev, hid) : NULL;
+	char ts[32];
+
+	if (hid != NULL && h == NULL)
+		warnx_("unknown hold '%s': none was recorded with that id", hid);
+	else if (h != NULL && strcmp(h->agreement, agr) != 0)
+		warnx_("hold %s is on agreement %s, not %s", hid, h->agreement,
+		    agr);
+	else if (h != NULL)
+		warnx_("hold %s on %s was already released (%s)", hid, agr,
+		    time_format_utc(h->released_at, ts));
+	else {
+		for (size_t i = 0; i < ev->nhold; i++)
+			if (strcmp(ev->hold[i].agreement, agr) == 0) {
+				warnx_("no active hold on %s", agr);
+				return;
+			}
+		if (policy_find(&x->ps, agr) != NULL)
+			warnx_("no active hold on %s", agr);
+		else
+			(void)find_agreement(x, agr);
+	}
+}
+
 /* lethe release AGREEMENT [--id H-0001] */
 int
 cmd_release(struct ctx *x, int argc, char **argv)
@@ -722,10 +753,7 @@ cmd_release(struct ctx *x, int argc, char **argv)
 		printf("%s: hold on %s released\n", h->id, agr);
 	}
 	if (found == 0) {
-		if (hid != NULL)
-			warnx_("no active hold %s on %s", hid, agr);
-		else
-			warnx_("no active hold on %s", agr);
+		release_nothing(x, &s.ev, agr, hid);
 		rc = EXIT_USAGE;
 		goto out;
 	}
