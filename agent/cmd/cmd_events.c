@@ -208,7 +208,7 @@ directive_deadline(const struct agreement *a, day_t received, day_t schedule)
 }
 
 static int
-directive_add(struct ctx *x, const char *file)
+directive_add(struct ctx *x, const char *file, int force)
 {
 	struct directive dv = { 0 };
 	struct diags d = { 0 };
@@ -218,7 +218,7 @@ directive_add(struct ctx *x, const char *file)
 	char rec[11], sch[11], dl[11];
 	size_t len;
 	struct err e;
-	int rc = EXIT_USAGE, n;
+	int rc = EXIT_USAGE, n, future;
 
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
@@ -228,6 +228,21 @@ directive_add(struct ctx *x, const char *file)
 		warnx_("%s: directive not recorded", file);
 		goto out;
 	}
+	{
+		struct diags fd = { 0 };
+		future = directive_check_received(&dv, policy_find(&x->ps,
+		    dv.agreement), time(NULL), force ? &fd : &d) != 0;
+		diag_free(&fd);
+	}
+	if (future && !force) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%s\n", d.v[i]);
+		warnx_("%s: directive not recorded", file);
+		goto out;
+	}
+	if (future)
+		warnx_("%s: received %s is in the future; recorded as given "
+		    "(--force)", file, date_format(dv.received, rec));
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.v[i]);
 	if (slurp(file, DIRECTIVE_MAX, &buf, &len, &e) != 0) {
@@ -278,8 +293,11 @@ directive_add(struct ctx *x, const char *file)
 		{ "transfer_to", dv.transfer_to ? dv.transfer_to : "" },
 		{ "schedule", sch }, { "requested_by", dv.requested_by },
 		{ "sha256", sha }, { "by", whoami(by, sizeof(by)) },
+		{ "forced", "received-in-future" },
 	};
-	if (append(&s, "directive-add", f, sizeof(f) / sizeof(f[0])) != 0)
+	/* forced= only when --force let a future date through */
+	if (append(&s, "directive-add", f, sizeof(f) / sizeof(f[0]) -
+	    (future ? 0 : 1)) != 0)
 		goto out;
 	date_format(directive_deadline(policy_find(&x->ps, dv.agreement),
 	    dv.received, dv.schedule), dl);
@@ -517,15 +535,21 @@ out:
 	return rc;
 }
 
-/* lethe directive add FILE | list [--tsv] | show ID | cancel ID --reason T */
+/* lethe directive add [--force] FILE | list [--tsv] | show ID |
+ * cancel ID --reason T */
 int
 cmd_directive(struct ctx *x, int argc, char **argv)
 {
-	static const char syn[] = "directive add FILE | list [--tsv] | "
-	    "show ID | cancel ID --reason TEXT";
+	static const char syn[] = "directive add [--force] FILE | list [--tsv] "
+	    "| show ID | cancel ID --reason TEXT";
 
-	if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 3)
-		return directive_add(x, argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 3 &&
+	    argv[2][0] != '-')
+		return directive_add(x, argv[2], 0);
+	if (argc == 4 && strcmp(argv[1], "add") == 0 &&
+	    (strcmp(argv[2], "--force") == 0 || strcmp(argv[3], "--force") == 0))
+		return directive_add(x, strcmp(argv[2], "--force") == 0 ?
+		    argv[3] : argv[2], 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0 && (argc == 2 ||
 	    (argc == 3 && strcmp(argv[2], "--tsv") == 0)))
 		return directive_list(x, argc == 3);
