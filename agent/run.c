@@ -401,24 +401,29 @@ reload(struct runner *rn, struct err *e)
 
 /* Journals notice-sent for the prior notice of agreement a, which the mail
  * system has accepted: the notice period runs from this line (never from
- * queueing), and `planned` is the day it ends (the deadline if earlier). */
+ * queueing), and `planned` is the day it ends (the deadline if earlier).
+ * terminated: the termination date the notice announced (YYYY-MM-DD); the
+ * scheduler counts the notice only for that date. */
 static int
-notice_sent(struct runner *rn, const struct agreement *a)
+notice_sent(struct runner *rn, const struct agreement *a,
+    const char *terminated)
 {
 	day_t today = tz_date_at(a->timezone, time(NULL));
-	day_t term = events_terminated(&rn->ev, a);
-	day_t dl = term == DAY_NONE ? DAY_NONE :
-	    date_add(term, a->after_termination);
+	day_t term;
+	day_t dl;
 	day_t due = date_add(today, a->notice_before);
 	char planned[11];
 	struct err e;
 
-	if (dl != DAY_NONE && due > dl)
+	if (date_parse(terminated, &term) != 0)
+		return 0;	/* not a notice id lethe made */
+	dl = date_add(term, a->after_termination);
+	if (due > dl)
 		due = dl;
 	date_format(due, planned);
 	if (journal_appendv(&rn->j, &e, "notice-sent", "agreement", a->id,
-	    "trigger", "termination", "planned", planned, "to", a->contact,
-	    NULL) != 0) {
+	    "trigger", "termination", "terminated", terminated, "planned",
+	    planned, "to", a->contact, NULL) != 0) {
 		diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
 		return -1;
 	}
@@ -490,7 +495,7 @@ send_notice(struct runner *rn, const struct plan_row *row)
 	 * wait for a notice that is never sent again. */
 	if (q == 1 && deliver_state(rn->c->state_dir, id, NULL, &e) ==
 	    DELIVER_SENT)
-		return notice_sent(rn, a);
+		return notice_sent(rn, a, term);
 	/* The notice counts as sent (and its period starts) only when the
 	 * mail system accepted it: see notices_accepted(). */
 	diag_add(&rn->r->msgs, a->id, 0, "prior notice of disposal on %s "
@@ -520,7 +525,7 @@ notices_accepted(struct runner *rn, const struct deliver_report *dr)
 		a = policy_find(rn->ps, agr);
 		if (a == NULL)
 			continue;
-		if (notice_sent(rn, a) != 0)
+		if (notice_sent(rn, a, it->cert + len - 10) != 0)
 			return -1;
 	}
 	return 0;

@@ -598,6 +598,14 @@ START_TEST(notice_message_gives_the_planned_date_and_how_to_respond)
 	ck_assert_ptr_nonnull(strstr(out, "Content-Type: text/plain"));
 	ck_assert_ptr_null(strstr(out, "multipart"));
 	ck_assert_ptr_nonnull(strstr(out, "Planned disposal:    2026-10-29"));
+	ck_assert_ptr_nonnull(strstr(out, "ended on 2026-10-15"));
+	ck_assert_ptr_nonnull(strstr(out, "This notice is for the termination "
+	    "on 2026-10-15"));
+	free(out);
+	nt.terminated = NULL;	/* a notice always says which date it is for */
+	ck_assert_int_eq(mime_notice_message(&c, &nt, &out, &len, &e), -1);
+	nt.terminated = "2026-10-15";
+	ck_assert_int_eq(mime_notice_message(&c, &nt, &out, &len, &e), 0);
 	ck_assert_ptr_nonnull(strstr(out, "osde-2024"));
 	ck_assert_ptr_nonnull(strstr(out, "Exhibit D"));
 	ck_assert_ptr_nonnull(strstr(out, "legal hold"));

@@ -953,9 +953,10 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 
 	*out = NULL;
 	*len = 0;
-	if (nt->agreement == NULL || nt->disposal == NULL || nt->to == NULL)
-		return err_set(e, "notice: agreement, disposal date and "
-		    "recipient are required");
+	if (nt->agreement == NULL || nt->disposal == NULL || nt->to == NULL ||
+	    nt->terminated == NULL)
+		return err_set(e, "notice: agreement, termination and disposal "
+		    "dates and recipient are required");
 	n = snprintf(subject, sizeof(subject), "Notice of planned disposal "
 	    "of student data on %s \xe2\x80\x94 %s", nt->disposal,
 	    nt->lea ? nt->lea : nt->agreement);
@@ -969,9 +970,15 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	strbuf_puts(&b, "\n");
 	strbuf_fit(w, sizeof(w), "This is the prior notice that the data "
 	    "privacy agreement gives you (NDPA Article IV.6): the service "
-	    "agreement has ended, and %s plans to dispose of the student data "
-	    "it holds under the agreement \"%s\" on or after the date below.",
-	    vendor, nt->agreement);
+	    "agreement ended on %s, and %s plans to dispose of the student "
+	    "data it holds under the agreement \"%s\" on or after the date "
+	    "below.", nt->terminated, vendor, nt->agreement);
+	wrap(&b, w, 0, 0);
+	strbuf_puts(&b, "\n");
+	strbuf_fit(w, sizeof(w), "This notice is for the termination on %s "
+	    "only. Should that date be corrected, you will receive a new "
+	    "notice, and nothing is disposed of on the strength of this one.",
+	    nt->terminated);
 	wrap(&b, w, 0, 0);
 	strbuf_puts(&b, "\n");
 	field(&b, "Agreement", nt->agreement);

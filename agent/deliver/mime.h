@@ -92,10 +92,12 @@ struct notice {
 	const char *retained;	/* exempt datasets and why, or NULL */
 };
 
-/* Builds the plain-text notice: the planned disposal date, the agreement,
- * the LEA, the data's categories, and how to respond (a transfer request
- * under Exhibit D, a legal hold, questions) before that date.  Returns 0,
- * or -1 with *e set. */
+/* Builds the plain-text notice: the termination date it is for (a notice
+ * announces one termination date; another date needs a new notice), the
+ * planned disposal date, the agreement, the LEA, the data's categories,
+ * and how to respond (a transfer request under Exhibit D, a legal hold,
+ * questions) before that date.  Returns 0, or -1 with *e set (also when
+ * agreement, terminated, disposal or to is NULL). */
 int mime_notice_message(const struct config *c, const struct notice *n,
     char **out, size_t *len, struct err *e);
 

@@ -325,6 +325,15 @@ on_notice(struct replay *rp, const struct jrec *r)
 	n->planned = DAY_NONE;
 	if (pl != NULL && date_parse(pl, &n->planned) != 0)
 		return bad(rp, r, "bad date in field", "planned");
+	if (jrec_get(r, "terminated") != NULL) {
+		if (need_date(rp, r, "terminated", &n->terminated) != 0)
+			return -1;
+	} else {
+		/* An older line: the termination in effect when it was sent
+		 * (the journal is replayed in order). */
+		const struct ev_termination *te = events_termination(ev, a);
+		n->terminated = te != NULL ? te->date : DAY_NONE;
+	}
 	n->to = xdup(rp, jrec_get(r, "to"));
 	n->sent = r->time;
 	n->seq = r->seq;
@@ -637,6 +646,23 @@ events_terminated(const struct events *ev, const struct agreement *a)
 	const struct ev_termination *t = events_termination(ev, a->id);
 
 	return t != NULL ? t->date : a->terminated;
+}
+
+const struct ev_notice *
+events_notice(const struct events *ev, const struct agreement *a,
+    const char *trigger, day_t term)
+{
+	const struct ev_notice *n = NULL;
+
+	for (size_t i = 0; i < ev->nnotice; i++) {
+		const struct ev_notice *x = &ev->notice[i];
+		day_t said = x->terminated != DAY_NONE ? x->terminated :
+		    a->terminated;
+		if (strcmp(x->agreement, a->id) == 0 &&
+		    strcmp(x->trigger, trigger) == 0 && said == term)
+			n = x;
+	}
+	return n;
 }
 
 const struct ev_directive *

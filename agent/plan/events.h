@@ -69,10 +69,14 @@ struct ev_hold {
 	char *released_by;
 };
 
-/* `notice-sent agreement=A trigger=T planned=D to=E`. */
+/* `notice-sent agreement=A trigger=T terminated=D planned=D to=E`. */
 struct ev_notice {
 	char *agreement;
 	char *trigger;		/* "termination" */
+	day_t terminated;	/* the termination date it announced; from a
+				 * line without terminated= (older lethe), the
+				 * latest `lethe terminate` before it, else
+				 * DAY_NONE: the policy's own terminated= */
 	day_t planned;
 	char *to;
 	time_t sent;
@@ -137,6 +141,12 @@ day_t events_terminated(const struct events *ev, const struct agreement *a);
 /* The latest recorded termination of agreement id, or NULL. */
 const struct ev_termination *events_termination(const struct events *ev,
     const char *agreement);
+/* The latest prior notice of agreement a for trigger ("termination") that
+ * announced the termination date term, or NULL.  A notice announces one
+ * date: one sent for another date (a termination recorded again with a
+ * new date) does not count. */
+const struct ev_notice *events_notice(const struct events *ev,
+    const struct agreement *a, const char *trigger, day_t term);
 /* The directive with this id ("D-0001"), or NULL. */
 const struct ev_directive *events_directive(const struct events *ev,
     const char *id);

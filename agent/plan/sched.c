@@ -171,19 +171,6 @@ min_day(day_t a, day_t b)
 	return a < b ? a : b;
 }
 
-/* The latest notice of agreement id for trigger, or NULL. */
-static const struct ev_notice *
-find_notice(const struct events *ev, const char *id, const char *trigger)
-{
-	const struct ev_notice *n = NULL;
-
-	for (size_t i = 0; i < ev->nnotice; i++)
-		if (strcmp(ev->notice[i].agreement, id) == 0 &&
-		    strcmp(ev->notice[i].trigger, trigger) == 0)
-			n = &ev->notice[i];
-	return n;
-}
-
 /*
  * Decides the state of a row whose start, due_from, deadline and scope
  * are set, from its linked dispositions and the holds.  notice_pending:
@@ -356,8 +343,9 @@ termination_row(struct plan_row *r, const struct events *ev,
 	if (a->notice_before.n == 0) {
 		r->due_from = term;
 	} else {
-		const struct ev_notice *n = find_notice(ev, a->id,
-		    "termination");
+		/* only a notice of this termination date counts */
+		const struct ev_notice *n = events_notice(ev, a,
+		    "termination", term);
 		if (n != NULL) {
 			day_t sent = tz_date_at(a->timezone, n->sent);
 			day_t end = date_add(sent, a->notice_before);
