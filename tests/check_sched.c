@@ -642,6 +642,46 @@ START_TEST(a_time_zone_far_from_utc_changes_today)
 }
 END_TEST
 
+/* Cancel never hides a destruction: which dispositions block it. */
+START_TEST(a_destruction_is_uncertified_until_its_certificate_exists)
+{
+	struct ev_disposition d[3];
+	struct events ev = { .disp = d, .ndisp = 1 };
+
+	memset(d, 0, sizeof(d));
+	d[0] = (struct ev_disposition){ .id = "osde-1", .agreement = "osde",
+	    .trigger = "D-0001", .failed = 100, .ndestroyed = 0 };
+	/* failed before destroying anything: nothing to certify */
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	d[0].ndestroyed = 3;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0002"));
+	/* a later disposition of the same directive completes ... */
+	d[1] = (struct ev_disposition){ .id = "osde-2", .agreement = "osde",
+	    .trigger = "D-0001", .completed = 200, .files = 1,
+	    .ndestroyed = 1 };
+	ev.ndisp = 2;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	/* ... and is certified: both are finished */
+	d[1].cert = "osde-2";
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	/* another directive's completion finishes nothing of D-0001 */
+	d[1].trigger = "D-0002";
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	d[1].trigger = "D-0001";
+	/* completed with files but not certified yet */
+	d[2] = (struct ev_disposition){ .id = "osde-3", .agreement = "osde",
+	    .trigger = "D-0001", .completed = 300, .files = 2 };
+	ev.ndisp = 3;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[2]);
+	/* a partial certificate of the failed one counts as its own */
+	d[2].cert = "osde-3";
+	d[1].cert = NULL;
+	d[0].cert = "osde-1p";
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[1]);
+}
+END_TEST
+
 /* Replay: events_load over a real journal. */
 START_TEST(replay_builds_events_from_the_journal)
 {
@@ -792,6 +832,7 @@ main(void)
 	tcase_add_test(t, prior_notice_is_due_first_then_disposal_notice_before_days_later);
 	tcase_add_test(t, a_late_notice_never_moves_the_deadline);
 	tcase_add_test(t, a_notice_counts_only_for_the_termination_date_it_announced);
+	tcase_add_test(t, a_destruction_is_uncertified_until_its_certificate_exists);
 	tcase_add_test(t, dispositions_move_the_row_through_done_certified_delivered);
 	tcase_add_test(t, a_partial_completion_leaves_the_rest_to_do);
 	tcase_add_test(t, a_failed_disposition_stays_due_and_says_why);

@@ -20,6 +20,7 @@
 #include "state/lock.h"
 #include "plan/sched.h"
 
+#include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,6 +497,7 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 {
 	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
 	const struct ev_directive *d;
+	const struct ev_disposition *dp;
 	char by[256];
 	int rc = EXIT_FAIL;
 
@@ -513,14 +515,25 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 		warnx_("directive %s was already cancelled", id);
 		goto out;
 	}
-	for (size_t i = 0; i < s.ev.ndisp; i++)
-		if (strcmp(s.ev.disp[i].trigger, id) == 0 &&
-		    s.ev.disp[i].completed != 0) {
-			warnx_("directive %s was already carried out by "
-			    "disposition %s; it cannot be cancelled", id,
-			    s.ev.disp[i].id);
-			goto out;
-		}
+	/* Cancelling takes the directive off the plan: a disposition that
+	 * destroyed something would never be finished and certified, and its
+	 * destructions would be on no certificate (SPEC §5). */
+	if ((dp = events_uncertified(&s.ev, id)) != NULL) {
+		uint64_t n = dp->ndestroyed > dp->files ? dp->ndestroyed :
+		    dp->files;
+		warnx_("directive %s cannot be cancelled: its disposition %s "
+		    "destroyed %" PRIu64 " file%s that no certificate covers "
+		    "yet (%s%s); once the next `lethe run` has %s and issued "
+		    "its certificate, the directive can be cancelled", id,
+		    dp->id, n, n == 1 ? "" : "s",
+		    dp->completed != 0 ? "it completed; its certificate is "
+		    "not issued yet" : dp->failed != 0 ? "it failed: " :
+		    "it was interrupted",
+		    dp->completed == 0 && dp->failed != 0 && dp->fail_reason ?
+		    dp->fail_reason : "",
+		    dp->completed != 0 ? "certified it" : "finished it");
+		goto out;
+	}
 	rc = EXIT_FAIL;
 	struct jfield f[] = {
 		{ "id", id }, { "agreement", d->agreement },

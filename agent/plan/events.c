@@ -692,6 +692,38 @@ events_disposition(const struct events *ev, const char *id)
 	return NULL;
 }
 
+/* Whether failed disposition k was finished by a later disposition of the
+ * same agreement and trigger that completed and was certified. */
+static int
+finished_later(const struct events *ev, size_t k)
+{
+	const struct ev_disposition *d = &ev->disp[k];
+
+	for (size_t j = k + 1; j < ev->ndisp; j++) {
+		const struct ev_disposition *l = &ev->disp[j];
+		if (l->completed != 0 && l->cert != NULL &&
+		    strcmp(l->trigger, d->trigger) == 0 &&
+		    strcmp(l->agreement, d->agreement) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const struct ev_disposition *
+events_uncertified(const struct events *ev, const char *trigger)
+{
+	for (size_t k = 0; k < ev->ndisp; k++) {
+		const struct ev_disposition *d = &ev->disp[k];
+		if (strcmp(d->trigger, trigger) != 0 ||
+		    (d->ndestroyed == 0 && d->files == 0) || d->cert != NULL)
+			continue;
+		if (d->failed != 0 && d->completed == 0 && finished_later(ev, k))
+			continue;
+		return d;
+	}
+	return NULL;
+}
+
 static char *
 next_id(const char *prefix, size_t count, const char *(*idof)(const void *,
     size_t), const void *arr, char *buf)

@@ -155,6 +155,14 @@ const struct ev_hold *events_hold(const struct events *ev, const char *id);
 /* The disposition with this id, or NULL. */
 const struct ev_disposition *events_disposition(const struct events *ev,
     const char *id);
+/* The first disposition with trigger= trigger ("D-0001") that destroyed
+ * something (file-destroyed lines, or files > 0) and is not yet finished
+ * and certified: it has no certificate, and it is not a failed one that a
+ * later disposition of the same trigger finished (completed, with a
+ * certificate).  NULL when there is none: the trigger's destructions are
+ * all on certificates (SPEC §5: a directive cannot be cancelled before). */
+const struct ev_disposition *events_uncertified(const struct events *ev,
+    const char *trigger);
 /* The next free directive / hold id into buf (at least 16 bytes):
  * "D-0001", "D-0002", ... one global sequence each. */
 char *events_next_directive_id(const struct events *ev, char *buf);
