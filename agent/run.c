@@ -481,7 +481,8 @@ send_notice(struct runner *rn, const struct plan_row *row)
 	    (int)sizeof(id))
 		return -1;
 	if (mime_notice_message(rn->c, &n, &msg, &len, &e) != 0 ||
-	    (q = deliver_enqueue(rn->c->state_dir, id, msg, len, &e)) < 0) {
+	    (q = deliver_enqueue(rn->c->state_dir, &rn->j, id, msg, len, 0,
+	    &e)) < 0) {
 		free(msg);
 		diag_add(&rn->r->errors, a->id, 0, "notice not queued: %s",
 		    e.msg);
@@ -496,6 +497,8 @@ send_notice(struct runner *rn, const struct plan_row *row)
 	if (q == 1 && deliver_state(rn->c->state_dir, id, NULL, &e) ==
 	    DELIVER_SENT)
 		return notice_sent(rn, a, term);
+	if (q == 2)	/* a damaged or lost notice, rebuilt */
+		diag_add(&rn->r->msgs, a->id, 0, "%s", e.msg);
 	/* The notice counts as sent (and its period starts) only when the
 	 * mail system accepted it: see notices_accepted(). */
 	diag_add(&rn->r->msgs, a->id, 0, "prior notice of disposal on %s "
@@ -907,7 +910,12 @@ run_real(struct runner *rn, struct err *e)
 	}
 	rn->r->delivered += certify_delivered(rn->c, &dr, &rn->j, &rn->r->errors);
 	for (size_t i = 0; i < dr.n; i++)
-		if (!dr.v[i].ok) {
+		if (dr.v[i].damaged) {
+			/* Never sent: its detail says why and what to do. */
+			diag_add(&rn->r->errors, dr.v[i].id, 0, "%s",
+			    dr.v[i].detail);
+			rn->r->failed++;
+		} else if (!dr.v[i].ok) {
 			/* Kept in the outbox and retried by the next run; said
 			 * here so that cron mails it to the admin. */
 			diag_add(&rn->r->errors, dr.v[i].id, 0, "not accepted "

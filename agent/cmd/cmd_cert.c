@@ -3,10 +3,14 @@
  * `lethe cert resend ID` (SPEC §4, §8).
  *
  * list: every certificate in state_dir/certificates with its agreement,
- * trigger, completion date, certify_by and delivery state.  show: the
+ * trigger, completion date, certify_by and delivery state (checked against
+ * the journal: a damaged or missing message says so).  show: the
  * certificate text and the same checks `lethe verify` makes.  resend:
- * queues a new copy of the certificate message to the agreement's contact
- * (sent on the next run).  Nothing here changes a certificate.
+ * builds the certificate message again from the certificate files and
+ * queues it to the agreement's contact (sent on the next run): a copy of a
+ * delivered one, or in place of a damaged or lost one; without the
+ * manifest once it was sanitized, saying truthfully when and after which
+ * delivery.  An unknown id exits 2.  Nothing here changes a certificate.
  */
 #include "certify/cert.h"
 #include "cmd/cmd.h"
@@ -15,8 +19,12 @@
 #include "state/durable.h"
 #include "base/err.h"
 #include "deliver/mime.h"
+#include "deliver/msglog.h"
 #include "conf/policy.h"
 #include "certify/sign.h"
+#include "base/strbuf.h"
+#include "state/journal.h"
+#include "state/lock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -138,16 +146,20 @@ delivery_state(const char *state_dir, const struct cert *c, char *buf,
     size_t len)
 {
 	struct err e = { "" };
+	struct deliver_status ds;
 	char d[16];
-	time_t at = 0;
-	int st = deliver_state(state_dir, c->id, &at, &e);
+	int st = deliver_status(state_dir, c->id, &ds, &e);
 	day_t today = tz_date_at(c->timezone, time(NULL));
 
 	if (st == DELIVER_SENT)
-		snprintf(buf, len, "delivered %s", date_format(tz_date_at(
-		    c->timezone, at), d));
+		snprintf(buf, len, "delivered %s", ds.at == (time_t)-1 ? "" :
+		    date_format(tz_date_at(c->timezone, ds.at), d));
 	else if (st < 0)
 		snprintf(buf, len, "unknown (%s)", e.msg);
+	else if (st == DELIVER_DAMAGED)
+		snprintf(buf, len, "damaged (%s): not sent", ds.why);
+	else if (st == DELIVER_MISSING)
+		snprintf(buf, len, "missing (%s): not sent", ds.why);
 	else if (c->certify_by != DAY_NONE && today > c->certify_by)
 		snprintf(buf, len, "delivery-overdue");
 	else
@@ -239,15 +251,59 @@ cert_show(struct ctx *x, const char *id)
 	return fails ? EXIT_FAIL : EXIT_OK;
 }
 
+/* The truth about a manifest that is gone, for a re-sent message: when it
+ * was sanitized and after which delivery, as the journal and the receipts
+ * say. */
+static void
+manifest_note(const struct ctx *x, const struct cert *c, char *buf,
+    size_t len)
+{
+	struct msglog lg;
+	struct deliver_status st;
+	const struct msglog_san *san;
+	const struct msglog_rec *rec;
+	struct err e;
+	char d1[11], d2[11];
+
+	if (msglog_load(x->cfg.state_dir, &lg, &e) != 0 ||
+	    (san = msglog_sanitized(&lg, c->id)) == NULL) {
+		strbuf_fit(buf, len, "%s", "The vendor's copy of the manifest "
+		    "is no longer on its host, and lethe has no record of "
+		    "sanitizing it: this message carries the certificate and "
+		    "its signature only.");
+		msglog_free(&lg);
+		return;
+	}
+	date_format(tz_date_at(c->timezone, san->at), d1);
+	rec = msglog_find(&lg, san->msg != NULL ? san->msg : c->id);
+	if (deliver_status(x->cfg.state_dir, san->msg != NULL ? san->msg :
+	    c->id, &st, &e) != DELIVER_SENT || st.at == (time_t)-1)
+		strbuf_fit(buf, len, "The vendor's copy of the manifest was "
+		    "sanitized on %s, after delivery of this certificate was "
+		    "accepted: this message carries the certificate and its "
+		    "signature only.", d1);
+	else
+		strbuf_fit(buf, len, "The vendor's copy of the manifest was "
+		    "sanitized on %s, after delivery %sto %s was accepted on %s: "
+		    "this message carries the certificate and its signature "
+		    "only.", d1, rec != NULL && rec->manifest ? "of the message "
+		    "carrying it " : "", st.to[0] ? st.to : "the LEA",
+		    date_format(tz_date_at(c->timezone, st.at), d2));
+	msglog_free(&lg);
+}
+
 static int
 cert_resend(struct ctx *x, const char *id)
 {
 	const struct agreement *a;
 	struct err e = { "" };
 	struct cert c;
-	char path[4200], *msg = NULL;
+	struct cert_mail cm = { 0 };
+	struct deliver_status st;
+	struct journal j = { .fd = -1 };
+	char path[4200], *msg = NULL, note[600];
 	size_t len = 0;
-	int rc = EXIT_FAIL;
+	int rc = EXIT_FAIL, lockfd = -1, q;
 
 	cert_init(&c);
 	if (known_cert(x, id, path, sizeof(path)) != 0)
@@ -266,15 +322,52 @@ cert_resend(struct ctx *x, const char *id)
 		    c.agreement, id);
 		goto out;
 	}
-	if (mime_cert_message(&x->cfg, a->contact, id, &msg, &len, &e) != 0 ||
-	    deliver_enqueue_copy(x->cfg.state_dir, id, msg, len, &e) != 0) {
+	/* It records state (the message's digest): under the lock. */
+	if (lock_acquire(x->cfg.state_dir, 0, &lockfd, &e) != 0 ||
+	    journal_open(x->cfg.state_dir, &j, &e) != 0 ||
+	    deliver_status(x->cfg.state_dir, id, &st, &e) < 0) {
+		warnx_("%s", e.msg);
+		goto out;
+	}
+	if (st.state == DELIVER_PENDING) {
+		printf("certificate %s: its message is queued and intact; it "
+		    "goes to %s on the next `lethe run`\n", id, a->contact);
+		rc = EXIT_OK;
+		goto out;
+	}
+	manifest_note(x, &c, note, sizeof(note));
+	cm.to = a->contact;
+	cm.id = id;
+	cm.no_manifest = note;
+	if (mime_cert_message(&x->cfg, &cm, &msg, &len, &e) != 0) {
 		warnx_("certificate %s: %s", id, e.msg);
 		goto out;
 	}
-	printf("queued a copy of certificate %s for %s; it is sent on the next "
-	    "`lethe run`\n", id, a->contact);
+	if (st.state == DELIVER_SENT)
+		q = deliver_enqueue_copy(x->cfg.state_dir, &j, id, msg, len,
+		    cm.with_manifest, &e);
+	else
+		q = deliver_enqueue(x->cfg.state_dir, &j, id, msg, len,
+		    cm.with_manifest, &e);
+	if (q < 0) {
+		warnx_("certificate %s: %s", id, e.msg);
+		goto out;
+	}
+	if (st.state == DELIVER_SENT)
+		printf("queued a copy of certificate %s for %s", id, a->contact);
+	else if (q == 2)
+		printf("certificate %s: %s for %s", id, e.msg, a->contact);
+	else
+		printf("queued certificate %s for %s", id, a->contact);
+	if (cm.with_manifest)
+		printf(", with its manifest");
+	printf("; it is sent on the next `lethe run`\n");
+	if (!cm.with_manifest)
+		warnx_("certificate %s goes without its manifest: %s", id, note);
 	rc = EXIT_OK;
 out:
+	journal_close(&j);
+	lock_release(lockfd);
 	free(msg);
 	cert_free(&c);
 	return rc;
