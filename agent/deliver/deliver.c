@@ -111,7 +111,7 @@ deliver_one(const struct config *c, struct journal *j, int out, int sent,
 	struct err why_e;
 	time_t at;
 	ssize_t got;
-	int fd = -1, mfd = -1, rc = -1, copyn = 0, ok;
+	int fd = -1, mfd = -1, rc = -1, copyn = 0, ok, oerr;
 
 	if (outbox_names(it->id, eml, receipt, e) != 0 ||
 	    outbox_stem(it->id, it->cert, sizeof(it->cert), &copyn) != 0)
@@ -122,6 +122,7 @@ deliver_one(const struct config *c, struct journal *j, int out, int sent,
 	if (rec != NULL)
 		strbuf_fit(msgid, sizeof(msgid), "%s", rec->msgid);
 	fd = openat(out, eml, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	oerr = errno;
 	if (rec != NULL && msglog_accepted(lg, rec->msgid, &at)) {
 		/* accepted by a run that died before moving it */
 		if (fd != -1)
@@ -139,15 +140,15 @@ deliver_one(const struct config *c, struct journal *j, int out, int sent,
 		goto out;
 	}
 	ok = 0;
-	if (fd == -1 && errno != ELOOP && errno != ENXIO)
-		strbuf_fit(it->detail, sizeof(it->detail), "cannot read the "
-		    "queued message: %s", strerror(errno));
-	else if (rec == NULL || fd == -1) {
+	if (rec == NULL || fd == -1) {
 		if (rec == NULL)
 			strbuf_fit(why, sizeof(why), "%s", "its digest was never "
 			    "journaled: queued by hand, or by an older lethe");
-		else
+		else if (oerr == ELOOP || oerr == ENXIO)
 			strbuf_fit(why, sizeof(why), "%s", "not a regular file");
+		else
+			strbuf_fit(why, sizeof(why), "cannot be opened: %s",
+			    strerror(oerr));
 		damage_text(it->detail, sizeof(it->detail), it->id,
 		    "is damaged", why);
 		it->damaged = 1;
@@ -261,7 +262,7 @@ deliver_flush(const struct config *c, struct journal *j,
 		    (o && o->only && strcmp(it->cert, o->only) != 0))
 			continue;
 		if (strlen(ids[i]) >= sizeof(it->id))
-			continue;	/* stem_parse bounds it: cannot happen */
+			continue;	/* outbox_stem bounds it: cannot happen */
 		if (rec != NULL && rec->withdrawn &&
 		    !msglog_accepted(&lg, rec->msgid, NULL)) {
 			/* withdrawn by a run that died before removing it */

@@ -289,6 +289,8 @@ other_notice(int sent, const char *id, const char *stem)
 	struct err e;
 	day_t d;
 
+	if (len < strlen("NOTICE-a-YYYY-MM-DD"))
+		return 0;	/* not a notice id deliver_notice_id made */
 	return strlen(stem) == len && strcmp(stem, id) != 0 &&
 	    strncmp(stem, id, len - 10) == 0 &&
 	    date_parse(stem + len - 10, &d) == 0 &&
@@ -363,6 +365,13 @@ deliver_enqueue(const char *state_dir, struct journal *j, const char *id,
 	    withdraw_notices(out, sent, j, &lg, id, e) != 0)
 		goto out;
 	rec = msglog_find(&lg, id);
+	if (rec != NULL && msglog_accepted(&lg, rec->msgid, NULL)) {
+		/* accepted, and a run died before its receipt: the next
+		 * flush moves it (if it is still there); never queued again */
+		err_set(e, "outbox: %s was already sent", id);
+		rc = 1;
+		goto out;
+	}
 	if (outbox_has(out, eml)) {
 		if ((ok = check_queued(out, id, rec, why, sizeof(why), e)) < 0)
 			goto out;
@@ -372,8 +381,7 @@ deliver_enqueue(const char *state_dir, struct journal *j, const char *id,
 			goto out;
 		}
 		strbuf_fit(what, sizeof(what), "%s", "was damaged");
-	} else if (rec != NULL && !rec->withdrawn &&
-	    !msglog_accepted(&lg, rec->msgid, NULL)) {
+	} else if (rec != NULL && !rec->withdrawn) {
 		strbuf_fit(what, sizeof(what), "%s", "was lost");
 		strbuf_fit(why, sizeof(why), "%s", "missing from the outbox");
 	}
