@@ -662,9 +662,18 @@ START_TEST(a_destruction_is_uncertified_until_its_certificate_exists)
 	    .ndestroyed = 1 };
 	ev.ndisp = 2;
 	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
-	/* ... and is certified: both are finished */
+	/* ... and is certified: both are finished (the failed one is from
+	 * before partial certificates: nothing else could certify it) */
 	d[1].cert = "osde-2";
 	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	/* a partial one is finished only by its own certificate */
+	d[0].partial = 1;
+	d[0].files = 3;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	d[0].cert = "osde-1";
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	d[0].cert = NULL;
+	d[0].partial = 0;
 	/* another directive's completion finishes nothing of D-0001 */
 	d[1].trigger = "D-0002";
 	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);

@@ -521,17 +521,18 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 	if ((dp = events_uncertified(&s.ev, id)) != NULL) {
 		uint64_t n = dp->ndestroyed > dp->files ? dp->ndestroyed :
 		    dp->files;
+		const char *state = dp->completed != 0 ? "it completed; its "
+		    "certificate is not issued yet" : dp->partial ? "it failed "
+		    "and its partial certificate is not issued yet: " :
+		    dp->failed != 0 ? "it failed: " : "it was interrupted";
 		warnx_("directive %s cannot be cancelled: its disposition %s "
 		    "destroyed %" PRIu64 " file%s that no certificate covers "
-		    "yet (%s%s); once the next `lethe run` has %s and issued "
-		    "its certificate, the directive can be cancelled", id,
-		    dp->id, n, n == 1 ? "" : "s",
-		    dp->completed != 0 ? "it completed; its certificate is "
-		    "not issued yet" : dp->failed != 0 ? "it failed: " :
-		    "it was interrupted",
-		    dp->completed == 0 && dp->failed != 0 && dp->fail_reason ?
-		    dp->fail_reason : "",
-		    dp->completed != 0 ? "certified it" : "finished it");
+		    "yet (%s%s); once the next `lethe run` has %s, the "
+		    "directive can be cancelled", id, dp->id, n,
+		    n == 1 ? "" : "s", state, dp->completed == 0 &&
+		    dp->failed != 0 && dp->fail_reason ? dp->fail_reason : "",
+		    dp->completed != 0 || dp->partial ? "issued its certificate" :
+		    "finished it and issued its certificate");
 		goto out;
 	}
 	rc = EXIT_FAIL;

@@ -717,7 +717,11 @@ events_uncertified(const struct events *ev, const char *trigger)
 		if (strcmp(d->trigger, trigger) != 0 ||
 		    (d->ndestroyed == 0 && d->files == 0) || d->cert != NULL)
 			continue;
-		if (d->failed != 0 && d->completed == 0 && finished_later(ev, k))
+		/* A failure from before partial certificates: a later
+		 * certified disposition of the trigger is all that finishes it.
+		 * (A partial one is finished by its own certificate.) */
+		if (d->failed != 0 && d->completed == 0 && !d->partial &&
+		    finished_later(ev, k))
 			continue;
 		return d;
 	}

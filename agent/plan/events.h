@@ -157,8 +157,9 @@ const struct ev_disposition *events_disposition(const struct events *ev,
     const char *id);
 /* The first disposition with trigger= trigger ("D-0001") that destroyed
  * something (file-destroyed lines, or files > 0) and is not yet finished
- * and certified: it has no certificate, and it is not a failed one that a
- * later disposition of the same trigger finished (completed, with a
+ * and certified: it has no certificate (complete, or partial for a failed
+ * one), and it is not a failed one from before partial certificates that
+ * a later disposition of the same trigger finished (completed, with a
  * certificate).  NULL when there is none: the trigger's destructions are
  * all on certificates (SPEC §5: a directive cannot be cancelled before). */
 const struct ev_disposition *events_uncertified(const struct events *ev,

@@ -2,12 +2,16 @@
 # A directive whose disposition destroyed something cannot be cancelled
 # until that destruction is on a certificate (SPEC §5).  A partial
 # directive fails after destroying 3 of its 4 files (the fourth is
-# immutable): `directive cancel` exits 2 naming the disposition, the count
-# and what is missing, journals nothing, and the plan row stays.  Once a
-# later run has finished the directive and issued its certificate, the
-# cancel is accepted.
+# immutable), and the run is killed (SIGKILL, under gdb) before the
+# failed disposition's partial certificate is issued: `directive cancel`
+# exits 2 naming the disposition, the count and what is missing, journals
+# nothing, and the plan row stays.  Once the next run has issued the
+# partial certificate (files = 3), the cancel is accepted; the fourth file,
+# never destroyed, stays.  The same holds for a disposition killed before
+# it completed.
 . "$(dirname "$0")/lib.sh"
 command -v chattr >/dev/null || skip "chattr not installed"
+command -v gdb >/dev/null || skip "gdb is not installed"
 mkhost "$T/srv"
 cat >"$T/policies.d/nh.ini" <<POL
 [agreement]
@@ -43,22 +47,27 @@ DIR
 L directive add "$T/d1.ini" >/dev/null || die "directive add"
 drow() { L plan --tsv | awk -F'\t' '$2 == "directive D-0001" { print $6 }'; }
 
-expect_exit 1 L run >"$T/run1" 2>&1
+# The run fails on the immutable file and is killed before it certifies.
+gdb -q -batch -ex 'break certify' -ex run -ex 'signal SIGKILL' \
+	--args "$LETHE" -c "$T/lethe.conf" run >"$T/gdb.out" 2>&1 || true
+grep -q 'Breakpoint 1, .*certify' "$T/gdb.out" || die "certify not reached: $(tail -5 "$T/gdb.out")"
+grep -q 'terminated with signal SIGKILL' "$T/gdb.out" || die "not killed: $(tail -5 "$T/gdb.out")"
 left=$(find "$T/srv/nh/assessments" -type f | wc -l)
-((left == 1)) || die "expected 3 of 4 destroyed, $left left: $(cat "$T/run1")"
+((left == 1)) || die "expected 3 of 4 destroyed, $left left"
 shopt -s nullglob
 certs=("$T"/state/certificates/*.cert)
-((${#certs[@]} == 0)) || die "a failed disposition was certified"
+((${#certs[@]} == 0)) || die "certified before the kill"
 disp=$(grep -o ' disposition-fail id=[^ ]*' "$T/state/journal" | head -1 | cut -d= -f2)
-[[ -n $disp ]] || die "no failed disposition: $(cat "$T/run1")"
+[[ -n $disp ]] || die "no failed disposition: $(tail -5 "$T/state/journal")"
 (($(grep -c " file-destroyed disp=$disp " "$T/state/journal") == 3)) || die "file-destroyed lines"
 
 # The cancel is refused: exit 2, nothing journaled, the row stays.
 n=$(wc -l <"$T/state/journal")
 expect_exit 2 L directive cancel D-0001 --reason "withdrawn by the LEA" >"$T/out" 2>"$T/err"
-grep -q "directive D-0001 cannot be cancelled: its disposition $disp destroyed 3 files that no certificate covers yet (it failed: " "$T/err" ||
+grep -q "directive D-0001 cannot be cancelled: its disposition $disp destroyed 3 files that no certificate covers yet (it failed and its partial certificate is not issued yet: " "$T/err" ||
 	die "message: $(cat "$T/err")"
-grep -q 'once the next `lethe run` has finished it and issued its certificate' "$T/err" || die "message: $(cat "$T/err")"
+grep -q 'once the next `lethe run` has issued its certificate, the directive can be cancelled' "$T/err" ||
+	die "message: $(cat "$T/err")"
 [[ ! -s $T/out ]] || die "stdout: $(cat "$T/out")"
 (($(wc -l <"$T/state/journal") == n)) || die "a refused cancel wrote the journal"
 ! grep -q ' directive-cancel ' "$T/state/journal" || die "cancel journaled"
@@ -66,18 +75,40 @@ grep -q 'once the next `lethe run` has finished it and issued its certificate' "
 L directive list --tsv | awk -F'\t' '$1 == "D-0001" { print $8 }' | qgrep -vx cancelled ||
 	die "listed as cancelled"
 
-# The next run finishes it and certifies; then the cancel is accepted.
-chattr -i "$locked"
-L run >"$T/run2" 2>&1 || die "second run: $(cat "$T/run2")"
-[[ -z $(find "$T/srv/nh/assessments" -type f) ]] || die "second run left files: $(cat "$T/run2")"
+# The next run issues the partial certificate; then the cancel is accepted.
+L run >"$T/run2" 2>&1 || true
 certs=("$T"/state/certificates/*.cert)
-((${#certs[@]} >= 1)) || die "no certificate after the second run: $(cat "$T/run2")"
-grep -qx 'trigger = directive D-0001' "${certs[@]}" || die "certificate trigger"
-[[ -f $T/srv/nh/attendance/keep.csv ]] || die "attendance destroyed"
+c=$(grep -lx 'trigger = directive D-0001' "${certs[@]}") || die "no certificate: $(cat "$T/run2")"
+grep -qx 'files = 3' "$c" || die "the certificate says $(grep '^files' "$c")"
 L directive cancel D-0001 --reason "withdrawn by the LEA" >"$T/out" 2>"$T/err" ||
 	die "cancel after the certificate: $(cat "$T/err")"
 grep -q '^D-0001: cancelled' "$T/out" || die "$(cat "$T/out")"
 L directive list --tsv | awk -F'\t' '$1 == "D-0001" { print $8 }' | qgrep -x cancelled ||
 	die "not cancelled: $(L directive list)"
+[[ -f $locked && -f $T/srv/nh/attendance/keep.csv ]] || die "a file that was never due went"
+
+# A disposition killed before it completed: refused too, until certified.
+chattr -i "$locked"
+dir2() {
+	cat >"$T/d2.ini" <<DIR
+[directive]
+agreement = ndpa-nh
+received = $(days_ago 1)
+extent = complete
+nature = destroy
+schedule = asap
+requested_by = R. Ortiz, Data Privacy Officer
+DIR
+}
+dir2
+L directive add "$T/d2.ini" >/dev/null || die "directive add 2"
+gdb -q -batch -ex 'break certify' -ex run -ex 'signal SIGKILL' \
+	--args "$LETHE" -c "$T/lethe.conf" run >"$T/gdb2.out" 2>&1 || true
+grep -q 'terminated with signal SIGKILL' "$T/gdb2.out" || die "not killed: $(tail -5 "$T/gdb2.out")"
+expect_exit 2 L directive cancel D-0002 --reason "late" 2>"$T/err"
+grep -q "directive D-0002 cannot be cancelled: .* (it completed; its certificate is not issued yet)" "$T/err" ||
+	die "message 2: $(cat "$T/err")"
+L run >"$T/run3" 2>&1 || die "run 3: $(cat "$T/run3")"
+L directive cancel D-0002 --reason "late" >/dev/null 2>"$T/err" || die "cancel 2: $(cat "$T/err")"
 L journal verify >/dev/null || die "journal verify"
 echo ok
