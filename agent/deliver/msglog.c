@@ -11,6 +11,7 @@
  */
 #include "deliver/msglog.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "base/num.h"
 #include "base/strbuf.h"
 #include "certify/cert.h"
@@ -306,7 +307,7 @@ msglog_check(int fd, const struct msglog_rec *rec, int *copy, char *why,
 		err_set(e, "outbox: SHA-256 failed");
 		goto out;
 	}
-	cert_hex(md, hex);
+	hex_encode(md, sizeof(md), hex);
 	if (total != rec->bytes || strcmp(hex, rec->sha256) != 0) {
 		strbuf_fit(why, whysz, "%s", total != rec->bytes ?
 		    "its size changed while it was read" : "changed: its SHA-256 "
