@@ -653,6 +653,10 @@ START_TEST(a_destruction_is_uncertified_until_its_certificate_exists)
 	    .trigger = "D-0001", .failed = 100, .ndestroyed = 0 };
 	/* failed before destroying anything: nothing to certify */
 	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	/* interrupted: whatever it destroyed is in work/, not the journal */
+	d[0].failed = 0;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	d[0].failed = 100;
 	d[0].ndestroyed = 3;
 	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
 	ck_assert_ptr_null(events_uncertified(&ev, "D-0002"));

@@ -525,11 +525,16 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 		    "certificate is not issued yet" : dp->partial ? "it failed "
 		    "and its partial certificate is not issued yet: " :
 		    dp->failed != 0 ? "it failed: " : "it was interrupted";
+		char what[64];
+		if (n > 0)
+			snprintf(what, sizeof(what), "destroyed %" PRIu64
+			    " file%s", n, n == 1 ? "" : "s");
+		else
+			snprintf(what, sizeof(what), "may have destroyed files");
 		warnx_("directive %s cannot be cancelled: its disposition %s "
-		    "destroyed %" PRIu64 " file%s that no certificate covers "
-		    "yet (%s%s); once the next `lethe run` has %s, the "
-		    "directive can be cancelled", id, dp->id, n,
-		    n == 1 ? "" : "s", state, dp->completed == 0 &&
+		    "%s that no certificate covers yet (%s%s); once the next "
+		    "`lethe run` has %s, the directive can be cancelled", id,
+		    dp->id, what, state, dp->completed == 0 &&
 		    dp->failed != 0 && dp->fail_reason ? dp->fail_reason : "",
 		    dp->completed != 0 || dp->partial ? "issued its certificate" :
 		    "finished it and issued its certificate");

@@ -714,8 +714,13 @@ events_uncertified(const struct events *ev, const char *trigger)
 {
 	for (size_t k = 0; k < ev->ndisp; k++) {
 		const struct ev_disposition *d = &ev->disp[k];
-		if (strcmp(d->trigger, trigger) != 0 ||
-		    (d->ndestroyed == 0 && d->files == 0) || d->cert != NULL)
+		if (strcmp(d->trigger, trigger) != 0 || d->cert != NULL)
+			continue;
+		/* Interrupted: its files are recorded in work/ID, not here,
+		 * and the next run finishes and certifies it. */
+		if (d->completed == 0 && d->failed == 0)
+			return d;
+		if (d->ndestroyed == 0 && d->files == 0)
 			continue;
 		/* A failure from before partial certificates: a later
 		 * certified disposition of the trigger is all that finishes it.

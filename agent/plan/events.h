@@ -155,13 +155,16 @@ const struct ev_hold *events_hold(const struct events *ev, const char *id);
 /* The disposition with this id, or NULL. */
 const struct ev_disposition *events_disposition(const struct events *ev,
     const char *id);
-/* The first disposition with trigger= trigger ("D-0001") that destroyed
- * something (file-destroyed lines, or files > 0) and is not yet finished
- * and certified: it has no certificate (complete, or partial for a failed
- * one), and it is not a failed one from before partial certificates that
- * a later disposition of the same trigger finished (completed, with a
- * certificate).  NULL when there is none: the trigger's destructions are
- * all on certificates (SPEC §5: a directive cannot be cancelled before). */
+/* The first disposition with trigger= trigger ("D-0001") that may have
+ * destroyed something no certificate covers yet: one interrupted (started,
+ * neither completed nor failed: its files are recorded in work/ID, not in
+ * the journal), or one that destroyed something (files > 0, or
+ * file-destroyed lines of an older journal) and has no certificate
+ * (complete, or partial for a failed one), unless it is a failed one from
+ * before partial certificates that a later disposition of the same trigger
+ * finished (completed, with a certificate).  NULL when there is none: the
+ * trigger's destructions are all on certificates (SPEC §5: a directive
+ * cannot be cancelled before). */
 const struct ev_disposition *events_uncertified(const struct events *ev,
     const char *trigger);
 /* The next free directive / hold id into buf (at least 16 bytes):

@@ -7,8 +7,9 @@
 # exits 2 naming the disposition, the count and what is missing, journals
 # nothing, and the plan row stays.  Once the next run has issued the
 # partial certificate (files = 3), the cancel is accepted; the fourth file,
-# never destroyed, stays.  The same holds for a disposition killed before
-# it completed.
+# never destroyed, stays.  The same holds for a disposition killed in the
+# middle of its destruction, and for one killed after it completed but
+# before its certificate.
 . "$(dirname "$0")/lib.sh"
 command -v chattr >/dev/null || skip "chattr not installed"
 command -v gdb >/dev/null || skip "gdb is not installed"
@@ -59,7 +60,8 @@ certs=("$T"/state/certificates/*.cert)
 ((${#certs[@]} == 0)) || die "certified before the kill"
 disp=$(grep -o ' disposition-fail id=[^ ]*' "$T/state/journal" | head -1 | cut -d= -f2)
 [[ -n $disp ]] || die "no failed disposition: $(tail -5 "$T/state/journal")"
-(($(grep -c " file-destroyed disp=$disp " "$T/state/journal") == 3)) || die "file-destroyed lines"
+grep -q " disposition-fail id=$disp .*partial=yes files=3" "$T/state/journal" ||
+	die "not journaled as partial, 3 files: $(grep ' disposition-fail ' "$T/state/journal")"
 
 # The cancel is refused: exit 2, nothing journaled, the row stays.
 n=$(wc -l <"$T/state/journal")
@@ -87,28 +89,34 @@ L directive list --tsv | awk -F'\t' '$1 == "D-0001" { print $8 }' | qgrep -x can
 	die "not cancelled: $(L directive list)"
 [[ -f $locked && -f $T/srv/nh/attendance/keep.csv ]] || die "a file that was never due went"
 
-# A disposition killed before it completed: refused too, until certified.
+# A disposition killed in the middle (its files are recorded in work/, not
+# in the journal), or after it completed but before its certificate: the
+# cancel is refused too, until the next run has finished and certified it.
 chattr -i "$locked"
-dir2() {
-	cat >"$T/d2.ini" <<DIR
+k=1
+for kill in "ow_batch_remove:it was interrupted" "certify:it completed; its certificate is not issued yet"; do
+	fn=${kill%%:*} state=${kill#*:}
+	k=$((k + 1))
+	mkdata "$T/srv/nh/attendance/more$k.csv" "MARK-more$k" 2
+	cat >"$T/d$k.ini" <<DIR
 [directive]
 agreement = ndpa-nh
 received = $(days_ago 1)
-extent = complete
+extent = partial
+categories = Attendance
 nature = destroy
 schedule = asap
-requested_by = R. Ortiz, Data Privacy Officer
+requested_by = R. Ortiz, Data Privacy Officer $k
 DIR
-}
-dir2
-L directive add "$T/d2.ini" >/dev/null || die "directive add 2"
-gdb -q -batch -ex 'break certify' -ex run -ex 'signal SIGKILL' \
-	--args "$LETHE" -c "$T/lethe.conf" run >"$T/gdb2.out" 2>&1 || true
-grep -q 'terminated with signal SIGKILL' "$T/gdb2.out" || die "not killed: $(tail -5 "$T/gdb2.out")"
-expect_exit 2 L directive cancel D-0002 --reason "late" 2>"$T/err"
-grep -q "directive D-0002 cannot be cancelled: .* (it completed; its certificate is not issued yet)" "$T/err" ||
-	die "message 2: $(cat "$T/err")"
-L run >"$T/run3" 2>&1 || die "run 3: $(cat "$T/run3")"
-L directive cancel D-0002 --reason "late" >/dev/null 2>"$T/err" || die "cancel 2: $(cat "$T/err")"
+	L directive add "$T/d$k.ini" >/dev/null || die "directive add $k"
+	gdb -q -batch -ex "break $fn" -ex run -ex 'signal SIGKILL' \
+		--args "$LETHE" -c "$T/lethe.conf" run >"$T/gdb$k.out" 2>&1 || true
+	grep -q 'terminated with signal SIGKILL' "$T/gdb$k.out" || die "$fn: not killed: $(tail -5 "$T/gdb$k.out")"
+	expect_exit 2 L directive cancel D-000$k --reason "late" 2>"$T/err"
+	grep -q "directive D-000$k cannot be cancelled: its disposition .* no certificate covers yet ($state)" "$T/err" ||
+		die "$fn: $(cat "$T/err")"
+	L run >"$T/run$k" 2>&1 || die "run after $fn: $(cat "$T/run$k")"
+	L directive cancel D-000$k --reason "late" >/dev/null 2>"$T/err" || die "cancel after $fn: $(cat "$T/err")"
+done
 L journal verify >/dev/null || die "journal verify"
 echo ok
