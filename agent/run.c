@@ -149,23 +149,6 @@ destroyed_any(const struct dispose_out *o)
 /* Journals the failure of disposition id; when it destroyed something,
  * its record is written first and the line says partial=yes, so that it
  * is certified as partial.  Returns -1 only when the journal failed. */
-/* Whether work/ID holds per-file records (intents or names): the
- * disposition began on files, so it may have destroyed some. */
-static int
-work_begun(struct runner *rn, const char *id)
-{
-	static const char *const files[] = { "intents", "names" };
-	char path[4200];
-	struct stat st;
-
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (snprintf(path, sizeof(path), "%s/work/%s/%s",
-		    rn->c->state_dir, id, files[i]) < (int)sizeof(path) &&
-		    lstat(path, &st) == 0 && st.st_size > 0)
-			return 1;
-	return 0;
-}
-
 /* A disposition that destroyed something and cannot write its record (a
  * full state disk): no outcome is journaled, so the next run resumes it
  * from work/ID and certifies all it destroyed (SPEC §5, §9).  Stops the
@@ -190,9 +173,9 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
 	char files[32], digests[65];
 	int partial = 0, rc;
 
-	/* Stopped before it could even count what it destroyed (its records
-	 * under work/ID say it began on files): treated like a killed run. */
-	if (rec != NULL && !destroyed_any(out) && work_begun(rn, id))
+	/* Stopped before it could count what it destroyed (data overwritten,
+	 * its names not recorded): treated like a killed run. */
+	if (rec != NULL && out->unrecorded)
 		return left_open(rn, a, id, why);
 	diag_add(&rn->r->errors, a->id, 0, "disposition %s (%s) failed: %s",
 	    id, trigger, why);
@@ -453,24 +436,29 @@ reload(struct runner *rn, struct err *e)
 
 /* Journals notice-sent for the prior notice of agreement a, which the mail
  * system has accepted: the notice period runs from this line (never from
- * queueing), and `planned` is the day it ends (the deadline if earlier). */
+ * queueing), and `planned` is the day it ends (the deadline if earlier).
+ * terminated: the termination date the notice announced (YYYY-MM-DD); the
+ * scheduler counts the notice only for that date. */
 static int
-notice_sent(struct runner *rn, const struct agreement *a)
+notice_sent(struct runner *rn, const struct agreement *a,
+    const char *terminated)
 {
 	day_t today = tz_date_at(a->timezone, time(NULL));
-	day_t term = events_terminated(&rn->ev, a);
-	day_t dl = term == DAY_NONE ? DAY_NONE :
-	    date_add(term, a->after_termination);
+	day_t term;
+	day_t dl;
 	day_t due = date_add(today, a->notice_before);
 	char planned[11];
 	struct err e;
 
-	if (dl != DAY_NONE && due > dl)
+	if (date_parse(terminated, &term) != 0)
+		return 0;	/* not a notice id lethe made */
+	dl = date_add(term, a->after_termination);
+	if (due > dl)
 		due = dl;
 	date_format(due, planned);
 	if (journal_appendv(&rn->j, &e, "notice-sent", "agreement", a->id,
-	    "trigger", "termination", "planned", planned, "to", a->contact,
-	    NULL) != 0) {
+	    "trigger", "termination", "terminated", terminated, "planned",
+	    planned, "to", a->contact, NULL) != 0) {
 		diag_add(&rn->r->errors, a->id, 0, "%s", e.msg);
 		return -1;
 	}
@@ -528,7 +516,8 @@ send_notice(struct runner *rn, const struct plan_row *row)
 	    (int)sizeof(id))
 		return -1;
 	if (mime_notice_message(rn->c, &n, &msg, &len, &e) != 0 ||
-	    (q = deliver_enqueue(rn->c->state_dir, id, msg, len, &e)) < 0) {
+	    (q = deliver_enqueue(rn->c->state_dir, &rn->j, id, msg, len, 0,
+	    &e)) < 0) {
 		free(msg);
 		diag_add(&rn->r->errors, a->id, 0, "notice not queued: %s",
 		    e.msg);
@@ -542,7 +531,9 @@ send_notice(struct runner *rn, const struct plan_row *row)
 	 * wait for a notice that is never sent again. */
 	if (q == 1 && deliver_state(rn->c->state_dir, id, NULL, &e) ==
 	    DELIVER_SENT)
-		return notice_sent(rn, a);
+		return notice_sent(rn, a, term);
+	if (q == 2)	/* a damaged or lost notice, rebuilt */
+		diag_add(&rn->r->msgs, a->id, 0, "%s", e.msg);
 	/* The notice counts as sent (and its period starts) only when the
 	 * mail system accepted it: see notices_accepted(). */
 	diag_add(&rn->r->msgs, a->id, 0, "prior notice of disposal on %s "
@@ -572,7 +563,7 @@ notices_accepted(struct runner *rn, const struct deliver_report *dr)
 		a = policy_find(rn->ps, agr);
 		if (a == NULL)
 			continue;
-		if (notice_sent(rn, a) != 0)
+		if (notice_sent(rn, a, it->cert + len - 10) != 0)
 			return -1;
 	}
 	return 0;
@@ -990,7 +981,12 @@ run_real(struct runner *rn, struct err *e)
 	}
 	rn->r->delivered += certify_delivered(rn->c, &dr, &rn->j, &rn->r->errors);
 	for (size_t i = 0; i < dr.n; i++)
-		if (!dr.v[i].ok) {
+		if (dr.v[i].damaged) {
+			/* Never sent: its detail says why and what to do. */
+			diag_add(&rn->r->errors, dr.v[i].id, 0, "%s",
+			    dr.v[i].detail);
+			rn->r->failed++;
+		} else if (!dr.v[i].ok) {
 			/* Kept in the outbox and retried by the next run; said
 			 * here so that cron mails it to the admin. */
 			diag_add(&rn->r->errors, dr.v[i].id, 0, "not accepted "

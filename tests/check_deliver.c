@@ -272,8 +272,7 @@ static const char cert_ini[] =
     "started = 2026-11-10T02:00:00Z\ncompleted = 2026-11-10T02:03:00Z\n"
     "remaining_matches = 0\nperformed_by = lethe on app-1\n\n"
     "[data]\ncategories = Assessment, Student Identifiers\n"
-    "files = 3\nbytes = 5242880\nmanifest_sha256 = "
-    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\n"
+    "files = 3\nbytes = 5242880\nmanifest_sha256 = %s\n"
     "retained = research (de-identified)\nholds = none\n\n"
     "[delivery]\ncertify_by = 2026-11-20\n";
 
@@ -285,9 +284,20 @@ write_cert_files(const char *dir, const char *id, const char *manifest,
 	char *cdir = pathf(dir, "certificates"), *p;
 	unsigned char p7s[300];
 	ck_assert_int_eq(mkdir(cdir, 0700), 0);
-	ck_assert_int_ge(asprintf(&p, "%s/%s.cert", cdir, id), 0);
-	writefile(p, cert_ini, strlen(cert_ini));
-	free(p);
+	{
+		unsigned char md[32];
+		unsigned int mdlen;
+		char hex[65], *text;
+		ck_assert_int_eq(EVP_Digest(manifest, strlen(manifest), md,
+		    &mdlen, EVP_sha256(), NULL), 1);
+		for (int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		ck_assert_int_ge(asprintf(&text, cert_ini, hex), 0);
+		ck_assert_int_ge(asprintf(&p, "%s/%s.cert", cdir, id), 0);
+		writefile(p, text, strlen(text));
+		free(text);
+		free(p);
+	}
 	for (size_t i = 0; i < sizeof(p7s); i++)
 		p7s[i] = (unsigned char)(i * 7);
 	ck_assert_int_ge(asprintf(&p, "%s/%s.cert.p7s", cdir, id), 0);
@@ -519,9 +529,12 @@ START_TEST(cert_message_attaches_the_files_and_names_no_student_file)
 	unsigned char *d;
 	char *orig;
 
+	struct cert_mail cm = { .to = "privacy@sde.example", .id = "C-1" };
+
 	write_cert_files(dir, "C-1", manifest, 1);
-	ck_assert_msg(mime_cert_message(&c, "privacy@sde.example", "C-1", &out,
-	    &len, &e) == 0, "%s", e.msg);
+	ck_assert_msg(mime_cert_message(&c, &cm, &out, &len, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_int_eq(cm.with_manifest, 1);
 	const char *names[] = { "C-1.cert", "C-1.cert.p7s", "C-1.manifest",
 	    "C-1.cert.tsr" };
 	for (int i = 0; i < 4; i++) {
@@ -568,14 +581,40 @@ START_TEST(cert_message_fails_when_the_signature_is_missing)
 	struct err e;
 	size_t len;
 
+	struct cert_mail cm = { .to = "privacy@sde.example", .id = "C-1" };
+
 	write_cert_files(dir, "C-1", manifest, 0);
 	p = pathf(dir, "certificates/C-1.cert.p7s");
 	ck_assert_int_eq(unlink(p), 0);
-	ck_assert_int_eq(mime_cert_message(&c, "privacy@sde.example", "C-1",
-	    &out, &len, &e), -1);
+	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "C-1.cert.p7s"));
-	ck_assert_int_eq(mime_cert_message(&c, "privacy@sde.example",
-	    "../etc/passwd", &out, &len, &e), -1);
+	cm.id = "../etc/passwd";
+	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
+	free(p);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(cert_message_refuses_a_manifest_changed_after_issue)
+{
+	char *dir = tu_tmpdir(), *out, *p;
+	struct config c = mkconfig(dir, "/bin/false");
+	struct cert_mail cm = { .to = "privacy@sde.example", .id = "C-1" };
+	struct err e;
+	size_t len;
+	char *edited = strdup(manifest);
+
+	write_cert_files(dir, "C-1", manifest, 0);
+	edited[strlen(edited) - 2] = 'X';	/* one byte of one digest */
+	p = pathf(dir, "certificates/C-1.manifest");
+	writefile(p, edited, strlen(edited));
+	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
+	ck_assert_msg(strstr(e.msg, "C-1.manifest: its SHA-256 is not the "
+	    "certificate's manifest_sha256") != NULL, "%s", e.msg);
+	/* truncated to nothing: the same */
+	writefile(p, "", 0);
+	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
+	free(edited);
 	free(p);
 	tu_rmtree(dir);
 }
@@ -598,6 +637,14 @@ START_TEST(notice_message_gives_the_planned_date_and_how_to_respond)
 	ck_assert_ptr_nonnull(strstr(out, "Content-Type: text/plain"));
 	ck_assert_ptr_null(strstr(out, "multipart"));
 	ck_assert_ptr_nonnull(strstr(out, "Planned disposal:    2026-10-29"));
+	ck_assert_ptr_nonnull(strstr(out, "ended on 2026-10-15"));
+	ck_assert_ptr_nonnull(strstr(out, "This notice is for the termination "
+	    "on 2026-10-15"));
+	free(out);
+	nt.terminated = NULL;	/* a notice always says which date it is for */
+	ck_assert_int_eq(mime_notice_message(&c, &nt, &out, &len, &e), -1);
+	nt.terminated = "2026-10-15";
+	ck_assert_int_eq(mime_notice_message(&c, &nt, &out, &len, &e), 0);
 	ck_assert_ptr_nonnull(strstr(out, "osde-2024"));
 	ck_assert_ptr_nonnull(strstr(out, "Exhibit D"));
 	ck_assert_ptr_nonnull(strstr(out, "legal hold"));
@@ -609,24 +656,93 @@ END_TEST
 
 /* ---- the outbox ----------------------------------------------------- */
 
-START_TEST(enqueue_writes_the_message_once_with_mode_0600)
+/* The latest message-queued line of stem: its sha256 and bytes. */
+struct qline {
+	const char *stem;
+	int n;
+	char sha[65], bytes[24], manifest[8], msgid[300];
+	uint64_t seq;
+};
+
+static int
+qline_fn(const struct jrec *r, void *arg)
+{
+	struct qline *q = arg;
+	if (strcmp(r->event, "message-queued") != 0 ||
+	    strcmp(jrec_get(r, "id"), q->stem) != 0)
+		return 0;
+	q->n++;
+	q->seq = r->seq;
+	snprintf(q->sha, sizeof(q->sha), "%s", jrec_get(r, "sha256"));
+	snprintf(q->bytes, sizeof(q->bytes), "%s", jrec_get(r, "bytes"));
+	snprintf(q->manifest, sizeof(q->manifest), "%s",
+	    jrec_get(r, "manifest"));
+	snprintf(q->msgid, sizeof(q->msgid), "%s", jrec_get(r, "msgid"));
+	return 0;
+}
+
+static struct qline
+queued_line(const char *dir, const char *stem)
+{
+	struct qline q = { .stem = stem };
+	struct err e;
+	ck_assert_msg(journal_read(dir, qline_fn, &q, &e) == 0, "%s", e.msg);
+	return q;
+}
+
+static void
+sha_hex(const void *buf, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n;
+	ck_assert_int_eq(EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL), 1);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+START_TEST(enqueue_journals_the_digest_then_writes_the_message_once_0600)
 {
 	char *dir = tu_tmpdir(), *p, *s;
+	char *msg = simple_message("privacy@sde.example", "Hi");
+	char *other = simple_message("privacy@sde.example", "Other");
+	char sha[65], from[300], to[300], msgid[300];
+	struct journal j;
 	struct err e;
 	struct stat st;
+	struct qline q;
 
-	ck_assert_msg(deliver_enqueue(dir, "C-1", "hello", 5, &e) == 0, "%s",
-	    e.msg);
+	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_msg(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e) == 0, "%s", e.msg);
 	p = pathf(dir, "outbox/C-1.eml");
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", "other", 5, &e), 1);
+	q = queued_line(dir, "C-1");
+	ck_assert_int_eq(q.n, 1);
+	sha_hex(msg, strlen(msg), sha);
+	ck_assert_str_eq(q.sha, sha);
+	ck_assert_uint_eq(strtoull(q.bytes, NULL, 10), strlen(msg));
+	ck_assert_str_eq(q.manifest, "yes");
+	ck_assert_int_eq(mime_envelope(msg, strlen(msg), from, sizeof(from),
+	    to, sizeof(to), msgid, sizeof(msgid), &e), 0);
+	ck_assert_str_eq(q.msgid, msgid);
+	/* queued and intact: a second call changes nothing */
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", other, strlen(other),
+	    1, &e), 1);
 	s = readall(p, NULL);
-	ck_assert_str_eq(s, "hello");
+	ck_assert_str_eq(s, msg);
+	ck_assert_int_eq(queued_line(dir, "C-1").n, 1);
 	ck_assert_int_eq(deliver_state(dir, "C-1", NULL, &e), DELIVER_PENDING);
 	ck_assert_int_eq(deliver_state(dir, "C-2", NULL, &e), DELIVER_NONE);
+	/* a message whose envelope cannot be read back is never queued */
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "B-2", "To: x\n\nhi\n", 10,
+	    0, &e), -1);
+	ck_assert(!exists(dir, "outbox/B-2.eml"));
+	journal_close(&j);
 	free(s);
 	free(p);
+	free(msg);
+	free(other);
 	tu_rmtree(dir);
 }
 END_TEST
@@ -634,14 +750,25 @@ END_TEST
 START_TEST(enqueue_refuses_an_id_that_could_be_a_path_or_option)
 {
 	char *dir = tu_tmpdir();
+	char *msg = simple_message("privacy@sde.example", "Hi");
+	struct journal j;
 	struct err e;
 
-	ck_assert_int_eq(deliver_enqueue(dir, "../C-1", "x", 1, &e), -1);
-	ck_assert_int_eq(deliver_enqueue(dir, ".hidden", "x", 1, &e), -1);
-	ck_assert_int_eq(deliver_enqueue(dir, "-f", "x", 1, &e), -1);
-	ck_assert_int_eq(deliver_enqueue(dir, "a/b", "x", 1, &e), -1);
-	ck_assert_int_eq(deliver_enqueue(dir, "", "x", 1, &e), -1);
+	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "../C-1", msg, strlen(msg),
+	    0, &e), -1);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, ".hidden", msg, strlen(msg),
+	    0, &e), -1);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "-f", msg, strlen(msg), 0,
+	    &e), -1);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "a/b", msg, strlen(msg), 0,
+	    &e), -1);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "", msg, strlen(msg), 0, &e),
+	    -1);
 	ck_assert(!exists(dir, "outbox/.hidden.eml"));
+	ck_assert_uint_eq(j.seq, 0);
+	journal_close(&j);
+	free(msg);
 	tu_rmtree(dir);
 }
 END_TEST
@@ -657,13 +784,16 @@ START_TEST(flush_passes_explicit_recipients_and_the_message_on_stdin)
 	struct jcount jc;
 	time_t at = 0;
 
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
 	ck_assert_msg(journal_open(dir, &j, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e), 0);
 	ck_assert_msg(deliver_flush(&c, &j, NULL, &r, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(r.n, 1);
 	ck_assert_uint_eq(r.accepted, 1);
 	ck_assert_str_eq(r.v[0].cert, "C-1");
 	ck_assert_int_eq(r.v[0].kind, DELIVER_CERT);
+	ck_assert_int_eq(r.v[0].manifest, 1);
+	ck_assert_int_eq(r.v[0].damaged, 0);
 	ck_assert_int_eq(count_calls(dir), 1);
 	p = pathf(dir, "args.1");
 	args = readall(p, NULL);
@@ -689,7 +819,8 @@ START_TEST(flush_passes_explicit_recipients_and_the_message_on_stdin)
 	ck_assert_uint_eq(r.n, 0);
 	ck_assert_int_eq(count_calls(dir), 1);
 	/* and it can never be queued again */
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 1);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e), 1);
 	journal_close(&j);
 	deliver_report_free(&r);
 	free(p);
@@ -712,11 +843,13 @@ START_TEST(a_tempfail_keeps_the_message_and_the_next_flush_sends_it_once)
 	struct err e;
 	struct jcount jc;
 
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 0,
+	    &e), 0);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_int_eq(r.v[0].ok, 0);
+	ck_assert_int_eq(r.v[0].damaged, 0);
 	ck_assert_str_eq(r.v[0].detail,
 	    "sendmail exited 75: temporary failure: queue full");
 	ck_assert(exists(dir, "outbox/C-1.eml"));
@@ -758,8 +891,9 @@ START_TEST(a_hanging_sendmail_is_killed_and_the_message_kept)
 	struct err e;
 	time_t t0 = time(NULL);
 
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 0,
+	    &e), 0);
 	ck_assert_int_eq(deliver_flush(&c, &j, &o, &r, &e), 0);
 	ck_assert_int_le(time(NULL) - t0, 10);
 	ck_assert_uint_eq(r.failed, 1);
@@ -787,8 +921,9 @@ START_TEST(sendmail_words_are_passed_literally_without_a_shell)
 	ck_assert_int_ge(asprintf(&cmd, "%s  -oi;touch\t%s/pwned $(id)", sm,
 	    dir), 0);
 	c = mkconfig(dir, cmd);
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 0,
+	    &e), 0);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 0);
 	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "unquoted ';'"));
@@ -826,8 +961,9 @@ START_TEST(a_sendmail_that_cannot_run_is_a_failed_attempt)
 	struct deliver_report r;
 	struct err e;
 
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 0,
+	    &e), 0);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_str_eq(r.v[0].detail, "sendmail exited 127: cannot execute: "
@@ -855,10 +991,11 @@ START_TEST(an_acceptance_already_journaled_is_moved_not_sent_again)
 	struct deliver_report r;
 	struct err e;
 
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
+	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e), 0);
 	ck_assert_int_eq(mime_envelope(msg, strlen(msg), from, sizeof(from), to,
 	    sizeof(to), msgid, sizeof(msgid), &e), 0);
-	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
 	/* the run that sent it died right after journaling the acceptance */
 	ck_assert_int_eq(journal_appendv(&j, &e, "delivery-attempt", "cert",
 	    "C-1", "ok", "yes", "msgid", msgid, "detail", "sendmail exited 0",
@@ -866,6 +1003,7 @@ START_TEST(an_acceptance_already_journaled_is_moved_not_sent_again)
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 1);
 	ck_assert_int_eq(r.v[0].recovered, 1);
+	ck_assert_int_eq(r.v[0].manifest, 1);
 	ck_assert_int_eq(count_calls(dir), 0);
 	ck_assert(exists(dir, "sent/C-1.eml"));
 	ck_assert(!exists(dir, "outbox/C-1.eml"));
@@ -893,16 +1031,19 @@ START_TEST(a_resend_is_a_new_copy_journaled_as_such)
 
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
 	/* not sent yet: nothing to copy */
-	ck_assert_int_eq(deliver_enqueue_copy(dir, "C-1", msg2, strlen(msg2),
-	    &e), -1);
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", msg, strlen(msg), &e), 0);
-	ck_assert_int_eq(deliver_enqueue_copy(dir, "C-1", msg2, strlen(msg2),
-	    &e), -1);
+	ck_assert_int_eq(deliver_enqueue_copy(dir, &j, "C-1", msg2,
+	    strlen(msg2), 0, &e), -1);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e), 0);
+	ck_assert_int_eq(deliver_enqueue_copy(dir, &j, "C-1", msg2,
+	    strlen(msg2), 0, &e), -1);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	deliver_report_free(&r);
-	ck_assert_msg(deliver_enqueue_copy(dir, "C-1", msg2, strlen(msg2), &e)
-	    == 0, "%s", e.msg);
+	ck_assert_msg(deliver_enqueue_copy(dir, &j, "C-1", msg2, strlen(msg2),
+	    0, &e) == 0, "%s", e.msg);
 	ck_assert(exists(dir, "outbox/C-1+r1.eml"));
+	ck_assert_int_eq(queued_line(dir, "C-1+r1").n, 1);
+	ck_assert_str_eq(queued_line(dir, "C-1+r1").manifest, "no");
 	ck_assert_int_eq(deliver_list(dir, DELIVER_PENDING, &ids, &n, &e), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(ids[0], "C-1+r1");
@@ -911,6 +1052,7 @@ START_TEST(a_resend_is_a_new_copy_journaled_as_such)
 	ck_assert_uint_eq(r.accepted, 1);
 	ck_assert_str_eq(r.v[0].cert, "C-1");
 	ck_assert_str_eq(r.v[0].id, "C-1+r1");
+	ck_assert_int_eq(r.v[0].manifest, 0);
 	jc = journal_counts(dir);
 	ck_assert_int_eq(jc.yes, 2);
 	ck_assert_str_eq(jc.copy, "r1");
@@ -952,8 +1094,8 @@ START_TEST(a_notice_goes_through_the_outbox_and_is_journaled_as_a_notice)
 	ck_assert_int_eq(deliver_notice_id("osde-2024", "2026-10-15", id,
 	    sizeof(id), &e), 0);
 	ck_assert_int_eq(mime_notice_message(&c, &nt, &out, &len, &e), 0);
-	ck_assert_int_eq(deliver_enqueue(dir, id, out, len, &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, id, out, len, 0, &e), 0);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 1);
 	ck_assert_int_eq(r.v[0].kind, DELIVER_NOTICE);
@@ -967,30 +1109,230 @@ START_TEST(a_notice_goes_through_the_outbox_and_is_journaled_as_a_notice)
 }
 END_TEST
 
-START_TEST(a_malformed_outbox_message_is_a_failed_attempt_and_others_go_on)
+/* The first reproduction of issue 14 item 7, at the module's level. */
+START_TEST(a_truncated_message_is_never_sent_and_a_rebuilt_one_is)
 {
 	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
 	char *msg = simple_message("privacy@sde.example", "Hi");
-	const char *bad = "To: -oQ/tmp/x@evil.example\nSubject: x\n\nhi\n";
+	char *msg2 = simple_message("privacy@sde.example", "Hi");
+	char *good = simple_message("privacy@sde.example", "Other");
+	char *p = pathf(dir, "outbox/C-1.eml"), *got, *q;
+	struct config c = mkconfig(dir, sm);
+	struct deliver_status st;
+	struct journal j;
+	struct deliver_report r;
+	struct err e;
+	struct jcount jc;
+
+	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "D-2", good, strlen(good), 1,
+	    &e), 0);
+	ck_assert_int_eq(truncate(p, 100), 0);
+	ck_assert_int_eq(deliver_status(dir, "C-1", &st, &e), DELIVER_DAMAGED);
+	ck_assert_msg(strstr(st.why, "truncated: 100 bytes, but") != NULL, "%s",
+	    st.why);
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_uint_eq(r.accepted, 1);		/* the others go on */
+	ck_assert_str_eq(r.v[0].id, "C-1");
+	ck_assert_int_eq(r.v[0].ok, 0);
+	ck_assert_int_eq(r.v[0].damaged, 1);
+	ck_assert_int_eq(r.v[0].manifest, 0);
+	ck_assert_msg(strstr(r.v[0].detail, "not sent: the queued message is "
+	    "damaged (truncated: 100 bytes") != NULL, "%s", r.v[0].detail);
+	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "`lethe cert resend C-1` "
+	    "rebuilds it"));
+	ck_assert_int_eq(count_calls(dir), 1);	/* D-2 only */
+	ck_assert(exists(dir, "outbox/C-1.eml"));
+	ck_assert(!exists(dir, "sent/C-1.receipt"));
+	jc = journal_counts(dir);
+	ck_assert_int_eq(jc.no, 1);
+	deliver_report_free(&r);
+	/* every run reports it again, and never sends it */
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_int_eq(count_calls(dir), 1);
+	deliver_report_free(&r);
+	/* rebuilt: the damaged file is replaced, the new digest journaled */
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg2, strlen(msg2), 1,
+	    &e), 2);
+	ck_assert_msg(strstr(e.msg, "was damaged (truncated") != NULL, "%s",
+	    e.msg);
+	ck_assert_int_eq(queued_line(dir, "C-1").n, 2);
+	ck_assert_int_eq(deliver_state(dir, "C-1", NULL, &e), DELIVER_PENDING);
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.accepted, 1);
+	ck_assert_int_eq(r.v[0].manifest, 1);
+	q = pathf(dir, "msg.2");
+	got = readall(q, NULL);
+	ck_assert_str_eq(got, msg2);		/* whole, and the new one */
+	journal_close(&j);
+	deliver_report_free(&r);
+	free(got);
+	free(q);
+	free(p);
+	free(msg);
+	free(msg2);
+	free(good);
+	free(sm);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(an_edited_message_of_the_same_size_is_never_sent)
+{
+	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
+	char *msg = simple_message("privacy@sde.example", "Hi");
+	char *p = pathf(dir, "outbox/C-1.eml"), *edited;
 	struct config c = mkconfig(dir, sm);
 	struct journal j;
 	struct deliver_report r;
 	struct err e;
 
-	ck_assert_int_eq(deliver_enqueue(dir, "A-1", bad, strlen(bad), &e), 0);
-	ck_assert_int_eq(deliver_enqueue(dir, "B-2", msg, strlen(msg), &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e), 0);
+	/* the recipient changed, the size kept */
+	edited = strdup(msg);
+	memcpy(strstr(edited, "To: privacy@sde.example"), "To: privacy@sde.evilxx",
+	    22);
+	chmod(p, 0600);
+	writefile(p, edited, strlen(edited));
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
-	ck_assert_uint_eq(r.n, 2);
-	ck_assert_str_eq(r.v[0].id, "A-1");
-	ck_assert_int_eq(r.v[0].ok, 0);
-	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "malformed"));
-	ck_assert_int_eq(r.v[1].ok, 1);
-	ck_assert_int_eq(count_calls(dir), 1);
-	ck_assert(exists(dir, "outbox/A-1.eml"));
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_int_eq(r.v[0].damaged, 1);
+	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "changed: its SHA-256 is "
+	    "not the one journaled"));
+	ck_assert_int_eq(count_calls(dir), 0);
 	journal_close(&j);
 	deliver_report_free(&r);
+	free(edited);
+	free(p);
 	free(msg);
+	free(sm);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* The second reproduction of issue 14 item 7. */
+START_TEST(a_deleted_message_is_reported_missing_until_rebuilt)
+{
+	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
+	char *msg = simple_message("privacy@sde.example", "Hi");
+	char *msg2 = simple_message("privacy@sde.example", "Hi");
+	char *p = pathf(dir, "outbox/C-1.eml");
+	struct config c = mkconfig(dir, sm);
+	struct deliver_status st;
+	struct journal j;
+	struct deliver_report r;
+	struct err e;
+
+	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
+	    &e), 0);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(deliver_status(dir, "C-1", &st, &e), DELIVER_MISSING);
+	ck_assert_ptr_nonnull(strstr(st.why, "missing from the outbox"));
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.n, 1);
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_str_eq(r.v[0].id, "C-1");
+	ck_assert_int_eq(r.v[0].damaged, 1);
+	ck_assert_msg(strstr(r.v[0].detail, "is missing from the outbox") !=
+	    NULL, "%s", r.v[0].detail);
+	ck_assert_int_eq(journal_counts(dir).no, 1);
+	deliver_report_free(&r);
+	/* even with no outbox directory at all */
+	{
+		char *o = pathf(dir, "outbox");
+		ck_assert_int_eq(rmdir(o), 0);
+		free(o);
+	}
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.failed, 1);
+	deliver_report_free(&r);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", msg2, strlen(msg2), 1,
+	    &e), 2);
+	ck_assert_ptr_nonnull(strstr(e.msg, "was lost"));
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.accepted, 1);
+	ck_assert_uint_eq(r.failed, 0);
+	deliver_report_free(&r);
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.n, 0);		/* accepted: no longer missing */
+	journal_close(&j);
+	deliver_report_free(&r);
+	free(p);
+	free(msg);
+	free(msg2);
+	free(sm);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_message_never_journaled_is_never_sent)
+{
+	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
+	char *msg = simple_message("privacy@sde.example", "Hi");
+	char *o = pathf(dir, "outbox"), *p = pathf(dir, "outbox/C-1.eml");
+	struct config c = mkconfig(dir, sm);
+	struct journal j;
+	struct deliver_report r;
+	struct err e;
+
+	ck_assert_int_eq(mkdir(o, 0700), 0);
+	writefile(p, msg, strlen(msg));		/* as an older lethe did */
+	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_state(dir, "C-1", NULL, &e), DELIVER_DAMAGED);
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.failed, 1);
+	ck_assert_int_eq(r.v[0].damaged, 1);
+	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "never journaled"));
+	ck_assert_int_eq(count_calls(dir), 0);
+	journal_close(&j);
+	deliver_report_free(&r);
+	free(o);
+	free(p);
+	free(msg);
+	free(sm);
+	tu_rmtree(dir);
+}
+END_TEST
+
+START_TEST(a_notice_for_a_new_date_withdraws_the_one_for_the_old)
+{
+	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
+	char *m1 = simple_message("privacy@sde.example", "Notice 1");
+	char *m2 = simple_message("privacy@sde.example", "Notice 2");
+	char *m3 = simple_message("privacy@sde.example", "Other agreement");
+	struct config c = mkconfig(dir, sm);
+	struct journal j;
+	struct deliver_report r;
+	struct err e;
+
+	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "NOTICE-a-2026-11-25", m1,
+	    strlen(m1), 0, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "NOTICE-a-b-2026-11-25", m3,
+	    strlen(m3), 0, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "NOTICE-a-2027-06-01", m2,
+	    strlen(m2), 0, &e), 0);
+	ck_assert(!exists(dir, "outbox/NOTICE-a-2026-11-25.eml"));
+	ck_assert(exists(dir, "outbox/NOTICE-a-b-2026-11-25.eml"));
+	ck_assert(exists(dir, "outbox/NOTICE-a-2027-06-01.eml"));
+	ck_assert_int_eq(deliver_state(dir, "NOTICE-a-2026-11-25", NULL, &e),
+	    DELIVER_NONE);
+	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
+	ck_assert_uint_eq(r.n, 2);		/* not reported as lost */
+	ck_assert_uint_eq(r.accepted, 2);
+	journal_close(&j);
+	deliver_report_free(&r);
+	free(m1);
+	free(m2);
+	free(m3);
 	free(sm);
 	tu_rmtree(dir);
 }
@@ -1000,15 +1342,18 @@ START_TEST(flush_only_sends_the_one_asked_for)
 {
 	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
 	char *msg = simple_message("privacy@sde.example", "Hi");
+	char *msg2 = simple_message("privacy@sde.example", "Hi");
 	struct config c = mkconfig(dir, sm);
 	struct deliver_opts o = { .only = "B-2" };
 	struct journal j;
 	struct deliver_report r;
 	struct err e;
 
-	ck_assert_int_eq(deliver_enqueue(dir, "A-1", msg, strlen(msg), &e), 0);
-	ck_assert_int_eq(deliver_enqueue(dir, "B-2", msg, strlen(msg), &e), 0);
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "A-1", msg, strlen(msg), 0,
+	    &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "B-2", msg2, strlen(msg2), 0,
+	    &e), 0);
 	ck_assert_int_eq(deliver_flush(&c, &j, &o, &r, &e), 0);
 	ck_assert_uint_eq(r.n, 1);
 	ck_assert_str_eq(r.v[0].id, "B-2");
@@ -1017,6 +1362,7 @@ START_TEST(flush_only_sends_the_one_asked_for)
 	journal_close(&j);
 	deliver_report_free(&r);
 	free(msg);
+	free(msg2);
 	free(sm);
 	tu_rmtree(dir);
 }
@@ -1027,6 +1373,7 @@ START_TEST(a_resent_certificate_goes_without_the_sanitized_manifest)
 	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0), *out;
 	char *p = NULL;
 	struct config c = mkconfig(dir, sm);
+	struct cert_mail cm = { .to = "privacy@sde.example", .id = "C-1" };
 	struct journal j;
 	struct deliver_report r;
 	struct err e;
@@ -1034,25 +1381,28 @@ START_TEST(a_resent_certificate_goes_without_the_sanitized_manifest)
 
 	write_cert_files(dir, "C-1", manifest, 0);
 	p = pathf(dir, "certificates/C-1.manifest");
-	ck_assert_int_eq(mime_cert_message(&c, "privacy@sde.example", "C-1",
-	    &out, &len, &e), 0);
-	ck_assert_int_eq(deliver_enqueue(dir, "C-1", out, len, &e), 0);
-	free(out);
-	/* before delivery the manifest is required */
-	ck_assert_int_eq(unlink(p), 0);
-	ck_assert_int_eq(mime_cert_message(&c, "privacy@sde.example", "C-1",
-	    &out, &len, &e), -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, "C-1.manifest"));
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
+	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), 0);
+	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", out, len,
+	    cm.with_manifest, &e), 0);
+	free(out);
+	/* without a reason to go without it, the manifest is required */
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "C-1.manifest"));
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 1);
-	/* after it, a re-send goes without it and says why */
-	ck_assert_msg(mime_cert_message(&c, "privacy@sde.example", "C-1", &out,
-	    &len, &e) == 0, "%s", e.msg);
+	/* a re-send goes without it and says what the caller says */
+	cm.no_manifest = "The vendor's copy of the manifest was sanitized on "
+	    "2026-11-10.";
+	ck_assert_msg(mime_cert_message(&c, &cm, &out, &len, &e) == 0, "%s",
+	    e.msg);
+	ck_assert_int_eq(cm.with_manifest, 0);
 	ck_assert_ptr_null(strstr(out, "filename=\"C-1.manifest\""));
 	ck_assert_ptr_nonnull(strstr(out, "filename=\"C-1.cert.p7s\""));
-	ck_assert_ptr_nonnull(strstr(out, "This is a copy of a certificate"));
-	ck_assert_int_eq(deliver_enqueue_copy(dir, "C-1", out, len, &e), 0);
+	ck_assert_ptr_nonnull(strstr(out, "manifest was sanitized on"));
+	ck_assert_int_eq(deliver_enqueue_copy(dir, &j, "C-1", out, len, 0, &e),
+	    0);
 	journal_close(&j);
 	deliver_report_free(&r);
 	free(out);
@@ -1078,11 +1428,12 @@ suite(void)
 	tcase_add_test(m, mime_gives_each_message_its_own_message_id_and_reads_it_back);
 	tcase_add_test(m, cert_message_attaches_the_files_and_names_no_student_file);
 	tcase_add_test(m, cert_message_fails_when_the_signature_is_missing);
+	tcase_add_test(m, cert_message_refuses_a_manifest_changed_after_issue);
 	tcase_add_test(m, notice_message_gives_the_planned_date_and_how_to_respond);
 	suite_add_tcase(s, m);
 
 	tcase_set_timeout(d, 30);
-	tcase_add_test(d, enqueue_writes_the_message_once_with_mode_0600);
+	tcase_add_test(d, enqueue_journals_the_digest_then_writes_the_message_once_0600);
 	tcase_add_test(d, enqueue_refuses_an_id_that_could_be_a_path_or_option);
 	tcase_add_test(d, flush_passes_explicit_recipients_and_the_message_on_stdin);
 	tcase_add_test(d, a_tempfail_keeps_the_message_and_the_next_flush_sends_it_once);
@@ -1092,7 +1443,11 @@ suite(void)
 	tcase_add_test(d, an_acceptance_already_journaled_is_moved_not_sent_again);
 	tcase_add_test(d, a_resend_is_a_new_copy_journaled_as_such);
 	tcase_add_test(d, a_notice_goes_through_the_outbox_and_is_journaled_as_a_notice);
-	tcase_add_test(d, a_malformed_outbox_message_is_a_failed_attempt_and_others_go_on);
+	tcase_add_test(d, a_truncated_message_is_never_sent_and_a_rebuilt_one_is);
+	tcase_add_test(d, an_edited_message_of_the_same_size_is_never_sent);
+	tcase_add_test(d, a_deleted_message_is_reported_missing_until_rebuilt);
+	tcase_add_test(d, a_message_never_journaled_is_never_sent);
+	tcase_add_test(d, a_notice_for_a_new_date_withdraws_the_one_for_the_old);
 	tcase_add_test(d, flush_only_sends_the_one_asked_for);
 	tcase_add_test(d, a_resent_certificate_goes_without_the_sanitized_manifest);
 	suite_add_tcase(s, d);

@@ -382,7 +382,8 @@ START_TEST(prior_notice_is_due_first_then_disposal_notice_before_days_later)
 	ck_assert_uint_eq(p.rows[0].ntodo, 0);
 	plan_free(&p);
 	notice1 = (struct ev_notice){ .agreement = "osde",
-	    .trigger = "termination", .sent = noon("2026-10-20") };
+	    .trigger = "termination", .terminated = D("2026-10-15"),
+	    .sent = noon("2026-10-20") };
 	ev.notice = &notice1;
 	ev.nnotice = 1;
 	p = plan_on(&ev, "2026-11-02");
@@ -390,6 +391,93 @@ START_TEST(prior_notice_is_due_first_then_disposal_notice_before_days_later)
 	ck_assert_str_eq(plan_state_name(p.rows[0].state), "waiting");
 	plan_free(&p);
 	ck_assert_str_eq(state_of(&ev, "2026-11-03", "termination"), "due");
+	/* The termination recorded again with another date: the notice
+	 * announced 2026-10-15, so a new one is due. */
+	term1.date = D("2026-10-18");
+	p = plan_on(&ev, "2026-11-03");
+	ck_assert_str_eq(plan_state_name(p.rows[0].state), "notice-due");
+	ck_assert(p.rows[0].notice_needed);
+	ck_assert_uint_eq(p.rows[0].ntodo, 0);
+	plan_free(&p);
+	/* A notice line from an older lethe (no terminated=) that replay
+	 * found no `lethe terminate` before: the policy's own date. */
+	notice1.terminated = DAY_NONE;
+	agr.terminated = D("2026-10-18");
+	ck_assert_str_eq(state_of(&ev, "2026-11-03", "termination"), "due");
+	agr.terminated = D("2026-10-15");
+	ck_assert_str_eq(state_of(&ev, "2026-11-03", "termination"),
+	    "notice-due");
+}
+END_TEST
+
+/* Replay of notice-sent: terminated= as journaled, and for a line without
+ * it (an older lethe) the termination in effect when it was written. */
+START_TEST(a_notice_counts_only_for_the_termination_date_it_announced)
+{
+	char *dir = tu_tmpdir();
+	struct journal j;
+	struct events ev;
+	struct err e;
+	struct plan p;
+
+	agr.notice_before = (struct duration){ 14, 'd' };
+	ck_assert(journal_open(dir, &j, &e) == 0);
+	ck_assert(journal_appendv(&j, &e, "terminate", "agreement", "osde",
+	    "date", "2026-11-25", "by", "root", NULL) == 0);
+	ck_assert(journal_appendv(&j, &e, "notice-sent", "agreement", "osde",
+	    "trigger", "termination", "planned", "2026-12-09", "to",
+	    "privacy@sde.example", NULL) == 0);
+	journal_close(&j);
+	ck_assert_msg(events_load(dir, &ev, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(ev.nnotice, 1);
+	ck_assert_str_eq(fmt(ev.notice[0].terminated), "2026-11-25");
+	ck_assert_ptr_nonnull(events_notice(&ev, &agr, "termination",
+	    D("2026-11-25")));
+	ck_assert_ptr_null(events_notice(&ev, &agr, "termination",
+	    D("2027-06-01")));
+	events_free(&ev);
+
+	/* A new termination date: the old notice does not count for it. */
+	ck_assert(journal_open(dir, &j, &e) == 0);
+	ck_assert(journal_appendv(&j, &e, "terminate", "agreement", "osde",
+	    "date", "2027-06-01", "by", "root", NULL) == 0);
+	journal_close(&j);
+	ck_assert_msg(events_load(dir, &ev, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(fmt(ev.notice[0].terminated), "2026-11-25");
+	p = plan_on(&ev, "2027-06-02");
+	ck_assert_str_eq(plan_state_name(row(&p, "termination")->state),
+	    "notice-due");
+	ck_assert_msg(strstr(row(&p, "termination")->note, "not yet sent") !=
+	    NULL, "%s", row(&p, "termination")->note);
+	plan_free(&p);
+	events_free(&ev);
+
+	/* Its own notice, journaled with terminated=, does. */
+	ck_assert(journal_open(dir, &j, &e) == 0);
+	ck_assert(journal_appendv(&j, &e, "notice-sent", "agreement", "osde",
+	    "trigger", "termination", "terminated", "2027-06-01", "planned",
+	    "2027-06-16", "to", "privacy@sde.example", NULL) == 0);
+	journal_close(&j);
+	ck_assert_msg(events_load(dir, &ev, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(ev.nnotice, 2);
+	ck_assert_ptr_eq(events_notice(&ev, &agr, "termination",
+	    D("2027-06-01")), &ev.notice[1]);
+	ck_assert_ptr_eq(events_notice(&ev, &agr, "termination",
+	    D("2026-11-25")), &ev.notice[0]);
+	ck_assert_str_ne(state_of(&ev, "2027-06-03", "termination"),
+	    "notice-due");
+	events_free(&ev);
+
+	/* A bad terminated= is an error naming the line. */
+	ck_assert(journal_open(dir, &j, &e) == 0);
+	ck_assert(journal_appendv(&j, &e, "notice-sent", "agreement", "osde",
+	    "trigger", "termination", "terminated", "2027-13-01", NULL) == 0);
+	journal_close(&j);
+	ck_assert_int_eq(events_load(dir, &ev, &e), -1);
+	ck_assert_msg(strstr(e.msg, ":5: notice-sent event: bad date in field "
+	    "'terminated'") != NULL, "%s", e.msg);
+	events_free(&ev);
+	tu_rmtree(dir);
 }
 END_TEST
 
@@ -400,7 +488,8 @@ START_TEST(a_late_notice_never_moves_the_deadline)
 
 	agr.notice_before = (struct duration){ 14, 'd' };
 	notice1 = (struct ev_notice){ .agreement = "osde",
-	    .trigger = "termination", .sent = noon("2026-11-06") };
+	    .trigger = "termination", .terminated = D("2026-10-15"),
+	    .sent = noon("2026-11-06") };
 	ev.notice = &notice1;
 	ev.nnotice = 1;
 	p = plan_on(&ev, "2026-11-10");
@@ -553,6 +642,59 @@ START_TEST(a_time_zone_far_from_utc_changes_today)
 }
 END_TEST
 
+/* Cancel never hides a destruction: which dispositions block it. */
+START_TEST(a_destruction_is_uncertified_until_its_certificate_exists)
+{
+	struct ev_disposition d[3];
+	struct events ev = { .disp = d, .ndisp = 1 };
+
+	memset(d, 0, sizeof(d));
+	d[0] = (struct ev_disposition){ .id = "osde-1", .agreement = "osde",
+	    .trigger = "D-0001", .failed = 100, .ndestroyed = 0 };
+	/* failed before destroying anything: nothing to certify */
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	/* interrupted: whatever it destroyed is in work/, not the journal */
+	d[0].failed = 0;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	d[0].failed = 100;
+	d[0].ndestroyed = 3;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0002"));
+	/* a later disposition of the same directive completes ... */
+	d[1] = (struct ev_disposition){ .id = "osde-2", .agreement = "osde",
+	    .trigger = "D-0001", .completed = 200, .files = 1,
+	    .ndestroyed = 1 };
+	ev.ndisp = 2;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	/* ... and is certified: both are finished (the failed one is from
+	 * before partial certificates: nothing else could certify it) */
+	d[1].cert = "osde-2";
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	/* a partial one is finished only by its own certificate */
+	d[0].partial = 1;
+	d[0].files = 3;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	d[0].cert = "osde-1";
+	ck_assert_ptr_null(events_uncertified(&ev, "D-0001"));
+	d[0].cert = NULL;
+	d[0].partial = 0;
+	/* another directive's completion finishes nothing of D-0001 */
+	d[1].trigger = "D-0002";
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[0]);
+	d[1].trigger = "D-0001";
+	/* completed with files but not certified yet */
+	d[2] = (struct ev_disposition){ .id = "osde-3", .agreement = "osde",
+	    .trigger = "D-0001", .completed = 300, .files = 2 };
+	ev.ndisp = 3;
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[2]);
+	/* a partial certificate of the failed one counts as its own */
+	d[2].cert = "osde-3";
+	d[1].cert = NULL;
+	d[0].cert = "osde-1p";
+	ck_assert_ptr_eq(events_uncertified(&ev, "D-0001"), &d[1]);
+}
+END_TEST
+
 /* Replay: events_load over a real journal. */
 START_TEST(replay_builds_events_from_the_journal)
 {
@@ -702,6 +844,8 @@ main(void)
 	tcase_add_test(t, a_hold_that_matches_nothing_freezes_the_whole_agreement);
 	tcase_add_test(t, prior_notice_is_due_first_then_disposal_notice_before_days_later);
 	tcase_add_test(t, a_late_notice_never_moves_the_deadline);
+	tcase_add_test(t, a_notice_counts_only_for_the_termination_date_it_announced);
+	tcase_add_test(t, a_destruction_is_uncertified_until_its_certificate_exists);
 	tcase_add_test(t, dispositions_move_the_row_through_done_certified_delivered);
 	tcase_add_test(t, a_partial_completion_leaves_the_rest_to_do);
 	tcase_add_test(t, a_failed_disposition_stays_due_and_says_why);

@@ -210,7 +210,7 @@ START_TEST(the_header_names_the_key_and_is_fixed_size)
 	fd = fd_with(p, 10);
 	ck_assert_int_eq(seal_is_sealed(fd), 0);
 	ck_assert_int_eq(seal_peek(fd, &h, &e), -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, "not a lethe sealed stream"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a lethe sealed file (bad magic"));
 	close(fd);
 	free(p);
 	free(s);

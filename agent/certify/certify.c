@@ -556,10 +556,14 @@ certify(const struct config *c, const struct policyset *ps,
 	if (lstat(path, &st) != 0 && write_cert(c, a, &r, manifest, mlen, ev,
 	    j, e) != 0)
 		goto out;
-	if (deliver_state(c->state_dir, r.id, NULL, e) == DELIVER_NONE) {
-		if (mime_cert_message(c, a->contact, r.id, &msg, &msglen,
-		    e) != 0 || deliver_enqueue(c->state_dir, r.id, msg, msglen,
-		    e) != 0)
+	/* Queued with its digest journaled; a resumed run that finds the
+	 * message queued and intact, or sent, changes nothing, and rebuilds
+	 * one that was damaged or lost meanwhile. */
+	if (deliver_state(c->state_dir, r.id, NULL, e) != DELIVER_SENT) {
+		struct cert_mail cm = { .to = a->contact, .id = r.id };
+		if (mime_cert_message(c, &cm, &msg, &msglen, e) != 0 ||
+		    deliver_enqueue(c->state_dir, j, r.id, msg, msglen,
+		    cm.with_manifest, e) < 0)
 			goto out;
 	}
 	/* certify_by, from the certificate as issued. */
@@ -590,18 +594,22 @@ out:
 	return rc;
 }
 
-/* Sanitizes one vendor copy of a manifest, if it is still there. */
-static void
+/* Sanitizes one vendor copy of a manifest, if it is still there.
+ * Returns 0, or -1 after adding the problem to *errors. */
+static int
 sanitize_copy(const char *path, struct diags *errors)
 {
 	struct stat st;
 	struct err e;
 
 	if (lstat(path, &st) != 0)
-		return;
-	if (ow_path(path, &e) != 0)
+		return 0;
+	if (ow_path(path, &e) != 0) {
 		diag_add(errors, path, 0, "sanitizing the vendor's copy of the "
 		    "manifest: %s", e.msg);
+		return -1;
+	}
+	return 0;
 }
 
 unsigned
@@ -614,29 +622,36 @@ certify_delivered(const struct config *c, const struct deliver_report *dr,
 		const struct deliver_item *it = &dr->v[i];
 		char path[4200];
 		struct err e;
+		int bad;
 
 		if (!it->ok || it->kind != DELIVER_CERT)
 			continue;
 		n++;
-		/* The manifest names students: once the LEA has it, the
-		 * vendor's copies go (SPEC §8). */
-		snprintf(path, sizeof(path), "%s/certificates/%s.manifest",
-		    c->state_dir, it->cert);
-		sanitize_copy(path, errors);
-		snprintf(path, sizeof(path), "%s/work/%s/manifest",
-		    c->state_dir, it->cert);
-		sanitize_copy(path, errors);
-		snprintf(path, sizeof(path), "%s/work/%s/names",
-		    c->state_dir, it->cert);
-		sanitize_copy(path, errors);
-		snprintf(path, sizeof(path), "%s/work/%s/manifest.final",
-		    c->state_dir, it->cert);
-		sanitize_copy(path, errors);
+		/* The sent message itself: it may carry the manifest. */
 		snprintf(path, sizeof(path), "%s/sent/%s.eml", c->state_dir,
 		    it->id);
 		sanitize_copy(path, errors);
-		if (journal_appendv(j, &e, "manifest-sanitized", "cert",
-		    it->cert, NULL) != 0)
+		/* The manifest names students: once a message whose digest
+		 * was checked, and that carried it, is accepted, the LEA has
+		 * it and the vendor's copies go (SPEC §8).  Never otherwise:
+		 * the LEA would have no manifest at all. */
+		if (!it->manifest)
+			continue;
+		bad = 0;
+		snprintf(path, sizeof(path), "%s/certificates/%s.manifest",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/manifest",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/names",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/manifest.final",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		if (!bad && journal_appendv(j, &e, "manifest-sanitized", "cert",
+		    it->cert, "msg", it->id, NULL) != 0)
 			diag_add(errors, "journal", 0, "%s", e.msg);
 	}
 	return n;

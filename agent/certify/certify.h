@@ -41,10 +41,11 @@ int certify(const struct config *c, const struct policyset *ps,
 int certify_preflight(const struct config *c, const struct agreement *a,
     const char *id, const char *trigger, day_t trigger_date, day_t deadline,
     const size_t *ds, size_t nds, const struct events *ev, struct err *e);
-/* After delivery: for each accepted certificate, sanitize the vendor's
- * copies of the manifest (it names students) with the overwrite engine.
- * Problems are added to *errors.  Returns how many certificates were
- * delivered. */
+/* After delivery: for each accepted certificate message, sanitize the sent
+ * copy and, when that checked message carried the manifest, the vendor's
+ * copies of the manifest (it names students) with the overwrite engine,
+ * journaling manifest-sanitized once all are gone.  Problems are added to
+ * *errors.  Returns how many certificates were delivered. */
 unsigned certify_delivered(const struct config *c,
     const struct deliver_report *dr, struct journal *j, struct diags *errors);
 /* Writes the signed journal checkpoint at the journal's head, under the

@@ -3,25 +3,36 @@
  * `lethe cert resend ID` (SPEC §4, §8).
  *
  * list: every certificate in state_dir/certificates with its agreement,
- * trigger, completion date, certify_by and delivery state.  show: the
+ * trigger, completion date, certify_by and delivery state (checked against
+ * the journal: a damaged or missing message says so).  show: the
  * certificate text and the same checks `lethe verify` makes.  resend:
- * queues a new copy of the certificate message to the agreement's contact
- * (sent on the next run).  Nothing here changes a certificate.
+ * builds the certificate message again from the certificate files and
+ * queues it to the agreement's contact (sent on the next run): a copy of a
+ * delivered one, or in place of a damaged or lost one; without the
+ * manifest once it was sanitized, saying truthfully when and after which
+ * delivery.  An unknown id exits 2.  Nothing here changes a certificate.
  */
 #include "certify/cert.h"
 #include "cmd/cmd.h"
+#include "cmd/session.h"
 #include "base/date.h"
 #include "deliver/deliver.h"
 #include "state/durable.h"
 #include "base/err.h"
 #include "deliver/mime.h"
+#include "deliver/msglog.h"
 #include "conf/policy.h"
 #include "certify/sign.h"
+#include "base/strbuf.h"
+#include "state/journal.h"
+#include "state/lock.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define CERT_FILE_MAX (1024 * 1024)
@@ -98,6 +109,24 @@ cert_path(const struct ctx *x, const char *id, char *buf, size_t len)
 	return 0;
 }
 
+/* The path of an issued certificate given by the user; -1 after saying
+ * "unknown certificate" when there is none (the caller exits 2: a usage
+ * error, nothing done, as for every unknown id). */
+static int
+known_cert(const struct ctx *x, const char *id, char *buf, size_t len)
+{
+	struct stat st;
+
+	if (cert_path(x, id, buf, len) != 0)
+		return -1;
+	if (lstat(buf, &st) != 0 && errno == ENOENT) {
+		warnx_("unknown certificate '%s': none was issued with that id "
+		    "(`lethe cert list` shows them)", id);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 load_cert(const char *path, struct cert *c, struct err *e)
 {
@@ -118,16 +147,20 @@ delivery_state(const char *state_dir, const struct cert *c, char *buf,
     size_t len)
 {
 	struct err e = { "" };
+	struct deliver_status ds;
 	char d[16];
-	time_t at = 0;
-	int st = deliver_state(state_dir, c->id, &at, &e);
+	int st = deliver_status(state_dir, c->id, &ds, &e);
 	day_t today = tz_date_at(c->timezone, time(NULL));
 
 	if (st == DELIVER_SENT)
-		snprintf(buf, len, "delivered %s", date_format(tz_date_at(
-		    c->timezone, at), d));
+		snprintf(buf, len, "delivered %s", ds.at == (time_t)-1 ? "" :
+		    date_format(tz_date_at(c->timezone, ds.at), d));
 	else if (st < 0)
 		snprintf(buf, len, "unknown (%s)", e.msg);
+	else if (st == DELIVER_DAMAGED)
+		snprintf(buf, len, "damaged (%s): not sent", ds.why);
+	else if (st == DELIVER_MISSING)
+		snprintf(buf, len, "missing (%s): not sent", ds.why);
 	else if (c->certify_by != DAY_NONE && today > c->certify_by)
 		snprintf(buf, len, "delivery-overdue");
 	else
@@ -196,7 +229,7 @@ cert_show(struct ctx *x, const char *id)
 	size_t len;
 	int fails;
 
-	if (cert_path(x, id, path, sizeof(path)) != 0)
+	if (known_cert(x, id, path, sizeof(path)) != 0)
 		return EXIT_USAGE;
 	if (slurp(path, CERT_FILE_MAX, &text, &len, &e) != 0) {
 		warnx_("%s", e.msg);
@@ -219,18 +252,62 @@ cert_show(struct ctx *x, const char *id)
 	return fails ? EXIT_FAIL : EXIT_OK;
 }
 
+/* The truth about a manifest that is gone, for a re-sent message: when it
+ * was sanitized and after which delivery, as the journal and the receipts
+ * say. */
+static void
+manifest_note(const struct ctx *x, const struct cert *c, char *buf,
+    size_t len)
+{
+	struct msglog lg;
+	struct deliver_status st;
+	const struct msglog_san *san;
+	const struct msglog_rec *rec;
+	struct err e;
+	char d1[11], d2[11];
+
+	if (msglog_load(x->cfg.state_dir, &lg, &e) != 0 ||
+	    (san = msglog_sanitized(&lg, c->id)) == NULL) {
+		strbuf_fit(buf, len, "%s", "The vendor's copy of the manifest "
+		    "is no longer on its host, and lethe has no record of "
+		    "sanitizing it: this message carries the certificate and "
+		    "its signature only.");
+		msglog_free(&lg);
+		return;
+	}
+	date_format(tz_date_at(c->timezone, san->at), d1);
+	rec = msglog_find(&lg, san->msg != NULL ? san->msg : c->id);
+	if (deliver_status(x->cfg.state_dir, san->msg != NULL ? san->msg :
+	    c->id, &st, &e) != DELIVER_SENT || st.at == (time_t)-1)
+		strbuf_fit(buf, len, "The vendor's copy of the manifest was "
+		    "sanitized on %s, after delivery of this certificate was "
+		    "accepted: this message carries the certificate and its "
+		    "signature only.", d1);
+	else
+		strbuf_fit(buf, len, "The vendor's copy of the manifest was "
+		    "sanitized on %s, after delivery %sto %s was accepted on %s: "
+		    "this message carries the certificate and its signature "
+		    "only.", d1, rec != NULL && rec->manifest ? "of the message "
+		    "carrying it " : "", st.to[0] ? st.to : "the LEA",
+		    date_format(tz_date_at(c->timezone, st.at), d2));
+	msglog_free(&lg);
+}
+
 static int
 cert_resend(struct ctx *x, const char *id)
 {
 	const struct agreement *a;
 	struct err e = { "" };
 	struct cert c;
-	char path[4200], *msg = NULL;
+	struct cert_mail cm = { 0 };
+	struct deliver_status st;
+	struct session ss = { .lockfd = -1, .j = { .fd = -1 } };
+	char path[4200], *msg = NULL, note[600];
 	size_t len = 0;
-	int rc = EXIT_FAIL;
+	int rc = EXIT_FAIL, q;
 
 	cert_init(&c);
-	if (cert_path(x, id, path, sizeof(path)) != 0)
+	if (known_cert(x, id, path, sizeof(path)) != 0)
 		return EXIT_USAGE;
 	if (load_cert(path, &c, &e) != 0 || cert_check_fields(&c, &e) != 0) {
 		warnx_("%s", e.msg);
@@ -246,19 +323,53 @@ cert_resend(struct ctx *x, const char *id)
 		    c.agreement, id);
 		goto out;
 	}
-	if (cmd_gate(x, &e) != 0) {
-		warnx_("certificate %s not queued: %s", id, e.msg);
+	/* It records state (the message's digest): under the lock, past the
+	 * trust gate, sealed after. */
+	if (session_begin(x, &ss, 1) != 0 || session_refuse(x, &ss) != 0)
+		goto out;
+	if (deliver_status(x->cfg.state_dir, id, &st, &e) < 0) {
+		warnx_("%s", e.msg);
 		goto out;
 	}
-	if (mime_cert_message(&x->cfg, a->contact, id, &msg, &len, &e) != 0 ||
-	    deliver_enqueue_copy(x->cfg.state_dir, id, msg, len, &e) != 0) {
+	if (st.state == DELIVER_PENDING) {
+		printf("certificate %s: its message is queued and intact; it "
+		    "goes to %s on the next `lethe run`\n", id, a->contact);
+		rc = EXIT_OK;
+		goto out;
+	}
+	manifest_note(x, &c, note, sizeof(note));
+	cm.to = a->contact;
+	cm.id = id;
+	cm.no_manifest = note;
+	if (mime_cert_message(&x->cfg, &cm, &msg, &len, &e) != 0) {
 		warnx_("certificate %s: %s", id, e.msg);
 		goto out;
 	}
-	printf("queued a copy of certificate %s for %s; it is sent on the next "
-	    "`lethe run`\n", id, a->contact);
+	if (st.state == DELIVER_SENT)
+		q = deliver_enqueue_copy(x->cfg.state_dir, &ss.j, id, msg, len,
+		    cm.with_manifest, &e);
+	else
+		q = deliver_enqueue(x->cfg.state_dir, &ss.j, id, msg, len,
+		    cm.with_manifest, &e);
+	if (q < 0) {
+		warnx_("certificate %s: %s", id, e.msg);
+		goto out;
+	}
+	if (st.state == DELIVER_SENT)
+		printf("queued a copy of certificate %s for %s", id, a->contact);
+	else if (q == 2)
+		printf("certificate %s: %s for %s", id, e.msg, a->contact);
+	else
+		printf("queued certificate %s for %s", id, a->contact);
+	if (cm.with_manifest)
+		printf(", with its manifest");
+	printf("; it is sent on the next `lethe run`\n");
+	if (!cm.with_manifest)
+		warnx_("certificate %s goes without its manifest: %s", id, note);
+	session_seal(x, &ss);
 	rc = EXIT_OK;
 out:
+	session_end(&ss);
 	free(msg);
 	cert_free(&c);
 	return rc;

@@ -23,6 +23,7 @@
 #include "state/journal.h"
 #include "plan/sched.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,7 +117,7 @@ directive_deadline(const struct agreement *a, day_t received, day_t schedule)
 }
 
 static int
-directive_add(struct ctx *x, const char *file)
+directive_add(struct ctx *x, const char *file, int force)
 {
 	struct directive dv = { 0 };
 	struct diags d = { 0 };
@@ -126,7 +127,7 @@ directive_add(struct ctx *x, const char *file)
 	char rec[11], sch[11], dl[11];
 	size_t len;
 	struct err e;
-	int rc = EXIT_USAGE, n;
+	int rc = EXIT_USAGE, n, future;
 
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
@@ -136,6 +137,21 @@ directive_add(struct ctx *x, const char *file)
 		warnx_("%s: directive not recorded", file);
 		goto out;
 	}
+	{
+		struct diags fd = { 0 };
+		future = directive_check_received(&dv, policy_find(&x->ps,
+		    dv.agreement), time(NULL), force ? &fd : &d) != 0;
+		diag_free(&fd);
+	}
+	if (future && !force) {
+		for (size_t i = 0; i < d.n; i++)
+			fprintf(stderr, "%s\n", d.v[i]);
+		warnx_("%s: directive not recorded", file);
+		goto out;
+	}
+	if (future)
+		warnx_("%s: received %s is in the future; recorded as given "
+		    "(--force)", file, date_format(dv.received, rec));
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.v[i]);
 	if (slurp(file, DIRECTIVE_MAX, &buf, &len, &e) != 0) {
@@ -186,8 +202,11 @@ directive_add(struct ctx *x, const char *file)
 		{ "transfer_to", dv.transfer_to ? dv.transfer_to : "" },
 		{ "schedule", sch }, { "requested_by", dv.requested_by },
 		{ "sha256", sha }, { "by", cmd_whoami(by, sizeof(by)) },
+		{ "forced", "received-in-future" },
 	};
-	if (session_append(&s, "directive-add", f, sizeof(f) / sizeof(f[0])) != 0)
+	/* forced= only when --force let a future date through */
+	if (session_append(&s, "directive-add", f, sizeof(f) / sizeof(f[0]) -
+	    (future ? 0 : 1)) != 0)
 		goto out;
 	session_seal(x, &s);
 	date_format(directive_deadline(policy_find(&x->ps, dv.agreement),
@@ -319,7 +338,8 @@ directive_show(struct ctx *x, const char *id)
 	if ((rc = load_read_only(x, &ev, &p)) != EXIT_OK)
 		goto out;
 	if ((d = events_directive(&ev, id)) == NULL) {
-		warnx_("no directive '%s' in the journal", id);
+		warnx_("unknown directive '%s': none was recorded with that id "
+		    "(`lethe directive list` shows them)", id);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -386,6 +406,7 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 {
 	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
 	const struct ev_directive *d;
+	const struct ev_disposition *dp;
 	char by[256];
 	int rc = EXIT_FAIL;
 
@@ -395,21 +416,39 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 		goto out;
 	rc = EXIT_USAGE;
 	if ((d = events_directive(&s.ev, id)) == NULL) {
-		warnx_("no directive '%s' in the journal", id);
+		warnx_("unknown directive '%s': none was recorded with that id "
+		    "(`lethe directive list` shows them)", id);
 		goto out;
 	}
 	if (d->cancelled) {
 		warnx_("directive %s was already cancelled", id);
 		goto out;
 	}
-	for (size_t i = 0; i < s.ev.ndisp; i++)
-		if (strcmp(s.ev.disp[i].trigger, id) == 0 &&
-		    s.ev.disp[i].completed != 0) {
-			warnx_("directive %s was already carried out by "
-			    "disposition %s; it cannot be cancelled", id,
-			    s.ev.disp[i].id);
-			goto out;
-		}
+	/* Cancelling takes the directive off the plan: a disposition that
+	 * destroyed something would never be finished and certified, and its
+	 * destructions would be on no certificate (SPEC §5). */
+	if ((dp = events_uncertified(&s.ev, id)) != NULL) {
+		uint64_t n = dp->ndestroyed > dp->files ? dp->ndestroyed :
+		    dp->files;
+		const char *state = dp->completed != 0 ? "it completed; its "
+		    "certificate is not issued yet" : dp->partial ? "it failed "
+		    "and its partial certificate is not issued yet: " :
+		    dp->failed != 0 ? "it failed: " : "it was interrupted";
+		char what[64];
+		if (n > 0)
+			snprintf(what, sizeof(what), "destroyed %" PRIu64
+			    " file%s", n, n == 1 ? "" : "s");
+		else
+			snprintf(what, sizeof(what), "may have destroyed files");
+		warnx_("directive %s cannot be cancelled: its disposition %s "
+		    "%s that no certificate covers yet (%s%s); once the next "
+		    "`lethe run` has %s, the directive can be cancelled", id,
+		    dp->id, what, state, dp->completed == 0 &&
+		    dp->failed != 0 && dp->fail_reason ? dp->fail_reason : "",
+		    dp->completed != 0 || dp->partial ? "issued its certificate" :
+		    "finished it and issued its certificate");
+		goto out;
+	}
 	rc = EXIT_FAIL;
 	struct jfield f[] = {
 		{ "id", id }, { "agreement", d->agreement },
@@ -425,15 +464,21 @@ out:
 	return rc;
 }
 
-/* lethe directive add FILE | list [--tsv] | show ID | cancel ID --reason T */
+/* lethe directive add [--force] FILE | list [--tsv] | show ID |
+ * cancel ID --reason T */
 int
 cmd_directive(struct ctx *x, int argc, char **argv)
 {
-	static const char syn[] = "directive add FILE | list [--tsv] | "
-	    "show ID | cancel ID --reason TEXT";
+	static const char syn[] = "directive add [--force] FILE | list [--tsv] "
+	    "| show ID | cancel ID --reason TEXT";
 
-	if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 3)
-		return directive_add(x, argv[2]);
+	if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 3 &&
+	    argv[2][0] != '-')
+		return directive_add(x, argv[2], 0);
+	if (argc == 4 && strcmp(argv[1], "add") == 0 &&
+	    (strcmp(argv[2], "--force") == 0 || strcmp(argv[3], "--force") == 0))
+		return directive_add(x, strcmp(argv[2], "--force") == 0 ?
+		    argv[3] : argv[2], 1);
 	if (argc >= 2 && strcmp(argv[1], "list") == 0 && (argc == 2 ||
 	    (argc == 3 && strcmp(argv[2], "--tsv") == 0)))
 		return directive_list(x, argc == 3);

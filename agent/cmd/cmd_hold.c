@@ -215,6 +215,35 @@ out:
 	return rc;
 }
 
+/* Says why `release agr [--id hid]` found no active hold to release. */
+static void
+release_nothing(struct ctx *x, const struct events *ev, const char *agr,
+    const char *hid)
+{
+	const struct ev_hold *h = hid != NULL ? events_hold(ev, hid) : NULL;
+	char ts[32];
+
+	if (hid != NULL && h == NULL)
+		warnx_("unknown hold '%s': none was recorded with that id", hid);
+	else if (h != NULL && strcmp(h->agreement, agr) != 0)
+		warnx_("hold %s is on agreement %s, not %s", hid, h->agreement,
+		    agr);
+	else if (h != NULL)
+		warnx_("hold %s on %s was already released (%s)", hid, agr,
+		    time_format_utc(h->released_at, ts));
+	else {
+		for (size_t i = 0; i < ev->nhold; i++)
+			if (strcmp(ev->hold[i].agreement, agr) == 0) {
+				warnx_("no active hold on %s", agr);
+				return;
+			}
+		if (policy_find(&x->ps, agr) != NULL)
+			warnx_("no active hold on %s", agr);
+		else
+			(void)cmd_find_agreement(x, agr);
+	}
+}
+
 /* lethe release AGREEMENT [--id H-0001] */
 int
 cmd_release(struct ctx *x, int argc, char **argv)
@@ -256,10 +285,7 @@ cmd_release(struct ctx *x, int argc, char **argv)
 		printf("%s: hold on %s released\n", h->id, agr);
 	}
 	if (found == 0) {
-		if (hid != NULL)
-			warnx_("no active hold %s on %s", hid, agr);
-		else
-			warnx_("no active hold on %s", agr);
+		release_nothing(x, &s.ev, agr, hid);
 		rc = EXIT_USAGE;
 		goto out;
 	}

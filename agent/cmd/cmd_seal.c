@@ -506,11 +506,38 @@ out:
 	return rc;
 }
 
+/* The keystore, opened only once the stream's header has named a key: a
+ * file that is not sealed at all is said to be so, whatever the state of
+ * the keystore (there may be none on this host). */
+struct lazy_ks {
+	struct ctx *x;
+	struct keystore ks;
+	int open, failed;
+};
+
+static int
+lazy_lookup(const char *id, struct dek *k, void *arg, struct err *e)
+{
+	struct lazy_ks *l = arg;
+
+	if (!l->open) {
+		l->open = 1;	/* closed by the caller, also after a failure */
+		if (keystore_open(l->x->cfg.state_dir, l->x->cfg.kek, KS_READ,
+		    &l->ks, e) != 0) {
+			l->failed = 1;
+			return -1;
+		}
+	}
+	if (l->failed)
+		return err_set(e, "the keystore could not be opened");
+	return keystore_lookup(id, k, &l->ks, e);
+}
+
 int
 cmd_unseal(struct ctx *x, int argc, char **argv)
 {
 	struct seal_out o = { .fd = -1, .dirfd = -1 };
-	struct keystore ks = { 0 };
+	struct lazy_ks ks = { .x = x };
 	struct progress pg;
 	struct err e = { "" };
 	const char *inp = NULL, *outp = NULL;
@@ -541,10 +568,6 @@ cmd_unseal(struct ctx *x, int argc, char **argv)
 		warnx_("%s: %s", sin, strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (keystore_open(x->cfg.state_dir, x->cfg.kek, KS_READ, &ks, &e) != 0) {
-		warnx_("%s: %s", sin, e.msg);
-		goto out;
-	}
 	if (outp != NULL) {
 		if (seal_out_open(outp, 0600, &o, &e) != 0) {
 			warnx_("%s", e.msg);
@@ -553,7 +576,7 @@ cmd_unseal(struct ctx *x, int argc, char **argv)
 		out = o.fd;
 	}
 	progress_init(&pg, "unsealed", x->interactive);
-	if (unseal_stream(in, out, keystore_lookup, &ks,
+	if (unseal_stream(in, out, lazy_lookup, &ks,
 	    on_progress, &pg, &e) != 0) {
 		progress_end(&pg);
 		if (outp == NULL && pg.bytes > 0)
@@ -573,7 +596,8 @@ cmd_unseal(struct ctx *x, int argc, char **argv)
 out:
 	if (o.fd != -1)
 		seal_out_abort(&o);
-	keystore_close(&ks);
+	if (ks.open)
+		keystore_close(&ks.ks);
 	if (in != STDIN_FILENO)
 		close(in);
 	return rc;

@@ -152,6 +152,7 @@ check_rest(struct parse *p, const char *file, const struct config *c,
 	const char *v;
 	char msg[256];
 
+	dv->received_line = p->line[K_RECEIVED];
 	if ((v = need(p, file, K_RECEIVED)) != NULL &&
 	    date_parse(v, &dv->received) != 0)
 		diag_add(p->d, file, p->line[K_RECEIVED], "received '%s' is "
@@ -340,4 +341,21 @@ directive_check_transfer(const struct config *c, const struct policyset *ps,
 		close(fd);
 	resolve_root_close(&root);
 	return rc;
+}
+
+int
+directive_check_received(const struct directive *dv,
+    const struct agreement *a, time_t now, struct diags *d)
+{
+	day_t today = tz_date_at(a->timezone, now);
+	char r[11], t[11];
+
+	if (dv->received == DAY_NONE || dv->received <= today)
+		return 0;
+	diag_add(d, dv->file, dv->received_line, "received %s is in the "
+	    "future (today is %s in %s, the time zone of %s): a directive is "
+	    "recorded once it has been received; if the date is right, give "
+	    "--force", date_format(dv->received, r), date_format(today, t),
+	    a->timezone != NULL ? a->timezone : "the host's zone", a->id);
+	return -1;
 }

@@ -18,6 +18,9 @@
 #include "conf/category.h"
 #include "base/date.h"
 
+#include <time.h>
+
+struct agreement;
 struct config;
 struct diags;
 struct err;
@@ -33,6 +36,7 @@ struct directive {
 	char *transfer_to;	/* transfer only */
 	day_t schedule;		/* DAY_NONE = asap */
 	char *requested_by;
+	int received_line;	/* where received= was given, for messages */
 };
 
 /* Parses path into *out, adding every problem to *d as FILE:LINE: message
@@ -50,6 +54,12 @@ void directive_free(struct directive *dv);
  * again before every transfer.  Returns 0, or -1 with *e saying why. */
 int directive_check_transfer(const struct config *c, const struct policyset *ps,
     const char *to, struct err *e);
+/* The rule that a directive cannot have been received later than today:
+ * adds "FILE:LINE: received DATE is in the future ..." to *d and returns -1
+ * when dv->received is after today's date (at instant now) in the time
+ * zone of agreement a; today itself is allowed.  Returns 0 otherwise. */
+int directive_check_received(const struct directive *dv,
+    const struct agreement *a, time_t now, struct diags *d);
 /* Formats the categories of a partial directive ("Assessment, Attendance")
  * or "" for a complete one, into buf. */
 char *directive_categories(const struct directive *dv, char *buf, size_t len);

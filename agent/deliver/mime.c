@@ -14,6 +14,7 @@
  *    from the certificate's fields (counts, sizes, digests) and the policy.
  */
 #include "deliver/mime.h"
+#include "certify/cert.h"
 #include "conf/config.h"
 #include "deliver/deliver.h"
 #include "state/durable.h"
@@ -710,7 +711,7 @@ enum { F_CERT, F_P7S, F_MANIFEST, F_TSR, NFILES };
 
 static void
 cert_text(struct strbuf *b, const struct config *c, const char *id,
-    const char *cert, int has_manifest, int has_tsr)
+    const char *cert, int has_manifest, const char *no_manifest, int has_tsr)
 {
 	char v[1024], w[1200], lea[512], agr[256], vendor[512];
 	const char *s;
@@ -824,10 +825,7 @@ cert_text(struct strbuf *b, const struct config *c, const char *id,
 	}
 	if (!has_manifest) {
 		strbuf_puts(b, "\n");
-		wrap(b, "This is a copy of a certificate delivered before. Its "
-		    "manifest went with the first message; the vendor's copy "
-		    "of the manifest has since been destroyed, as the "
-		    "agreement requires, so it is not attached again.", 0, 0);
+		wrap(b, no_manifest, 0, 0);
 	}
 
 	strbuf_puts(b, "\nHow to verify\n");
@@ -852,9 +850,10 @@ cert_text(struct strbuf *b, const struct config *c, const char *id,
 }
 
 int
-mime_cert_message(const struct config *c, const char *to, const char *id,
-    char **out, size_t *len, struct err *e)
+mime_cert_message(const struct config *c, struct cert_mail *cm, char **out,
+    size_t *len, struct err *e)
 {
+	const char *id = cm->id, *to = cm->to;
 	static const char *const ext[NFILES] = { ".cert", ".cert.p7s",
 	    ".manifest", ".cert.tsr" };
 	static const char *const ctype[NFILES] = {
@@ -876,10 +875,11 @@ mime_cert_message(const struct config *c, const char *to, const char *id,
 	n = snprintf(dir, sizeof(dir), "%s/certificates", c->state_dir);
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return err_set(e, "%s: path too long", c->state_dir);
+	cm->with_manifest = 0;
 	for (int i = 0; i < NFILES; i++) {
-		/* a re-send after the manifest was sanitized goes without it */
+		/* a re-send after the manifest went may go without it */
 		int optional = i == F_TSR || (i == F_MANIFEST &&
-		    deliver_state(c->state_dir, id, NULL, e) == DELIVER_SENT);
+		    cm->no_manifest != NULL);
 		if (read_cert_file(dir, id, ext[i], optional, &data[i],
 		    &dlen[i], e) != 0)
 			goto out;
@@ -896,6 +896,18 @@ mime_cert_message(const struct config *c, const char *to, const char *id,
 		att[natt].len = dlen[i];
 		natt++;
 	}
+	if (data[F_MANIFEST] != NULL) {
+		char want[80], got[65];
+		cert_sha256_hex(data[F_MANIFEST], dlen[F_MANIFEST], got);
+		if (!ini_get(data[F_CERT], "data", "manifest_sha256", want,
+		    sizeof(want)) || strcmp(want, got) != 0) {
+			err_set(e, "%s/%s.manifest: its SHA-256 is not the "
+			    "certificate's manifest_sha256: it was changed after "
+			    "the certificate was issued", dir, id);
+			goto out;
+		}
+		cm->with_manifest = 1;
+	}
 	if (!ini_get(data[F_CERT], "agreement", "lea", lea, sizeof(lea)))
 		strbuf_fit(lea, sizeof(lea), "%s", "LEA not stated");
 	n = snprintf(subject, sizeof(subject), "Certificate of data "
@@ -905,7 +917,7 @@ mime_cert_message(const struct config *c, const char *to, const char *id,
 		goto out;
 	}
 	cert_text(&body, c, id, data[F_CERT], data[F_MANIFEST] != NULL,
-	    data[F_TSR] != NULL);
+	    cm->no_manifest, data[F_TSR] != NULL);
 	if (body.oom) {
 		err_set(e, "certificate %s: out of memory", id);
 		goto out;
@@ -953,9 +965,10 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 
 	*out = NULL;
 	*len = 0;
-	if (nt->agreement == NULL || nt->disposal == NULL || nt->to == NULL)
-		return err_set(e, "notice: agreement, disposal date and "
-		    "recipient are required");
+	if (nt->agreement == NULL || nt->disposal == NULL || nt->to == NULL ||
+	    nt->terminated == NULL)
+		return err_set(e, "notice: agreement, termination and disposal "
+		    "dates and recipient are required");
 	n = snprintf(subject, sizeof(subject), "Notice of planned disposal "
 	    "of student data on %s \xe2\x80\x94 %s", nt->disposal,
 	    nt->lea ? nt->lea : nt->agreement);
@@ -969,9 +982,15 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	strbuf_puts(&b, "\n");
 	strbuf_fit(w, sizeof(w), "This is the prior notice that the data "
 	    "privacy agreement gives you (NDPA Article IV.6): the service "
-	    "agreement has ended, and %s plans to dispose of the student data "
-	    "it holds under the agreement \"%s\" on or after the date below.",
-	    vendor, nt->agreement);
+	    "agreement ended on %s, and %s plans to dispose of the student "
+	    "data it holds under the agreement \"%s\" on or after the date "
+	    "below.", nt->terminated, vendor, nt->agreement);
+	wrap(&b, w, 0, 0);
+	strbuf_puts(&b, "\n");
+	strbuf_fit(w, sizeof(w), "This notice is for the termination on %s "
+	    "only. Should that date be corrected, you will receive a new "
+	    "notice, and nothing is disposed of on the strength of this one.",
+	    nt->terminated);
 	wrap(&b, w, 0, 0);
 	strbuf_puts(&b, "\n");
 	field(&b, "Agreement", nt->agreement);

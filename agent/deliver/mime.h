@@ -66,17 +66,25 @@ int mime_envelope(const char *msg, size_t len, char *from, size_t fromsz,
 /*
  * The certificate message: reads ID.cert, ID.cert.p7s, ID.manifest and,
  * when present, ID.cert.tsr from state_dir/certificates, and builds a
- * message to `to` (the agreement's contact) from [notify] from (display
+ * message to cm->to (the agreement's contact) from [notify] from (display
  * name: the vendor name), Subject "Certificate of data destruction ID — LEA",
  * whose text says what was destroyed (categories, counts, bytes; never file
  * names), when, by what method, whether the deadline was met, and how to
  * verify it with the stock openssl command line.  The files are attached
- * byte for byte.  The manifest is required, except for a certificate
- * already delivered (its receipt is in state_dir/sent/): a re-send after
- * the vendor's copy of the manifest was sanitized goes without it and
- * says so.  Returns 0, or -1 with *e set.
+ * byte for byte; the manifest only when its SHA-256 is the certificate's
+ * manifest_sha256 (else an error: it was changed after issue).
  */
-int mime_cert_message(const struct config *c, const char *to, const char *id,
+struct cert_mail {
+	const char *to;		/* the agreement's contact */
+	const char *id;		/* the certificate id */
+	const char *no_manifest;	/* NULL: ID.manifest is required.  Else
+				 * the message may go without it when it is
+				 * gone, and its text then says this, which
+				 * must be the truth about where it went */
+	int with_manifest;	/* out: 1 when the manifest is attached */
+};
+/* Returns 0, or -1 with *e set. */
+int mime_cert_message(const struct config *c, struct cert_mail *cm,
     char **out, size_t *len, struct err *e);
 
 /* What the prior notice before a termination disposal says (NDPA IV.6). */
@@ -92,10 +100,12 @@ struct notice {
 	const char *retained;	/* exempt datasets and why, or NULL */
 };
 
-/* Builds the plain-text notice: the planned disposal date, the agreement,
- * the LEA, the data's categories, and how to respond (a transfer request
- * under Exhibit D, a legal hold, questions) before that date.  Returns 0,
- * or -1 with *e set. */
+/* Builds the plain-text notice: the termination date it is for (a notice
+ * announces one termination date; another date needs a new notice), the
+ * planned disposal date, the agreement, the LEA, the data's categories,
+ * and how to respond (a transfer request under Exhibit D, a legal hold,
+ * questions) before that date.  Returns 0, or -1 with *e set (also when
+ * agreement, terminated, disposal or to is NULL). */
 int mime_notice_message(const struct config *c, const struct notice *n,
     char **out, size_t *len, struct err *e);
 

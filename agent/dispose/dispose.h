@@ -69,6 +69,10 @@ struct dispose_out {
 	uint64_t overwritten_bytes;	/* written in place (no holes) */
 	uint64_t digests_missing;	/* files whose pre-destruction digest was lost to an interrupted run */
 	uint64_t remaining;		/* matches left after the re-scan */
+	int unrecorded;			/* files were overwritten whose names
+					 * could not be recorded (a full state
+					 * disk): what was destroyed is known
+					 * only to a resume from work/ID */
 	unsigned techniques;		/* DT_* bits */
 	int pattern, verify;		/* of the overwrite datasets */
 	struct dispose_media media[DISPOSE_MAX_MEDIA];

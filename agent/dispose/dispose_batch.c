@@ -241,7 +241,9 @@ dispose_batch_flush(struct dctx *x)
 	ow_batch_verify(b->ow, b->n);
 	ow_batch_names(b->ow, b->n);
 	if (names(x, b, &e) != 0) {
-		/* No name may go before its line is durable. */
+		/* No name may go before its line is durable.  The data is
+		 * overwritten all the same: only a resume can count it. */
+		x->out->unrecorded = 1;
 		rc = -1;
 		goto out;
 	}

@@ -91,8 +91,8 @@ seal_parse_header(const unsigned char *b, size_t len, struct seal_header *h,
 
 	if (len < SEAL_HEADER_LEN ||
 	    memcmp(b, SEAL_MAGIC, strlen(SEAL_MAGIC)) != 0)
-		return err_set(e, "not a lethe sealed stream (no LETHESL1 "
-		    "header)");
+		return err_set(e, "not a lethe sealed file (bad magic: no "
+		    "LETHESL1 header)");
 	if (b[8] != VERSION)
 		return err_set(e, "sealed stream version %u is not supported "
 		    "(this lethe reads version %d)", b[8], VERSION);

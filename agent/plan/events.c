@@ -325,6 +325,15 @@ on_notice(struct replay *rp, const struct jrec *r)
 	n->planned = DAY_NONE;
 	if (pl != NULL && date_parse(pl, &n->planned) != 0)
 		return bad(rp, r, "bad date in field", "planned");
+	if (jrec_get(r, "terminated") != NULL) {
+		if (need_date(rp, r, "terminated", &n->terminated) != 0)
+			return -1;
+	} else {
+		/* An older line: the termination in effect when it was sent
+		 * (the journal is replayed in order). */
+		const struct ev_termination *te = events_termination(ev, a);
+		n->terminated = te != NULL ? te->date : DAY_NONE;
+	}
 	n->to = xdup(rp, jrec_get(r, "to"));
 	n->sent = r->time;
 	n->seq = r->seq;
@@ -682,6 +691,23 @@ events_terminated(const struct events *ev, const struct agreement *a)
 	return t != NULL ? t->date : a->terminated;
 }
 
+const struct ev_notice *
+events_notice(const struct events *ev, const struct agreement *a,
+    const char *trigger, day_t term)
+{
+	const struct ev_notice *n = NULL;
+
+	for (size_t i = 0; i < ev->nnotice; i++) {
+		const struct ev_notice *x = &ev->notice[i];
+		day_t said = x->terminated != DAY_NONE ? x->terminated :
+		    a->terminated;
+		if (strcmp(x->agreement, a->id) == 0 &&
+		    strcmp(x->trigger, trigger) == 0 && said == term)
+			n = x;
+	}
+	return n;
+}
+
 const struct ev_directive *
 events_directive(const struct events *ev, const char *id)
 {
@@ -706,6 +732,47 @@ events_disposition(const struct events *ev, const char *id)
 	for (size_t i = 0; i < ev->ndisp; i++)
 		if (strcmp(ev->disp[i].id, id) == 0)
 			return &ev->disp[i];
+	return NULL;
+}
+
+/* Whether failed disposition k was finished by a later disposition of the
+ * same agreement and trigger that completed and was certified. */
+static int
+finished_later(const struct events *ev, size_t k)
+{
+	const struct ev_disposition *d = &ev->disp[k];
+
+	for (size_t j = k + 1; j < ev->ndisp; j++) {
+		const struct ev_disposition *l = &ev->disp[j];
+		if (l->completed != 0 && l->cert != NULL &&
+		    strcmp(l->trigger, d->trigger) == 0 &&
+		    strcmp(l->agreement, d->agreement) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const struct ev_disposition *
+events_uncertified(const struct events *ev, const char *trigger)
+{
+	for (size_t k = 0; k < ev->ndisp; k++) {
+		const struct ev_disposition *d = &ev->disp[k];
+		if (strcmp(d->trigger, trigger) != 0 || d->cert != NULL)
+			continue;
+		/* Interrupted: its files are recorded in work/ID, not here,
+		 * and the next run finishes and certifies it. */
+		if (d->completed == 0 && d->failed == 0)
+			return d;
+		if (d->ndestroyed == 0 && d->files == 0)
+			continue;
+		/* A failure from before partial certificates: a later
+		 * certified disposition of the trigger is all that finishes it.
+		 * (A partial one is finished by its own certificate.) */
+		if (d->failed != 0 && d->completed == 0 && !d->partial &&
+		    finished_later(ev, k))
+			continue;
+		return d;
+	}
 	return NULL;
 }
 

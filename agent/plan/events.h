@@ -69,10 +69,14 @@ struct ev_hold {
 	char *released_by;
 };
 
-/* `notice-sent agreement=A trigger=T planned=D to=E`. */
+/* `notice-sent agreement=A trigger=T terminated=D planned=D to=E`. */
 struct ev_notice {
 	char *agreement;
 	char *trigger;		/* "termination" */
+	day_t terminated;	/* the termination date it announced; from a
+				 * line without terminated= (older lethe), the
+				 * latest `lethe terminate` before it, else
+				 * DAY_NONE: the policy's own terminated= */
 	day_t planned;
 	char *to;
 	time_t sent;
@@ -161,6 +165,12 @@ day_t events_terminated(const struct events *ev, const struct agreement *a);
 /* The latest recorded termination of agreement id, or NULL. */
 const struct ev_termination *events_termination(const struct events *ev,
     const char *agreement);
+/* The latest prior notice of agreement a for trigger ("termination") that
+ * announced the termination date term, or NULL.  A notice announces one
+ * date: one sent for another date (a termination recorded again with a
+ * new date) does not count. */
+const struct ev_notice *events_notice(const struct events *ev,
+    const struct agreement *a, const char *trigger, day_t term);
 /* The directive with this id ("D-0001"), or NULL. */
 const struct ev_directive *events_directive(const struct events *ev,
     const char *id);
@@ -169,6 +179,18 @@ const struct ev_hold *events_hold(const struct events *ev, const char *id);
 /* The disposition with this id, or NULL. */
 const struct ev_disposition *events_disposition(const struct events *ev,
     const char *id);
+/* The first disposition with trigger= trigger ("D-0001") that may have
+ * destroyed something no certificate covers yet: one interrupted (started,
+ * neither completed nor failed: its files are recorded in work/ID, not in
+ * the journal), or one that destroyed something (files > 0, or
+ * file-destroyed lines of an older journal) and has no certificate
+ * (complete, or partial for a failed one), unless it is a failed one from
+ * before partial certificates that a later disposition of the same trigger
+ * finished (completed, with a certificate).  NULL when there is none: the
+ * trigger's destructions are all on certificates (SPEC §5: a directive
+ * cannot be cancelled before). */
+const struct ev_disposition *events_uncertified(const struct events *ev,
+    const char *trigger);
 /* The next free directive / hold id into buf (at least 16 bytes):
  * "D-0001", "D-0002", ... one global sequence each. */
 char *events_next_directive_id(const struct events *ev, char *buf);

@@ -304,17 +304,22 @@ min_day(day_t a, day_t b)
 	return a < b ? a : b;
 }
 
-/* The latest notice of the agreement (its events m) for trigger, or
- * NULL. */
+/* The latest notice of agreement a (its events m) for trigger that
+ * announced the termination of day term: a notice is for one date
+ * (events_notice's rule, over a's own notices only). */
 static const struct ev_notice *
 find_notice(const struct events *ev, const struct mine *m,
-    const char *trigger)
+    const struct agreement *a, const char *trigger, day_t term)
 {
 	const struct ev_notice *n = NULL;
 
-	for (size_t q = 0; q < m->nnotice; q++)
-		if (strcmp(ev->notice[m->notice[q]].trigger, trigger) == 0)
-			n = &ev->notice[m->notice[q]];
+	for (size_t q = 0; q < m->nnotice; q++) {
+		const struct ev_notice *x = &ev->notice[m->notice[q]];
+		day_t said = x->terminated != DAY_NONE ? x->terminated :
+		    a->terminated;
+		if (strcmp(x->trigger, trigger) == 0 && said == term)
+			n = x;
+	}
 	return n;
 }
 
@@ -492,7 +497,9 @@ termination_row(struct plan_row *r, const struct events *ev,
 	if (a->notice_before.n == 0) {
 		r->due_from = term;
 	} else {
-		const struct ev_notice *n = find_notice(ev, m, "termination");
+		/* only a notice of this termination date counts */
+		const struct ev_notice *n = find_notice(ev, m, a,
+		    "termination", term);
 		if (n != NULL) {
 			day_t sent = tz_date_at(a->timezone, n->sent);
 			day_t end = date_add(sent, a->notice_before);

@@ -77,7 +77,7 @@ grep -q "^transfer_to   $T/srv/handoff\$" "$T/out" || die "show transfer_to"
 grep -q '^requested_by  J. Smith, Data Privacy Officer$' "$T/out" || die "show requested_by"
 grep -q '^requested_by = J. Smith' "$T/out" || die "show lacks the file"
 expect_exit 2 L directive show D-0009 2>"$T/err"
-grep -q "no directive 'D-0009'" "$T/err" || die "show missing"
+grep -q "unknown directive 'D-0009'" "$T/err" || die "show missing: $(cat "$T/err")"
 
 # Bad directives: every problem at FILE:LINE, nothing recorded.
 n=$(lines)

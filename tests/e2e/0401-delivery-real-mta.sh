@@ -11,14 +11,17 @@ source "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "python3 is not installed"
 command -v openssl >/dev/null || skip "openssl is not installed"
 
-# The driver, linked against the sanitized objects of the delivery modules.
-mods=(deliver mime durable err journal journal_write num date spawn strbuf hex)
-objs=("${mods[@]/#/$LETHE_TOP/build/san/}")
-objs=("${objs[@]/%/.o}")
-make -s -C "$LETHE_TOP" "${objs[@]#"$LETHE_TOP"/}" >/dev/null
+# The driver, linked against the sanitized objects of the program (the
+# delivery modules and what they use: the journal, the overwrite engine).
+make -s -C "$LETHE_TOP" build/san/lethe >/dev/null
+objs=()
+for src in "$LETHE_TOP"/agent/*.c "$LETHE_TOP"/agent/*/*.c; do
+	b=$(basename "$src" .c)
+	[[ $b == main ]] || objs+=("$LETHE_TOP/build/san/$b.o")
+done
 cc -std=c17 -D_GNU_SOURCE -fsanitize=address,undefined -I"$LETHE_TOP/agent" \
 	-o "$T/mailer" "$LETHE_TOP/tests/mta/mailer.c" "${objs[@]}" \
-	$(pkg-config --libs libcrypto) || die "cannot build the mailer driver"
+	$(pkg-config --libs libcrypto libarchive inih) || die "cannot build the mailer driver"
 mailer() { "$T/mailer" "$T/state" "$@"; }
 
 # The MTA.  Its delivery agent runs as nobody, so $T must be searchable.
@@ -37,6 +40,7 @@ id=osde-2024-$(date -u +%Y%m%d)-1
 mkdir -p "$T/state/certificates" && chmod 0700 "$T/state"
 "$LETHE_TOP/certs/mkca" --vendor "Example Learning, Inc." "$T/ca" >/dev/null
 c=$T/state/certificates/$id
+printf 'path\tsize\tsha256\r\nosde/2026/Jos\xc3\xa9 Nu\xc3\xb1ez.csv\t1024\tab\r\nosde/2026/jane-doe.csv\t2048\tcd\r\n' >"$c.manifest"
 cat >"$c.cert" <<CERT
 [certificate]
 id = $id
@@ -61,8 +65,8 @@ categories = Assessment, Student Identifiers
 files = 2
 bytes = 3072
 bytes_overwritten = 3072
+manifest_sha256 = $(sha256sum <"$c.manifest" | cut -d' ' -f1)
 CERT
-printf 'path\tsize\tsha256\r\nosde/2026/Jos\xc3\xa9 Nu\xc3\xb1ez.csv\t1024\tab\r\nosde/2026/jane-doe.csv\t2048\tcd\r\n' >"$c.manifest"
 head -c 777 /dev/urandom >"$c.cert.tsr"
 openssl cms -sign -binary -md sha256 -in "$c.cert" -signer "$T/ca/agent.pem" \
 	-inkey "$T/ca/agent.key" -certfile "$T/ca/ca.pem" -outform PEM \

@@ -78,9 +78,18 @@ tamper() {	# NAME: $T/bad holds the altered stream
 	expect_exit 1 L unseal <"$T/bad" >/dev/null 2>"$T/err2"
 	[[ -s $T/err ]] || die "$1: no message"
 }
-cp "$s" "$T/bad"; printf '\x01' | dd of="$T/bad" bs=1 seek=14 conv=notrunc status=none; tamper "header bit"
-cp "$s" "$T/bad"; printf '\x01' | dd of="$T/bad" bs=1 seek=$((128 + cc + 7)) conv=notrunc status=none; tamper "body bit"
-cp "$s" "$T/bad"; printf '\x01' | dd of="$T/bad" bs=1 seek=$((128 + cc - 1)) conv=notrunc status=none; tamper "tag bit"
+# flip FILE OFFSET: inverts the low bit of one byte (writing a fixed value
+# instead would leave the file unchanged once in 256 runs).
+flip() {
+	local b
+	b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "$(printf '\\%03o' $((b ^ 1)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+	cmp -s "$1" "$s" && die "flip $2 changed nothing"
+	return 0
+}
+cp "$s" "$T/bad"; flip "$T/bad" 14; tamper "header bit"
+cp "$s" "$T/bad"; flip "$T/bad" $((128 + cc + 7)); tamper "body bit"
+cp "$s" "$T/bad"; flip "$T/bad" $((128 + cc - 1)); tamper "tag bit"
 part() { dd if="$s" iflag=skip_bytes,count_bytes skip="$1" count="$2" status=none; }
 { part 0 128; part $((128 + cc)) $cc; part 128 $cc; part $((128 + 2 * cc)) $((2 * cc)); } >"$T/bad"
 tamper "swapped chunks"

@@ -69,7 +69,7 @@ grep -q "^Subject: .*$(d 14)" "$T/notice.txt" || die "notice subject: $(cat "$T/
 grep -q "Service ended: *$(d -2)" "$T/notice.txt" || die "notice: $(cat "$T/notice.txt")"
 [[ $(snapshot "$T/srv") == "$before" ]] || die "first run destroyed data before the notice period"
 (($(grep -c ' notice-sent ' "$T/state/journal") == 1)) || die "notice-sent not journaled once"
-grep -q " notice-sent agreement=short trigger=termination planned=$(d 14) " "$T/state/journal" ||
+grep -q " notice-sent agreement=short trigger=termination terminated=$(d -2) planned=$(d 14) " "$T/state/journal" ||
 	die "notice-sent: $(grep notice-sent "$T/state/journal")"
 
 expect_exit 0 L run >"$T/run2" 2>&1

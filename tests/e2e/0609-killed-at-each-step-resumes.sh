@@ -7,8 +7,10 @@
 # recorded, once they are but before any name is touched; after its record
 # is written but before
 # disposition-complete is journaled, before it is certified, after the
-# certificate's files are written but before certificate-issued, before
-# delivery, and before the signed checkpoint.  Each time the next run
+# certificate's files are written but before certificate-issued, after
+# its message's digest is journaled but before the message is written,
+# before delivery, before the checked message goes to sendmail, and before
+# the signed checkpoint.  Each time the next run
 # leaves every file gone, exactly one disposition-complete, one certificate
 # (whose counts and method agree with its manifest) and one mail, and the
 # journal verifies.
@@ -16,7 +18,8 @@
 command -v gdb >/dev/null || skip "gdb is not installed"
 T0=$T
 i=0
-for fn in dispose_run ow_batch_write ow_batch_verify ow_batch_names ow_batch_remove record_write certify cert_write_files deliver_flush certify_checkpoint; do
+for fn in dispose_run ow_batch_write ow_batch_verify ow_batch_names ow_batch_remove record_write \
+	certify cert_write_files msglog_record deliver_flush sendmail_run certify_checkpoint; do
 	i=$((i + 1))
 	T=$T0/p$i
 	mkhost "$T/srv"
@@ -38,7 +41,7 @@ POL
 	expect_exit 0 L terminate dsa-a "$(days_ago 2)" >/dev/null
 	# Stop at fn (after it returns, for the writers), then SIGKILL.
 	fin=()
-	case $fn in record_write | cert_write_files) fin=(-ex finish) ;; esac
+	case $fn in record_write | cert_write_files | msglog_record) fin=(-ex finish) ;; esac
 	gdb -q -batch -ex "break $fn" -ex run "${fin[@]}" -ex 'signal SIGKILL' \
 		--args "$LETHE" -c "$T/lethe.conf" run >"$T/gdb.out" 2>&1 || true
 	grep -q "Breakpoint 1, .*$fn" "$T/gdb.out" || die "$fn: breakpoint not reached: $(tail -5 "$T/gdb.out")"

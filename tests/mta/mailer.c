@@ -41,13 +41,18 @@ main(int argc, char **argv)
 	c.host = (char *)"app-1.vendor.example";
 
 	if (strcmp(argv[2], "enqueue-cert") == 0 && argc == 5) {
+		struct cert_mail cm = { .to = argv[4], .id = argv[3] };
+		struct journal j;
 		char *msg;
 		size_t len;
-		if (mime_cert_message(&c, argv[4], argv[3], &msg, &len, &e) != 0) {
+		if (mime_cert_message(&c, &cm, &msg, &len, &e) != 0 ||
+		    journal_open(c.state_dir, &j, &e) != 0) {
 			fprintf(stderr, "mailer: %s\n", e.msg);
 			return 2;
 		}
-		rc = deliver_enqueue(c.state_dir, argv[3], msg, len, &e);
+		rc = deliver_enqueue(c.state_dir, &j, argv[3], msg, len,
+		    cm.with_manifest, &e);
+		journal_close(&j);
 		free(msg);
 		if (rc != 0)
 			fprintf(stderr, "mailer: %s\n", e.msg);
@@ -86,7 +91,8 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (strcmp(argv[2], "state") == 0 && argc == 4) {
-		static const char *const name[] = { "none", "pending", "sent" };
+		static const char *const name[] = { "none", "pending", "sent",
+		    "damaged", "missing" };
 		int s = deliver_state(c.state_dir, argv[3], NULL, &e);
 		if (s < 0) {
 			fprintf(stderr, "mailer: %s\n", e.msg);
