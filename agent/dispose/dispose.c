@@ -425,6 +425,10 @@ purge_journals(struct dctx *x)
 	}
 }
 
+/* The per-file records under work/ID, each a file of whole lines. */
+static const char *const work_files[] = { "intents", "names", "dirs",
+    "manifest" };
+
 static int
 open_work(struct dctx *x, struct err *e)
 {
@@ -438,11 +442,15 @@ open_work(struct dctx *x, struct err *e)
 		return err_set(e, "%s: path too long", x->rq->id);
 	if (mkdirs(x->workdir, 0700, e) != 0)
 		return -1;
+	/* A row torn by a full disk or a kill in the middle of a write was
+	 * never acted on: cut it, so the next row is not glued to it and lost
+	 * with it (state/durable.h). */
+	for (size_t i = 0; i < sizeof(work_files) / sizeof(work_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", x->workdir, work_files[i]);
+		if (durable_trim_torn(path, NULL, e) != 0)
+			return -1;
+	}
 	snprintf(path, sizeof(path), "%s/names", x->workdir);
-	/* A row torn by a full disk was never acted on: cut it, so the next
-	 * row is not glued to it (state/durable.h). */
-	if (durable_trim_torn(path, NULL, e) != 0)
-		return -1;
 	x->namesfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (x->namesfd == -1)
@@ -453,8 +461,6 @@ open_work(struct dctx *x, struct err *e)
 	if (x->intentsfd == -1)
 		return err_sys(e, "%s", path);
 	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
-	if (durable_trim_torn(path, NULL, e) != 0)
-		return -1;
 	fresh = lstat(path, &st) != 0;
 	x->manfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
