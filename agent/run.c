@@ -200,6 +200,34 @@ failed(struct runner *rn, const struct agreement *a, const char *id,
 	return rc != 0 ? -1 : 0;
 }
 
+/* A record another lethe appended during the run: only `lethe hold` may
+ * (every other state writer waits for the run's lock).  Its hold is
+ * applied to what the run knows; anything else waits for the next replay. */
+static int
+apply_hold(const struct jrec *r, void *arg)
+{
+	struct runner *rn = arg;
+	struct err e;
+
+	if (strcmp(r->event, "hold") != 0)
+		return 0;
+	if (events_apply(&rn->ev, r, &e) != 0) {
+		diag_add(&rn->r->errors, "journal", 0, "%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* dispose_req.sync: holds recorded since the run began, before each
+ * destructive step. */
+static int
+sync_holds(void *arg, struct err *e)
+{
+	struct runner *rn = arg;
+
+	return journal_sync(&rn->j, apply_hold, rn, e);
+}
+
 /* Carries out one disposition whose start is already journaled, writes its
  * record and journals the outcome. */
 static int
@@ -213,6 +241,7 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 		.nds = nds, .transfer_to = transfer_to, .resume = resume,
 		.j = &rn->j, .progress = progress_cb, .arg = rn,
 		.problems = &rn->r->errors, .started = started,
+		.sync = sync_holds, .sync_arg = rn,
 	};
 	struct dispose_out out;
 	struct record rec;

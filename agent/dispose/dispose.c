@@ -291,25 +291,60 @@ other_names(struct dctx *x, struct item *it, struct err *e)
 	return OUT_DONE;
 }
 
+int
+dispose_sync(struct dctx *x)
+{
+	struct err e;
+
+	if (x->rq->sync == NULL || x->rq->sync(x->rq->sync_arg, &e) == 0)
+		return 0;
+	diag_add(x->problems, x->rq->a->id, 0, "cannot learn of holds recorded "
+	    "during the run: %s", e.msg);
+	dispose_exception(x, "stopped: the journal could not be read for holds "
+	    "recorded during the run");
+	x->stop = 1;
+	return -1;
+}
+
+int
+dispose_held(struct dctx *x, const struct scope_obj *o, size_t ds)
+{
+	const struct agreement *a = x->rq->a;
+	const char *held;
+	struct found f;
+	char label[4200];
+
+	if ((held = scope_held_now(x->rq->sx, a, o)) == NULL)
+		return 0;
+	memset(&f, 0, sizeof(f));
+	f.root = o->names[0].root;
+	f.rel = o->names[0].rel;
+	dispose_label(x, &f, label, sizeof(label));
+	diag_add(x->problems, label, 0, "kept: held by %s, recorded while this "
+	    "run went on", held);
+	dispose_exception(x, "an object of dataset %s was kept: held by %s "
+	    "during the run", a->ds[ds].name, held);
+	return 1;
+}
+
 /* Destroys one object of the scope, each once: every name of it is in the
  * disposition (scope.c refused any other), so its link count is covered. */
 static enum outcome
 destroy_object(struct dctx *x, struct item *it, struct err *e)
 {
 	const struct agreement *a = x->rq->a;
-	const char *held;
 	char label[4200];
 
 	/* A hold recorded while this run goes on wins before the next
-	 * object of its scope (SPEC §5). */
-	if ((held = scope_held_now(x->rq->sx, a, it->obj)) != NULL) {
-		dispose_label(x, &it->f, label, sizeof(label));
-		diag_add(x->problems, label, 0, "kept: held by %s, recorded "
-		    "while this run went on", held);
-		dispose_exception(x, "an object of dataset %s was kept: held by "
-		    "%s during the run", a->ds[it->ds].name, held);
-		return OUT_KEPT;
+	 * object of its scope (SPEC §5); a queued file is asked again
+	 * when its batch is written. */
+	if (dispose_sync(x) != 0) {
+		snprintf(e->msg, sizeof(e->msg), "stopped: holds recorded "
+		    "during the run cannot be read");
+		return OUT_FAILED;
 	}
+	if (dispose_held(x, it->obj, it->ds))
+		return OUT_KEPT;
 	if (it->f.kind == FOUND_SYMLINK || it->f.kind == FOUND_OTHER) {
 		if (dispose_remove_name(x, it, &it->obj->names[0], 0, e) != 0)
 			return OUT_FAILED;

@@ -102,6 +102,12 @@ struct dispose_req {
 	void (*progress)(uint64_t files, uint64_t nfiles, uint64_t bytes,
 	    uint64_t nbytes, void *arg);
 	void *arg;
+	/* Learns of holds recorded since the run began (a `lethe hold`
+	 * meanwhile) into sx's events; called before each destructive step,
+	 * so such a hold wins before the next object of its scope (SPEC §5).
+	 * Returns 0, or -1 with *e set: the disposition stops.  May be NULL. */
+	int (*sync)(void *sync_arg, struct err *e);
+	void *sync_arg;
 };
 
 /* Carries out the disposition: resolves its scope (plan/scope.h) and

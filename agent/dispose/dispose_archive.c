@@ -141,6 +141,11 @@ dispose_archives(struct dctx *x)
 		const struct scope_obj *o = &x->scope.v[k];
 		if (o->verdict != SV_DESTROY || o->kind != SK_ARCHIVE)
 			continue;
+		/* A hold recorded during the run keeps the whole archive. */
+		if (dispose_sync(x) != 0)
+			return;
+		if (o->ndss > 0 && dispose_held(x, o, o->dss[0]))
+			continue;
 		for (size_t i = 0; i < o->ndss; i++) {
 			const struct dataset *d = &a->ds[o->dss[i]];
 			if (d->archive != NULL && d->members != NULL)

@@ -224,6 +224,30 @@ names(struct dctx *x, struct batch *b, struct err *e)
 	return rc;
 }
 
+/* Takes out of the batch, before its intents, the files a hold recorded
+ * since they were queued now covers. */
+static void
+drop_held(struct dctx *x, struct batch *b)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		if (!b->slot[i].lost && dispose_held(x, b->slot[i].it->obj,
+		    b->slot[i].it->ds)) {
+			b->bytes -= (uint64_t)b->slot[i].it->f.size;
+			free(b->slot[i].label);
+			continue;
+		}
+		if (k != i) {
+			b->slot[k] = b->slot[i];
+			b->ow[k] = b->ow[i];
+			b->ow[k].label = b->slot[k].label;
+		}
+		k++;
+	}
+	b->n = k;
+}
+
 int
 dispose_batch_flush(struct dctx *x)
 {
@@ -233,6 +257,16 @@ dispose_batch_flush(struct dctx *x)
 
 	if (b == NULL || b->n == 0)
 		return 0;
+	/* A hold recorded since these were queued keeps them: asked once
+	 * more, just before the first byte is written.  (A file a killed run
+	 * began overwriting is finished: its content is already lost.) */
+	if (dispose_sync(x) != 0) {
+		snprintf(e.msg, sizeof(e.msg), "stopped: holds recorded during "
+		    "the run cannot be read");
+		rc = -1;
+		goto out;
+	}
+	drop_held(x, b);
 	if (intents(x, b, &e) != 0) {
 		rc = -1;
 		goto out;

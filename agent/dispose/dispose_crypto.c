@@ -124,6 +124,17 @@ destroy_keys(struct dctx *x, const char *const *ids, size_t nids,
 	return rc;
 }
 
+/* Key k stays (a hold reached a file sealed under it): none of the files
+ * sealed under it is destroyed now. */
+static void
+kept_key(struct dctx *x, struct item *v, size_t n, int k)
+{
+	x->scope.keys[k].destroy = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].done == ITEM_SEALED && v[i].obj->key == k)
+			v[i].done = ITEM_TODO;
+}
+
 /* Crypto-shred (SPEC §7): destroy the keys the scope decided on (keyscope.c:
  * only those whose every known sealed file is in it; for a disposition of
  * the whole agreement every such key, so copies no locator can reach go
@@ -140,6 +151,17 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 
 	if (ids == NULL)
 		goto failed_oom;
+	/* A hold recorded during the run keeps the keys of what it covers,
+	 * and so every file sealed under them (SPEC §5). */
+	if (dispose_sync(x) != 0) {
+		free(ids);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].done == ITEM_SEALED && v[i].obj->key >= 0 &&
+		    s->keys[v[i].obj->key].destroy &&
+		    dispose_held(x, v[i].obj, v[i].ds))
+			kept_key(x, v, n, v[i].obj->key);
 	for (size_t k = 0; k < s->nkeys; k++)
 		if (s->keys[k].destroy)
 			ids[nids++] = s->keys[k].id;

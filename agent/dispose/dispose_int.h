@@ -97,6 +97,12 @@ int dispose_remove_name(struct dctx *x, const struct item *it,
 /* Builds the items to destroy from x->scope, and marks sealed ones.
  * Returns 0 or -1 (out of memory). */
 int dispose_items(struct dctx *x, struct item **v, size_t *n);
+/* Learns of holds recorded meanwhile (rq->sync).  Returns 0, or -1 having
+ * set x->stop and said why (the disposition stops). */
+int dispose_sync(struct dctx *x);
+/* Whether a hold recorded while this run goes on covers it now: then it
+ * is kept, said to the admin and listed in the exceptions. */
+int dispose_held(struct dctx *x, const struct scope_obj *o, size_t ds);
 /* SPEC §6.6: what a fresh scope still finds to destroy, plus what it
  * refuses; UINT64_MAX when the re-scan itself failed. */
 uint64_t dispose_rescan(struct dctx *x);
