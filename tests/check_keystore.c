@@ -614,7 +614,7 @@ START_TEST(lethe_check_warns_about_a_kek_inside_keys_or_a_dataset_root)
 	struct config c = { 0 };
 	struct dataset ds = { 0 };
 	struct agreement a = { 0 };
-	struct policyset ps = { &a, 1 };
+	struct policyset ps = { .a = &a, .n = 1 };
 	struct diags d = { 0 };
 
 	c.path = "lethe.conf";

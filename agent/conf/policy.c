@@ -632,6 +632,7 @@ load_fd(const char *path, int fd, const struct config *c,
 {
 	struct pstate st;
 	struct agreement a, *v;
+	const struct agreement *o = NULL;
 	size_t from = d->n;
 
 	memset(&a, 0, sizeof(a));
@@ -664,18 +665,17 @@ load_fd(const char *path, int fd, const struct config *c,
 	free(st.meta);
 	iniread_sort_diags(d, from, path);
 	/* Ids are unique across files: report both places. */
-	for (size_t i = 0; a.id != NULL && i < ps->n; i++) {
-		struct agreement *o = &ps->a[i];
-
-		if (o->id == NULL || strcmp(o->id, a.id) != 0)
-			continue;
+	if (a.id != NULL && (o = policy_find(ps, a.id)) != NULL) {
 		diag_add(d, path, a.line_id, "duplicate agreement id '%s' "
 		    "(also in %s:%d)", a.id, o->file, o->line_id);
 		diag_add(d, o->file, o->line_id, "duplicate agreement id '%s' "
 		    "(also in %s:%d)", a.id, path, a.line_id);
 	}
 	v = realloc(ps->a, (ps->n + 1) * sizeof(*v));
-	if (v == NULL) {
+	if (v != NULL)
+		ps->a = v;
+	if (v == NULL || (a.id != NULL && o == NULL &&
+	    strmap_put(&ps->ids, a.id, ps->n) != 0)) {
 		diag_add(d, path, 0, "out of memory");
 		agreement_free(&a);
 		return;
@@ -819,14 +819,23 @@ policy_free(struct policyset *ps)
 	free(ps->a);
 	ps->a = NULL;
 	ps->n = 0;
+	strmap_free(&ps->ids);
 }
 
 const struct agreement *
 policy_find(const struct policyset *ps, const char *id)
 {
-	for (size_t i = 0; i < ps->n; i++)
-		if (ps->a[i].id != NULL && strcmp(ps->a[i].id, id) == 0)
-			return &ps->a[i];
+	size_t i;
+
+	if (ps->ids.cap == 0) {		/* built by hand: no index */
+		for (i = 0; i < ps->n; i++)
+			if (ps->a[i].id != NULL && strcmp(ps->a[i].id, id) == 0)
+				return &ps->a[i];
+		return NULL;
+	}
+	if (strmap_get(&ps->ids, id, &i) == 0 && i < ps->n &&
+	    ps->a[i].id != NULL && strcmp(ps->a[i].id, id) == 0)
+		return &ps->a[i];
 	return NULL;
 }
 

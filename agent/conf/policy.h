@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "base/strmap.h"
 #include "conf/category.h"
 #include "base/date.h"
 
@@ -55,6 +56,9 @@ struct agreement {
 struct policyset {
 	struct agreement *a;
 	size_t n;
+	struct strmap ids;	/* id -> index of its first agreement (built
+				 * by loading; empty in a set built by hand,
+				 * which policy_find then scans) */
 };
 
 /* Loads every *.ini in dir (sorted by name) into *ps, adding each problem

@@ -18,7 +18,6 @@ struct replay {
 	struct err *e;
 	const char *path;	/* state_dir/journal, for messages */
 	int oom;
-	size_t last_disp;	/* cache for the file-* lines of one run */
 };
 
 /* Grows *v (of n elements of size sz) so one more fits: capacity doubles
@@ -152,11 +151,10 @@ on_terminate(struct replay *rp, const struct jrec *r)
 
 	if (a == NULL || need_date(rp, r, "date", &d) != 0)
 		return -1;
-	for (size_t i = 0; i < ev->nterm; i++)
-		if (strcmp(ev->term[i].agreement, a) == 0)
-			t = &ev->term[i];
+	t = (struct ev_termination *)events_termination(ev, a);
 	if (t == NULL) {
-		if (grow(&ev->term, ev->nterm, sizeof(*ev->term)) != 0) {
+		if (grow(&ev->term, ev->nterm, sizeof(*ev->term)) != 0 ||
+		    strmap_put(&ev->by_term, a, ev->nterm) != 0) {
 			rp->oom = 1;
 			return -1;
 		}
@@ -343,17 +341,7 @@ on_notice(struct replay *rp, const struct jrec *r)
 static struct ev_disposition *
 find_disp(struct replay *rp, const char *id)
 {
-	struct events *ev = rp->ev;
-
-	if (rp->last_disp < ev->ndisp &&
-	    strcmp(ev->disp[rp->last_disp].id, id) == 0)
-		return &ev->disp[rp->last_disp];
-	for (size_t i = ev->ndisp; i-- > 0;)
-		if (strcmp(ev->disp[i].id, id) == 0) {
-			rp->last_disp = i;
-			return &ev->disp[i];
-		}
-	return NULL;
+	return (struct ev_disposition *)events_disposition(rp->ev, id);
 }
 
 /* The disposition named by field key of r; NULL with *e set if none. */
@@ -383,7 +371,8 @@ on_disp_start(struct replay *rp, const struct jrec *r)
 		return -1;
 	if (find_disp(rp, id) != NULL)
 		return bad(rp, r, "duplicate disposition id", id);
-	if (grow(&ev->disp, ev->ndisp, sizeof(*ev->disp)) != 0) {
+	if (grow(&ev->disp, ev->ndisp, sizeof(*ev->disp)) != 0 ||
+	    strmap_put(&ev->by_disp, id, ev->ndisp) != 0) {
 		rp->oom = 1;
 		return -1;
 	}
@@ -403,7 +392,6 @@ on_disp_start(struct replay *rp, const struct jrec *r)
 	if (jrec_get(r, "deadline") != NULL &&
 	    need_date(rp, r, "deadline", &d->deadline) != 0)
 		return -1;
-	rp->last_disp = ev->ndisp - 1;
 	return split_list(rp, jrec_get(r, "datasets"), &d->datasets,
 	    &d->ndatasets);
 }
@@ -490,6 +478,10 @@ on_cert(struct replay *rp, const struct jrec *r)
 	free(d->cert);
 	d->cert = xdup(rp, id);
 	d->cert_issued = r->time;
+	if (strmap_put(&rp->ev->by_cert, id, (size_t)(d - rp->ev->disp)) != 0) {
+		rp->oom = 1;
+		return -1;
+	}
 	return 0;
 }
 
@@ -499,6 +491,7 @@ on_delivery(struct replay *rp, const struct jrec *r)
 	struct events *ev = rp->ev;
 	const char *cert, *ok;
 	struct ev_disposition *d = NULL;
+	size_t k;
 
 	/* A prior notice's delivery: what counts for the scheduler is the
 	 * notice-sent line run.c writes once the notice was accepted. */
@@ -508,10 +501,9 @@ on_delivery(struct replay *rp, const struct jrec *r)
 	ok = need(rp, r, "ok");
 	if (cert == NULL || ok == NULL)
 		return -1;
-	for (size_t i = 0; i < ev->ndisp && d == NULL; i++)
-		if (ev->disp[i].cert != NULL &&
-		    strcmp(ev->disp[i].cert, cert) == 0)
-			d = &ev->disp[i];
+	if (strmap_get(&ev->by_cert, cert, &k) == 0 && k < ev->ndisp &&
+	    ev->disp[k].cert != NULL && strcmp(ev->disp[k].cert, cert) == 0)
+		d = &ev->disp[k];
 	if (d == NULL)
 		return bad(rp, r, "no such certificate", cert);
 	if (strcmp(ok, "yes") != 0 && strcmp(ok, "no") != 0)
@@ -671,15 +663,26 @@ events_free(struct events *ev)
 	}
 	free(ev->disp);
 	free(ev->accept);
+	strmap_free(&ev->by_term);
+	strmap_free(&ev->by_disp);
+	strmap_free(&ev->by_cert);
 	memset(ev, 0, sizeof(*ev));
 }
 
 const struct ev_termination *
 events_termination(const struct events *ev, const char *agreement)
 {
-	for (size_t i = 0; i < ev->nterm; i++)
-		if (strcmp(ev->term[i].agreement, agreement) == 0)
-			return &ev->term[i];
+	size_t i;
+
+	if (ev->by_term.n != ev->nterm) {	/* not from replay: no index */
+		for (i = 0; i < ev->nterm; i++)
+			if (strcmp(ev->term[i].agreement, agreement) == 0)
+				return &ev->term[i];
+		return NULL;
+	}
+	if (strmap_get(&ev->by_term, agreement, &i) == 0 && i < ev->nterm &&
+	    strcmp(ev->term[i].agreement, agreement) == 0)
+		return &ev->term[i];
 	return NULL;
 }
 
@@ -729,9 +732,17 @@ events_hold(const struct events *ev, const char *id)
 const struct ev_disposition *
 events_disposition(const struct events *ev, const char *id)
 {
-	for (size_t i = 0; i < ev->ndisp; i++)
-		if (strcmp(ev->disp[i].id, id) == 0)
-			return &ev->disp[i];
+	size_t i;
+
+	if (ev->by_disp.n != ev->ndisp) {	/* not from replay: no index */
+		for (i = 0; i < ev->ndisp; i++)
+			if (strcmp(ev->disp[i].id, id) == 0)
+				return &ev->disp[i];
+		return NULL;
+	}
+	if (strmap_get(&ev->by_disp, id, &i) == 0 && i < ev->ndisp &&
+	    strcmp(ev->disp[i].id, id) == 0)
+		return &ev->disp[i];
 	return NULL;
 }
 

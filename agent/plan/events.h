@@ -17,6 +17,7 @@
 
 #include "conf/category.h"
 #include "base/date.h"
+#include "base/strmap.h"
 
 struct agreement;
 struct err;
@@ -142,6 +143,9 @@ struct events {
 	char head[65];		/* hash of the last line */
 	uint64_t torn;		/* bytes of a torn last line skipped (not yet
 				 * repaired: the next writer does), 0 if none */
+	/* Indexes, so that replay and lookups stay linear in the journal:
+	 * term by agreement, disp by id, disp by certificate id. */
+	struct strmap by_term, by_disp, by_cert;
 };
 
 /* Replays state_dir/journal (chain checked) into *ev.  A missing journal
