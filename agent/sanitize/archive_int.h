@@ -37,7 +37,7 @@ struct archive_member;
 /* Bounded work (lethe-policy(5), "Archives").  A limit that is reached
  * refuses the archive with a message naming it; nothing is written. */
 #define AR_RATIO 1000			/* decompressed bytes per input byte */
-#define AR_RATIO_FLOOR (1ULL << 30)	/* ... but always allow 1 GiB */
+#define AR_RATIO_FLOOR (256ULL << 20)	/* ... but always allow 256 MiB */
 #define AR_DRY_INPUT (16ULL << 20)	/* compressed input giving no output */
 #define AR_HDR_MAX (1 << 20)		/* all headers of one member */
 #define AR_GZHDR_MAX 65536		/* one gzip member header */
@@ -358,8 +358,12 @@ int zip_parse(int fd, uint64_t size, struct zipinfo **out, char *why,
     size_t wl);
 void zip_free(struct zipinfo *z);
 size_t zip_count(const struct zipinfo *z);
-/* The member whose local header is at off, or SIZE_MAX. */
-size_t zip_at(const struct zipinfo *z, uint64_t off);
+/* The central-directory ordinal of the k-th member by position (the
+ * order libarchive's seekable reader returns them in), or SIZE_MAX. */
+size_t zip_nth(const struct zipinfo *z, size_t k);
+/* Whether member i has this name (as stored) and size (-1: unknown). */
+int zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
+    int64_t size);
 void zip_remove(struct zipinfo *z, size_t i, struct aplan *p);
 /* Whether the file ends with a zip's end record. */
 int zip_looks(int fd, uint64_t size);

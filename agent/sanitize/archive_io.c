@@ -201,10 +201,15 @@ ds_open(struct dstream *d, int fd, uint64_t size, int hash, struct actx *c)
 	archive_read_set_read_callback(d->raw, raw_read);
 	archive_read_set_callback_data(d->raw, d);
 	if (archive_read_open1(d->raw) != ARCHIVE_OK ||
-	    archive_read_next_header(d->raw, &ent) != ARCHIVE_OK)
-		return err_set(c->e, "%s: %s: %s; refused, archive untouched",
-		    c->label, d->fname, d->why[0] ? d->why :
+	    archive_read_next_header(d->raw, &ent) != ARCHIVE_OK) {
+		if (d->why[0])
+			return err_set(c->e, "%s: %s; refused, archive "
+			    "untouched", c->label, d->why);
+		return err_set(c->e, "%s: its %s data cannot be read: damaged "
+		    "or truncated (libarchive: %s); refused, archive "
+		    "untouched", c->label, d->fname,
 		    aerr(d->raw, eb, sizeof(eb)));
+	}
 	return 0;
 }
 
@@ -243,8 +248,9 @@ ds_read(struct dstream *d, const void **p, size_t *n)
 		}
 		if (r != ARCHIVE_OK || off < 0 || (uint64_t)off != d->pos) {
 			if (d->why[0] == '\0')
-				snprintf(d->why, sizeof(d->why), "%s data: %s",
-				    d->fname, r != ARCHIVE_OK ?
+				snprintf(d->why, sizeof(d->why), "its %s data "
+				    "cannot be read: damaged or truncated "
+				    "(libarchive: %s)", d->fname, r != ARCHIVE_OK ?
 				    aerr(d->raw, eb, sizeof(eb)) :
 				    "out of order");
 			return -1;

@@ -10,7 +10,8 @@
  * same part of the stream) and each member's original header (name, time,
  * flags).  The only bytes lethe writes itself are the kept hard links
  * whose target was removed (archive_plan.c), encoded by libarchive as
- * restricted pax, and zero padding back to the original record size.
+ * pax (which any tar reader takes, and which holds every time and xattr
+ * of the link entry), and zero padding back to the original record size.
  */
 #include "sanitize/archive_int.h"
 
@@ -186,7 +187,7 @@ synthesize(struct wst *w, struct mat *m)
 		archive_entry_set_size(e, archive_entry_size(te));
 	}
 	wr = archive_write_new();
-	if (wr == NULL || archive_write_set_format_pax_restricted(wr) !=
+	if (wr == NULL || archive_write_set_format_pax(wr) !=
 	    ARCHIVE_OK || archive_write_set_bytes_per_block(wr, 0) !=
 	    ARCHIVE_OK || archive_write_open2(wr, &h, NULL, hold_write, NULL,
 	    NULL) != ARCHIVE_OK || archive_write_header(wr, e) != ARCHIVE_OK)

@@ -449,24 +449,35 @@ zip_count(const struct zipinfo *z)
 	return z->n;
 }
 
-/* The central-directory ordinal of the member whose local header is at
- * off, or SIZE_MAX. */
 size_t
-zip_at(const struct zipinfo *z, uint64_t off)
+zip_nth(const struct zipinfo *z, size_t k)
 {
-	size_t lo = 0, hi = z->n;
+	return k < z->n ? z->order[k] : SIZE_MAX;
+}
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		uint64_t v = z->e[z->order[mid]].local;
-		if (v == off)
-			return z->order[mid];
-		if (v < off)
-			lo = mid + 1;
-		else
-			hi = mid;
+int
+zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
+    int64_t size)
+{
+	const struct zent *e = &z->e[i];
+	unsigned char h[46];
+	char *n;
+	size_t nl;
+	int same;
+
+	if (name == NULL || rd(fd, h, 46, e->cd_off) != 0)
+		return 0;
+	nl = g16(h + 28);
+	if (strlen(name) != nl || (size >= 0 && (uint64_t)size != e->usize))
+		return 0;
+	n = malloc(nl + 1);
+	if (n == NULL || rd(fd, n, nl, e->cd_off + 46) != 0) {
+		free(n);
+		return 0;
 	}
-	return SIZE_MAX;
+	same = memcmp(n, name, nl) == 0;
+	free(n);
+	return same;
 }
 
 void

@@ -141,8 +141,14 @@ zr_next(struct zreader *r, struct archive_entry **ent, size_t *zi,
 		    "untouched", c->label, (uintmax_t)idx + 1,
 		    aerr(r->rd, eb, sizeof(eb)), rc == ARCHIVE_WARN ?
 		    " (damaged?)" : "");
-	*zi = zip_at(r->z, (uint64_t)archive_read_header_position(r->rd));
-	if (*zi == SIZE_MAX || r->seen[*zi]++)
+	/* libarchive returns the members of the central directory in the
+	 * order of their local headers; each must be the one lethe found
+	 * there, by name and size. */
+	*zi = zip_nth(r->z, (size_t)idx);
+	if (*zi == SIZE_MAX || r->seen[*zi]++ ||
+	    !zip_same(r->s.fd, r->z, *zi, archive_entry_pathname(*ent),
+	    archive_entry_size_is_set(*ent) && archive_entry_filetype(*ent) ==
+	    AE_IFREG ? archive_entry_size(*ent) : -1))
 		return err_set(c->e, "%s: member #%ju: libarchive and lethe's "
 		    "reading of the central directory disagree (damaged?); "
 		    "refused, archive untouched", c->label, (uintmax_t)idx + 1);
