@@ -155,8 +155,10 @@ overdue(struct watch *w, int64_t start)
 		    "archive untouched", j->label, (long long)(stall / 1000));
 		return 1;
 	}
-	if (t - start > base && (uint64_t)(t - start - base) / 1000 * rate >
-	    w->work) {
+	/* base, plus one second per rate bytes of work done */
+	uint64_t allowed = (uint64_t)base + w->work / rate * 1000 +
+	    w->work % rate * 1000 / rate;
+	if ((uint64_t)(t - start) > allowed) {
 		err_set(w->e, "%s: reading it took %lld s for %llu bytes of "
 		    "work, more than the limit of %lld s plus 1 s per %llu "
 		    "bytes (a hostile or damaged archive?); stopped and "
