@@ -134,6 +134,7 @@ struct sink {
 	 * original member's header bytes (archive_gzip.c). */
 	const unsigned char *hdr;
 	size_t hdrlen, skip;
+	unsigned char dropped[10];	/* what was skipped, checked */
 };
 int sink_put(struct sink *k, const void *p, size_t n);
 long sink_write_cb(struct archive *a, void *arg, const void *buf, size_t n);

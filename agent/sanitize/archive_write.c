@@ -61,7 +61,7 @@ start_member(struct wst *w, size_t gi)
 	 * member's header in its place. */
 	w->k->hdr = w->gzhdr;
 	w->k->hdrlen = hl;
-	w->k->skip = 10;
+	w->k->skip = sizeof(w->k->dropped);
 	w->gi = gi;
 	return cw_open(&w->cw, w->k, w->p->filter, w->p->gzm[gi].level, w->c);
 }

@@ -71,10 +71,11 @@ def decompress(raw):
         return bz2.decompress(raw), 'bzip2'
     if raw[:6] == b'\xfd7zXZ\0' or raw[:3] == b'\x5d\0\0':
         return lzma.decompress(raw), 'lzma'
-    for magic, tool in ((b'\x28\xb5\x2f\xfd', 'zstd'), (b'\x04\x22\x4d\x18', 'lz4')):
-        if raw[:4] == magic:
+    for magic, tool in ((b'\x28\xb5\x2f\xfd', 'zstd'), (b'\x04\x22\x4d\x18', 'lz4'),
+                        (b'\x1f\x9d', 'gzip')):	# gzip reads compress (.Z)
+        if raw[:len(magic)] == magic:
             return subprocess.run([tool, '-dc'], input=raw, check=True,
-                                  stdout=subprocess.PIPE).stdout, tool
+                                  stdout=subprocess.PIPE).stdout, magic
     return raw, None
 
 

@@ -167,6 +167,10 @@ def bsdtar(src):
     out = os.path.join(GOOD, 'bsdtar-pax.tgz')
     sh('bsdtar --format pax -czf %s -C %s osde tulsa' % (out, src))
     good('bsdtar-pax.tgz', OSDE)
+    out = os.path.join(GOOD, 'bsdtar-ustar.tar.Z')	# compress (.Z)
+    sh('bsdtar --format ustar -cZf %s -C %s osde tulsa' % (
+        out, os.path.join(src, '..', 'sub')))
+    good('bsdtar-ustar.tar.Z', OSDE)
 
 
 def gnu_cpio(src):
