@@ -388,11 +388,16 @@ zip_parse(int fd, uint64_t size, struct zipinfo **out, char *why, size_t wl)
 	uint64_t n, cdsize, cdoff;
 
 	*out = NULL;
+	snprintf(why, wl, "cannot read it");
 	if (z == NULL)
 		return snprintf(why, wl, "out of memory"), -1;
 	z->size = size;
-	if (size < 22 || find_eocd(fd, z, why, wl) != 0 ||
-	    rd(fd, eo, 22, z->eocd) != 0)
+	if (size < 22) {
+		snprintf(why, wl, "too short for a zip (%llu bytes): damaged or "
+		    "truncated", (unsigned long long)size);
+		goto bad;
+	}
+	if (find_eocd(fd, z, why, wl) != 0 || rd(fd, eo, 22, z->eocd) != 0)
 		goto bad;
 	if (g16(eo + 4) != 0 || g16(eo + 6) != 0 ||
 	    g16(eo + 8) != g16(eo + 10)) {
