@@ -18,7 +18,9 @@
  *
  * The reading runs in a child process under a watchdog (archive_int.h):
  * no archive can hang the caller.  Memory is constant in the size of the
- * archive and its members, plus 16 bytes per run of removed members.
+ * archive and its members, but for the removed members' manifest rows
+ * (held until the plan is complete, as the caller holds them until
+ * on_commit) and 16 bytes per run of removed members.
  *
  * Member names are student data: they reach the caller only through
  * on_member (for the manifest), never an error message.  Errors name the
