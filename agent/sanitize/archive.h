@@ -54,8 +54,8 @@ struct archive_member {
 };
 
 struct archive_opts {
-	int pattern;		/* enum pattern, for the old blocks (overwrite.h) */
-	int verify;		/* enum verify_mode, for the old blocks */
+	int pattern;		/* OW_PATTERN_*, for the old blocks (overwrite.h) */
+	int verify;		/* OW_VERIFY_*, for the old blocks */
 	/* Called once per removed member, in archive order, while the new
 	 * archive is written.  Rows are provisional until on_commit is called:
 	 * if the function fails before that, discard them.  Return 0 to go
