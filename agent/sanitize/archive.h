@@ -56,8 +56,10 @@ struct archive_member {
 struct archive_opts {
 	int pattern;		/* OW_PATTERN_*, for the old blocks (overwrite.h) */
 	int verify;		/* OW_VERIFY_*, for the old blocks */
-	/* Called once per removed member, in archive order, while the new
-	 * archive is written.  Rows are provisional until on_commit is called:
+	/* Called once per removed member, in archive order, once the archive
+	 * has been read whole and before the new one is written (a member
+	 * whose content a kept hard link holds has kind 'k').  Rows are
+	 * provisional until on_commit is called:
 	 * if the function fails before that, discard them.  Return 0 to go
 	 * on, anything else aborts with the archive untouched. */
 	int (*on_member)(const struct archive_member *m, void *arg);
