@@ -49,7 +49,8 @@ struct archive_member {
 	unsigned char sha256[32]; /* of the content ('f' only) */
 	char kind;		/* 'f' content (a file, or a link entry that
 				 * carries the data), 'h' hard link without
-				 * content of its own, 'l' symlink, 'd' dir,
+				 * content of its own, 'k' content that a kept
+				 * hard link still holds, 'l' symlink, 'd' dir,
 				 * 'o' other: all but 'f' have no digest */
 };
 
