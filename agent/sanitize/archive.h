@@ -81,7 +81,9 @@ struct archive_result {
 				 * as files holding that content (or linked
 				 * to such a file): archive_plan.c */
 	uint64_t old_size, new_size;	/* archive file sizes */
-	unsigned char new_sha256[32];	/* of the new archive file */
+	unsigned char new_sha256[32];	/* of the new file, for a zip; zero
+					 * for tar and cpio, which are read
+					 * back by their decompressed stream */
 	char format[96];	/* e.g. "pax + gzip", "zip", for method_details */
 	int replaced;		/* the new archive is in place */
 	int old_sanitized;	/* the old blocks were overwritten and verified */

@@ -112,9 +112,12 @@ struct dstream {
 	int eof;
 	char why[512];		/* set by a failed callback */
 };
-/* Opens fd (size bytes) for decompressed reading.  hash: keep a SHA-256
- * of the stream.  Returns 0 or -1 with c->e set. */
-int ds_open(struct dstream *d, int fd, uint64_t size, int hash,
+/* Opens fd (size bytes) for decompressed reading.  flags: DS_HASH keeps
+ * a SHA-256 of the stream, DS_CHECK checks each gzip member's CRC-32 and
+ * length (a pass that reads again what an earlier one checked need not).
+ * Returns 0 or -1 with c->e set. */
+enum { DS_HASH = 1, DS_CHECK = 2 };
+int ds_open(struct dstream *d, int fd, uint64_t size, int flags,
     struct actx *c);
 /* The next decompressed block: 1 (*p, *n set), 0 at the end, -1 error
  * with d->why set. */
@@ -268,7 +271,6 @@ struct aplan {
 	int rformat;		/* libarchive's format code (merged) */
 	uint64_t entries, matches, match_bytes;
 	uint64_t dlen;		/* decompressed length */
-	unsigned char dsha[32];	/* its SHA-256 */
 	uint64_t raw_zero_tail;	/* zero padding after the compressed data */
 	uint64_t block;		/* pad the new stream to this (0: no) */
 	struct cut *cuts;
@@ -318,9 +320,9 @@ struct freader {
 	int gave_first;
 	int kind;		/* WK_TAR, WK_CPIO, 0 for an empty file */
 };
-/* Opens fd for reading members; hash: SHA-256 of the stream.  0, or -1
- * with c->e set. */
-int fr_open(struct freader *f, int fd, uint64_t size, int hash,
+/* Opens fd for reading members; flags as ds_open.  0, or -1 with c->e
+ * set. */
+int fr_open(struct freader *f, int fd, uint64_t size, int flags,
     struct actx *c);
 /* The next member and its unit: 1, 0 at the end, -1 with c->e set. */
 int fr_next(struct freader *f, struct archive_entry **ent, struct unit *u,

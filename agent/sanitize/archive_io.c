@@ -161,7 +161,7 @@ raw_read(struct archive *a, void *arg, const void **out)
 }
 
 int
-ds_open(struct dstream *d, int fd, uint64_t size, int hash, struct actx *c)
+ds_open(struct dstream *d, int fd, uint64_t size, int flags, struct actx *c)
 {
 	unsigned char magic[8] = { 0 };
 	ssize_t got;
@@ -183,12 +183,13 @@ ds_open(struct dstream *d, int fd, uint64_t size, int hash, struct actx *c)
 	d->buf = malloc(IOBUF);
 	if (d->buf == NULL)
 		return err_set(c->e, "%s: out of memory", c->label);
-	if (hash && ((d->md = EVP_MD_CTX_new()) == NULL ||
+	if ((flags & DS_HASH) && ((d->md = EVP_MD_CTX_new()) == NULL ||
 	    !EVP_DigestInit_ex(d->md, EVP_sha256(), NULL)))
 		return err_set(c->e, "%s: out of memory", c->label);
 	if (d->filter == ARCHIVE_FILTER_NONE)
 		return 0;
-	if (d->filter == ARCHIVE_FILTER_GZIP && (d->gz = gz_new()) == NULL)
+	if (d->filter == ARCHIVE_FILTER_GZIP && (flags & DS_CHECK) &&
+	    (d->gz = gz_new()) == NULL)
 		return err_set(c->e, "%s: out of memory", c->label);
 	struct archive_entry *ent;
 	char eb[256];

@@ -298,7 +298,7 @@ scan_stream(int fd, uint64_t size, const char *glob, int full,
 		err_set(c->e, "%s: out of memory", c->label);
 		goto out;
 	}
-	if (fr_open(&s.f, fd, size, full, c) != 0)
+	if (fr_open(&s.f, fd, size, DS_CHECK, c) != 0)
 		goto out;
 	p->kind = s.f.kind;
 	p->filter = s.f.ds.filter;
@@ -310,7 +310,7 @@ scan_stream(int fd, uint64_t size, const char *glob, int full,
 		if (one(&s, p, ent, &u, i, c) != 0)
 			goto out;
 	}
-	if (fr_finish(&s.f, p->dsha, c) != 0 || final_checks(&s, p, c) != 0)
+	if (fr_finish(&s.f, NULL, c) != 0 || final_checks(&s, p, c) != 0)
 		goto out;
 	p->dlen = s.f.ds.pos;
 	p->raw_zero_tail = s.f.ds.zero_tail;

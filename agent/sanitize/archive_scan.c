@@ -254,13 +254,13 @@ peek(struct freader *f, struct actx *c)
 }
 
 int
-fr_open(struct freader *f, int fd, uint64_t size, int hash, struct actx *c)
+fr_open(struct freader *f, int fd, uint64_t size, int flags, struct actx *c)
 {
 	char eb[256];
 	int zero = 1;
 
 	memset(f, 0, sizeof(*f));
-	if (ds_open(&f->ds, fd, size, hash, c) != 0 || peek(f, c) != 0)
+	if (ds_open(&f->ds, fd, size, flags, c) != 0 || peek(f, c) != 0)
 		return -1;
 	for (size_t i = 0; i < f->nfirst && i < 512; i++)
 		zero &= f->first[i] == 0;

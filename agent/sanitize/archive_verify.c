@@ -57,7 +57,7 @@ verify_stream(int fd, uint64_t size, const struct aplan *p,
 	}
 	/* Read what the disk holds, not the page cache. */
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	if (fr_open(&f, fd, size, 1, c) != 0)
+	if (fr_open(&f, fd, size, DS_HASH | DS_CHECK, c) != 0)
 		goto back;
 	for (uint64_t i = 0; (r = fr_next(&f, &ent, &u, i, c)) != 0; i++) {
 		uint64_t n = 0;
