@@ -33,12 +33,13 @@ say() { printf '==> %s\n' "$*"; }
 # Build: compiler, pkg-config and the four libraries of SPEC §2.
 build_pkgs="gcc make pkg-config libssl-dev libarchive-dev libinih-dev check openssl"
 # Tests and benchmarks: filesystems and loop devices, The Sleuth Kit for
-# the forensic checks, real archive readers (GNU tar, bsdtar, python3),
+# the forensic checks, real archive writers and readers (GNU tar, bsdtar,
+# GNU cpio, Info-ZIP zip and unzip, lz4, python3),
 # attr/e2fsprogs for xattrs and chattr, a real MTA for delivery tests,
 # mandoc to lint the man pages, time and bc for the benchmarks, valgrind,
 # gdb (kills a run at exact points), clang + libFuzzer for the fuzz targets.
 test_pkgs="e2fsprogs xfsprogs btrfs-progs util-linux sleuthkit tar libarchive-tools
-  gzip xz-utils zstd bzip2 cpio python3 attr coreutils time bc mandoc file tzdata
+  gzip xz-utils zstd bzip2 lz4 cpio zip unzip python3 attr coreutils time bc mandoc file tzdata
   opensmtpd procps psmisc valgrind gdb clang libclang-rt-14-dev"
 
 if ((packages)); then

@@ -237,7 +237,8 @@ START_TEST(bad_values_are_each_reported_at_their_line)
 
 	ck_assert_int_eq(load("policy_bad_values.ini", &ps, &d, &path), -1);
 	expect(&d, path, 2, "agreement id 'Bad_Values' must match "
-	    "[a-z0-9][a-z0-9-]* (at most 64 bytes)");
+	    "[a-z0-9][a-z0-9-]* and be at most 34 bytes (certificate ids add "
+	    "a date and a sequence number to it, and are at most 64)");
 	expect(&d, path, 4, "contact 'dpo at bad.example' is not an e-mail "
 	    "address");
 	expect(&d, path, 5, "terminated '2026-02-30' is not a date "
@@ -260,6 +261,66 @@ START_TEST(bad_values_are_each_reported_at_their_line)
 	ck_assert_int_eq(ps.a[0].terminated, DAY_NONE);
 	policy_free(&ps);
 	diag_free(&d);
+	free(path);
+}
+END_TEST
+
+/* A policy with the given agreement id and dataset name, in a temporary
+ * file; returns policy_load_file's result. */
+static int
+load_named(const char *id, const char *ds, struct policyset *ps,
+    struct diags *d, char **dir, char **path)
+{
+	char text[1024];
+
+	*dir = tu_tmpdir();
+	snprintf(text, sizeof(text), "[agreement]\nid = %s\nlea = LEA\n"
+	    "contact = dpo@lea.example\n\n[dataset \"%s\"]\n"
+	    "path = /srv/edtech/x/**\ncategories = Other\n", id, ds);
+	*path = tu_write(*dir, "p.ini", text);
+	return policy_load_file(*path, &cfg, ps, d);
+}
+
+START_TEST(ids_and_dataset_names_are_bounded_so_every_certificate_id_fits)
+{
+	/* 34 bytes: with "-YYYYMMDD-" and a 20-digit journal sequence the
+	 * certificate id is exactly 64 bytes, its limit. */
+	static const char id34[] = "a234567890123456789012345678901234";
+	static const char id35[] = "a2345678901234567890123456789012345";
+	/* [dataset "NAME"] must fit inih's 49-byte section names. */
+	char ds39[40], ds40[41], *dir, *path, certid[128];
+	struct policyset ps = { 0 };
+	struct diags d = { 0 };
+
+	memset(ds39, 'd', 39);
+	ds39[39] = '\0';
+	memset(ds40, 'd', 40);
+	ds40[40] = '\0';
+	int rc = load_named(id34, ds39, &ps, &d, &dir, &path);
+	ck_assert_msg(rc == 0 && d.n == 0, "%s", d.n ? d.v[0] : "");
+	ck_assert_int_eq(snprintf(certid, sizeof(certid), "%s-%s-%s", ps.a[0].id,
+	    "20261231", "18446744073709551615"), 64);
+	policy_free(&ps);
+	diag_free(&d);
+	tu_rmtree(dir);
+	free(path);
+
+	memset(&ps, 0, sizeof(ps));
+	ck_assert_int_eq(load_named(id35, "ok", &ps, &d, &dir, &path), -1);
+	expect(&d, path, 2, "agreement id 'a2345678901234567890123456789012345' "
+	    "must match [a-z0-9][a-z0-9-]* and be at most 34 bytes (certificate "
+	    "ids add a date and a sequence number to it, and are at most 64)");
+	policy_free(&ps);
+	diag_free(&d);
+	tu_rmtree(dir);
+	free(path);
+
+	memset(&ps, 0, sizeof(ps));
+	ck_assert_int_eq(load_named("ok", ds40, &ps, &d, &dir, &path), -1);
+	expect(&d, path, 6, "section name is 50 bytes; the limit is 49");
+	policy_free(&ps);
+	diag_free(&d);
+	tu_rmtree(dir);
 	free(path);
 }
 END_TEST
@@ -423,7 +484,7 @@ START_TEST(bad_section_headers_are_errors_and_their_keys_are_ignored)
 	expect(&d, path, 10, "dataset name must be in double quotes: "
 	    "[dataset \"NAME\"]");
 	expect(&d, path, 13, "dataset name 'has space' must be letters, "
-	    "digits, '.', '_' or '-'");
+	    "digits, '.', '_' or '-', at most 39 bytes");
 	ck_assert_uint_eq(d.n, 4);
 	ck_assert_uint_eq(ps.a[0].nds, 1);
 	policy_free(&ps);
@@ -740,6 +801,7 @@ main(void)
 	tcase_add_test(tc, a_misspelt_category_suggests_the_nearest);
 	tcase_add_test(tc, unknown_keys_and_sections_are_errors_with_suggestions);
 	tcase_add_test(tc, bad_values_are_each_reported_at_their_line);
+	tcase_add_test(tc, ids_and_dataset_names_are_bounded_so_every_certificate_id_fits);
 	tcase_add_test(tc, missing_required_keys_are_reported_at_their_section);
 	tcase_add_test(tc, an_agreement_needs_a_dataset_and_a_file_needs_an_agreement);
 	tcase_add_test(tc, globs_must_be_absolute_normalised_and_inside_an_allowed_root);

@@ -250,6 +250,11 @@ describe(struct certbuf *b, const struct record *r, const struct config *c)
 		    off, "; %" PRIu64 " members removed from %" PRIu64
 		    " archives, each rewritten, read back, and its old blocks "
 		    "overwritten and verified", o->members, o->archives);
+	if (o->member_links > 0 && off < sizeof(b->details))
+		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
+		    off, " (%" PRIu64 " removed members' content kept: hard "
+		    "links to them outside `members` were written as files)",
+		    o->member_links);
 	if (o->techniques & DT_TRANSFER && off < sizeof(b->details))
 		off += (size_t)snprintf(b->details + off, sizeof(b->details) -
 		    off, "; %" PRIu64 " files transferred first to a tar.gz "

@@ -202,6 +202,7 @@ record_write(const char *state_dir, const struct record *r, struct err *e)
 	sb_kv(&b, "archives", "%" PRIu64, o->archives);
 	sb_kv(&b, "members", "%" PRIu64, o->members);
 	sb_kv(&b, "member_bytes", "%" PRIu64, o->member_bytes);
+	sb_kv(&b, "member_links", "%" PRIu64, o->member_links);
 	sb_kv(&b, "transferred", "%" PRIu64, o->transferred);
 	sb_kv(&b, "transfer_sha256", "%s", o->transfer_sha256);
 	sb_kv(&b, "verified_bytes", "%" PRIu64, o->verified_bytes);
@@ -342,6 +343,7 @@ record_read(const char *state_dir, const char *id, struct record *r,
 		U("archives", o->archives)
 		U("members", o->members)
 		U("member_bytes", o->member_bytes)
+		U("member_links", o->member_links)
 		U("transferred", o->transferred)
 		U("verified_bytes", o->verified_bytes)
 		U("overwritten_bytes", o->overwritten_bytes)

@@ -32,7 +32,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ID_MAX 64
+/*
+ * Every name made from an agreement id must fit, or a disposition could
+ * destroy data and then fail to issue its certificate.  The tightest is
+ * the certificate id "ID-YYYYMMDD-SEQ", at most 64 bytes (cert.h) with a
+ * journal sequence number of up to 20 digits: 64 - 1 - 8 - 1 - 20 = 34.
+ * The notice id "NOTICE-ID-YYYY-MM-DD" (at most 52 of deliver.c's 128),
+ * the certificate's file names and the mail subject and attachment names
+ * are all shorter.
+ */
+#define ID_MAX (64 - 1 - 8 - 1 - 20)
+/* A dataset name is written whole in certificate values ([media] source,
+ * retained), which can be wrapped only at spaces and 160 bytes a line,
+ * and in journal and record lines.  Its section header [dataset "NAME"]
+ * must fit inih's 49 bytes (iniread.h) anyway: 39 bytes. */
+#define DS_NAME_MAX (INIREAD_MAX_SECTION - 10)
 
 enum akey { A_ID, A_LEA, A_CONTACT, A_TERMINATED, A_AFTER_TERM,
 	A_AFTER_REQ, A_CERTIFY, A_NOTICE, A_TZ, A_METHOD, A_VERIFY, A_PATTERN,
@@ -107,7 +121,7 @@ valid_id(const char *s)
 static int
 valid_ds_name(const char *s, size_t n)
 {
-	if (n == 0 || !isalnum((unsigned char)s[0]))
+	if (n == 0 || n > DS_NAME_MAX || !isalnum((unsigned char)s[0]))
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!(isalnum((unsigned char)s[i]) || s[i] == '-' ||
@@ -253,8 +267,9 @@ agreement_key(struct pstate *st, int line, int k, const char *v)
 	case A_ID:
 		if (!valid_id(v))
 			diag_add(st->d, st->file, line, "agreement id '%s' must "
-			    "match [a-z0-9][a-z0-9-]* (at most %d bytes)", v,
-			    ID_MAX);
+			    "match [a-z0-9][a-z0-9-]* and be at most %d bytes "
+			    "(certificate ids add a date and a sequence number "
+			    "to it, and are at most 64)", v, ID_MAX);
 		else if (dup_str(st, line, &a->id, v) == 0)
 			a->line_id = line;
 		break;
@@ -541,8 +556,9 @@ on_section(void *arg, const char *file, int line, const char *section)
 		}
 		if (!valid_ds_name(q + 1, (size_t)(end - q - 1))) {
 			diag_add(st->d, st->file, line, "dataset name '%.*s' "
-			    "must be letters, digits, '.', '_' or '-'",
-			    (int)(end - q - 1), q + 1);
+			    "must be letters, digits, '.', '_' or '-', at most "
+			    "%d bytes",
+			    (int)(end - q - 1), q + 1, DS_NAME_MAX);
 			return -1;
 		}
 		new_dataset(st, line, q + 1, (size_t)(end - q - 1));

@@ -63,6 +63,8 @@ struct dispose_out {
 	uint32_t categories;		/* catset_t: of the datasets whose data
 					 * was destroyed (in this run or one
 					 * it resumed: see record.c) */
+	uint64_t member_links;		/* kept hard links to removed members,
+					 * written as files (archive.h) */
 	uint64_t transferred;		/* files packed before destruction */
 	char transfer_sha256[65];	/* digest of the transfer archive */
 	uint64_t verified_bytes;	/* bytes read back and compared */

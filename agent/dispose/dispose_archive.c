@@ -31,7 +31,10 @@
 
 /* A removed member's manifest row, held back until the new archive is
  * checked and about to replace the old one (archive.h on_commit).  Its
- * path is ARCHIVE//MEMBER: "//" never occurs in a resolved path. */
+ * path is ARCHIVE//MEMBER: "//" never occurs in a resolved path.  Only a
+ * member with content of its own has a digest: a link entry, directory,
+ * symlink or special file, and a member whose content a kept hard link
+ * still holds, get "-" (lethe-certificate(5)). */
 static int
 on_member(const struct archive_member *m, void *arg)
 {
@@ -40,7 +43,7 @@ on_member(const struct archive_member *m, void *arg)
 	struct err e;
 	int rc;
 
-	if (m->kind == 'f' || m->kind == 'h')
+	if (m->kind == 'f')
 		cert_hex(m->sha256, sha);
 	else
 		snprintf(sha, sizeof(sha), "-");
@@ -65,6 +68,18 @@ on_commit(void *arg)
 	if (w < 0 || (size_t)w != x->pend.len - hdr || fdatasync(x->manfd) != 0)
 		return -1;
 	return 0;
+}
+
+/* The archive module's message without its leading "LABEL: ", which
+ * diag_add puts back. */
+static const char *
+unlabeled(const char *msg, const char *label)
+{
+	size_t n = strlen(label);
+
+	if (strncmp(msg, label, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+		return msg + n + 2;
+	return msg;
 }
 
 /* Rewrites one archive without the members of dataset d. */
@@ -108,6 +123,7 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 		x->out->archives++;
 		x->out->members += ar.members_removed;
 		x->out->member_bytes += ar.bytes_removed;
+		x->out->member_links += ar.materialized;
 		x->out->techniques |= DT_ARCHIVE;
 		x->out->verified_bytes += ar.old.verified;
 		x->out->categories |= d->categories;
@@ -122,7 +138,7 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 		dispose_exception(x, "a sealed archive of dataset %s needs "
 		    "crypto-shred of the whole agreement", d->name);
 	} else if (rc != 0) {
-		diag_add(x->problems, label, 0, "%s", e.msg);
+		diag_add(x->problems, label, 0, "%s", unlabeled(e.msg, label));
 		dispose_exception(x, "an archive of dataset %s was refused or "
 		    "failed", d->name);
 	}

@@ -658,7 +658,9 @@ dispose_names_totals(struct dctx *x, struct err *e)
 	int rc = -1;
 
 	memset(&t, 0, sizeof(t));
-	o->files = o->bytes = o->verified_bytes = o->digests_missing = 0;
+	/* Recounted from the names file; verified_bytes keeps what
+	 * dispose_archives() added for the archives' old blocks. */
+	o->files = o->bytes = o->digests_missing = 0;
 	t.max = x->seq;
 	if ((t.seen = calloc(t.max / 8 + 1, 1)) == NULL)
 		return err_set(e, "out of memory");

@@ -70,14 +70,15 @@ dispose_items(struct dctx *x, struct item **out, size_t *nout)
 }
 
 /* Members of the archive object o that its datasets would still remove:
- * 0 when none, ARCHIVE_IS_SEALED, or -1 when it cannot be read. */
+ * 0 when none, ARCHIVE_IS_SEALED, or -1 with *e set when it cannot be
+ * read or would be refused (archive.h). */
 static int
-archive_left(struct dctx *x, const struct scope_obj *o, uint64_t *left)
+archive_left(struct dctx *x, const struct scope_obj *o, uint64_t *left,
+    struct err *e)
 {
 	const struct agreement *a = x->rq->a;
 	const char *base;
 	struct found f;
-	struct err e;
 	char label[4200];
 	int dirfd, rc = 0;
 
@@ -86,7 +87,7 @@ archive_left(struct dctx *x, const struct scope_obj *o, uint64_t *left)
 	f.root = o->names[0].root;
 	f.rel = o->names[0].rel;
 	dispose_label(x, &f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, f.root, f.rel, &base, &e)) < 0)
+	if ((dirfd = dispose_open_parent(x, f.root, f.rel, &base, e)) < 0)
 		return -1;
 	for (size_t k = 0; k < o->ndss && rc == 0; k++) {
 		const struct dataset *d = &a->ds[o->dss[k]];
@@ -94,7 +95,7 @@ archive_left(struct dctx *x, const struct scope_obj *o, uint64_t *left)
 		if (d->archive == NULL || d->members == NULL)
 			continue;
 		rc = archive_count_members(dirfd, base, label, d->members, &m,
-		    &e);
+		    e);
 		*left += m;
 	}
 	close(dirfd);
@@ -123,7 +124,7 @@ dispose_rescan(struct dctx *x)
 			left++;
 			continue;
 		}
-		switch (archive_left(x, o, &m)) {
+		switch (archive_left(x, o, &m, &e)) {
 		case 0:
 			left += m;
 			break;
@@ -184,17 +185,29 @@ dispose_preview(const struct scope_ctx *sx, const struct agreement *a,
 		}
 		p->links += v[i].obj->nnames - 1;
 	}
+	/* An archive the run would refuse (archive.h) is a refusal here. */
+	uint64_t arefused = 0;
+	struct err ae, later;
 	for (size_t k = 0; k < x.scope.n; k++) {
 		const struct scope_obj *o = &x.scope.v[k];
 		uint64_t m = 0;
-		if (o->verdict == SV_DESTROY && o->kind == SK_ARCHIVE &&
-		    archive_left(&x, o, &m) == 0 && m > 0)
+		int ac;
+		if (o->verdict != SV_DESTROY || o->kind != SK_ARCHIVE)
+			continue;
+		ac = archive_left(&x, o, &m, arefused ? &later : &ae);
+		if (ac == 0 && m > 0)
 			p->archives++;
+		else if (ac < 0)
+			arefused++;
 	}
-	p->refused = scope_nrefused(&x.scope);
+	p->refused = scope_nrefused(&x.scope) + arefused;
 	for (int k = SV_OWN; k < SV_CONFLICT; k++)
 		p->kept += x.scope.count[k];
 	scope_refusals(&x.scope, p->first_refusal, sizeof(p->first_refusal));
+	if (scope_nrefused(&x.scope) == 0 && arefused > 0 &&
+	    snprintf(p->first_refusal, sizeof(p->first_refusal), "%s",
+	    ae.msg) >= (int)sizeof(p->first_refusal))
+		p->first_refusal[sizeof(p->first_refusal) - 2] = '~';
 	rc = 0;
 out:
 	free(v);

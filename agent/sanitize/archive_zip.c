@@ -1,0 +1,603 @@
+/*
+ * archive_zip.c: the layout of a zip file, and the rewrite that keeps it
+ * (archive_int.h).
+ *
+ * A zip is not rewritten through libarchive's zip writer, which would
+ * recompress every member as deflate, rewrite DOS times in the host's
+ * zone, drop comments, extra fields and self-extractor stubs.  Instead
+ * the kept members' bytes (local header, data, data descriptor) are
+ * copied as they are, and the central directory is written again from
+ * the kept members' own records, with only the offsets changed.  What
+ * precedes the first member (a self-extractor stub) and the archive
+ * comment are kept byte for byte.
+ *
+ * MUST rules: every byte of the file belongs to exactly one of: the
+ * prefix, a member, the central directory, the zip64 end records, the end
+ * record and its comment.  Overlapping members (a zip bomb), bytes between
+ * members, a member the central directory does not list, bytes after the
+ * comment, a local header that disagrees with its central record, more
+ * than one volume and encryption are refused by name; so is a zip without
+ * a central directory (damaged or truncated).
+ */
+#include "sanitize/archive_int.h"
+
+#include "base/err.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct zent {
+	uint64_t cd_off;	/* its central record in the file */
+	uint32_t cd_len;
+	uint64_t local, end;	/* its bytes: local header .. descriptor */
+	uint64_t csize, usize;
+	uint32_t crc;
+	uint16_t flags, method;
+	int z64off;		/* offset field in its zip64 extra, or -1 */
+	int removed;
+};
+
+struct zipinfo {
+	struct zent *e;		/* central directory order */
+	size_t n;
+	size_t *order;		/* indices by local header offset */
+	uint64_t base;		/* what offsets are relative to */
+	uint64_t first;		/* the first local header (prefix ends) */
+	uint64_t cd_start, cd_end;
+	uint64_t z64, z64loc;	/* zip64 end record and locator, or 0 */
+	uint64_t eocd, size;
+};
+
+static uint16_t
+g16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t
+g32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static uint64_t
+g64(const unsigned char *p)
+{
+	return (uint64_t)g32(p) | (uint64_t)g32(p + 4) << 32;
+}
+
+static void
+p16(unsigned char *p, uint64_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void
+p32(unsigned char *p, uint64_t v)
+{
+	p16(p, v & 0xffff);
+	p16(p + 2, (v >> 16) & 0xffff);
+}
+
+static void
+p64(unsigned char *p, uint64_t v)
+{
+	p32(p, v & 0xffffffff);
+	p32(p + 4, v >> 32);
+}
+
+static int
+rd(int fd, void *b, size_t n, uint64_t off)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, b, n, (off_t)off);
+	while (r < 0 && errno == EINTR);
+	return r == (ssize_t)n ? 0 : -1;
+}
+
+void
+zip_free(struct zipinfo *z)
+{
+	if (z == NULL)
+		return;
+	free(z->e);
+	free(z->order);
+	free(z);
+}
+
+static int
+find_eocd(int fd, struct zipinfo *z, char *why, size_t wl)
+{
+	size_t tl = z->size < 65557 ? (size_t)z->size : 65557;
+	unsigned char *t = malloc(tl ? tl : 1);
+	int seen = 0;
+
+	if (t == NULL || rd(fd, t, tl, z->size - tl) != 0) {
+		free(t);
+		return snprintf(why, wl, "cannot read its end"), -1;
+	}
+	for (size_t q = tl >= 22 ? tl - 22 + 1 : 0; q-- > 0;) {
+		if (memcmp(t + q, "PK\5\6", 4) != 0)
+			continue;
+		seen = 1;
+		if (q + 22 + g16(t + q + 20) == tl) {
+			z->eocd = z->size - tl + q;
+			free(t);
+			return 0;
+		}
+	}
+	free(t);
+	if (seen)
+		return snprintf(why, wl, "bytes after the end of its central "
+		    "directory and comment"), -1;
+	return snprintf(why, wl, "no central directory: a damaged or "
+	    "truncated zip"), -1;
+}
+
+/* The zip64 end record and locator, when the end record asks for them. */
+static int
+find_z64(int fd, struct zipinfo *z, const unsigned char *eo, uint64_t *n,
+    uint64_t *cdsize, uint64_t *cdoff, char *why, size_t wl)
+{
+	unsigned char loc[20], rec[56];
+
+	if (z->eocd < 20 || rd(fd, loc, 20, z->eocd - 20) != 0 ||
+	    memcmp(loc, "PK\6\7", 4) != 0) {
+		if (g16(eo + 10) == 0xffff || g32(eo + 12) == 0xffffffff ||
+		    g32(eo + 16) == 0xffffffff)
+			return snprintf(why, wl, "a zip64 end record is "
+			    "missing (damaged)"), -1;
+		return 0;
+	}
+	z->z64loc = z->eocd - 20;
+	if (g32(loc + 4) != 0 || g32(loc + 16) > 1 || z->z64loc < 56 ||
+	    rd(fd, rec, 56, z->z64loc - 56) != 0 ||
+	    memcmp(rec, "PK\6\6", 4) != 0 || g64(rec + 4) != 44)
+		return snprintf(why, wl, "an unusual zip64 end record (with "
+		    "extensible data, or on another volume), which lethe "
+		    "does not rewrite"), -1;
+	z->z64 = z->z64loc - 56;
+	if (g32(rec + 16) != 0 || g32(rec + 20) != 0 ||
+	    g64(rec + 24) != g64(rec + 32))
+		return snprintf(why, wl, "a zip split over several volumes"),
+		    -1;
+	*n = g64(rec + 32);
+	*cdsize = g64(rec + 40);
+	*cdoff = g64(rec + 48);
+	return 0;
+}
+
+/* Reads the zip64 extra of a central record (fields present only where
+ * the 32-bit field is all ones). */
+static int
+z64_extra(struct zent *e, const unsigned char *x, size_t xl, size_t xoff,
+    uint32_t us, uint32_t cs, uint32_t lo, uint16_t disk)
+{
+	e->z64off = -1;
+	for (size_t i = 0; i + 4 <= xl;) {
+		size_t id = g16(x + i), sz = g16(x + i + 2), f = i + 4;
+		if (i + 4 + sz > xl)
+			return -1;
+		if (id == 1) {
+			if (us == 0xffffffff) {
+				if (f + 8 > i + 4 + sz)
+					return -1;
+				e->usize = g64(x + f);
+				f += 8;
+			}
+			if (cs == 0xffffffff) {
+				if (f + 8 > i + 4 + sz)
+					return -1;
+				e->csize = g64(x + f);
+				f += 8;
+			}
+			if (lo == 0xffffffff) {
+				if (f + 8 > i + 4 + sz)
+					return -1;
+				e->local = g64(x + f);
+				e->z64off = (int)(xoff + f);
+			}
+			(void)disk;
+			return 0;
+		}
+		i += 4 + sz;
+	}
+	return us == 0xffffffff || cs == 0xffffffff || lo == 0xffffffff ?
+	    -1 : 0;
+}
+
+static int
+central(int fd, struct zipinfo *z, uint64_t count, char *why, size_t wl)
+{
+	unsigned char h[46], *var = malloc(3 * 65536);
+	uint64_t off = z->cd_start;
+
+	z->e = calloc(count ? count : 1, sizeof(*z->e));
+	if (z->e == NULL || var == NULL)
+		goto oom;
+	for (z->n = 0; z->n < count; z->n++) {
+		struct zent *e = &z->e[z->n];
+		if (off + 46 > z->cd_end || rd(fd, h, 46, off) != 0 ||
+		    memcmp(h, "PK\1\2", 4) != 0)
+			goto bad;
+		size_t nl = g16(h + 28), xl = g16(h + 30), cl = g16(h + 32);
+		e->cd_off = off;
+		e->cd_len = (uint32_t)(46 + nl + xl + cl);
+		if (off + e->cd_len > z->cd_end ||
+		    rd(fd, var, nl + xl, off + 46) != 0)
+			goto bad;
+		e->flags = g16(h + 8);
+		e->method = g16(h + 10);
+		e->crc = g32(h + 16);
+		e->csize = g32(h + 20);
+		e->usize = g32(h + 24);
+		e->local = g32(h + 42);
+		if (z64_extra(e, var + nl, xl, 46 + nl, (uint32_t)e->usize,
+		    (uint32_t)e->csize, (uint32_t)e->local, g16(h + 34)) != 0)
+			goto bad;
+		if (g16(h + 34) != 0 && g16(h + 34) != 0xffff)
+			return free(var), snprintf(why, wl, "member #%zu is on "
+			    "another volume of a split zip", z->n + 1), -1;
+		if ((e->flags & 0x41) || e->method == 99)
+			return free(var), snprintf(why, wl, "member #%zu is "
+			    "encrypted", z->n + 1), -1;
+		off += e->cd_len;
+	}
+	if (off != z->cd_end)
+		goto bad;
+	free(var);
+	return 0;
+bad:
+	free(var);
+	return snprintf(why, wl, "its central directory is damaged near "
+	    "member #%zu", z->n + 1), -1;
+oom:
+	free(var);
+	return snprintf(why, wl, "out of memory"), -1;
+}
+
+/* The local header, data and data descriptor of e. */
+static int
+local(int fd, struct zipinfo *z, struct zent *e, size_t i, char *why,
+    size_t wl)
+{
+	unsigned char h[30], d[24];
+	uint64_t data, dend;
+
+	e->local += z->base;
+	if (e->local + 30 > z->cd_start || rd(fd, h, 30, e->local) != 0 ||
+	    memcmp(h, "PK\3\4", 4) != 0)
+		return snprintf(why, wl, "member #%zu: no local header where "
+		    "the central directory says (damaged)", i + 1), -1;
+	if (g16(h + 8) != e->method || (g16(h + 6) & 8) != (e->flags & 8))
+		return snprintf(why, wl, "member #%zu: its local header "
+		    "disagrees with the central directory (damaged)", i + 1),
+		    -1;
+	data = e->local + 30 + g16(h + 26) + g16(h + 28);
+	dend = data + e->csize;
+	if (dend < data || dend > z->cd_start)
+		return snprintf(why, wl, "member #%zu: its data runs past the "
+		    "central directory (damaged)", i + 1), -1;
+	e->end = dend;
+	if (!(e->flags & 8)) {
+		if (g32(h + 14) != e->crc || (g32(h + 18) != 0xffffffff &&
+		    (g32(h + 18) != e->csize || g32(h + 22) != e->usize)))
+			return snprintf(why, wl, "member #%zu: its local header "
+			    "disagrees with the central directory (damaged)",
+			    i + 1), -1;
+		return 0;
+	}
+	/* A data descriptor: optional signature, CRC, 32- or 64-bit sizes. */
+	size_t have = z->cd_start - dend < 24 ? (size_t)(z->cd_start - dend) :
+	    24, s = 0;
+	if (rd(fd, d, have, dend) != 0)
+		return snprintf(why, wl, "cannot read member #%zu", i + 1), -1;
+	if (have >= 4 && g32(d) == 0x08074b50)
+		s = 4;
+	if (have >= s + 12 && g32(d + s) == e->crc &&
+	    g32(d + s + 4) == e->csize && g32(d + s + 8) == e->usize)
+		e->end = dend + s + 12;
+	else if (have >= s + 20 && g32(d + s) == e->crc &&
+	    g64(d + s + 4) == e->csize && g64(d + s + 12) == e->usize)
+		e->end = dend + s + 20;
+	else
+		return snprintf(why, wl, "member #%zu: its data descriptor "
+		    "disagrees with the central directory (damaged)", i + 1),
+		    -1;
+	return 0;
+}
+
+static struct zipinfo *sort_z;
+
+static int
+by_local(const void *a, const void *b)
+{
+	uint64_t x = sort_z->e[*(const size_t *)a].local;
+	uint64_t y = sort_z->e[*(const size_t *)b].local;
+	return x < y ? -1 : x > y;
+}
+
+/* No byte of the file outside the known parts; no hidden local header. */
+static int
+coverage(int fd, struct zipinfo *z, char *why, size_t wl)
+{
+	unsigned char *b;
+	uint64_t at;
+
+	z->order = malloc((z->n ? z->n : 1) * sizeof(*z->order));
+	if (z->order == NULL)
+		return snprintf(why, wl, "out of memory"), -1;
+	for (size_t i = 0; i < z->n; i++)
+		z->order[i] = i;
+	sort_z = z;
+	qsort(z->order, z->n, sizeof(*z->order), by_local);
+	z->first = z->n ? z->e[z->order[0]].local : z->cd_start;
+	at = z->first;
+	for (size_t k = 0; k < z->n; k++) {
+		struct zent *e = &z->e[z->order[k]];
+		if (e->local < at)
+			return snprintf(why, wl, "members #%zu and #%zu "
+			    "overlap (a zip bomb, or damaged)",
+			    z->order[k - 1] + 1, z->order[k] + 1), -1;
+		if (e->local > at)
+			return snprintf(why, wl, "%llu bytes before member #%zu "
+			    "belong to no member", (unsigned long long)
+			    (e->local - at), z->order[k] + 1), -1;
+		at = e->end;
+	}
+	if (at != z->cd_start)
+		return snprintf(why, wl, "%llu bytes between the last member "
+		    "and the central directory belong to no member",
+		    (unsigned long long)(z->cd_start - at)), -1;
+	/* The prefix (a self-extractor) may not hide a member. */
+	b = malloc(IOBUF);
+	if (b == NULL)
+		return snprintf(why, wl, "out of memory"), -1;
+	for (uint64_t off = 0; off < z->first;) {
+		size_t n = z->first - off < IOBUF ? (size_t)(z->first - off) :
+		    IOBUF;
+		if (rd(fd, b, n, off) != 0)
+			break;
+		for (size_t i = 0; i + 30 <= n; i++)
+			if (memcmp(b + i, "PK\3\4", 4) == 0 && off + i + 30 +
+			    g16(b + i + 26) + g16(b + i + 28) <= z->first) {
+				free(b);
+				return snprintf(why, wl, "a member header in "
+				    "the %llu bytes before the first member "
+				    "that the central directory does not list",
+				    (unsigned long long)z->first), -1;
+			}
+		off += n > 29 ? n - 29 : n;
+	}
+	free(b);
+	return 0;
+}
+
+int
+zip_parse(int fd, uint64_t size, struct zipinfo **out, char *why, size_t wl)
+{
+	struct zipinfo *z = calloc(1, sizeof(*z));
+	unsigned char eo[22];
+	uint64_t n, cdsize, cdoff;
+
+	*out = NULL;
+	snprintf(why, wl, "cannot read it");
+	if (z == NULL)
+		return snprintf(why, wl, "out of memory"), -1;
+	z->size = size;
+	if (size < 22) {
+		snprintf(why, wl, "too short for a zip (%llu bytes): damaged or "
+		    "truncated", (unsigned long long)size);
+		goto bad;
+	}
+	if (find_eocd(fd, z, why, wl) != 0 || rd(fd, eo, 22, z->eocd) != 0)
+		goto bad;
+	if (g16(eo + 4) != 0 || g16(eo + 6) != 0 ||
+	    g16(eo + 8) != g16(eo + 10)) {
+		snprintf(why, wl, "a zip split over several volumes");
+		goto bad;
+	}
+	n = g16(eo + 10);
+	cdsize = g32(eo + 12);
+	cdoff = g32(eo + 16);
+	if (find_z64(fd, z, eo, &n, &cdsize, &cdoff, why, wl) != 0)
+		goto bad;
+	z->cd_end = z->z64 ? z->z64 : z->eocd;
+	if (cdsize > z->cd_end || z->cd_end - cdsize < cdoff) {
+		snprintf(why, wl, "its central directory is out of place "
+		    "(damaged)");
+		goto bad;
+	}
+	z->cd_start = z->cd_end - cdsize;
+	z->base = z->cd_start - cdoff;
+	if (n > cdsize / 46 + 1) {
+		snprintf(why, wl, "its member count does not fit its central "
+		    "directory (damaged)");
+		goto bad;
+	}
+	if (central(fd, z, n, why, wl) != 0)
+		goto bad;
+	for (size_t i = 0; i < z->n; i++)
+		if (local(fd, z, &z->e[i], i, why, wl) != 0)
+			goto bad;
+	if (coverage(fd, z, why, wl) != 0)
+		goto bad;
+	*out = z;
+	return 0;
+bad:
+	zip_free(z);
+	return -1;
+}
+
+int
+zip_looks(int fd, uint64_t size)
+{
+	struct zipinfo z = { .size = size };
+	char why[64];
+	unsigned char m[4];
+
+	if (rd(fd, m, 4, 0) == 0 && memcmp(m, "PK\3\4", 4) == 0)
+		return 1;
+	return size >= 22 && find_eocd(fd, &z, why, sizeof(why)) == 0;
+}
+
+size_t
+zip_count(const struct zipinfo *z)
+{
+	return z->n;
+}
+
+size_t
+zip_nth(const struct zipinfo *z, size_t k)
+{
+	return k < z->n ? z->order[k] : SIZE_MAX;
+}
+
+int
+zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
+    int64_t size)
+{
+	const struct zent *e = &z->e[i];
+	unsigned char h[46];
+	char *n;
+	size_t nl;
+	int same;
+
+	if (name == NULL || rd(fd, h, 46, e->cd_off) != 0)
+		return 0;
+	nl = g16(h + 28);
+	if (strlen(name) != nl || (size >= 0 && (uint64_t)size != e->usize))
+		return 0;
+	n = malloc(nl + 1);
+	if (n == NULL || rd(fd, n, nl, e->cd_off + 46) != 0) {
+		free(n);
+		return 0;
+	}
+	same = memcmp(n, name, nl) == 0;
+	free(n);
+	return same;
+}
+
+void
+zip_remove(struct zipinfo *z, size_t i, struct aplan *p)
+{
+	z->e[i].removed = 1;
+	(void)aplan_cut(p, z->e[i].local, z->e[i].end);
+}
+
+static int
+copy_range(int fd, uint64_t off, uint64_t end, struct sink *k,
+    unsigned char *buf, struct actx *c)
+{
+	while (off < end) {
+		size_t n = end - off < IOBUF ? (size_t)(end - off) : IOBUF;
+		if (rd(fd, buf, n, off) != 0)
+			return err_sys(c->e, "%s: read", c->label);
+		if (sink_put(k, buf, n) != 0)
+			return err_set(c->e, "%s: writing the new archive "
+			    "failed: %s; the archive is unchanged", c->label,
+			    strerror(k->err));
+		actx_beat(c, n, 0);
+		off += n;
+	}
+	return 0;
+}
+
+static int
+put(struct sink *k, const void *b, size_t n, struct actx *c)
+{
+	if (sink_put(k, b, n) != 0)
+		return err_set(c->e, "%s: writing the new archive failed: %s; "
+		    "the archive is unchanged", c->label, strerror(k->err));
+	return 0;
+}
+
+/* The end records with the new count, size and offset. */
+static int
+write_end(int fd, const struct zipinfo *z, struct sink *k, uint64_t kept,
+    uint64_t cd_start, unsigned char *buf, struct actx *c)
+{
+	uint64_t cdsize = k->bytes - cd_start, cdrel = cd_start - z->base;
+	size_t tail = (size_t)(z->size - z->eocd);
+
+	if (z->z64) {
+		unsigned char rec[56], loc[20];
+		uint64_t at = k->bytes;
+		if (rd(fd, rec, 56, z->z64) != 0 ||
+		    rd(fd, loc, 20, z->z64loc) != 0)
+			return err_sys(c->e, "%s: read", c->label);
+		p64(rec + 24, kept);
+		p64(rec + 32, kept);
+		p64(rec + 40, cdsize);
+		p64(rec + 48, cdrel);
+		p64(loc + 8, at - z->base);
+		if (put(k, rec, 56, c) != 0 || put(k, loc, 20, c) != 0)
+			return -1;
+	}
+	if (rd(fd, buf, tail, z->eocd) != 0)
+		return err_sys(c->e, "%s: read", c->label);
+	if (g16(buf + 8) != 0xffff) {
+		p16(buf + 8, kept);
+		p16(buf + 10, kept);
+	}
+	if (g32(buf + 12) != 0xffffffff)
+		p32(buf + 12, cdsize);
+	if (g32(buf + 16) != 0xffffffff)
+		p32(buf + 16, cdrel);
+	return put(k, buf, tail, c);
+}
+
+int
+zip_write(int oldfd, uint64_t oldsize, const struct aplan *p,
+    struct sink *k, struct actx *c)
+{
+	const struct zipinfo *z = p->zip;
+	unsigned char *buf = malloc(IOBUF);
+	uint64_t *nl = calloc(z->n ? z->n : 1, sizeof(*nl)), cd, kept = 0;
+	int rc = -1;
+
+	(void)oldsize;
+	if (buf == NULL || nl == NULL) {
+		err_set(c->e, "%s: out of memory", c->label);
+		goto out;
+	}
+	if (copy_range(oldfd, 0, z->first, k, buf, c) != 0)
+		goto out;
+	for (size_t j = 0; j < z->n; j++) {
+		const struct zent *e = &z->e[z->order[j]];
+		if (e->removed)
+			continue;
+		nl[z->order[j]] = k->bytes - z->base;
+		if (copy_range(oldfd, e->local, e->end, k, buf, c) != 0)
+			goto out;
+	}
+	cd = k->bytes;
+	for (size_t i = 0; i < z->n; i++) {
+		const struct zent *e = &z->e[i];
+		if (e->removed)
+			continue;
+		if (rd(oldfd, buf, e->cd_len, e->cd_off) != 0) {
+			err_sys(c->e, "%s: read", c->label);
+			goto out;
+		}
+		if (e->z64off >= 0)
+			p64(buf + e->z64off, nl[i]);
+		else
+			p32(buf + 42, nl[i]);
+		if (put(k, buf, e->cd_len, c) != 0)
+			goto out;
+		kept++;
+	}
+	rc = write_end(oldfd, z, k, kept, cd, buf, c);
+out:
+	free(buf);
+	free(nl);
+	return rc;
+}
