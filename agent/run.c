@@ -14,6 +14,7 @@
  *    the same scheduler and the same locator, and only counts.
  */
 #include "run.h"
+#include "base/strmap.h"
 
 #include "decide.h"
 #include "plan/reappear.h"
@@ -934,6 +935,60 @@ redecide(struct runner *rn, time_t now, struct err *e)
 	return decide_open(&rn->d, rn->c, rn->ps, &rn->ev, now, DAY_NONE, e);
 }
 
+/* Whether row is one act_all has already acted on in this run. */
+static int
+acted_on(const struct strmap *acted, const struct plan_row *row, char *key,
+    size_t len)
+{
+	size_t v;
+
+	snprintf(key, len, "%s\t%s", row->a->id, row->trigger_id);
+	return strmap_get(acted, key, &v) == 0;
+}
+
+/* Acts on every row, pass by pass.  A hold recorded while the run goes on
+ * is decided before the next row begins (SPEC §5): the plan is decided
+ * afresh and the passes start over, each row acted on at most once.
+ * Returns 0, or -1 with *e set when the run cannot be recorded. */
+static int
+act_all(struct runner *rn, struct err *e)
+{
+	struct strmap acted = { 0 };
+	char key[200];
+	size_t holds;
+	int rc = -1;
+
+again:
+	holds = rn->ev.nhold;
+	for (int pass = 0; pass < DECIDE_PASSES; pass++)
+		for (size_t i = 0; i < rn->d.plan.n; i++) {
+			const struct plan_row *row = &rn->d.plan.rows[i];
+			if (decide_pass(row) != pass ||
+			    acted_on(&acted, row, key, sizeof(key)))
+				continue;
+			if (sync_holds(rn, e) != 0)
+				goto out;
+			if (rn->ev.nhold != holds) {
+				if (redecide(rn, rn->now, e) != 0)
+					goto out;
+				goto again;
+			}
+			if (strmap_put(&acted, key, 1) != 0) {
+				err_set(e, "out of memory");
+				goto out;
+			}
+			if (real_row(rn, row) != 0) {
+				err_set(e, "journal: cannot record the run; "
+				    "stopped");
+				goto out;
+			}
+		}
+	rc = 0;
+out:
+	strmap_free(&acted);
+	return rc;
+}
+
 /* Trusted only as far as signed (SPEC §9): the journal must pass the trust
  * gate before anything is done, and is sealed at once, so that a run
  * killed at any instant leaves a journal whose runs are signed. */
@@ -990,17 +1045,8 @@ run_real(struct runner *rn, struct err *e)
 		goto out;
 	if (certify_all(rn) != 0 || redecide(rn, rn->now, e) != 0)
 		goto out;
-	for (int pass = 0; pass < DECIDE_PASSES; pass++)
-		for (size_t i = 0; i < rn->d.plan.n; i++) {
-			const struct plan_row *row = &rn->d.plan.rows[i];
-			if (decide_pass(row) != pass)
-				continue;
-			if (real_row(rn, row) != 0) {
-				err_set(e, "journal: cannot record the run; "
-				    "stopped");
-				goto out;
-			}
-		}
+	if (act_all(rn, e) != 0)
+		goto out;
 	if (reload(rn, e) != 0 || certify_all(rn) != 0)
 		goto out;
 	memset(&dr, 0, sizeof(dr));

@@ -19,7 +19,7 @@ if [[ $(id -u) == 0 && -z ${LETHE_BENCH_DIR:-} ]]; then
 fi
 W=$(mktemp -d "$base/lethe-bench-small.XXXXXX")
 chmod 0755 "$W"
-trap 'rm -rf "$W"' EXIT
+trap '[[ -n ${LETHE_BENCH_KEEP:-} ]] || rm -rf "$W"' EXIT
 make -C "$top" -s all >/dev/null
 LETHE=$top/build/lethe
 "$top/certs/mkca" "$W/certs" >/dev/null 2>&1

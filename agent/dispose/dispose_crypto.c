@@ -162,6 +162,13 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 		    s->keys[v[i].obj->key].destroy &&
 		    dispose_held(x, v[i].obj, v[i].ds))
 			kept_key(x, v, n, v[i].obj->key);
+	/* A key is destroyed only with all it seals: a sealed file kept
+	 * earlier in this disposition (a hold recorded meanwhile, a name that
+	 * could not be handled) keeps its key. */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].done == ITEM_TODO && v[i].sealed &&
+		    v[i].obj->key >= 0 && s->keys[v[i].obj->key].destroy)
+			kept_key(x, v, n, v[i].obj->key);
 	for (size_t k = 0; k < s->nkeys; k++)
 		if (s->keys[k].destroy)
 			ids[nids++] = s->keys[k].id;

@@ -767,32 +767,58 @@ scope_free(struct scope *s)
 	memset(s, 0, sizeof(*s));
 }
 
-const char *
-scope_held_now(const struct scope_ctx *x, const struct agreement *a,
+/* The id of the hold of agreement h that covers one of o's names, or
+ * NULL. */
+static const char *
+held_by(const struct scope_ctx *x, const struct agreement *h,
     const struct scope_obj *o)
 {
-	const struct ev_hold **by = calloc(a->nds + 1, sizeof(*by));
+	const struct ev_hold **by = calloc(h->nds + 1, sizeof(*by));
 	const char *held = NULL;
 	char path[PATH_MAX * 2];
 
 	if (by == NULL)
 		return "(out of memory: treated as held)";
-	sched_holds(a, x->ev, by);
-	for (size_t k = 0; k < a->nds && held == NULL; k++) {
+	sched_holds(h, x->ev, by);
+	for (size_t k = 0; k < h->nds && held == NULL; k++) {
 		if (by[k] == NULL)
 			continue;
 		for (size_t n = 0; n < o->nnames && held == NULL; n++) {
 			if (abs_path(x->cfg, &o->names[n], path,
 			    sizeof(path)) != 0)
 				continue;
-			if ((a->ds[k].path != NULL &&
-			    glob_match_path(a->ds[k].path, path)) ||
-			    (a->ds[k].archive != NULL &&
-			    glob_match_path(a->ds[k].archive, path)))
+			if ((h->ds[k].path != NULL &&
+			    glob_match_path(h->ds[k].path, path)) ||
+			    (h->ds[k].archive != NULL &&
+			    glob_match_path(h->ds[k].archive, path)))
 				held = by[k]->id;
 		}
 	}
 	free(by);
+	return held;
+}
+
+const char *
+scope_held_now(const struct scope_ctx *x, const struct agreement *a,
+    const struct scope_obj *o)
+{
+	const char *held = held_by(x, a, o);
+
+	/* Another agreement's hold protects its data too (rule 4): every
+	 * agreement with an active hold is asked, each once. */
+	for (size_t i = 0; i < x->ev->nhold && held == NULL; i++) {
+		const struct ev_hold *h = &x->ev->hold[i];
+		const struct agreement *ha;
+		int seen = 0;
+		if (h->released || strcmp(h->agreement, a->id) == 0)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !x->ev->hold[j].released &&
+			    strcmp(x->ev->hold[j].agreement, h->agreement) == 0;
+		if (!seen && x->ps != NULL &&
+		    (ha = policy_find(x->ps, h->agreement)) != NULL)
+			held = held_by(x, ha, o);
+	}
 	return held;
 }
 

@@ -177,8 +177,9 @@ int scope_keys(const struct scope_ctx *x, const struct agreement *a,
     const size_t *ds, size_t nds, struct scope *s, struct err *e);
 
 /* Re-judges object o against the holds in x->ev now (a hold recorded
- * while the run goes on): returns the hold's id if one of a's held
- * datasets matches a name of o, else NULL. */
+ * while the run goes on): returns the hold's id if a held dataset of a,
+ * or of any other agreement with an active hold, matches a name of o,
+ * else NULL. */
 const char *scope_held_now(const struct scope_ctx *x,
     const struct agreement *a, const struct scope_obj *o);
 
