@@ -219,6 +219,8 @@ struct scan {
 	uint64_t last;
 	uint64_t run_line;
 	char run_event[32];
+	uint64_t lift_line;	/* after want: see lifts() */
+	char lift_event[32];
 };
 
 /* The admin's own records: everything else only a run (or an acceptance,
@@ -237,10 +239,35 @@ admin_event(const char *ev)
 	return 0;
 }
 
+/* Records that lift protection or add a trigger: each is written by a
+ * command that seals it at once with a signed checkpoint, so one found
+ * after the last checkpoint was never sealed, and is not trusted (only a
+ * hold, which adds protection, and a run's own lines, which a killed run
+ * leaves, may stand there). */
+static int
+lifts(const char *ev)
+{
+	static const char *const lift[] = {
+		"terminate", "directive-add", "directive-cancel", "release",
+		"journal-accept",
+	};
+
+	for (size_t i = 0; i < sizeof(lift) / sizeof(lift[0]); i++)
+		if (strcmp(ev, lift[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 on_line(const struct jrec *rec, void *arg)
 {
 	struct scan *sc = arg;
+
+	if (rec->seq > sc->want && sc->lift_line == 0 && lifts(rec->event)) {
+		sc->lift_line = rec->seq;
+		snprintf(sc->lift_event, sizeof(sc->lift_event), "%s",
+		    rec->event);
+	}
 
 	if (sc->want != 0 && rec->seq == sc->want) {
 		memcpy(sc->hash, rec->hash, 65);
@@ -332,8 +359,8 @@ const char *
 checkpoint_gate_name(int state)
 {
 	static const char *const names[] = {
-		"ok", "no-checkpoint", "forged", "mismatch", "short", "broken",
-		"error",
+		"ok", "no-checkpoint", "forged", "mismatch", "short",
+		"unsealed", "broken", "error",
 	};
 
 	return state >= 0 && state <= GATE_ERROR ? names[state] : "?";
@@ -379,6 +406,8 @@ checkpoint_gate(const char *state_dir, const char *cafile, struct journal *j,
 	memcpy(g->head, jr.head, 65);
 	g->run_line = sc.run_line;
 	snprintf(g->run_event, sizeof(g->run_event), "%s", sc.run_event);
+	g->lift_line = sc.lift_line;
+	snprintf(g->lift_event, sizeof(g->lift_event), "%s", sc.lift_event);
 	switch (ck) {
 	case -3:
 		err_set(e, "%s/checkpoint: cannot check the journal's signed "
@@ -407,6 +436,18 @@ checkpoint_gate(const char *state_dir, const char *cafile, struct journal *j,
 			err_set(e, "%s/journal has no signed checkpoint, but %s: "
 			    "the checkpoint was removed or the journal "
 			    "replaced", state_dir, what);
+			goto out;
+		}
+		/* With [signing] set, every record is sealed as it is made:
+		 * records without a checkpoint were never sealed, or their
+		 * checkpoint was removed. */
+		if (cafile != NULL && *cafile != '\0' && sc.lift_line != 0) {
+			g->state = GATE_NO_CHECKPOINT;
+			err_set(e, "%s/journal has records (line %" PRIu64 ": %s) "
+			    "but no signed checkpoint (%s/checkpoint and "
+			    "checkpoint.p7s), although signing is configured: "
+			    "the checkpoint was removed or the journal replaced",
+			    state_dir, sc.lift_line, sc.lift_event, state_dir);
 			goto out;
 		}
 		g->unsealed = jr.lines;
@@ -445,6 +486,15 @@ checkpoint_gate(const char *state_dir, const char *cafile, struct journal *j,
 		goto out;
 	}
 	g->unsealed = jr.lines - cr.seq;
+	if (sc.lift_line != 0) {
+		g->state = GATE_UNSEALED;
+		err_set(e, "%s/journal line %" PRIu64 " (%s) comes after the "
+		    "signed checkpoint of %s (line %" PRIu64 ") and was never "
+		    "sealed: a record that lifts protection or adds a trigger "
+		    "is trusted only once sealed", state_dir, sc.lift_line,
+		    sc.lift_event, when, cr.seq);
+		goto out;
+	}
 	g->state = GATE_OK;
 	rc = 0;
 out:

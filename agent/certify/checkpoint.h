@@ -60,6 +60,8 @@ enum gate_state {
 	GATE_FORGED,		/* the checkpoint's signature or form is bad */
 	GATE_MISMATCH,		/* the journal's line seq is not the one signed */
 	GATE_SHORT,		/* the journal has no line seq: lines removed */
+	GATE_UNSEALED,		/* after the checkpoint, a record that lifts
+				 * protection or adds a trigger, never sealed */
 	GATE_BROKEN,		/* the chain itself is broken (journal verify) */
 	GATE_ERROR,		/* could not check (unreadable, no CA) */
 };
@@ -77,6 +79,9 @@ struct gate_report {
 	uint64_t unsealed;	/* lines after the checkpoint */
 	uint64_t run_line;	/* first line only a run writes, 0 if none */
 	char run_event[32];	/* its event */
+	uint64_t lift_line;	/* first unsealed line that lifts protection
+				 * or adds a trigger, 0 if none */
+	char lift_event[32];	/* its event */
 };
 
 /* The trust gate (SPEC §9 "Trusted only as far as signed"), one function

@@ -366,7 +366,7 @@ cert_resend(struct ctx *x, const char *id)
 	printf("; it is sent on the next `lethe run`\n");
 	if (!cm.with_manifest)
 		warnx_("certificate %s goes without its manifest: %s", id, note);
-	session_seal(x, &ss);
+	(void)session_seal(x, &ss, 0);
 	rc = EXIT_OK;
 out:
 	session_end(&ss);

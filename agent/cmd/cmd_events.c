@@ -81,11 +81,10 @@ cmd_terminate(struct ctx *x, int argc, char **argv)
 	};
 	if (session_append(&s, "terminate", f, 3) != 0)
 		goto out;
-	session_seal(x, &s);
 	printf("%s: terminated on %s%s; disposal deadline %s\n", a->id, d1,
 	    t != NULL ? " (replaces the earlier record)" : "",
 	    date_format(date_add(date, a->after_termination), d2));
-	rc = EXIT_OK;
+	rc = session_seal(x, &s, 1) == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	session_end(&s);
 	return rc;
@@ -208,14 +207,13 @@ directive_add(struct ctx *x, const char *file, int force)
 	if (session_append(&s, "directive-add", f, sizeof(f) / sizeof(f[0]) -
 	    (future ? 0 : 1)) != 0)
 		goto out;
-	session_seal(x, &s);
 	date_format(directive_deadline(policy_find(&x->ps, dv.agreement),
 	    dv.received, dv.schedule), dl);
 	printf("%s: directive for %s recorded (received %s, %s %s, "
 	    "deadline %s)\n", id, dv.agreement, rec,
 	    dv.complete ? "complete" : "partial",
 	    dv.transfer ? "transfer" : "destruction", dl);
-	rc = EXIT_OK;
+	rc = session_seal(x, &s, 1) == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	session_end(&s);
 	diag_free(&d);
@@ -456,9 +454,8 @@ directive_cancel(struct ctx *x, const char *id, const char *reason)
 	};
 	if (session_append(&s, "directive-cancel", f, 4) != 0)
 		goto out;
-	session_seal(x, &s);
 	printf("%s: cancelled\n", id);
-	rc = EXIT_OK;
+	rc = session_seal(x, &s, 1) == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	session_end(&s);
 	return rc;

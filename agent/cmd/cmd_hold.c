@@ -197,7 +197,7 @@ cmd_hold(struct ctx *x, int argc, char **argv)
 	f[nf++] = (struct jfield){ "by", cmd_whoami(by, sizeof(by)) };
 	if (session_append(&s, "hold", f, nf) != 0)
 		goto out;
-	session_seal(x, &s);
+	(void)session_seal(x, &s, 0);
 	printf("%s: legal hold on %s", id, a->id);
 	if (names[0] != '\0' || cats[0] != '\0') {
 		printf(" (");
@@ -289,8 +289,7 @@ cmd_release(struct ctx *x, int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	session_seal(x, &s);
-	rc = EXIT_OK;
+	rc = session_seal(x, &s, 1) == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	session_end(&s);
 	return rc;

@@ -103,6 +103,7 @@ journal_verify_cmd(struct ctx *x, const char *ca)
 		case GATE_FORGED:
 		case GATE_MISMATCH:
 		case GATE_SHORT:
+		case GATE_UNSEALED:
 			printf("checkpoint: FORGED OR MISMATCHED: %s\n", e.msg);
 			return EXIT_FAIL;
 		case GATE_BROKEN:

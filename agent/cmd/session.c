@@ -82,18 +82,29 @@ session_refuse(struct ctx *x, const struct session *s)
 }
 
 /* Seals what was recorded with a signed checkpoint, when the journal is
- * trusted and [signing] is configured.  A failure is a warning: the
- * record itself is in the journal. */
-void
-session_seal(struct ctx *x, struct session *s)
+ * trusted and [signing] is configured.  A hold that cannot be sealed is a
+ * warning (a hold may stand unsealed); any other record is not trusted
+ * until sealed, so that is said as a failure. */
+int
+session_seal(struct ctx *x, struct session *s, int lifts)
 {
 	struct err e;
 
 	if (!s->trusted || !certify_can_sign(&x->cfg))
-		return;
-	if (certify_checkpoint(&x->cfg, &s->j, &e) != 0)
+		return 0;
+	if (certify_checkpoint(&x->cfg, &s->j, &e) == 0)
+		return 0;
+	if (!lifts) {
 		warnx_("warning: recorded, but the journal was not sealed with "
 		    "a signed checkpoint: %s", e.msg);
+		return 0;
+	}
+	warnx_("recorded, but the journal could not be sealed with a signed "
+	    "checkpoint (%s): an unsealed record is not trusted, so lethe "
+	    "refuses to act until it is sealed: once the cause is fixed, "
+	    "`lethe -c %s journal accept --reason TEXT` seals it", e.msg,
+	    x->conf_path);
+	return -1;
 }
 
 void

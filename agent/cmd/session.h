@@ -45,9 +45,13 @@ int session_refuse(struct ctx *x, const struct session *s);
 int session_append(struct session *s, const char *event,
     const struct jfield *f, size_t nf);
 /* Seals what was recorded with a signed checkpoint when the journal is
- * trusted and [signing] is configured; a failure is a warning (the record
- * is made).  An untrusted journal is never sealed. */
-void session_seal(struct ctx *x, struct session *s);
+ * trusted and [signing] is configured (an untrusted journal is never
+ * sealed).  lifts: the record lifts protection or adds a trigger
+ * (terminate, directive, release), which the trust gate refuses unsealed:
+ * a failure to seal it is said as an error and returns -1 (the record is
+ * made all the same); for any other record it is a warning.  Returns 0
+ * otherwise. */
+int session_seal(struct ctx *x, struct session *s, int lifts);
 /* Unlocks and closes everything; s may be from a failed session_begin or
  * zeroed with lockfd = -1 and j.fd = -1. */
 void session_end(struct session *s);

@@ -33,12 +33,13 @@ expect_exit 2 L check >"$T/out" 2>&1
 grep -q "lea: it holds a control character" "$T/out" || die "escape: $(cat "$T/out")"
 policy 'Acme District' dpo@acme.example
 L check >/dev/null 2>&1 || die "a good policy fails check"
+# Recorded (and sealed) while the signing certificate is good.
+L terminate acme "$(days_ago 2)" >/dev/null
 # An agent certificate the CA signed without the key usages lethe needs.
 openssl req -new -key "$T/certs/agent.key" -subj /CN=bad-agent -out "$T/bad.csr" 2>/dev/null
 openssl x509 -req -in "$T/bad.csr" -CA "$T/certs/ca.pem" -CAkey "$T/certs/ca.key" \
 	-CAcreateserial -days 30 -out "$T/bad.pem" 2>/dev/null
 sed -i "s|^cert = .*|cert = $T/bad.pem|" "$T/lethe.conf"
-L terminate acme "$(days_ago 2)" >/dev/null
 L plan --tsv >"$T/plan" || true
 grep -q 'blocked: preflight: the certificate could not be signed' "$T/plan" || die "plan: $(cat "$T/plan")"
 expect_exit 1 L run --dry-run >"$T/dry" 2>&1
