@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 static int
@@ -63,9 +64,19 @@ add_all(struct own *o, const struct config *c, const char *path, int dir,
     const char *what)
 {
 	char real[PATH_MAX], rroot[PATH_MAX], alias[PATH_MAX * 2];
+	char abs[PATH_MAX * 2], cwd[PATH_MAX];
 
-	if (path == NULL || path[0] != '/')
+	if (path == NULL || path[0] == '\0')
 		return 0;
+	/* A relative path (`lethe -c lethe.conf`) names a file all the same:
+	 * taken from the working directory, as it was opened. */
+	if (path[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >=
+		    (int)sizeof(abs))
+			return -1;
+		path = abs;
+	}
 	if (add(o, path, dir, what) != 0)
 		return -1;
 	if (realpath(path, real) == NULL)
