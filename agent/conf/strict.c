@@ -18,6 +18,7 @@
 #include "conf/config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -225,24 +226,63 @@ strict_stat(const char *path, const char *what, const struct stat *st,
 	return check_one(path, st, what, path, 1, 0, euid, d);
 }
 
-/* The program a command line names (its first word), or NULL. */
-static char *
-command_program(const char *cmd)
+/* A command line's words must all be root's alone: the program (its first
+ * word), and every file any other word names (a script given to an
+ * interpreter, a config given to sendmail).  A word names a file when it
+ * holds a '/' (an option's value from its first '/': -C/etc/mail/x.cf) or
+ * when a file of that name is in the working directory; a word with a '/'
+ * that is not an option and names nothing is refused too (`sh -c 'cmd
+ * /path'`: lethe cannot vouch for what it runs). */
+static int
+strict_command(const char *cmd, const char *what, const char *arg,
+    uid_t euid, struct diags *d)
 {
 	struct err e;
-	char **argv, *p = NULL;
+	struct stat st;
+	char **argv, cwd[PATH_MAX], abs[PATH_MAX * 2], label[128];
+	int bad = 0;
 
-	if (cmd == NULL || spawn_parse(cmd, "command", &argv, &e) != 0)
-		return NULL;
-	p = strdup(argv[0]);
+	if (cmd == NULL)
+		return 0;
+	if (spawn_parse(cmd, "command", &argv, &e) != 0)
+		return 0;	/* the config's own check says why */
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		snprintf(cwd, sizeof(cwd), "/");
+	for (size_t i = 0; argv[i] != NULL; i++) {
+		const char *w = argv[i], *p = w;
+		if (i > 0 && w[0] == '-') {
+			if ((p = strchr(w, '/')) == NULL)
+				continue;
+		} else if (i > 0 && strchr(w, '/') == NULL &&
+		    fstatat(AT_FDCWD, w, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			continue;	/* a plain argument, no file */
+		}
+		snprintf(label, sizeof(label), "%s", i == 0 ? what : arg);
+		if (p[0] != '/') {
+			snprintf(abs, sizeof(abs), "%s/%s", cwd, p);
+			p = abs;
+		}
+		if (w[0] != '-' && fstatat(AT_FDCWD, p, &st, 0) != 0) {
+			if (i == 0)
+				continue;	/* run-time error, said then */
+			diag_add(d, w, 0, "%s names no file: lethe runs as root "
+			    "only what root alone can change, and cannot vouch "
+			    "for it (give a script that root owns instead)",
+			    label);
+			bad = 1;
+			continue;
+		}
+		if (w[0] == '-' && fstatat(AT_FDCWD, p, &st, 0) != 0)
+			continue;	/* an option value that names nothing */
+		bad |= strict_path(p, label, euid, d) != 0;
+	}
 	spawn_argv_free(argv);
-	return p;
+	return bad ? -1 : 0;
 }
 
 int
 strict_config(const struct config *c, uid_t euid, struct diags *d)
 {
-	char *prog;
 	int bad = 0;
 
 	if (euid != 0)
@@ -252,11 +292,9 @@ strict_config(const struct config *c, uid_t euid, struct diags *d)
 	bad |= strict_path(c->sign_key, "the signing key", euid, d);
 	bad |= strict_path(c->sign_cert, "the signing certificate", euid, d);
 	bad |= strict_path(c->sign_chain, "the signing chain", euid, d);
-	if ((prog = command_program(c->sendmail)) != NULL)
-		bad |= strict_path(prog, "sendmail", euid, d);
-	free(prog);
-	if ((prog = command_program(c->tsa_command)) != NULL)
-		bad |= strict_path(prog, "tsa_command's program", euid, d);
-	free(prog);
+	bad |= strict_command(c->sendmail, "sendmail", "an argument of sendmail",
+	    euid, d);
+	bad |= strict_command(c->tsa_command, "tsa_command's program",
+	    "an argument of tsa_command", euid, d);
 	return bad ? -1 : 0;
 }

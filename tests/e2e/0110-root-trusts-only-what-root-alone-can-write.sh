@@ -122,6 +122,23 @@ refused "sendmail linked into a 0777 directory" "$T/open: writable by group and 
 rm "$T/bin/sendmail"
 mv "$T/bin/sendmail.real" "$T/bin/sendmail"
 
+# A root-owned interpreter given a script anyone can write: every word of
+# the command that names a file is checked, not only the first.
+mkdir -m 0755 "$T/shared"
+chmod 0777 "$T/shared"
+cp -p "$T/bin/sendmail" "$T/shared/mailer.sh"
+chmod 0777 "$T/shared/mailer.sh"
+cp -p "$T/lethe.conf" "$T/lethe.conf.good"
+sed -i "s|^sendmail = .*|sendmail = /bin/sh $T/shared/mailer.sh|" "$T/lethe.conf"
+refused "a 0777 script given to /bin/sh" "$T/shared/mailer.sh: an argument of sendmail is writable by group and others (mode 0777)"
+# A shell command line names no file lethe can vouch for.
+sed -i "s|^sendmail = .*|sendmail = /bin/sh -c 'exec $T/bin/sendmail \"\$@\"'|" "$T/lethe.conf"
+refused "sh -c" "exec $T/bin/sendmail \"\$@\": an argument of sendmail names no file"
+# An option whose value names a root-owned file, or nothing, is fine.
+sed -i "s|^sendmail = .*|sendmail = $T/bin/sendmail -C$T/lethe.conf.good -oi|" "$T/lethe.conf"
+L check >/dev/null 2>"$T/err" || die "an option naming root's file refused: $(cat "$T/err")"
+cp -p "$T/lethe.conf.good" "$T/lethe.conf"
+
 # Control: put right, the same host passes and runs both programs.
 L check >/dev/null 2>"$T/err" || die "control: check after repair: $(cat "$T/err")"
 rc=0
