@@ -265,8 +265,10 @@ execute(struct runner *rn, const struct agreement *a, const char *id,
 		 * certificate would say nothing was overwritten. */
 		out = rec.out;
 		reappear_free(&rp);
+		/* A partial record: journaled as partial again, with its
+		 * counts, so that its certificate covers what it destroyed. */
 		if (rec.partial)
-			return failed(rn, a, id, trigger, NULL, &out,
+			return failed(rn, a, id, trigger, &rec, &out,
 			    out.exceptions[0] ? out.exceptions : "interrupted");
 		goto complete;
 	}

@@ -16,6 +16,7 @@
  *     would refuse.
  */
 #include "conf/config.h"
+#include "conf/rootalias.h"
 
 #include "base/err.h"
 #include "base/num.h"
@@ -505,9 +506,11 @@ finish(struct cstate *st, const char *file)
 	take_seconds(st, file, K_TSA_TIMEOUT, &c->tsa_timeout);
 	take_seconds(st, file, K_SM_TIMEOUT, &c->sendmail_timeout);
 	c->line_roots = st->line[K_ROOTS];
-	if (st->val[K_ROOTS] != NULL)
+	if (st->val[K_ROOTS] != NULL) {
 		parse_roots(st, file, st->line[K_ROOTS], st->val[K_ROOTS]);
-	else
+		(void)rootalias_check((const char *const *)c->roots, c->nroots,
+		    file, st->line[K_ROOTS], st->d);
+	} else
 		diag_add(st->d, file, st->sec_line[0], "allowed_roots is "
 		    "required in [agent]: the directories lethe may remove "
 		    "files from");
