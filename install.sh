@@ -115,6 +115,9 @@ fi
 
 if ((demo)); then
 	say "lethe demo"
-	demo_dir=$(mktemp -d /tmp/lethe-demo.XXXXXX)
+	# As root, lethe trusts only what root alone can change (StrictModes,
+	# lethe.conf(5)), so the demo cannot live below the world-writable /tmp.
+	if ((EUID == 0)); then demo_base=/root; else demo_base=${TMPDIR:-/tmp}; fi
+	demo_dir=$(mktemp -d "$demo_base/lethe-demo.XXXXXX")
 	LETHE_MKCA="$PWD/certs/mkca" "$lethe" demo "$demo_dir"
 fi
