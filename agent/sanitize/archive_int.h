@@ -6,9 +6,11 @@
  *   archive_io.c      the decompressed stream of an archive file (one
  *                     filter, chosen by magic, never stacked), limits,
  *                     and the compressor of the new file
+ *   archive_crc.c     CRC-32
  *   archive_gzip.c    gzip members: their CRC-32s and their headers
- *   archive_tar.c     the tar walker: which bytes belong to which member
- *   archive_cpio.c    the cpio walker
+ *   archive_walk.c    the walker: which bytes belong to which member,
+ *                     read by archive_tar.c or archive_cpio.c, which
+ *                     report units and failures through archive_unit.c
  *   archive_scan.c    pass 1 (tar, cpio): libarchive and the walker read
  *                     the old archive side by side and must agree
  *   archive_write.c   pass 2 (tar, cpio): the old stream with the removed
@@ -157,6 +159,8 @@ int cw_close(struct cwriter *cw, struct actx *c);
 /* Frees a writer without finishing it (after a failure). */
 void cw_abort(struct cwriter *cw);
 
+/* ---- archive_crc.c ---- */
+
 /* CRC-32 (gzip, zip) of n bytes, continuing crc. */
 uint32_t crc32_update(uint32_t crc, const void *p, size_t n);
 
@@ -185,7 +189,7 @@ const struct gzmember *gz_members(const struct gzcheck *g, size_t *n);
 int gz_header(int fd, uint64_t off, uint64_t size, unsigned char **hdr,
     size_t *len, char *why, size_t wlen);
 
-/* ---- archive_tar.c, archive_cpio.c: walkers ---- */
+/* ---- walkers: archive_walk.c, over archive_tar.c and archive_cpio.c ---- */
 
 enum { WK_TAR = 1, WK_CPIO };
 enum {			/* unit flags */
@@ -237,18 +241,23 @@ void tar_free(struct walker *w);
 int cpio_feed(struct walker *w, const unsigned char *p, size_t n);
 int cpio_end(struct walker *w);
 void cpio_free(struct walker *w);
+/* A format walker's parsed unit, queued for walk_take (archive_unit.c):
+ * 0, or -1 with w->why set (out of memory). */
 int walk_push(struct walker *w, const struct unit *u);
 /* Whether b (512 bytes) is a tar header with a valid checksum. */
 int tar_is_header(const unsigned char *b);
 /* The cpio layout a header starts with (n >= 6 bytes), 0 if none. */
 int cpio_layout(const unsigned char *h, size_t n);
 const char *cpio_variant_name(int v);
+/* Marks the walker failed, keeping the first reason (archive_unit.c).
+ * Returns -1. */
 int walk_fail(struct walker *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- the plan that pass 1 hands to passes 2 and 3 ---- */
 
-/* A run of the old stream to leave out: the bytes of removed members. */
+/* A run of the old stream to leave out: the bytes of removed members (tar,
+ * cpio; a zip marks its removed members with zip_remove instead). */
 struct cut {
 	uint64_t start, end;
 };
@@ -367,7 +376,8 @@ size_t zip_nth(const struct zipinfo *z, size_t k);
 /* Whether member i has this name (as stored) and size (-1: unknown). */
 int zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
     int64_t size);
-void zip_remove(struct zipinfo *z, size_t i, struct aplan *p);
+/* Leaves member i out of the new zip (zip_write). */
+void zip_remove(struct zipinfo *z, size_t i);
 /* Whether the file ends with a zip's end record. */
 int zip_looks(int fd, uint64_t size);
 int zip_scan(int fd, uint64_t size, const char *glob, int full,

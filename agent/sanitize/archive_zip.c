@@ -486,10 +486,9 @@ zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
 }
 
 void
-zip_remove(struct zipinfo *z, size_t i, struct aplan *p)
+zip_remove(struct zipinfo *z, size_t i)
 {
 	z->e[i].removed = 1;
-	(void)aplan_cut(p, z->e[i].local, z->e[i].end);
 }
 
 static int

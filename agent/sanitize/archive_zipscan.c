@@ -210,7 +210,7 @@ zip_scan(int fd, uint64_t size, const char *glob, int full, struct aplan *p,
 			p->matches++;
 			p->match_bytes += n;
 			p->removed_bytes += n;
-			zip_remove(p->zip, zi, p);
+			zip_remove(p->zip, zi);
 			if (full && row_add(p, i, ent, kind, n, kind == 'f' ?
 			    sha : NULL) != 0) {
 				err_set(c->e, "%s: out of memory", c->label);
