@@ -15,6 +15,7 @@
 #include "sanitize/archive_int.h"
 #include "sanitize/archive.h"
 
+#include "base/array.h"
 #include "base/err.h"
 
 #include <archive.h>
@@ -49,18 +50,17 @@ aplan_free(struct aplan *p)
 int
 aplan_cut(struct aplan *p, uint64_t start, uint64_t end)
 {
+	struct cut *v;
+
 	if (p->ncut > 0 && p->cuts[p->ncut - 1].end == start) {
 		p->cuts[p->ncut - 1].end = end;
 		return 0;
 	}
-	if (p->ncut == p->cutcap) {
-		size_t nc = p->cutcap ? p->cutcap * 2 : 16;
-		struct cut *v = realloc(p->cuts, nc * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->cuts = v;
-		p->cutcap = nc;
-	}
+	v = array_grow(p->cuts, p->ncut, &p->cutcap, sizeof(*v), 16);
+
+	if (v == NULL)
+		return -1;
+	p->cuts = v;
 	p->cuts[p->ncut++] = (struct cut){ start, end };
 	return 0;
 }
@@ -69,16 +69,11 @@ static int
 mat_add(struct aplan *p, uint64_t idx, const struct unit *u,
     const char *target, const char *self)
 {
-	struct mat *m;
+	struct mat *m = array_grow(p->mat, p->nmat, &p->matcap, sizeof(*m), 8);
 
-	if (p->nmat == p->matcap) {
-		size_t nc = p->matcap ? p->matcap * 2 : 8;
-		struct mat *v = realloc(p->mat, nc * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->mat = v;
-		p->matcap = nc;
-	}
+	if (m == NULL)
+		return -1;
+	p->mat = m;
 	m = &p->mat[p->nmat];
 	memset(m, 0, sizeof(*m));
 	m->link_idx = idx;

@@ -18,6 +18,7 @@
 #include "sanitize/archive_int.h"
 #include "sanitize/archive.h"
 
+#include "base/array.h"
 #include "base/err.h"
 
 #include <archive.h>
@@ -150,16 +151,11 @@ row_add(struct aplan *p, uint64_t idx, struct archive_entry *ent, char kind,
     uint64_t size, const unsigned char *sha)
 {
 	const char *path = archive_entry_pathname(ent);
-	struct row *r;
+	struct row *r = array_grow(p->rows, p->nrow, &p->rowcap, sizeof(*r), 64);
 
-	if (p->nrow == p->rowcap) {
-		size_t nc = p->rowcap ? p->rowcap * 2 : 64;
-		struct row *v = realloc(p->rows, nc * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->rows = v;
-		p->rowcap = nc;
-	}
+	if (r == NULL)
+		return -1;
+	p->rows = r;
 	r = &p->rows[p->nrow];
 	memset(r, 0, sizeof(*r));
 	r->idx = idx;

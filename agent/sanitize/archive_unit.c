@@ -6,6 +6,8 @@
  */
 #include "sanitize/archive_int.h"
 
+#include "base/array.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +40,11 @@ walk_push(struct walker *w, const struct unit *u)
 			w->qlen -= w->qhead;
 			w->qhead = 0;
 		} else {
-			size_t nc = w->qcap ? w->qcap * 2 : 64;
-			struct unit *v = realloc(w->q, nc * sizeof(*v));
+			struct unit *v = array_grow(w->q, w->qlen, &w->qcap,
+			    sizeof(*v), 64);
 			if (v == NULL)
 				return walk_fail(w, "out of memory");
 			w->q = v;
-			w->qcap = nc;
 		}
 	}
 	w->q[w->qlen++] = *u;
