@@ -129,6 +129,10 @@ int ds_read(struct dstream *d, const void **p, size_t *n);
 int ds_finish(struct dstream *d, unsigned char sha[32]);
 void ds_close(struct dstream *d);
 
+/* Reads exactly n bytes at off: 0, or -1 (a read error, or the file ends
+ * first). */
+int ar_pread(int fd, void *buf, size_t n, uint64_t off);
+
 /* A sink for the new file: writes to fd, hashes what it writes. */
 struct sink {
 	int fd;

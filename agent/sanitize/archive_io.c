@@ -18,6 +18,7 @@
 #include "sanitize/archive_int.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -346,26 +347,24 @@ ds_close(struct dstream *d)
 	memset(d, 0, sizeof(*d));
 }
 
+int
+ar_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+	return fdio_pread_full(fd, buf, n, (off_t)off, NULL) == (ssize_t)n ?
+	    0 : -1;
+}
+
 /* ---- the new file ---- */
 
 static int
 sink_raw(struct sink *k, const unsigned char *p, size_t len)
 {
-	const unsigned char *start = p;
-
-	for (size_t left = len; left > 0;) {
-		ssize_t w = write(k->fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			k->err = errno;
-			return -1;
-		}
-		p += w;
-		left -= (size_t)w;
+	if (fdio_write_all(k->fd, p, len) != 0) {
+		k->err = errno;
+		return -1;
 	}
 	if (k->md != NULL)
-		EVP_DigestUpdate(k->md, start, len);
+		EVP_DigestUpdate(k->md, p, len);
 	k->bytes += len;
 	return 0;
 }

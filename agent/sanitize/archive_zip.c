@@ -23,7 +23,6 @@
 
 #include "base/err.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,17 +90,6 @@ p64(unsigned char *p, uint64_t v)
 	p32(p + 4, v >> 32);
 }
 
-static int
-rd(int fd, void *b, size_t n, uint64_t off)
-{
-	ssize_t r;
-
-	do
-		r = pread(fd, b, n, (off_t)off);
-	while (r < 0 && errno == EINTR);
-	return r == (ssize_t)n ? 0 : -1;
-}
-
 void
 zip_free(struct zipinfo *z)
 {
@@ -119,7 +107,7 @@ find_eocd(int fd, struct zipinfo *z, char *why, size_t wl)
 	unsigned char *t = malloc(tl ? tl : 1);
 	int seen = 0;
 
-	if (t == NULL || rd(fd, t, tl, z->size - tl) != 0) {
+	if (t == NULL || ar_pread(fd, t, tl, z->size - tl) != 0) {
 		free(t);
 		return snprintf(why, wl, "cannot read its end"), -1;
 	}
@@ -148,7 +136,7 @@ find_z64(int fd, struct zipinfo *z, const unsigned char *eo, uint64_t *n,
 {
 	unsigned char loc[20], rec[56];
 
-	if (z->eocd < 20 || rd(fd, loc, 20, z->eocd - 20) != 0 ||
+	if (z->eocd < 20 || ar_pread(fd, loc, 20, z->eocd - 20) != 0 ||
 	    memcmp(loc, "PK\6\7", 4) != 0) {
 		if (g16(eo + 10) == 0xffff || g32(eo + 12) == 0xffffffff ||
 		    g32(eo + 16) == 0xffffffff)
@@ -158,7 +146,7 @@ find_z64(int fd, struct zipinfo *z, const unsigned char *eo, uint64_t *n,
 	}
 	z->z64loc = z->eocd - 20;
 	if (g32(loc + 4) != 0 || g32(loc + 16) > 1 || z->z64loc < 56 ||
-	    rd(fd, rec, 56, z->z64loc - 56) != 0 ||
+	    ar_pread(fd, rec, 56, z->z64loc - 56) != 0 ||
 	    memcmp(rec, "PK\6\6", 4) != 0 || g64(rec + 4) != 44)
 		return snprintf(why, wl, "an unusual zip64 end record (with "
 		    "extensible data, or on another volume), which lethe "
@@ -224,14 +212,14 @@ central(int fd, struct zipinfo *z, uint64_t count, char *why, size_t wl)
 		goto oom;
 	for (z->n = 0; z->n < count; z->n++) {
 		struct zent *e = &z->e[z->n];
-		if (off + 46 > z->cd_end || rd(fd, h, 46, off) != 0 ||
+		if (off + 46 > z->cd_end || ar_pread(fd, h, 46, off) != 0 ||
 		    memcmp(h, "PK\1\2", 4) != 0)
 			goto bad;
 		size_t nl = g16(h + 28), xl = g16(h + 30), cl = g16(h + 32);
 		e->cd_off = off;
 		e->cd_len = (uint32_t)(46 + nl + xl + cl);
 		if (off + e->cd_len > z->cd_end ||
-		    rd(fd, var, nl + xl, off + 46) != 0)
+		    ar_pread(fd, var, nl + xl, off + 46) != 0)
 			goto bad;
 		e->flags = g16(h + 8);
 		e->method = g16(h + 10);
@@ -272,7 +260,7 @@ local(int fd, struct zipinfo *z, struct zent *e, size_t i, char *why,
 	uint64_t data, dend;
 
 	e->local += z->base;
-	if (e->local + 30 > z->cd_start || rd(fd, h, 30, e->local) != 0 ||
+	if (e->local + 30 > z->cd_start || ar_pread(fd, h, 30, e->local) != 0 ||
 	    memcmp(h, "PK\3\4", 4) != 0)
 		return snprintf(why, wl, "member #%zu: no local header where "
 		    "the central directory says (damaged)", i + 1), -1;
@@ -297,7 +285,7 @@ local(int fd, struct zipinfo *z, struct zent *e, size_t i, char *why,
 	/* A data descriptor: optional signature, CRC, 32- or 64-bit sizes. */
 	size_t have = z->cd_start - dend < 24 ? (size_t)(z->cd_start - dend) :
 	    24, s = 0;
-	if (rd(fd, d, have, dend) != 0)
+	if (ar_pread(fd, d, have, dend) != 0)
 		return snprintf(why, wl, "cannot read member #%zu", i + 1), -1;
 	if (have >= 4 && g32(d) == 0x08074b50)
 		s = 4;
@@ -363,7 +351,7 @@ coverage(int fd, struct zipinfo *z, char *why, size_t wl)
 	for (uint64_t off = 0; off < z->first;) {
 		size_t n = z->first - off < IOBUF ? (size_t)(z->first - off) :
 		    IOBUF;
-		if (rd(fd, b, n, off) != 0)
+		if (ar_pread(fd, b, n, off) != 0)
 			break;
 		for (size_t i = 0; i + 30 <= n; i++)
 			if (memcmp(b + i, "PK\3\4", 4) == 0 && off + i + 30 +
@@ -397,7 +385,7 @@ zip_parse(int fd, uint64_t size, struct zipinfo **out, char *why, size_t wl)
 		    "truncated", (unsigned long long)size);
 		goto bad;
 	}
-	if (find_eocd(fd, z, why, wl) != 0 || rd(fd, eo, 22, z->eocd) != 0)
+	if (find_eocd(fd, z, why, wl) != 0 || ar_pread(fd, eo, 22, z->eocd) != 0)
 		goto bad;
 	if (g16(eo + 4) != 0 || g16(eo + 6) != 0 ||
 	    g16(eo + 8) != g16(eo + 10)) {
@@ -443,7 +431,7 @@ zip_looks(int fd, uint64_t size)
 	char why[64];
 	unsigned char m[4];
 
-	if (rd(fd, m, 4, 0) == 0 && memcmp(m, "PK\3\4", 4) == 0)
+	if (ar_pread(fd, m, 4, 0) == 0 && memcmp(m, "PK\3\4", 4) == 0)
 		return 1;
 	return size >= 22 && find_eocd(fd, &z, why, sizeof(why)) == 0;
 }
@@ -470,13 +458,13 @@ zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
 	size_t nl;
 	int same;
 
-	if (name == NULL || rd(fd, h, 46, e->cd_off) != 0)
+	if (name == NULL || ar_pread(fd, h, 46, e->cd_off) != 0)
 		return 0;
 	nl = g16(h + 28);
 	if (strlen(name) != nl || (size >= 0 && (uint64_t)size != e->usize))
 		return 0;
 	n = malloc(nl + 1);
-	if (n == NULL || rd(fd, n, nl, e->cd_off + 46) != 0) {
+	if (n == NULL || ar_pread(fd, n, nl, e->cd_off + 46) != 0) {
 		free(n);
 		return 0;
 	}
@@ -497,7 +485,7 @@ copy_range(int fd, uint64_t off, uint64_t end, struct sink *k,
 {
 	while (off < end) {
 		size_t n = end - off < IOBUF ? (size_t)(end - off) : IOBUF;
-		if (rd(fd, buf, n, off) != 0)
+		if (ar_pread(fd, buf, n, off) != 0)
 			return err_sys(c->e, "%s: read", c->label);
 		if (sink_put(k, buf, n) != 0)
 			return err_set(c->e, "%s: writing the new archive "
@@ -529,8 +517,8 @@ write_end(int fd, const struct zipinfo *z, struct sink *k, uint64_t kept,
 	if (z->z64) {
 		unsigned char rec[56], loc[20];
 		uint64_t at = k->bytes;
-		if (rd(fd, rec, 56, z->z64) != 0 ||
-		    rd(fd, loc, 20, z->z64loc) != 0)
+		if (ar_pread(fd, rec, 56, z->z64) != 0 ||
+		    ar_pread(fd, loc, 20, z->z64loc) != 0)
 			return err_sys(c->e, "%s: read", c->label);
 		p64(rec + 24, kept);
 		p64(rec + 32, kept);
@@ -540,7 +528,7 @@ write_end(int fd, const struct zipinfo *z, struct sink *k, uint64_t kept,
 		if (put(k, rec, 56, c) != 0 || put(k, loc, 20, c) != 0)
 			return -1;
 	}
-	if (rd(fd, buf, tail, z->eocd) != 0)
+	if (ar_pread(fd, buf, tail, z->eocd) != 0)
 		return err_sys(c->e, "%s: read", c->label);
 	if (g16(buf + 8) != 0xffff) {
 		p16(buf + 8, kept);
@@ -582,7 +570,7 @@ zip_write(int oldfd, uint64_t oldsize, const struct aplan *p,
 		const struct zent *e = &z->e[i];
 		if (e->removed)
 			continue;
-		if (rd(oldfd, buf, e->cd_len, e->cd_off) != 0) {
+		if (ar_pread(oldfd, buf, e->cd_len, e->cd_off) != 0) {
 			err_sys(c->e, "%s: read", c->label);
 			goto out;
 		}

@@ -7,6 +7,7 @@
 #include "sanitize/ow_int.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,41 +25,12 @@
 static ssize_t
 pread_full(int fd, void *buf, size_t n, off_t off)
 {
-	size_t got = 0;
+	size_t got;
+	ssize_t r = fdio_pread_full(fd, buf, n, off, &got);
 
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got,
-		    off + (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EINVAL && got % ALIGN != 0)
-			break;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
-}
-
-static int
-pwrite_full(int fd, const void *buf, size_t n, off_t off)
-{
-	size_t put = 0;
-
-	while (put < n) {
-		ssize_t w = pwrite(fd, (const char *)buf + put, n - put,
-		    off + (off_t)put);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w == 0)
-			errno = EIO;	/* no progress: never spin */
-		if (w <= 0)
-			return -1;
-		put += (size_t)w;
-	}
-	return 0;
+	if (r < 0 && errno == EINVAL && got % ALIGN != 0)
+		return (ssize_t)got;
+	return r;
 }
 
 /* The pattern bytes for [off, off+n) into p->pbuf (zeros stay zeros). */
@@ -82,7 +54,7 @@ write_spans(struct pass *p, const struct spans *sp)
 	while (span_next(sp, &c, p->bufsz, &off, &n)) {
 		if (pattern_at(p, off, n) == -1)
 			return -1;
-		if (pwrite_full(p->fd, p->pbuf, n, (off_t)off) == -1)
+		if (fdio_pwrite_all(p->fd, p->pbuf, n, (off_t)off) == -1)
 			return err_sys(p->e, "%s: write at offset %llu",
 			    p->label, (unsigned long long)off);
 		p->done += n;
@@ -277,7 +249,7 @@ hash_and_write(struct pass *p, const struct spans *sp, uint64_t size, int fl,
 		 * file's last piece can have one: the spans are aligned when
 		 * direct) is written once the fd is back in buffered mode. */
 		wlen = p->direct ? want / ALIGN * ALIGN : want;
-		if (wlen > 0 && pwrite_full(p->fd, p->pbuf, wlen, (off_t)off) ==
+		if (wlen > 0 && fdio_pwrite_all(p->fd, p->pbuf, wlen, (off_t)off) ==
 		    -1) {
 			err_sys(p->e, "%s: write at offset %llu", p->label,
 			    (unsigned long long)off);
@@ -318,7 +290,7 @@ out:
 		p->direct = 0;
 	}
 	/* The last chunk's pattern is still in pbuf. */
-	if (rc == 0 && tail > 0 && pwrite_full(p->fd, p->pbuf + wlen, tail,
+	if (rc == 0 && tail > 0 && fdio_pwrite_all(p->fd, p->pbuf + wlen, tail,
 	    (off_t)tail_off) == -1)
 		rc = err_sys(p->e, "%s: write at offset %llu", p->label,
 		    (unsigned long long)tail_off);

@@ -19,6 +19,7 @@
 #include "sanitize/transfer.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 #include "base/hex.h"
 #include "sanitize/overwrite.h"
 
@@ -59,20 +60,11 @@ static la_ssize_t
 out_write(struct archive *a, void *arg, const void *buf, size_t len)
 {
 	struct out *o = arg;
-	const char *p = buf;
-	size_t left = len;
 
-	while (left > 0) {
-		ssize_t w = write(o->fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			o->err = errno;
-			archive_set_error(a, errno, "%s", strerror(errno));
-			return -1;
-		}
-		p += w;
-		left -= (size_t)w;
+	if (fdio_write_all(o->fd, buf, len) != 0) {
+		o->err = errno;
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
 	}
 	return (la_ssize_t)len;
 }
