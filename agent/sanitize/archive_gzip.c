@@ -77,13 +77,6 @@ gz_free(struct gzcheck *g)
 	free(g);
 }
 
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 /* The target of a candidate relative to the current member: the first
  * offset >= out whose length from mstart is isize modulo 2^32. */
 static void

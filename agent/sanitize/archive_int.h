@@ -16,7 +16,10 @@
  *   archive_write.c   pass 2 (tar, cpio): the old stream with the removed
  *                     members' bytes cut out, recompressed
  *   archive_verify.c  pass 3 (tar, cpio): the new file read back
- *   archive_zip*.c    the same three passes for zip, on the raw file
+ *   archive_zip*.c    the same three passes for zip, on the raw file:
+ *                     archive_zip.c reads its layout (archive_zip.h),
+ *                     archive_zipscan.c passes 1 and 3, archive_zipwrite.c
+ *                     pass 2
  *   archive_child.c   runs the passes in a child process with a watchdog
  *   archive_swap.c    the public functions: checks, swap, old blocks
  */
@@ -162,6 +165,26 @@ int cw_write(struct cwriter *cw, const void *p, size_t n, struct actx *c);
 int cw_close(struct cwriter *cw, struct actx *c);
 /* Frees a writer without finishing it (after a failure). */
 void cw_abort(struct cwriter *cw);
+
+/* Little-endian fields (gzip, zip). */
+static inline uint16_t
+le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
 
 /* ---- archive_crc.c ---- */
 
