@@ -1,8 +1,8 @@
 /*
  * ow_int.h: what the files of the overwrite engine share (overwrite.c, the
- * entry points and batches; ow_pass.c, the data pass; ow_verify.c, its
- * read-back; ow_name.c, name removal).  Not for other modules: overwrite.h
- * is the contract.
+ * entry points and the checks; ow_batch.c, batches; ow_pass.c, the data
+ * pass; ow_verify.c, its read-back; ow_name.c, name removal).  Not for
+ * other modules: overwrite.h is the contract.
  */
 #ifndef LETHE_OW_INT_H
 #define LETHE_OW_INT_H
@@ -53,6 +53,16 @@ struct ow_work {
 	int mapped;			/* before is valid */
 	uint64_t end;			/* the size written up to */
 };
+
+/* overwrite.c: opens dirfd/name for overwrite: regular files only, never
+ * following a link, never blocking; explains the refusals a person can act
+ * on.  The fd, or -1 with *e set. */
+int ow_open_regular(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct err *e);
+/* overwrite.c: everything that must hold before the first write, checked
+ * on the open fd (*st gets its fstat).  0, or -1 with *e set. */
+int ow_check_fd(int fd, const char *label, const struct ow_opts *o,
+    struct stat *st, struct err *e);
 
 /* Before step 1, for a small file: starts reading it in the background. */
 void ow_work_prefetch(struct ow_work *w);
