@@ -36,6 +36,7 @@ struct archive;
 struct archive_entry;
 struct err;
 struct archive_member;
+struct actx;
 
 #define IOBUF (1024 * 1024)
 
@@ -62,6 +63,11 @@ int aname_normalize(const char *path, char **out, const char **why);
 
 /* Whether the normalized name matches the member glob (archive.h). */
 int aname_matches(const char *glob, const char *norm);
+/* Whether member idx, stored as path, is removed by glob: 1 or 0; -1 with
+ * c->e set when its name cannot be read or has no single answer
+ * (aname_normalize), which refuses the archive. */
+int aname_member(const char *glob, const char *path, uint64_t idx,
+    struct actx *c);
 
 /* ---- archive_io.c ---- */
 
@@ -330,6 +336,11 @@ struct aplan {
 };
 void aplan_free(struct aplan *p);
 int aplan_cut(struct aplan *p, uint64_t start, uint64_t end);
+/* What a read-back found, against the plan: NULL when the new archive
+ * holds exactly the kept members (same_count) and its chain is pass 1's,
+ * else why it does not (for readback_fail). */
+const char *readback_members(const struct aplan *p, int same_count,
+    const unsigned char chain[32]);
 
 /* The digest chain over kept members that the read-back must reproduce:
  * name, kind, permissions, mtime, size and content digest (or link). */
@@ -344,6 +355,20 @@ int is_tar_format(int fmt);
 int copy_content(struct archive *rd, struct archive *w, EVP_MD_CTX *md,
     int64_t want, uint64_t *n, struct actx *c, uint64_t idx);
 int64_t sparse_end(struct archive_entry *ent);
+
+/* The two digests of a pass over members: the chain over the kept ones,
+ * and one member's content. */
+struct digests {
+	EVP_MD_CTX *chain, *md;
+};
+/* Both allocated and the chain started.  0, or -1 with c->e set. */
+int digests_open(struct digests *d, struct actx *c);
+void digests_close(struct digests *d);
+/* copy_content of the current entry of rd into nothing, its SHA-256 into
+ * sha when hash is set (else sha is left alone).  0, or -1 with c->e
+ * set. */
+int member_sha(struct digests *d, struct archive *rd, int hash, int64_t want,
+    uint64_t *n, unsigned char sha[32], struct actx *c, uint64_t idx);
 
 /* libarchive's format reader over a decompressed stream, with the walker
  * watching the same bytes (archive_scan.c). */

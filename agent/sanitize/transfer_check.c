@@ -16,6 +16,7 @@
 #include "sanitize/transfer_int.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 #include "base/hex.h"
 #include "base/strbuf.h"
 
@@ -113,11 +114,9 @@ static la_ssize_t
 rb_read(struct archive *a, void *arg, const void **out)
 {
 	struct rb *x = arg;
-	ssize_t n;
+	ssize_t n = fdio_pread_full(x->fd, x->buf, TR_IOBUF, (off_t)x->bytes,
+	    NULL);
 
-	do
-		n = read(x->fd, x->buf, TR_IOBUF);
-	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		archive_set_error(a, errno, "%s", strerror(errno));
 		return -1;
