@@ -33,7 +33,7 @@
 #include "conf/policy.h"
 #include "certify/record.h"
 #include "plan/sched.h"
-#include "keys/secmem.h"
+#include "base/secmem.h"
 #include "base/strbuf.h"
 #include "state/space.h"
 

@@ -8,7 +8,7 @@
 #include "keys/keystore.h"
 #include "conf/policy.h"
 #include "keys/seal.h"
-#include "keys/secmem.h"
+#include "base/secmem.h"
 
 #include <openssl/rand.h>
 

@@ -4,7 +4,7 @@
 #include "state/durable.h"
 #include "base/err.h"
 #include "keys/seal.h"
-#include "keys/secmem.h"
+#include "base/secmem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

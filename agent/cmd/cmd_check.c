@@ -11,6 +11,7 @@
 #include "conf/lint.h"
 #include "plan/events.h"
 #include "keys/keystore.h"
+#include "base/secmem.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,24 @@ check_transfers(const struct ctx *x, struct diags *d)
 	events_free(&ev);
 }
 
+/* Keys live in locked memory (base/secmem.h); where this process may lock
+ * none (no CAP_IPC_LOCK, RLIMIT_MEMLOCK too small), they could reach swap.
+ * One buffer, as a run would take, tells. */
+static void
+check_secmem(struct diags *d)
+{
+	struct err e;
+	void *p = secmem_alloc(32, &e);
+
+	if (p == NULL)
+		diag_warn(d, "lethe", 0, "%s", e.msg);
+	else if (secmem_unlocked() > 0)
+		diag_warn(d, "lethe", 0, "secure memory cannot be locked "
+		    "(mlock: no CAP_IPC_LOCK and RLIMIT_MEMLOCK too small), so "
+		    "keys could be written to swap");
+	secmem_free(p, 32);
+}
+
 int
 cmd_check(struct ctx *x, int argc, char **argv)
 {
@@ -62,6 +81,7 @@ cmd_check(struct ctx *x, int argc, char **argv)
 		lint_datasets(&x->cfg, &x->ps, &d);
 	if (x->cfg.parsed && x->cfg.state_dir != NULL)
 		check_transfers(x, &d);
+	check_secmem(&d);
 	for (size_t i = 0; i < d.n; i++)
 		fprintf(stderr, "%s\n", d.v[i]);
 	for (size_t i = 0; i < x->ps.n; i++)

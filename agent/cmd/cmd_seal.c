@@ -28,7 +28,7 @@
 #include "sanitize/overwrite.h"
 #include "locate/resolve.h"
 #include "keys/seal.h"
-#include "keys/secmem.h"
+#include "base/secmem.h"
 
 #include <openssl/crypto.h>
 

@@ -12,7 +12,7 @@
 #include "keys/kek.h"
 #include "state/durable.h"
 #include "base/err.h"
-#include "keys/secmem.h"
+#include "base/secmem.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

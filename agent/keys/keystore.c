@@ -24,7 +24,7 @@
 #include "keys/ksfile.h"
 #include "sanitize/overwrite.h"
 #include "conf/policy.h"
-#include "keys/secmem.h"
+#include "base/secmem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>

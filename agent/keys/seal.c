@@ -16,7 +16,7 @@
  */
 #include "keys/seal.h"
 #include "base/err.h"
-#include "keys/secmem.h"
+#include "base/secmem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -12,6 +12,7 @@
  *    and stripped of anything unprintable before it reaches a certificate.
  */
 #include "locate/media.h"
+#include "base/array.h"
 #include "base/err.h"
 
 #include <dirent.h>
@@ -448,14 +449,9 @@ add_extent(struct extents *x, unsigned long long lo, unsigned long long ph,
 		p->length += len;
 		return 0;
 	}
-	if (x->n == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 16;
-		struct extent *v = realloc(x->v, cap * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		x->v = v;
-		x->cap = cap;
-	}
+	if ((p = array_grow(x->v, x->n, &x->cap, sizeof(*p), 16)) == NULL)
+		return -1;
+	x->v = p;
 	x->v[x->n++] = (struct extent){ lo, ph, len };
 	return 0;
 }

@@ -3,20 +3,21 @@
  * aesctr.h).
  *
  * MUST rules:
- *  - the key comes from the OpenSSL CSPRNG, lives only in a locked buffer
- *    (OPENSSL_secure_malloc when the secure heap is up, else mlock'd) and
- *    is wiped with OPENSSL_cleanse on every path out;
+ *  - the key comes from the OpenSSL CSPRNG and lives only in a secure
+ *    buffer (base/secmem.h: its own pages, locked where the process may
+ *    lock memory, never in a core dump), wiped with OPENSSL_cleanse on
+ *    every path out;
  *  - the key is never written anywhere: once freed, the pattern cannot be
  *    told from noise, which is the point.
  */
 #include "sanitize/aesctr.h"
 #include "base/err.h"
+#include "base/secmem.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define KEYLEN 32
 
@@ -24,10 +25,9 @@ int
 aesctr_init(struct aesctr *a, struct err *e)
 {
 	memset(a, 0, sizeof(*a));
-	a->key = OPENSSL_secure_malloc(KEYLEN);
+	a->key = secmem_alloc(KEYLEN, e);
 	if (a->key == NULL)
-		return err_set(e, "out of memory for the pattern key");
-	(void)mlock(a->key, KEYLEN);	/* best effort: never swapped */
+		return err_prefix(e, "the pattern key");
 	if (RAND_bytes(a->key, KEYLEN) != 1 ||
 	    RAND_bytes(a->iv, sizeof(a->iv)) != 1) {
 		aesctr_free(a);
@@ -71,11 +71,7 @@ aesctr_stream(struct aesctr *a, uint64_t off, unsigned char *buf, size_t len,
 void
 aesctr_free(struct aesctr *a)
 {
-	if (a->key != NULL) {
-		OPENSSL_cleanse(a->key, KEYLEN);
-		(void)munlock(a->key, KEYLEN);
-		OPENSSL_secure_free(a->key);
-	}
+	secmem_free(a->key, KEYLEN);	/* wiped, unlocked, unmapped */
 	EVP_CIPHER_CTX_free(a->ctx);
 	OPENSSL_cleanse(a->iv, sizeof(a->iv));
 	memset(a, 0, sizeof(*a));

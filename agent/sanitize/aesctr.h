@@ -14,7 +14,7 @@ struct err;
 
 struct aesctr {
 	void *ctx;			/* EVP_CIPHER_CTX */
-	unsigned char *key;		/* 32 bytes, locked where possible */
+	unsigned char *key;		/* 32 bytes of secure memory (secmem.h) */
 	unsigned char iv[16];		/* initial counter block */
 };
 

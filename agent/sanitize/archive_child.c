@@ -23,6 +23,7 @@
 #include "sanitize/archive.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 
 #include <archive.h>
 #include <errno.h>
@@ -142,18 +143,9 @@ send_msg(int fd, int type, const void *a, size_t an, const void *b,
 
 	h[0] = (unsigned char)type;
 	memcpy(h + 1, &len, 4);
-	for (int i = 0; i < 3; i++) {
-		const char *p = v[i].p;
-		for (size_t left = v[i].n; left > 0;) {
-			ssize_t w = write(fd, p, left);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				return -1;
-			p += w;
-			left -= (size_t)w;
-		}
-	}
+	for (int i = 0; i < 3; i++)
+		if (fdio_write_all(fd, v[i].p, v[i].n) != 0)
+			return -1;
 	return 0;
 }
 

@@ -20,6 +20,8 @@
  */
 #include "sanitize/archive_int.h"
 
+#include "base/array.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,13 +77,6 @@ gz_free(struct gzcheck *g)
 	free(g);
 }
 
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 /* The target of a candidate relative to the current member: the first
  * offset >= out whose length from mstart is isize modulo 2^32. */
 static void
@@ -97,16 +92,13 @@ confirm(struct gzcheck *g, const struct cand *k)
 {
 	uint64_t raw = k->raw, at = k->target;
 	size_t j = 0;
+	struct gzmember *v = array_grow(g->m, g->nm, &g->cm, sizeof(*v), 8);
 
-	if (g->nm == g->cm) {
-		struct gzmember *v = realloc(g->m, g->cm * 2 * sizeof(*v));
-		if (v == NULL) {
-			g->oom = 1;
-			return;
-		}
-		g->m = v;
-		g->cm *= 2;
+	if (v == NULL) {
+		g->oom = 1;
+		return;
 	}
+	g->m = v;
 	g->m[g->nm++] = (struct gzmember){ .raw_off = raw, .dec_off = at,
 	    .level = -1 };
 	g->mstart = at;
@@ -151,17 +143,14 @@ gz_raw(struct gzcheck *g, uint64_t off, const unsigned char *p, size_t n)
 		q = (size_t)(hit - g->sb);
 		if (hit[1] == 0x8b && hit[2] == 0x08 && base + q >= 20 &&
 		    q >= 8) {
-			if (g->nc == g->cc) {
-				size_t nc = g->cc ? g->cc * 2 : 16;
-				struct cand *v = realloc(g->c, nc * sizeof(*v));
-				if (v == NULL) {
-					g->oom = 1;
-					return;
-				}
-				g->c = v;
-				g->cc = nc;
+			struct cand *k = array_grow(g->c, g->nc, &g->cc,
+			    sizeof(*k), 16);
+			if (k == NULL) {
+				g->oom = 1;
+				return;
 			}
-			struct cand *k = &g->c[g->nc++];
+			g->c = k;
+			k = &g->c[g->nc++];
 			k->raw = base + q;
 			k->crc = le32(hit - 8);
 			k->isize = le32(hit - 4);

@@ -6,15 +6,20 @@
  *   archive_io.c      the decompressed stream of an archive file (one
  *                     filter, chosen by magic, never stacked), limits,
  *                     and the compressor of the new file
+ *   archive_crc.c     CRC-32
  *   archive_gzip.c    gzip members: their CRC-32s and their headers
- *   archive_tar.c     the tar walker: which bytes belong to which member
- *   archive_cpio.c    the cpio walker
+ *   archive_walk.c    the walker: which bytes belong to which member,
+ *                     read by archive_tar.c or archive_cpio.c, which
+ *                     report units and failures through archive_unit.c
  *   archive_scan.c    pass 1 (tar, cpio): libarchive and the walker read
  *                     the old archive side by side and must agree
  *   archive_write.c   pass 2 (tar, cpio): the old stream with the removed
  *                     members' bytes cut out, recompressed
  *   archive_verify.c  pass 3 (tar, cpio): the new file read back
- *   archive_zip*.c    the same three passes for zip, on the raw file
+ *   archive_zip*.c    the same three passes for zip, on the raw file:
+ *                     archive_zip.c reads its layout (archive_zip.h),
+ *                     archive_zipscan.c passes 1 and 3, archive_zipwrite.c
+ *                     pass 2
  *   archive_child.c   runs the passes in a child process with a watchdog
  *   archive_swap.c    the public functions: checks, swap, old blocks
  */
@@ -31,6 +36,7 @@ struct archive;
 struct archive_entry;
 struct err;
 struct archive_member;
+struct actx;
 
 #define IOBUF (1024 * 1024)
 
@@ -57,6 +63,11 @@ int aname_normalize(const char *path, char **out, const char **why);
 
 /* Whether the normalized name matches the member glob (archive.h). */
 int aname_matches(const char *glob, const char *norm);
+/* Whether member idx, stored as path, is removed by glob: 1 or 0; -1 with
+ * c->e set when its name cannot be read or has no single answer
+ * (aname_normalize), which refuses the archive. */
+int aname_member(const char *glob, const char *path, uint64_t idx,
+    struct actx *c);
 
 /* ---- archive_io.c ---- */
 
@@ -127,6 +138,10 @@ int ds_read(struct dstream *d, const void **p, size_t *n);
 int ds_finish(struct dstream *d, unsigned char sha[32]);
 void ds_close(struct dstream *d);
 
+/* Reads exactly n bytes at off: 0, or -1 (a read error, or the file ends
+ * first). */
+int ar_pread(int fd, void *buf, size_t n, uint64_t off);
+
 /* A sink for the new file: writes to fd, hashes what it writes. */
 struct sink {
 	int fd;
@@ -157,6 +172,28 @@ int cw_close(struct cwriter *cw, struct actx *c);
 /* Frees a writer without finishing it (after a failure). */
 void cw_abort(struct cwriter *cw);
 
+/* Little-endian fields (gzip, zip). */
+static inline uint16_t
+le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+le64(const unsigned char *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* ---- archive_crc.c ---- */
+
 /* CRC-32 (gzip, zip) of n bytes, continuing crc. */
 uint32_t crc32_update(uint32_t crc, const void *p, size_t n);
 
@@ -185,7 +222,7 @@ const struct gzmember *gz_members(const struct gzcheck *g, size_t *n);
 int gz_header(int fd, uint64_t off, uint64_t size, unsigned char **hdr,
     size_t *len, char *why, size_t wlen);
 
-/* ---- archive_tar.c, archive_cpio.c: walkers ---- */
+/* ---- walkers: archive_walk.c, over archive_tar.c and archive_cpio.c ---- */
 
 enum { WK_TAR = 1, WK_CPIO };
 enum {			/* unit flags */
@@ -237,18 +274,23 @@ void tar_free(struct walker *w);
 int cpio_feed(struct walker *w, const unsigned char *p, size_t n);
 int cpio_end(struct walker *w);
 void cpio_free(struct walker *w);
+/* A format walker's parsed unit, queued for walk_take (archive_unit.c):
+ * 0, or -1 with w->why set (out of memory). */
 int walk_push(struct walker *w, const struct unit *u);
 /* Whether b (512 bytes) is a tar header with a valid checksum. */
 int tar_is_header(const unsigned char *b);
 /* The cpio layout a header starts with (n >= 6 bytes), 0 if none. */
 int cpio_layout(const unsigned char *h, size_t n);
 const char *cpio_variant_name(int v);
+/* Marks the walker failed, keeping the first reason (archive_unit.c).
+ * Returns -1. */
 int walk_fail(struct walker *w, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* ---- the plan that pass 1 hands to passes 2 and 3 ---- */
 
-/* A run of the old stream to leave out: the bytes of removed members. */
+/* A run of the old stream to leave out: the bytes of removed members (tar,
+ * cpio; a zip marks its removed members with zip_remove instead). */
 struct cut {
 	uint64_t start, end;
 };
@@ -294,6 +336,11 @@ struct aplan {
 };
 void aplan_free(struct aplan *p);
 int aplan_cut(struct aplan *p, uint64_t start, uint64_t end);
+/* What a read-back found, against the plan: NULL when the new archive
+ * holds exactly the kept members (same_count) and its chain is pass 1's,
+ * else why it does not (for readback_fail). */
+const char *readback_members(const struct aplan *p, int same_count,
+    const unsigned char chain[32]);
 
 /* The digest chain over kept members that the read-back must reproduce:
  * name, kind, permissions, mtime, size and content digest (or link). */
@@ -308,6 +355,20 @@ int is_tar_format(int fmt);
 int copy_content(struct archive *rd, struct archive *w, EVP_MD_CTX *md,
     int64_t want, uint64_t *n, struct actx *c, uint64_t idx);
 int64_t sparse_end(struct archive_entry *ent);
+
+/* The two digests of a pass over members: the chain over the kept ones,
+ * and one member's content. */
+struct digests {
+	EVP_MD_CTX *chain, *md;
+};
+/* Both allocated and the chain started.  0, or -1 with c->e set. */
+int digests_open(struct digests *d, struct actx *c);
+void digests_close(struct digests *d);
+/* copy_content of the current entry of rd into nothing, its SHA-256 into
+ * sha when hash is set (else sha is left alone).  0, or -1 with c->e
+ * set. */
+int member_sha(struct digests *d, struct archive *rd, int hash, int64_t want,
+    uint64_t *n, unsigned char sha[32], struct actx *c, uint64_t idx);
 
 /* libarchive's format reader over a decompressed stream, with the walker
  * watching the same bytes (archive_scan.c). */
@@ -367,7 +428,8 @@ size_t zip_nth(const struct zipinfo *z, size_t k);
 /* Whether member i has this name (as stored) and size (-1: unknown). */
 int zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
     int64_t size);
-void zip_remove(struct zipinfo *z, size_t i, struct aplan *p);
+/* Leaves member i out of the new zip (zip_write). */
+void zip_remove(struct zipinfo *z, size_t i);
 /* Whether the file ends with a zip's end record. */
 int zip_looks(int fd, uint64_t size);
 int zip_scan(int fd, uint64_t size, const char *glob, int full,

@@ -18,6 +18,7 @@
 #include "sanitize/archive_int.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -346,26 +347,24 @@ ds_close(struct dstream *d)
 	memset(d, 0, sizeof(*d));
 }
 
+int
+ar_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+	return fdio_pread_full(fd, buf, n, (off_t)off, NULL) == (ssize_t)n ?
+	    0 : -1;
+}
+
 /* ---- the new file ---- */
 
 static int
 sink_raw(struct sink *k, const unsigned char *p, size_t len)
 {
-	const unsigned char *start = p;
-
-	for (size_t left = len; left > 0;) {
-		ssize_t w = write(k->fd, p, left);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			k->err = errno;
-			return -1;
-		}
-		p += w;
-		left -= (size_t)w;
+	if (fdio_write_all(k->fd, p, len) != 0) {
+		k->err = errno;
+		return -1;
 	}
 	if (k->md != NULL)
-		EVP_DigestUpdate(k->md, start, len);
+		EVP_DigestUpdate(k->md, p, len);
 	k->bytes += len;
 	return 0;
 }
@@ -510,48 +509,4 @@ cw_abort(struct cwriter *cw)
 	if (cw->w != NULL)
 		archive_write_free(cw->w);
 	cw->w = NULL;
-}
-
-/* ---- CRC-32 (IEEE 802.3, as gzip and zip use it) ---- */
-
-static uint32_t crc_tab[8][256];
-
-static void
-crc_init(void)
-{
-	for (uint32_t n = 0; n < 256; n++) {
-		uint32_t v = n;
-		for (int k = 0; k < 8; k++)
-			v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
-		crc_tab[0][n] = v;
-	}
-	for (uint32_t n = 0; n < 256; n++)
-		for (int k = 1; k < 8; k++)
-			crc_tab[k][n] = (crc_tab[k - 1][n] >> 8) ^
-			    crc_tab[0][crc_tab[k - 1][n] & 0xff];
-}
-
-uint32_t
-crc32_update(uint32_t crc, const void *buf, size_t n)
-{
-	const unsigned char *p = buf;
-
-	if (crc_tab[0][1] == 0)
-		crc_init();
-	crc = ~crc;
-	while (n >= 8) {
-		uint32_t a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-		    (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-		uint32_t b = (uint32_t)p[4] | (uint32_t)p[5] << 8 |
-		    (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-		crc = crc_tab[7][a & 0xff] ^ crc_tab[6][(a >> 8) & 0xff] ^
-		    crc_tab[5][(a >> 16) & 0xff] ^ crc_tab[4][a >> 24] ^
-		    crc_tab[3][b & 0xff] ^ crc_tab[2][(b >> 8) & 0xff] ^
-		    crc_tab[1][(b >> 16) & 0xff] ^ crc_tab[0][b >> 24];
-		p += 8;
-		n -= 8;
-	}
-	while (n-- > 0)
-		crc = crc_tab[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
 }

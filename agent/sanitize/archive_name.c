@@ -13,6 +13,7 @@
 #include "sanitize/archive_int.h"
 #include "sanitize/archive.h"
 
+#include "base/err.h"
 #include "locate/locate.h"
 
 #include <stdlib.h>
@@ -141,4 +142,22 @@ archive_member_matches(const char *glob, const char *path)
 		m = aname_matches(glob, norm);
 	free(norm);
 	return m;
+}
+
+int
+aname_member(const char *glob, const char *path, uint64_t idx,
+    struct actx *c)
+{
+	const char *why;
+	char *norm;
+	int r = aname_normalize(path, &norm, &why);
+
+	if (r < 0)
+		return err_set(c->e, "%s: member #%ju %s; lethe cannot decide "
+		    "whether to remove it; refused, archive untouched",
+		    c->label, (uintmax_t)idx + 1, path == NULL ? "has a name "
+		    "that cannot be read" : why);
+	r = r == 1 && aname_matches(glob, norm);
+	free(norm);
+	return r;
 }

@@ -15,6 +15,7 @@
 #include "sanitize/archive_int.h"
 #include "sanitize/archive.h"
 
+#include "base/array.h"
 #include "base/err.h"
 
 #include <archive.h>
@@ -49,36 +50,41 @@ aplan_free(struct aplan *p)
 int
 aplan_cut(struct aplan *p, uint64_t start, uint64_t end)
 {
+	struct cut *v;
+
 	if (p->ncut > 0 && p->cuts[p->ncut - 1].end == start) {
 		p->cuts[p->ncut - 1].end = end;
 		return 0;
 	}
-	if (p->ncut == p->cutcap) {
-		size_t nc = p->cutcap ? p->cutcap * 2 : 16;
-		struct cut *v = realloc(p->cuts, nc * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->cuts = v;
-		p->cutcap = nc;
-	}
+	v = array_grow(p->cuts, p->ncut, &p->cutcap, sizeof(*v), 16);
+
+	if (v == NULL)
+		return -1;
+	p->cuts = v;
 	p->cuts[p->ncut++] = (struct cut){ start, end };
 	return 0;
+}
+
+const char *
+readback_members(const struct aplan *p, int same_count,
+    const unsigned char chain[32])
+{
+	if (!same_count)
+		return "it holds a different number of members";
+	if (memcmp(chain, p->chain, 32) != 0)
+		return "the kept members' names, metadata or content differ";
+	return NULL;
 }
 
 static int
 mat_add(struct aplan *p, uint64_t idx, const struct unit *u,
     const char *target, const char *self)
 {
-	struct mat *m;
+	struct mat *m = array_grow(p->mat, p->nmat, &p->matcap, sizeof(*m), 8);
 
-	if (p->nmat == p->matcap) {
-		size_t nc = p->matcap ? p->matcap * 2 : 8;
-		struct mat *v = realloc(p->mat, nc * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->mat = v;
-		p->matcap = nc;
-	}
+	if (m == NULL)
+		return -1;
+	p->mat = m;
 	m = &p->mat[p->nmat];
 	memset(m, 0, sizeof(*m));
 	m->link_idx = idx;
@@ -183,7 +189,7 @@ describe(struct aplan *p, const struct freader *f)
 /* One member of pass 1; out of line to keep scan_stream short. */
 struct scanst {
 	struct freader f;
-	EVP_MD_CTX *chain, *md;
+	struct digests d;
 	struct lsets ls;
 	uint64_t dumpdir;	/* 1 + ordinal of a kept GNU listing */
 	const char *glob;
@@ -196,20 +202,13 @@ one(struct scanst *s, struct aplan *p, struct archive_entry *ent,
 {
 	const char *path = archive_entry_pathname(ent), *why;
 	const char *link = archive_entry_hardlink(ent);
-	char *norm = NULL, *lnorm = NULL, kind = entry_kind(ent);
+	char *lnorm = NULL, kind = entry_kind(ent);
 	unsigned char sha[32];
 	uint64_t n = 0;
 	int rc = -1, nr, m, lm = 0;
 
-	nr = aname_normalize(path, &norm, &why);
-	if (nr < 0) {
-		err_set(c->e, "%s: member #%ju %s; lethe cannot decide whether "
-		    "to remove it; refused, archive untouched", c->label,
-		    (uintmax_t)i + 1, path == NULL ? "has a name that cannot "
-		    "be read" : why);
+	if ((m = aname_member(s->glob, path, i, c)) < 0)
 		goto out;
-	}
-	m = nr == 1 && aname_matches(s->glob, norm);
 	if (link != NULL) {
 		nr = aname_normalize(link, &lnorm, &why);
 		if (nr < 0) {
@@ -220,15 +219,11 @@ one(struct scanst *s, struct aplan *p, struct archive_entry *ent,
 		}
 		lm = nr == 1 && aname_matches(s->glob, lnorm);
 	}
-	if (s->full)
-		EVP_DigestInit_ex(s->md, EVP_sha256(), NULL);
-	if (copy_content(s->f.rd, NULL, s->full ? s->md : NULL,
-	    sparse_end(ent), &n, c, i) != 0) {
+	if (member_sha(&s->d, s->f.rd, s->full, sparse_end(ent), &n, sha, c,
+	    i) != 0) {
 		fr_explain(&s->f, c);
 		goto out;
 	}
-	if (s->full)
-		EVP_DigestFinal_ex(s->md, sha, NULL);
 	int content = kind == 'f' || n > 0;
 	if ((u->flags & U_LINKED) && lset_mark(&s->ls, u, m, i) != 0)
 		goto oom;
@@ -248,7 +243,7 @@ one(struct scanst *s, struct aplan *p, struct archive_entry *ent,
 			if (mat_add(p, i, u, link, path) != 0)
 				goto oom;
 		} else if (s->full)
-			chain_add(s->chain, ent, kind, kind == 'l' ?
+			chain_add(s->d.chain, ent, kind, kind == 'l' ?
 			    archive_entry_symlink(ent) : link, n,
 			    content ? sha : NULL);
 		p->kept++;
@@ -259,7 +254,6 @@ one(struct scanst *s, struct aplan *p, struct archive_entry *ent,
 oom:
 	err_set(c->e, "%s: out of memory", c->label);
 out:
-	free(norm);
 	free(lnorm);
 	return rc;
 }
@@ -291,14 +285,8 @@ scan_stream(int fd, uint64_t size, const char *glob, int full,
 	struct unit u;
 	int rc = -1, r;
 
-	s.chain = EVP_MD_CTX_new();
-	s.md = EVP_MD_CTX_new();
-	if (s.chain == NULL || s.md == NULL ||
-	    !EVP_DigestInit_ex(s.chain, EVP_sha256(), NULL)) {
-		err_set(c->e, "%s: out of memory", c->label);
-		goto out;
-	}
-	if (fr_open(&s.f, fd, size, DS_CHECK, c) != 0)
+	if (digests_open(&s.d, c) != 0 ||
+	    fr_open(&s.f, fd, size, DS_CHECK, c) != 0)
 		goto out;
 	p->kind = s.f.kind;
 	p->filter = s.f.ds.filter;
@@ -326,14 +314,13 @@ scan_stream(int fd, uint64_t size, const char *glob, int full,
 		memcpy(p->gzm, m, n * sizeof(*m));
 		p->ngzm = n;
 	}
-	EVP_DigestFinal_ex(s.chain, p->chain, NULL);
+	EVP_DigestFinal_ex(s.d.chain, p->chain, NULL);
 	describe(p, &s.f);
 	rc = 0;
 out:
 	fr_close(&s.f);
 	free(s.ls.v);
-	EVP_MD_CTX_free(s.chain);
-	EVP_MD_CTX_free(s.md);
+	digests_close(&s.d);
 	return rc;
 }
 

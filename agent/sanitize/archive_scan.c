@@ -18,6 +18,7 @@
 #include "sanitize/archive_int.h"
 #include "sanitize/archive.h"
 
+#include "base/array.h"
 #include "base/err.h"
 
 #include <archive.h>
@@ -57,18 +58,37 @@ sparse_end(struct archive_entry *ent)
 	return archive_entry_size(ent);
 }
 
+/* n bytes of a member's content: hashed into md, written to w (each when
+ * set).  0, or -1 when w failed. */
 static int
-put(struct archive *w, const void *p, size_t n)
+put(struct archive *w, EVP_MD_CTX *md, const void *p, size_t n)
 {
 	la_ssize_t r = w != NULL ? archive_write_data(w, p, n) : (la_ssize_t)n;
+
+	if (md != NULL)
+		EVP_DigestUpdate(md, p, n);
 	return r < 0 || (size_t)r != n ? -1 : 0;
+}
+
+/* n zero bytes: a hole of a sparse member, as its readers see it. */
+static int
+put_zeros(struct archive *w, EVP_MD_CTX *md, uint64_t n)
+{
+	static const unsigned char zeros[65536];
+
+	while (n > 0) {
+		size_t chunk = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		if (put(w, md, zeros, chunk) != 0)
+			return -1;
+		n -= chunk;
+	}
+	return 0;
 }
 
 int
 copy_content(struct archive *rd, struct archive *w, EVP_MD_CTX *md,
     int64_t want, uint64_t *n, struct actx *c, uint64_t idx)
 {
-	static const unsigned char zeros[65536];
 	const void *buf;
 	size_t len;
 	la_int64_t off;
@@ -87,36 +107,48 @@ copy_content(struct archive *rd, struct archive *w, EVP_MD_CTX *md,
 		if (off < pos)
 			return err_set(c->e, "%s: member #%ju: data out of "
 			    "order", c->label, (uintmax_t)idx + 1);
-		/* Holes of sparse members, then the data itself. */
-		while (pos < off || len > 0) {
-			const void *p = buf;
-			size_t chunk = len;
-			if (pos < off) {
-				p = zeros;
-				chunk = (uint64_t)(off - pos) < sizeof(zeros) ?
-				    (size_t)(off - pos) : sizeof(zeros);
-			}
-			if (md != NULL)
-				EVP_DigestUpdate(md, p, chunk);
-			if (put(w, p, chunk) != 0)
-				return -2;
-			pos += (int64_t)chunk;
-			if (p == buf) {
-				len = 0;
-				off = pos;
-			}
-		}
-	}
-	while (want > pos) {	/* a sparse member may end in a hole */
-		size_t chunk = (uint64_t)(want - pos) < sizeof(zeros) ?
-		    (size_t)(want - pos) : sizeof(zeros);
-		if (md != NULL)
-			EVP_DigestUpdate(md, zeros, chunk);
-		if (put(w, zeros, chunk) != 0)
+		/* A hole of a sparse member, then the data itself. */
+		if ((off > pos && put_zeros(w, md, (uint64_t)(off - pos)) != 0) ||
+		    (len > 0 && put(w, md, buf, len) != 0))
 			return -2;
-		pos += (int64_t)chunk;
+		pos = off + (int64_t)len;
 	}
-	*n = (uint64_t)pos;
+	/* A sparse member may end in a hole. */
+	if (want > pos && put_zeros(w, md, (uint64_t)(want - pos)) != 0)
+		return -2;
+	*n = (uint64_t)(want > pos ? want : pos);
+	return 0;
+}
+
+int
+digests_open(struct digests *d, struct actx *c)
+{
+	d->chain = EVP_MD_CTX_new();
+	d->md = EVP_MD_CTX_new();
+	if (d->chain == NULL || d->md == NULL ||
+	    !EVP_DigestInit_ex(d->chain, EVP_sha256(), NULL))
+		return err_set(c->e, "%s: out of memory", c->label);
+	return 0;
+}
+
+void
+digests_close(struct digests *d)
+{
+	EVP_MD_CTX_free(d->chain);
+	EVP_MD_CTX_free(d->md);
+	d->chain = d->md = NULL;
+}
+
+int
+member_sha(struct digests *d, struct archive *rd, int hash, int64_t want,
+    uint64_t *n, unsigned char sha[32], struct actx *c, uint64_t idx)
+{
+	if (hash)
+		EVP_DigestInit_ex(d->md, EVP_sha256(), NULL);
+	if (copy_content(rd, NULL, hash ? d->md : NULL, want, n, c, idx) != 0)
+		return -1;
+	if (hash)
+		EVP_DigestFinal_ex(d->md, sha, NULL);
 	return 0;
 }
 
@@ -150,16 +182,11 @@ row_add(struct aplan *p, uint64_t idx, struct archive_entry *ent, char kind,
     uint64_t size, const unsigned char *sha)
 {
 	const char *path = archive_entry_pathname(ent);
-	struct row *r;
+	struct row *r = array_grow(p->rows, p->nrow, &p->rowcap, sizeof(*r), 64);
 
-	if (p->nrow == p->rowcap) {
-		size_t nc = p->rowcap ? p->rowcap * 2 : 64;
-		struct row *v = realloc(p->rows, nc * sizeof(*v));
-		if (v == NULL)
-			return -1;
-		p->rows = v;
-		p->rowcap = nc;
-	}
+	if (r == NULL)
+		return -1;
+	p->rows = r;
 	r = &p->rows[p->nrow];
 	memset(r, 0, sizeof(*r));
 	r->idx = idx;

@@ -1,6 +1,5 @@
 /*
- * archive_tar.c: the tar walker (archive_int.h), and what every walker
- * shares.
+ * archive_tar.c: the tar walker (archive_int.h).
  *
  * libarchive says what a member is; the walker says which bytes hold it,
  * so that a rewrite can cut exactly those bytes and keep every other one.
@@ -20,106 +19,8 @@
  */
 #include "sanitize/archive_int.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- shared by the walkers ---- */
-
-int
-walk_fail(struct walker *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!w->failed) {
-		va_start(ap, fmt);
-		vsnprintf(w->why, sizeof(w->why), fmt, ap);
-		va_end(ap);
-		w->failed = 1;
-	}
-	return -1;
-}
-
-int
-walk_push(struct walker *w, const struct unit *u)
-{
-	if (w->qhead > 0 && w->qhead == w->qlen) {
-		w->qhead = w->qlen = 0;
-	}
-	if (w->qlen == w->qcap) {
-		if (w->qhead > 0) {
-			memmove(w->q, w->q + w->qhead, (w->qlen - w->qhead) *
-			    sizeof(*w->q));
-			w->qlen -= w->qhead;
-			w->qhead = 0;
-		} else {
-			size_t nc = w->qcap ? w->qcap * 2 : 64;
-			struct unit *v = realloc(w->q, nc * sizeof(*v));
-			if (v == NULL)
-				return walk_fail(w, "out of memory");
-			w->q = v;
-			w->qcap = nc;
-		}
-	}
-	w->q[w->qlen++] = *u;
-	w->nunits++;
-	return 0;
-}
-
-int
-walk_take(struct walker *w, struct unit *u)
-{
-	if (w->qhead == w->qlen)
-		return 0;
-	*u = w->q[w->qhead++];
-	return 1;
-}
-
-int
-walk_init(struct walker *w, int kind)
-{
-	memset(w, 0, sizeof(*w));
-	w->kind = kind;
-	return 0;
-}
-
-void
-walk_free(struct walker *w)
-{
-	if (w->kind == WK_TAR)
-		tar_free(w);
-	else if (w->kind == WK_CPIO)
-		cpio_free(w);
-	free(w->q);
-	memset(w, 0, sizeof(*w));
-}
-
-int
-walk_feed(struct walker *w, const unsigned char *p, size_t n)
-{
-	if (w->failed)
-		return -1;
-	return w->kind == WK_TAR ? tar_feed(w, p, n) : cpio_feed(w, p, n);
-}
-
-int
-walk_end(struct walker *w)
-{
-	if (w->failed)
-		return -1;
-	return w->kind == WK_TAR ? tar_end(w) : cpio_end(w);
-}
-
-uint64_t
-walk_block(const struct walker *w, uint64_t len)
-{
-	if (w->kind == WK_TAR && len % 10240 == 0)
-		return 10240;
-	return len % 512 == 0 ? 512 : 0;
-}
-
-/* ---- tar ---- */
 
 enum { T_HDR, T_SKIP, T_EXT, T_SPARSE };
 

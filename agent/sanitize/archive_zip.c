@@ -1,15 +1,6 @@
 /*
- * archive_zip.c: the layout of a zip file, and the rewrite that keeps it
- * (archive_int.h).
- *
- * A zip is not rewritten through libarchive's zip writer, which would
- * recompress every member as deflate, rewrite DOS times in the host's
- * zone, drop comments, extra fields and self-extractor stubs.  Instead
- * the kept members' bytes (local header, data, data descriptor) are
- * copied as they are, and the central directory is written again from
- * the kept members' own records, with only the offsets changed.  What
- * precedes the first member (a self-extractor stub) and the archive
- * comment are kept byte for byte.
+ * archive_zip.c: the layout of a zip file (archive_zip.h), read and
+ * checked; archive_zipwrite.c writes the new one from it.
  *
  * MUST rules: every byte of the file belongs to exactly one of: the
  * prefix, a member, the central directory, the zip64 end records, the end
@@ -20,87 +11,14 @@
  * a central directory (damaged or truncated).
  */
 #include "sanitize/archive_int.h"
+#include "sanitize/archive_zip.h"
 
 #include "base/err.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-struct zent {
-	uint64_t cd_off;	/* its central record in the file */
-	uint32_t cd_len;
-	uint64_t local, end;	/* its bytes: local header .. descriptor */
-	uint64_t csize, usize;
-	uint32_t crc;
-	uint16_t flags, method;
-	int z64off;		/* offset field in its zip64 extra, or -1 */
-	int removed;
-};
-
-struct zipinfo {
-	struct zent *e;		/* central directory order */
-	size_t n;
-	size_t *order;		/* indices by local header offset */
-	uint64_t base;		/* what offsets are relative to */
-	uint64_t first;		/* the first local header (prefix ends) */
-	uint64_t cd_start, cd_end;
-	uint64_t z64, z64loc;	/* zip64 end record and locator, or 0 */
-	uint64_t eocd, size;
-};
-
-static uint16_t
-g16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-g32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static uint64_t
-g64(const unsigned char *p)
-{
-	return (uint64_t)g32(p) | (uint64_t)g32(p + 4) << 32;
-}
-
-static void
-p16(unsigned char *p, uint64_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-static void
-p32(unsigned char *p, uint64_t v)
-{
-	p16(p, v & 0xffff);
-	p16(p + 2, (v >> 16) & 0xffff);
-}
-
-static void
-p64(unsigned char *p, uint64_t v)
-{
-	p32(p, v & 0xffffffff);
-	p32(p + 4, v >> 32);
-}
-
-static int
-rd(int fd, void *b, size_t n, uint64_t off)
-{
-	ssize_t r;
-
-	do
-		r = pread(fd, b, n, (off_t)off);
-	while (r < 0 && errno == EINTR);
-	return r == (ssize_t)n ? 0 : -1;
-}
 
 void
 zip_free(struct zipinfo *z)
@@ -119,7 +37,7 @@ find_eocd(int fd, struct zipinfo *z, char *why, size_t wl)
 	unsigned char *t = malloc(tl ? tl : 1);
 	int seen = 0;
 
-	if (t == NULL || rd(fd, t, tl, z->size - tl) != 0) {
+	if (t == NULL || ar_pread(fd, t, tl, z->size - tl) != 0) {
 		free(t);
 		return snprintf(why, wl, "cannot read its end"), -1;
 	}
@@ -127,7 +45,7 @@ find_eocd(int fd, struct zipinfo *z, char *why, size_t wl)
 		if (memcmp(t + q, "PK\5\6", 4) != 0)
 			continue;
 		seen = 1;
-		if (q + 22 + g16(t + q + 20) == tl) {
+		if (q + 22 + le16(t + q + 20) == tl) {
 			z->eocd = z->size - tl + q;
 			free(t);
 			return 0;
@@ -148,29 +66,29 @@ find_z64(int fd, struct zipinfo *z, const unsigned char *eo, uint64_t *n,
 {
 	unsigned char loc[20], rec[56];
 
-	if (z->eocd < 20 || rd(fd, loc, 20, z->eocd - 20) != 0 ||
+	if (z->eocd < 20 || ar_pread(fd, loc, 20, z->eocd - 20) != 0 ||
 	    memcmp(loc, "PK\6\7", 4) != 0) {
-		if (g16(eo + 10) == 0xffff || g32(eo + 12) == 0xffffffff ||
-		    g32(eo + 16) == 0xffffffff)
+		if (le16(eo + 10) == 0xffff || le32(eo + 12) == 0xffffffff ||
+		    le32(eo + 16) == 0xffffffff)
 			return snprintf(why, wl, "a zip64 end record is "
 			    "missing (damaged)"), -1;
 		return 0;
 	}
 	z->z64loc = z->eocd - 20;
-	if (g32(loc + 4) != 0 || g32(loc + 16) > 1 || z->z64loc < 56 ||
-	    rd(fd, rec, 56, z->z64loc - 56) != 0 ||
-	    memcmp(rec, "PK\6\6", 4) != 0 || g64(rec + 4) != 44)
+	if (le32(loc + 4) != 0 || le32(loc + 16) > 1 || z->z64loc < 56 ||
+	    ar_pread(fd, rec, 56, z->z64loc - 56) != 0 ||
+	    memcmp(rec, "PK\6\6", 4) != 0 || le64(rec + 4) != 44)
 		return snprintf(why, wl, "an unusual zip64 end record (with "
 		    "extensible data, or on another volume), which lethe "
 		    "does not rewrite"), -1;
 	z->z64 = z->z64loc - 56;
-	if (g32(rec + 16) != 0 || g32(rec + 20) != 0 ||
-	    g64(rec + 24) != g64(rec + 32))
+	if (le32(rec + 16) != 0 || le32(rec + 20) != 0 ||
+	    le64(rec + 24) != le64(rec + 32))
 		return snprintf(why, wl, "a zip split over several volumes"),
 		    -1;
-	*n = g64(rec + 32);
-	*cdsize = g64(rec + 40);
-	*cdoff = g64(rec + 48);
+	*n = le64(rec + 32);
+	*cdsize = le64(rec + 40);
+	*cdoff = le64(rec + 48);
 	return 0;
 }
 
@@ -182,26 +100,26 @@ z64_extra(struct zent *e, const unsigned char *x, size_t xl, size_t xoff,
 {
 	e->z64off = -1;
 	for (size_t i = 0; i + 4 <= xl;) {
-		size_t id = g16(x + i), sz = g16(x + i + 2), f = i + 4;
+		size_t id = le16(x + i), sz = le16(x + i + 2), f = i + 4;
 		if (i + 4 + sz > xl)
 			return -1;
 		if (id == 1) {
 			if (us == 0xffffffff) {
 				if (f + 8 > i + 4 + sz)
 					return -1;
-				e->usize = g64(x + f);
+				e->usize = le64(x + f);
 				f += 8;
 			}
 			if (cs == 0xffffffff) {
 				if (f + 8 > i + 4 + sz)
 					return -1;
-				e->csize = g64(x + f);
+				e->csize = le64(x + f);
 				f += 8;
 			}
 			if (lo == 0xffffffff) {
 				if (f + 8 > i + 4 + sz)
 					return -1;
-				e->local = g64(x + f);
+				e->local = le64(x + f);
 				e->z64off = (int)(xoff + f);
 			}
 			(void)disk;
@@ -224,25 +142,25 @@ central(int fd, struct zipinfo *z, uint64_t count, char *why, size_t wl)
 		goto oom;
 	for (z->n = 0; z->n < count; z->n++) {
 		struct zent *e = &z->e[z->n];
-		if (off + 46 > z->cd_end || rd(fd, h, 46, off) != 0 ||
+		if (off + 46 > z->cd_end || ar_pread(fd, h, 46, off) != 0 ||
 		    memcmp(h, "PK\1\2", 4) != 0)
 			goto bad;
-		size_t nl = g16(h + 28), xl = g16(h + 30), cl = g16(h + 32);
+		size_t nl = le16(h + 28), xl = le16(h + 30), cl = le16(h + 32);
 		e->cd_off = off;
 		e->cd_len = (uint32_t)(46 + nl + xl + cl);
 		if (off + e->cd_len > z->cd_end ||
-		    rd(fd, var, nl + xl, off + 46) != 0)
+		    ar_pread(fd, var, nl + xl, off + 46) != 0)
 			goto bad;
-		e->flags = g16(h + 8);
-		e->method = g16(h + 10);
-		e->crc = g32(h + 16);
-		e->csize = g32(h + 20);
-		e->usize = g32(h + 24);
-		e->local = g32(h + 42);
+		e->flags = le16(h + 8);
+		e->method = le16(h + 10);
+		e->crc = le32(h + 16);
+		e->csize = le32(h + 20);
+		e->usize = le32(h + 24);
+		e->local = le32(h + 42);
 		if (z64_extra(e, var + nl, xl, 46 + nl, (uint32_t)e->usize,
-		    (uint32_t)e->csize, (uint32_t)e->local, g16(h + 34)) != 0)
+		    (uint32_t)e->csize, (uint32_t)e->local, le16(h + 34)) != 0)
 			goto bad;
-		if (g16(h + 34) != 0 && g16(h + 34) != 0xffff)
+		if (le16(h + 34) != 0 && le16(h + 34) != 0xffff)
 			return free(var), snprintf(why, wl, "member #%zu is on "
 			    "another volume of a split zip", z->n + 1), -1;
 		if ((e->flags & 0x41) || e->method == 99)
@@ -272,23 +190,23 @@ local(int fd, struct zipinfo *z, struct zent *e, size_t i, char *why,
 	uint64_t data, dend;
 
 	e->local += z->base;
-	if (e->local + 30 > z->cd_start || rd(fd, h, 30, e->local) != 0 ||
+	if (e->local + 30 > z->cd_start || ar_pread(fd, h, 30, e->local) != 0 ||
 	    memcmp(h, "PK\3\4", 4) != 0)
 		return snprintf(why, wl, "member #%zu: no local header where "
 		    "the central directory says (damaged)", i + 1), -1;
-	if (g16(h + 8) != e->method || (g16(h + 6) & 8) != (e->flags & 8))
+	if (le16(h + 8) != e->method || (le16(h + 6) & 8) != (e->flags & 8))
 		return snprintf(why, wl, "member #%zu: its local header "
 		    "disagrees with the central directory (damaged)", i + 1),
 		    -1;
-	data = e->local + 30 + g16(h + 26) + g16(h + 28);
+	data = e->local + 30 + le16(h + 26) + le16(h + 28);
 	dend = data + e->csize;
 	if (dend < data || dend > z->cd_start)
 		return snprintf(why, wl, "member #%zu: its data runs past the "
 		    "central directory (damaged)", i + 1), -1;
 	e->end = dend;
 	if (!(e->flags & 8)) {
-		if (g32(h + 14) != e->crc || (g32(h + 18) != 0xffffffff &&
-		    (g32(h + 18) != e->csize || g32(h + 22) != e->usize)))
+		if (le32(h + 14) != e->crc || (le32(h + 18) != 0xffffffff &&
+		    (le32(h + 18) != e->csize || le32(h + 22) != e->usize)))
 			return snprintf(why, wl, "member #%zu: its local header "
 			    "disagrees with the central directory (damaged)",
 			    i + 1), -1;
@@ -297,15 +215,15 @@ local(int fd, struct zipinfo *z, struct zent *e, size_t i, char *why,
 	/* A data descriptor: optional signature, CRC, 32- or 64-bit sizes. */
 	size_t have = z->cd_start - dend < 24 ? (size_t)(z->cd_start - dend) :
 	    24, s = 0;
-	if (rd(fd, d, have, dend) != 0)
+	if (ar_pread(fd, d, have, dend) != 0)
 		return snprintf(why, wl, "cannot read member #%zu", i + 1), -1;
-	if (have >= 4 && g32(d) == 0x08074b50)
+	if (have >= 4 && le32(d) == 0x08074b50)
 		s = 4;
-	if (have >= s + 12 && g32(d + s) == e->crc &&
-	    g32(d + s + 4) == e->csize && g32(d + s + 8) == e->usize)
+	if (have >= s + 12 && le32(d + s) == e->crc &&
+	    le32(d + s + 4) == e->csize && le32(d + s + 8) == e->usize)
 		e->end = dend + s + 12;
-	else if (have >= s + 20 && g32(d + s) == e->crc &&
-	    g64(d + s + 4) == e->csize && g64(d + s + 12) == e->usize)
+	else if (have >= s + 20 && le32(d + s) == e->crc &&
+	    le64(d + s + 4) == e->csize && le64(d + s + 12) == e->usize)
 		e->end = dend + s + 20;
 	else
 		return snprintf(why, wl, "member #%zu: its data descriptor "
@@ -363,11 +281,11 @@ coverage(int fd, struct zipinfo *z, char *why, size_t wl)
 	for (uint64_t off = 0; off < z->first;) {
 		size_t n = z->first - off < IOBUF ? (size_t)(z->first - off) :
 		    IOBUF;
-		if (rd(fd, b, n, off) != 0)
+		if (ar_pread(fd, b, n, off) != 0)
 			break;
 		for (size_t i = 0; i + 30 <= n; i++)
 			if (memcmp(b + i, "PK\3\4", 4) == 0 && off + i + 30 +
-			    g16(b + i + 26) + g16(b + i + 28) <= z->first) {
+			    le16(b + i + 26) + le16(b + i + 28) <= z->first) {
 				free(b);
 				return snprintf(why, wl, "a member header in "
 				    "the %llu bytes before the first member "
@@ -397,16 +315,16 @@ zip_parse(int fd, uint64_t size, struct zipinfo **out, char *why, size_t wl)
 		    "truncated", (unsigned long long)size);
 		goto bad;
 	}
-	if (find_eocd(fd, z, why, wl) != 0 || rd(fd, eo, 22, z->eocd) != 0)
+	if (find_eocd(fd, z, why, wl) != 0 || ar_pread(fd, eo, 22, z->eocd) != 0)
 		goto bad;
-	if (g16(eo + 4) != 0 || g16(eo + 6) != 0 ||
-	    g16(eo + 8) != g16(eo + 10)) {
+	if (le16(eo + 4) != 0 || le16(eo + 6) != 0 ||
+	    le16(eo + 8) != le16(eo + 10)) {
 		snprintf(why, wl, "a zip split over several volumes");
 		goto bad;
 	}
-	n = g16(eo + 10);
-	cdsize = g32(eo + 12);
-	cdoff = g32(eo + 16);
+	n = le16(eo + 10);
+	cdsize = le32(eo + 12);
+	cdoff = le32(eo + 16);
 	if (find_z64(fd, z, eo, &n, &cdsize, &cdoff, why, wl) != 0)
 		goto bad;
 	z->cd_end = z->z64 ? z->z64 : z->eocd;
@@ -443,7 +361,7 @@ zip_looks(int fd, uint64_t size)
 	char why[64];
 	unsigned char m[4];
 
-	if (rd(fd, m, 4, 0) == 0 && memcmp(m, "PK\3\4", 4) == 0)
+	if (ar_pread(fd, m, 4, 0) == 0 && memcmp(m, "PK\3\4", 4) == 0)
 		return 1;
 	return size >= 22 && find_eocd(fd, &z, why, sizeof(why)) == 0;
 }
@@ -470,13 +388,13 @@ zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
 	size_t nl;
 	int same;
 
-	if (name == NULL || rd(fd, h, 46, e->cd_off) != 0)
+	if (name == NULL || ar_pread(fd, h, 46, e->cd_off) != 0)
 		return 0;
-	nl = g16(h + 28);
+	nl = le16(h + 28);
 	if (strlen(name) != nl || (size >= 0 && (uint64_t)size != e->usize))
 		return 0;
 	n = malloc(nl + 1);
-	if (n == NULL || rd(fd, n, nl, e->cd_off + 46) != 0) {
+	if (n == NULL || ar_pread(fd, n, nl, e->cd_off + 46) != 0) {
 		free(n);
 		return 0;
 	}
@@ -486,118 +404,7 @@ zip_same(int fd, const struct zipinfo *z, size_t i, const char *name,
 }
 
 void
-zip_remove(struct zipinfo *z, size_t i, struct aplan *p)
+zip_remove(struct zipinfo *z, size_t i)
 {
 	z->e[i].removed = 1;
-	(void)aplan_cut(p, z->e[i].local, z->e[i].end);
-}
-
-static int
-copy_range(int fd, uint64_t off, uint64_t end, struct sink *k,
-    unsigned char *buf, struct actx *c)
-{
-	while (off < end) {
-		size_t n = end - off < IOBUF ? (size_t)(end - off) : IOBUF;
-		if (rd(fd, buf, n, off) != 0)
-			return err_sys(c->e, "%s: read", c->label);
-		if (sink_put(k, buf, n) != 0)
-			return err_set(c->e, "%s: writing the new archive "
-			    "failed: %s; the archive is unchanged", c->label,
-			    strerror(k->err));
-		actx_beat(c, n, 0);
-		off += n;
-	}
-	return 0;
-}
-
-static int
-put(struct sink *k, const void *b, size_t n, struct actx *c)
-{
-	if (sink_put(k, b, n) != 0)
-		return err_set(c->e, "%s: writing the new archive failed: %s; "
-		    "the archive is unchanged", c->label, strerror(k->err));
-	return 0;
-}
-
-/* The end records with the new count, size and offset. */
-static int
-write_end(int fd, const struct zipinfo *z, struct sink *k, uint64_t kept,
-    uint64_t cd_start, unsigned char *buf, struct actx *c)
-{
-	uint64_t cdsize = k->bytes - cd_start, cdrel = cd_start - z->base;
-	size_t tail = (size_t)(z->size - z->eocd);
-
-	if (z->z64) {
-		unsigned char rec[56], loc[20];
-		uint64_t at = k->bytes;
-		if (rd(fd, rec, 56, z->z64) != 0 ||
-		    rd(fd, loc, 20, z->z64loc) != 0)
-			return err_sys(c->e, "%s: read", c->label);
-		p64(rec + 24, kept);
-		p64(rec + 32, kept);
-		p64(rec + 40, cdsize);
-		p64(rec + 48, cdrel);
-		p64(loc + 8, at - z->base);
-		if (put(k, rec, 56, c) != 0 || put(k, loc, 20, c) != 0)
-			return -1;
-	}
-	if (rd(fd, buf, tail, z->eocd) != 0)
-		return err_sys(c->e, "%s: read", c->label);
-	if (g16(buf + 8) != 0xffff) {
-		p16(buf + 8, kept);
-		p16(buf + 10, kept);
-	}
-	if (g32(buf + 12) != 0xffffffff)
-		p32(buf + 12, cdsize);
-	if (g32(buf + 16) != 0xffffffff)
-		p32(buf + 16, cdrel);
-	return put(k, buf, tail, c);
-}
-
-int
-zip_write(int oldfd, uint64_t oldsize, const struct aplan *p,
-    struct sink *k, struct actx *c)
-{
-	const struct zipinfo *z = p->zip;
-	unsigned char *buf = malloc(IOBUF);
-	uint64_t *nl = calloc(z->n ? z->n : 1, sizeof(*nl)), cd, kept = 0;
-	int rc = -1;
-
-	(void)oldsize;
-	if (buf == NULL || nl == NULL) {
-		err_set(c->e, "%s: out of memory", c->label);
-		goto out;
-	}
-	if (copy_range(oldfd, 0, z->first, k, buf, c) != 0)
-		goto out;
-	for (size_t j = 0; j < z->n; j++) {
-		const struct zent *e = &z->e[z->order[j]];
-		if (e->removed)
-			continue;
-		nl[z->order[j]] = k->bytes - z->base;
-		if (copy_range(oldfd, e->local, e->end, k, buf, c) != 0)
-			goto out;
-	}
-	cd = k->bytes;
-	for (size_t i = 0; i < z->n; i++) {
-		const struct zent *e = &z->e[i];
-		if (e->removed)
-			continue;
-		if (rd(oldfd, buf, e->cd_len, e->cd_off) != 0) {
-			err_sys(c->e, "%s: read", c->label);
-			goto out;
-		}
-		if (e->z64off >= 0)
-			p64(buf + e->z64off, nl[i]);
-		else
-			p32(buf + 42, nl[i]);
-		if (put(k, buf, e->cd_len, c) != 0)
-			goto out;
-		kept++;
-	}
-	rc = write_end(oldfd, z, k, kept, cd, buf, c);
-out:
-	free(buf);
-	free(nl);
-	return rc;
 }

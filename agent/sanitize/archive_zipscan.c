@@ -12,6 +12,7 @@
 #include "sanitize/archive.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -33,11 +34,8 @@ static la_ssize_t
 zs_read(struct archive *a, void *arg, const void **out)
 {
 	struct zsrc *s = arg;
-	ssize_t n;
+	ssize_t n = fdio_pread_full(s->fd, s->buf, IOBUF, (off_t)s->off, NULL);
 
-	do
-		n = pread(s->fd, s->buf, IOBUF, (off_t)s->off);
-	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		archive_set_error(a, errno, "read: %s", strerror(errno));
 		return -1;
@@ -164,9 +162,8 @@ zip_scan(int fd, uint64_t size, const char *glob, int full, struct aplan *p,
 {
 	struct zreader r;
 	struct archive_entry *ent;
-	EVP_MD_CTX *chain = EVP_MD_CTX_new(), *md = EVP_MD_CTX_new();
-	char why[256], *norm = NULL;
-	const char *nwhy;
+	struct digests d = { 0 };
+	char why[256];
 	size_t zi;
 	int rc = -1, x;
 
@@ -174,11 +171,8 @@ zip_scan(int fd, uint64_t size, const char *glob, int full, struct aplan *p,
 	p->kind = 0;
 	p->filter = ARCHIVE_FILTER_NONE;
 	snprintf(p->desc, sizeof(p->desc), "zip");
-	if (chain == NULL || md == NULL ||
-	    !EVP_DigestInit_ex(chain, EVP_sha256(), NULL)) {
-		err_set(c->e, "%s: out of memory", c->label);
+	if (digests_open(&d, c) != 0)
 		goto out;
-	}
 	if (zip_parse(fd, size, &p->zip, why, sizeof(why)) != 0) {
 		err_set(c->e, "%s: %s; refused, archive untouched", c->label,
 		    why);
@@ -193,24 +187,14 @@ zip_scan(int fd, uint64_t size, const char *glob, int full, struct aplan *p,
 		if (x < 0)
 			goto out;
 		p->entries++;
-		free(norm);
-		x = aname_normalize(archive_entry_pathname(ent), &norm, &nwhy);
-		if (x < 0) {
-			err_set(c->e, "%s: member #%ju %s; lethe cannot decide "
-			    "whether to remove it; refused, archive untouched",
-			    c->label, (uintmax_t)i + 1, nwhy);
+		int m = aname_member(glob, archive_entry_pathname(ent), i, c);
+		if (m < 0 || member_sha(&d, r.rd, full, 0, &n, sha, c, i) != 0)
 			goto out;
-		}
-		int m = x == 1 && aname_matches(glob, norm);
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		if (copy_content(r.rd, NULL, full ? md : NULL, 0, &n, c, i) != 0)
-			goto out;
-		EVP_DigestFinal_ex(md, sha, NULL);
 		if (m) {
 			p->matches++;
 			p->match_bytes += n;
 			p->removed_bytes += n;
-			zip_remove(p->zip, zi, p);
+			zip_remove(p->zip, zi);
 			if (full && row_add(p, i, ent, kind, n, kind == 'f' ?
 			    sha : NULL) != 0) {
 				err_set(c->e, "%s: out of memory", c->label);
@@ -218,20 +202,18 @@ zip_scan(int fd, uint64_t size, const char *glob, int full, struct aplan *p,
 			}
 		} else {
 			if (full)
-				chain_add(chain, ent, kind, kind == 'l' ?
+				chain_add(d.chain, ent, kind, kind == 'l' ?
 				    archive_entry_symlink(ent) : NULL, n,
 				    kind == 'f' ? sha : NULL);
 			p->kept++;
 			p->kept_bytes += n;
 		}
 	}
-	EVP_DigestFinal_ex(chain, p->chain, NULL);
+	EVP_DigestFinal_ex(d.chain, p->chain, NULL);
 	rc = 0;
 out:
-	free(norm);
 	zr_close(&r);
-	EVP_MD_CTX_free(chain);
-	EVP_MD_CTX_free(md);
+	digests_close(&d);
 	return rc;
 }
 
@@ -271,7 +253,7 @@ zip_verify(int fd, uint64_t size, const struct aplan *p,
 	struct zipinfo *z = NULL;
 	struct zreader r;
 	struct archive_entry *ent;
-	EVP_MD_CTX *chain = EVP_MD_CTX_new(), *md = EVP_MD_CTX_new();
+	struct digests d = { 0 };
 	unsigned char got[32], sha[32];
 	char why[256];
 	const char *bad = NULL;
@@ -281,11 +263,8 @@ zip_verify(int fd, uint64_t size, const struct aplan *p,
 
 	memset(&r, 0, sizeof(r));
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-	if (chain == NULL || md == NULL ||
-	    !EVP_DigestInit_ex(chain, EVP_sha256(), NULL)) {
-		err_set(c->e, "%s: out of memory", c->label);
+	if (digests_open(&d, c) != 0)
 		goto out;
-	}
 	if (file_sha(fd, size, got, c) != 0 || memcmp(got, written, 32) != 0) {
 		bad = "its bytes differ from those written";
 		goto back;
@@ -301,21 +280,17 @@ zip_verify(int fd, uint64_t size, const struct aplan *p,
 		char kind = entry_kind(ent);
 		if (x < 0)
 			goto back;
-		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-		if (copy_content(r.rd, NULL, md, 0, &n, c, i) != 0)
+		if (member_sha(&d, r.rd, 1, 0, &n, sha, c, i) != 0)
 			goto back;
-		EVP_DigestFinal_ex(md, sha, NULL);
-		chain_add(chain, ent, kind, kind == 'l' ?
+		chain_add(d.chain, ent, kind, kind == 'l' ?
 		    archive_entry_symlink(ent) : NULL, n,
 		    kind == 'f' ? sha : NULL);
 		count++;
 	}
-	EVP_DigestFinal_ex(chain, got, NULL);
-	if (count != p->kept || zip_count(z) != p->kept)
-		bad = "it holds a different number of members";
-	else if (memcmp(got, p->chain, 32) != 0)
-		bad = "the kept members' names, metadata or content differ";
-	else {
+	EVP_DigestFinal_ex(d.chain, got, NULL);
+	bad = readback_members(p, count == p->kept && zip_count(z) == p->kept,
+	    got);
+	if (bad == NULL) {
 		rc = 0;
 		goto out;
 	}
@@ -324,7 +299,6 @@ back:
 out:
 	zr_close(&r);
 	zip_free(z);
-	EVP_MD_CTX_free(chain);
-	EVP_MD_CTX_free(md);
+	digests_close(&d);
 	return rc;
 }

@@ -1,14 +1,15 @@
 /*
  * ow_int.h: what the files of the overwrite engine share (overwrite.c, the
- * entry points and batches; ow_pass.c, the data pass and its read-back;
- * ow_name.c, name removal).  Not for other modules: overwrite.h is the
- * contract.
+ * entry points and the checks; ow_batch.c, batches; ow_pass.c, the data
+ * pass; ow_verify.c, its read-back; ow_name.c, name removal).  Not for
+ * other modules: overwrite.h is the contract.
  */
 #ifndef LETHE_OW_INT_H
 #define LETHE_OW_INT_H
 
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "locate/media.h"
 #include "sanitize/aesctr.h"
@@ -53,6 +54,16 @@ struct ow_work {
 	uint64_t end;			/* the size written up to */
 };
 
+/* overwrite.c: opens dirfd/name for overwrite: regular files only, never
+ * following a link, never blocking; explains the refusals a person can act
+ * on.  The fd, or -1 with *e set. */
+int ow_open_regular(int dirfd, const char *name, const char *label,
+    const struct ow_opts *o, struct err *e);
+/* overwrite.c: everything that must hold before the first write, checked
+ * on the open fd (*st gets its fstat).  0, or -1 with *e set. */
+int ow_check_fd(int fd, const char *label, const struct ow_opts *o,
+    struct stat *st, struct err *e);
+
 /* Before step 1, for a small file: starts reading it in the background. */
 void ow_work_prefetch(struct ow_work *w);
 /* Step 1: maps the file, refuses shared blocks, and overwrites every span
@@ -64,16 +75,28 @@ int ow_work_write(struct ow_work *w);
  * file grew by meanwhile, and checks its blocks stayed where they were.
  * 0, or -1. */
 int ow_work_settle(struct ow_work *w, int synced);
-/* Step 3: reads what was written back from the device and compares it
- * with the pattern (all of it, or a NIST-style sample).  0, or -1. */
+/* Step 3 (ow_verify.c): reads what was written back from the device and
+ * compares it with the pattern (all of it, or a NIST-style sample).  0,
+ * or -1. */
 int ow_work_verify(struct ow_work *w);
 /* Frees what the steps kept (the map, the spans, the pattern key). */
 void ow_work_free(struct ow_work *w);
 
-/* A uniform random number below n (n > 0). */
-uint64_t ow_rand_below(uint64_t n);
+/* What the read-back shares with the pass (ow_pass.c). */
+/* Buffers for a pass over total bytes: up to CHUNK each, ALIGN-aligned,
+ * the pattern buffer zeroed.  0, or -1 with p->e set. */
+int ow_bufs_alloc(struct pass *p, uint64_t total);
+void ow_bufs_free(struct pass *p);
+/* The pattern bytes for [off, off+n) into p->pbuf (zeros stay zeros).
+ * 0, or -1 with p->e set. */
+int ow_pattern_at(struct pass *p, uint64_t off, size_t n);
+/* pread until n bytes or the end of the file, which under O_DIRECT may
+ * also be a read ending at an unaligned offset.  The count, or -1. */
+ssize_t ow_pread(int fd, void *buf, size_t n, off_t off);
 
 /* ow_name.c */
+/* A uniform random number below n (n > 0). */
+uint64_t ow_rand_below(uint64_t n);
 /* Scrubs and removes the file's extended attributes (user.* and trusted.*
  * values zeroed first).  0, or -1 with *e set. */
 int ow_strip_xattrs(int fd, const char *label, struct err *e);

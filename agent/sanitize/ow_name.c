@@ -81,6 +81,18 @@ out:
 	return rc;
 }
 
+uint64_t
+ow_rand_below(uint64_t n)
+{
+	uint64_t x = 0, lim = UINT64_MAX - UINT64_MAX % n;
+
+	do {
+		if (getrandom(&x, sizeof(x), 0) != (ssize_t)sizeof(x))
+			x = (uint64_t)random() << 31 ^ (uint64_t)random();
+	} while (x >= lim);
+	return x % n;
+}
+
 /* A random name of exactly len bytes from [A-Za-z0-9]. */
 static void
 random_name(char *out, size_t len)

@@ -2,11 +2,13 @@
  * ow_pass.c: the data pass of a verified overwrite (SPEC §6 step 4; see
  * overwrite.h for the contract and overwrite.c for the MUST rules): the
  * content read and hashed while the pattern is written over it, span by
- * span (never the holes), and read back from the device afterwards.
+ * span (never the holes), made durable and its blocks checked in place;
+ * ow_verify.c reads it back from the device afterwards.
  */
 #include "sanitize/ow_int.h"
 
 #include "base/err.h"
+#include "base/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,55 +17,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/random.h>
 #include <unistd.h>
 
-/* pread until n bytes or end of file.  Under O_DIRECT a read ending at
- * an unaligned offset is the end of the file: the next read would be
- * refused (EINVAL) for its alignment, not for an error. */
-static ssize_t
-pread_full(int fd, void *buf, size_t n, off_t off)
+/* Under O_DIRECT a read ending at an unaligned offset is the end of the
+ * file: the next read would be refused (EINVAL) for its alignment, not
+ * for an error. */
+ssize_t
+ow_pread(int fd, void *buf, size_t n, off_t off)
 {
-	size_t got = 0;
+	size_t got;
+	ssize_t r = fdio_pread_full(fd, buf, n, off, &got);
 
-	while (got < n) {
-		ssize_t r = pread(fd, (char *)buf + got, n - got,
-		    off + (off_t)got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && errno == EINVAL && got % ALIGN != 0)
-			break;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return (ssize_t)got;
+	if (r < 0 && errno == EINVAL && got % ALIGN != 0)
+		return (ssize_t)got;
+	return r;
 }
 
-static int
-pwrite_full(int fd, const void *buf, size_t n, off_t off)
-{
-	size_t put = 0;
-
-	while (put < n) {
-		ssize_t w = pwrite(fd, (const char *)buf + put, n - put,
-		    off + (off_t)put);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w == 0)
-			errno = EIO;	/* no progress: never spin */
-		if (w <= 0)
-			return -1;
-		put += (size_t)w;
-	}
-	return 0;
-}
-
-/* The pattern bytes for [off, off+n) into p->pbuf (zeros stay zeros). */
-static int
-pattern_at(struct pass *p, uint64_t off, size_t n)
+int
+ow_pattern_at(struct pass *p, uint64_t off, size_t n)
 {
 	if (!p->random)
 		return 0;
@@ -80,9 +51,9 @@ write_spans(struct pass *p, const struct spans *sp)
 	size_t n;
 
 	while (span_next(sp, &c, p->bufsz, &off, &n)) {
-		if (pattern_at(p, off, n) == -1)
+		if (ow_pattern_at(p, off, n) == -1)
 			return -1;
-		if (pwrite_full(p->fd, p->pbuf, n, (off_t)off) == -1)
+		if (fdio_pwrite_all(p->fd, p->pbuf, n, (off_t)off) == -1)
 			return err_sys(p->e, "%s: write at offset %llu",
 			    p->label, (unsigned long long)off);
 		p->done += n;
@@ -122,6 +93,8 @@ struct ring {
 	int fd, direct;
 	const struct spans *sp;	/* what is read, piece by piece */
 	size_t chunk;
+	int threaded;		/* th runs read_ahead */
+	pthread_t th;
 };
 
 static void *
@@ -146,7 +119,7 @@ read_ahead(void *arg)
 			break;
 		if (g->direct)
 			want = (want + ALIGN - 1) / ALIGN * ALIGN;
-		got = pread_full(g->fd, g->buf[i % NBUF], want, (off_t)off);
+		got = ow_pread(g->fd, g->buf[i % NBUF], want, (off_t)off);
 		pthread_mutex_lock(&g->mu);
 		g->got[i % NBUF] = got;
 		if (got < 0)
@@ -206,6 +179,100 @@ choose_direct(struct pass *p, uint64_t size, int fl)
 	p->direct = 1;
 }
 
+/* Starts the ring over the n pieces of sp: a reader thread when there is
+ * more than one piece (else ring_get reads each piece itself). */
+static void
+ring_start(struct ring *g, const struct pass *p, const struct spans *sp,
+    uint64_t n)
+{
+	memset(g, 0, sizeof(*g));
+	g->fd = p->fd;
+	g->direct = p->direct;
+	g->sp = sp;
+	g->chunk = p->bufsz;
+	for (int k = 0; k < NBUF; k++)
+		g->buf[k] = p->rbuf[k];
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->threaded = n > 1 && pthread_create(&g->th, NULL, read_ahead, g) == 0;
+}
+
+/* Piece i of the original (want bytes at off), in g->buf[i % NBUF]: read
+ * here without a reader thread, else waited for.  Returns the bytes read,
+ * or -1 with errno set. */
+static ssize_t
+ring_get(struct ring *g, uint64_t i, uint64_t off, size_t want)
+{
+	ssize_t got;
+
+	if (!g->threaded) {
+		g->got[i % NBUF] = ow_pread(g->fd, g->buf[i % NBUF], g->direct ?
+		    (want + ALIGN - 1) / ALIGN * ALIGN : want, (off_t)off);
+		g->err = errno;
+		g->filled = i + 1;
+	}
+	pthread_mutex_lock(&g->mu);
+	while (g->filled <= i)
+		pthread_cond_wait(&g->cv, &g->mu);
+	got = g->got[i % NBUF];
+	errno = g->err;
+	pthread_mutex_unlock(&g->mu);
+	return got;
+}
+
+/* Piece i is overwritten: its buffer may take the next read. */
+static void
+ring_put(struct ring *g, uint64_t i)
+{
+	pthread_mutex_lock(&g->mu);
+	g->used = i + 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+ring_stop(struct ring *g)
+{
+	if (g->threaded) {
+		pthread_mutex_lock(&g->mu);
+		g->stop = 1;
+		pthread_cond_broadcast(&g->cv);
+		pthread_mutex_unlock(&g->mu);
+		pthread_join(g->th, NULL);
+	}
+	pthread_mutex_destroy(&g->mu);
+	pthread_cond_destroy(&g->cv);
+}
+
+/* What O_DIRECT leaves of the pass: the unaligned tail of the file's last
+ * piece, written once the fd is back in buffered mode. */
+struct tail {
+	uint64_t off;
+	size_t len;
+	size_t at;		/* where it starts in pbuf */
+};
+
+/* Writes the pattern over [off, off + want), but for an unaligned tail
+ * under O_DIRECT, which goes into *t (only the file's last piece can have
+ * one: the spans are aligned when direct). */
+static int
+write_piece(struct pass *p, uint64_t off, size_t want, struct tail *t)
+{
+	size_t wlen = p->direct ? want / ALIGN * ALIGN : want;
+
+	if (ow_pattern_at(p, off, want) == -1)
+		return -1;
+	if (wlen > 0 && fdio_pwrite_all(p->fd, p->pbuf, wlen, (off_t)off) == -1)
+		return err_sys(p->e, "%s: write at offset %llu", p->label,
+		    (unsigned long long)off);
+	if (wlen < want)
+		*t = (struct tail){ off + wlen, want - wlen, wlen };
+	if (!p->direct)
+		(void)sync_file_range(p->fd, (off_t)off, (off_t)want,
+		    SYNC_FILE_RANGE_WRITE);
+	return 0;
+}
+
 /* The first pass: reads the original (hashing it into md, holes as the
  * zeros a reader sees) and overwrites every span of sp with the pattern,
  * piece by piece.  Sets *short_read when the file ended early (it shrank
@@ -216,49 +283,22 @@ hash_and_write(struct pass *p, const struct spans *sp, uint64_t size, int fl,
 {
 	struct ring g;
 	struct span_cursor wc = { 0, 0 };
-	pthread_t th;
-	uint64_t n = 0, tail_off = 0, hashed = 0, off;
-	size_t tail = 0, wlen = 0, want;
-	int rc = -1, threaded = 0;
+	struct tail t = { 0, 0, 0 };
+	uint64_t n = 0, hashed = 0, off;
+	size_t want;
+	int rc = -1;
 
 	while (span_next(sp, &wc, p->bufsz, &off, &want))
 		n++;
 	memset(&wc, 0, sizeof(wc));
-	memset(&g, 0, sizeof(g));
-	g.fd = p->fd;
-	g.direct = p->direct;
-	g.sp = sp;
-	g.chunk = p->bufsz;
-	for (int k = 0; k < NBUF; k++)
-		g.buf[k] = p->rbuf[k];
-	pthread_mutex_init(&g.mu, NULL);
-	pthread_cond_init(&g.cv, NULL);
-	if (n > 1 && pthread_create(&th, NULL, read_ahead, &g) == 0)
-		threaded = 1;
-	else
-		g.filled = 0;	/* read each chunk inline below */
+	ring_start(&g, p, sp, n);
 	for (uint64_t i = 0; i < n; i++) {
 		ssize_t got;
 
 		(void)span_next(sp, &wc, p->bufsz, &off, &want);
-		if (off > hashed && hash_zeros(md, off - hashed) != 0) {
-			err_set(p->e, "%s: SHA-256 failed", p->label);
-			goto out;
-		}
-		if (!threaded) {
-			g.got[i % NBUF] = pread_full(p->fd, p->rbuf[i % NBUF],
-			    p->direct ? (want + ALIGN - 1) / ALIGN * ALIGN : want,
-			    (off_t)off);
-			g.err = errno;
-			g.filled = i + 1;
-		}
-		pthread_mutex_lock(&g.mu);
-		while (g.filled <= i)
-			pthread_cond_wait(&g.cv, &g.mu);
-		got = g.got[i % NBUF];
-		errno = g.err;
-		pthread_mutex_unlock(&g.mu);
-		if (got < 0) {
+		if (off > hashed && hash_zeros(md, off - hashed) != 0)
+			goto sha;
+		if ((got = ring_get(&g, i, off, want)) < 0) {
 			err_sys(p->e, "%s: read at offset %llu", p->label,
 			    (unsigned long long)off);
 			goto out;
@@ -266,182 +306,33 @@ hash_and_write(struct pass *p, const struct spans *sp, uint64_t size, int fl,
 		if ((size_t)got < want)
 			*short_read = 1;
 		if (EVP_DigestUpdate(md, p->rbuf[i % NBUF],
-		    (size_t)got < want ? (size_t)got : want) != 1) {
-			err_set(p->e, "%s: SHA-256 failed", p->label);
-			goto out;
-		}
+		    (size_t)got < want ? (size_t)got : want) != 1)
+			goto sha;
 		hashed = off + want;
-		if (pattern_at(p, off, want) == -1)
+		if (write_piece(p, off, want, &t) != 0)
 			goto out;
-		/* O_DIRECT takes whole blocks; an unaligned tail (only the
-		 * file's last piece can have one: the spans are aligned when
-		 * direct) is written once the fd is back in buffered mode. */
-		wlen = p->direct ? want / ALIGN * ALIGN : want;
-		if (wlen > 0 && pwrite_full(p->fd, p->pbuf, wlen, (off_t)off) ==
-		    -1) {
-			err_sys(p->e, "%s: write at offset %llu", p->label,
-			    (unsigned long long)off);
-			goto out;
-		}
-		if (wlen < want) {
-			tail_off = off + wlen;
-			tail = want - wlen;
-		}
-		if (!p->direct)
-			(void)sync_file_range(p->fd, (off_t)off, (off_t)want,
-			    SYNC_FILE_RANGE_WRITE);
-		pthread_mutex_lock(&g.mu);
-		g.used = i + 1;
-		pthread_cond_broadcast(&g.cv);
-		pthread_mutex_unlock(&g.mu);
+		ring_put(&g, i);
 		p->done += want;
 		if (p->o->progress != NULL)
 			p->o->progress(p->done, p->o->arg);
 	}
-	if (size > hashed && hash_zeros(md, size - hashed) != 0) {
-		err_set(p->e, "%s: SHA-256 failed", p->label);
-		goto out;
-	}
+	if (size > hashed && hash_zeros(md, size - hashed) != 0)
+		goto sha;
 	rc = 0;
+	goto out;
+sha:
+	err_set(p->e, "%s: SHA-256 failed", p->label);
 out:
-	if (threaded) {
-		pthread_mutex_lock(&g.mu);
-		g.stop = 1;
-		pthread_cond_broadcast(&g.cv);
-		pthread_mutex_unlock(&g.mu);
-		pthread_join(th, NULL);
-	}
-	pthread_mutex_destroy(&g.mu);
-	pthread_cond_destroy(&g.cv);
+	ring_stop(&g);
 	if (p->direct) {
 		(void)fcntl(p->fd, F_SETFL, fl);
 		p->direct = 0;
 	}
-	/* The last chunk's pattern is still in pbuf. */
-	if (rc == 0 && tail > 0 && pwrite_full(p->fd, p->pbuf + wlen, tail,
-	    (off_t)tail_off) == -1)
+	/* The last piece's pattern is still in pbuf. */
+	if (rc == 0 && t.len > 0 && fdio_pwrite_all(p->fd, p->pbuf + t.at,
+	    t.len, (off_t)t.off) == -1)
 		rc = err_sys(p->e, "%s: write at offset %llu", p->label,
-		    (unsigned long long)tail_off);
-	return rc;
-}
-
-/* Reads [off, off+n) back (n <= bufsz) and compares it with the pattern. */
-static int
-check_range(struct pass *p, uint64_t off, size_t n, int *direct)
-{
-	size_t want = n, req = (n + ALIGN - 1) / ALIGN * ALIGN;
-	ssize_t got;
-
-	if (req > p->bufsz)
-		req = n;
-	got = pread_full(p->fd, p->rbuf[0], *direct ? req : n, (off_t)off);
-	if (got < 0 && *direct && errno == EINVAL) {
-		/* The filesystem refused this O_DIRECT read: fall back to
-		 * buffered reads of the range just dropped from the cache. */
-		int fl = fcntl(p->fd, F_GETFL);
-		if (fl != -1)
-			(void)fcntl(p->fd, F_SETFL, fl & ~O_DIRECT);
-		*direct = 0;
-		(void)posix_fadvise(p->fd, (off_t)off, (off_t)n,
-		    POSIX_FADV_DONTNEED);
-		got = pread_full(p->fd, p->rbuf[0], n, (off_t)off);
-	}
-	if (got < 0)
-		return err_sys(p->e, "%s: read-back at offset %llu", p->label,
-		    (unsigned long long)off);
-	if ((size_t)got < want)
-		return err_set(p->e, "%s: read-back: the file is shorter than "
-		    "what was written (offset %llu)", p->label,
-		    (unsigned long long)(off + (uint64_t)got));
-	if (pattern_at(p, off, want) == -1)
-		return -1;
-	if (memcmp(p->rbuf[0], p->pbuf, want) != 0)
-		return err_set(p->e, "%s: verification failed: the bytes read "
-		    "back at offset %llu are not the pattern written",
-		    p->label, (unsigned long long)off);
-	p->r->verified += want;
-	return 0;
-}
-
-uint64_t
-ow_rand_below(uint64_t n)
-{
-	uint64_t x = 0, lim = UINT64_MAX - UINT64_MAX % n;
-
-	do {
-		if (getrandom(&x, sizeof(x), 0) != (ssize_t)sizeof(x))
-			x = (uint64_t)random() << 31 ^ (uint64_t)random();
-	} while (x >= lim);
-	return x % n;
-}
-
-/* Reads back the bytes at virtual offsets [v, v+n) of sp (counting only
- * bytes inside spans), which may cross from one span to the next. */
-static int
-check_virtual(struct pass *p, const struct spans *sp, uint64_t v, uint64_t n,
-    int *direct)
-{
-	while (n > 0) {
-		uint64_t run, off = span_at(sp, v, &run);
-		size_t k = (size_t)(n < run ? n : run);
-
-		if (k > p->bufsz)
-			k = p->bufsz;
-		if (check_range(p, off, k, direct) == -1)
-			return -1;
-		v += k;
-		n -= k;
-	}
-	return 0;
-}
-
-/* Verification of exactly the bytes written (the spans of sp): all of
- * them (VERIFY_FULL), or a NIST SP 800-88 style sample (VERIFY_SAMPLE) of
- * 1 MiB units of those bytes: the first and the last, and one random unit
- * in each of k-2 equal strata between them, where k is 10% of the units but
- * at least VMIN; at most VMIN units are read whole.  Stratifying spreads
- * the sample over the whole file; holes, never written, are never read. */
-static int
-verify(struct pass *p, const struct spans *sp)
-{
-	uint64_t total = sp->total, units = (total + VUNIT - 1) / VUNIT;
-	uint64_t k, strata, lo, hi;
-	int direct = 0, fl, rc = -1;
-
-	if (total == 0)
-		return 0;
-	(void)posix_fadvise(p->fd, 0, 0, POSIX_FADV_DONTNEED);
-	fl = fcntl(p->fd, F_GETFL);
-	if (fl != -1 && fcntl(p->fd, F_SETFL, fl | O_DIRECT) == 0)
-		direct = 1;
-	if (p->o->verify != OW_VERIFY_SAMPLE || units <= VMIN) {
-		struct span_cursor c = { 0, 0 };
-		uint64_t off;
-		size_t n;
-
-		while (span_next(sp, &c, p->bufsz, &off, &n))
-			if (check_range(p, off, n, &direct) == -1)
-				goto out;
-		rc = 0;
-		goto out;
-	}
-	k = units / 10 > VMIN ? units / 10 : VMIN;
-	strata = k - 2;
-	if (check_virtual(p, sp, 0, VUNIT, &direct) == -1)
-		goto out;
-	for (uint64_t s = 0; s < strata; s++) {
-		lo = 1 + s * (units - 2) / strata;
-		hi = 1 + (s + 1) * (units - 2) / strata;
-		if (hi > lo && check_virtual(p, sp, (lo + ow_rand_below(hi - lo)) *
-		    VUNIT, VUNIT, &direct) == -1)
-			goto out;
-	}
-	lo = (units - 1) * VUNIT;
-	rc = check_virtual(p, sp, lo, total - lo, &direct);
-out:
-	/* The fd may be the caller's (ow_fd): give it back as it came. */
-	if (direct && fl != -1)
-		(void)fcntl(p->fd, F_SETFL, fl);
+		    (unsigned long long)t.off);
 	return rc;
 }
 
@@ -455,9 +346,8 @@ ow_work_prefetch(struct ow_work *w)
 		    POSIX_FADV_WILLNEED);
 }
 
-/* Buffers for a pass over total bytes: up to CHUNK each, ALIGN-aligned. */
-static int
-bufs_alloc(struct pass *p, uint64_t total)
+int
+ow_bufs_alloc(struct pass *p, uint64_t total)
 {
 	p->bufsz = total < CHUNK ? (size_t)(total + ALIGN - 1) / ALIGN * ALIGN :
 	    CHUNK;
@@ -475,8 +365,8 @@ bufs_alloc(struct pass *p, uint64_t total)
 	return 0;
 }
 
-static void
-bufs_free(struct pass *p)
+void
+ow_bufs_free(struct pass *p)
 {
 	free(p->rbuf[0]);
 	free(p->pbuf);
@@ -509,7 +399,7 @@ ow_work_write(struct ow_work *w)
 	if (spans_of(p->fd, 0, size, w->mapped == 1 ? &w->before : NULL, ALIGN,
 	    p->label, &w->sp, p->e) != 0)
 		goto out;
-	if (bufs_alloc(p, w->sp.total) != 0)
+	if (ow_bufs_alloc(p, w->sp.total) != 0)
 		goto out;
 	p->random = p->o->pattern == OW_PATTERN_RANDOM;
 	if (p->random && aesctr_init(&p->ctr, p->e) == -1) {
@@ -538,7 +428,7 @@ ow_work_write(struct ow_work *w)
 	rc = 0;
 out:
 	EVP_MD_CTX_free(md);
-	bufs_free(p);
+	ow_bufs_free(p);
 	return rc;
 }
 
@@ -574,7 +464,7 @@ ow_work_settle(struct ow_work *w, int synced)
 		if (spans_of(p->fd, w->end, (uint64_t)st.st_size, NULL, ALIGN,
 		    p->label, &grown, p->e) != 0)
 			goto out;
-		if (p->pbuf == NULL && bufs_alloc(p, grown.total) != 0)
+		if (p->pbuf == NULL && ow_bufs_alloc(p, grown.total) != 0)
 			goto out;
 		if (write_spans(p, &grown) == -1)
 			goto out;
@@ -605,24 +495,9 @@ ow_work_settle(struct ow_work *w, int synced)
 	}
 	rc = 0;
 out:
-	bufs_free(p);
+	ow_bufs_free(p);
 	media_extents_free(&after);
 	spans_free(&grown);
-	return rc;
-}
-
-int
-ow_work_verify(struct ow_work *w)
-{
-	struct pass *p = &w->p;
-	int rc;
-
-	if (bufs_alloc(p, w->sp.total) != 0)
-		return -1;
-	rc = verify(p, &w->sp);
-	bufs_free(p);
-	if (rc == 0 && p->o->phase != NULL)
-		p->o->phase(OW_PHASE_VERIFIED, p->o->arg);
 	return rc;
 }
 
@@ -634,5 +509,5 @@ ow_work_free(struct ow_work *w)
 	if (w->p.random)
 		aesctr_free(&w->p.ctr);
 	w->p.random = 0;
-	bufs_free(&w->p);
+	ow_bufs_free(&w->p);
 }

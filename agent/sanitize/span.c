@@ -8,6 +8,7 @@
  *  - nothing outside [from, to) is ever in a span.
  */
 #include "sanitize/span.h"
+#include "base/array.h"
 #include "base/err.h"
 #include "locate/media.h"
 
@@ -19,17 +20,13 @@
 static int
 add(struct spans *s, uint64_t off, uint64_t end)
 {
+	struct span *v;
+
 	if (end <= off)
 		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct span *v = realloc(s->v, cap * sizeof(*v));
-
-		if (v == NULL)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
+	if ((v = array_grow(s->v, s->n, &s->cap, sizeof(*v), 16)) == NULL)
+		return -1;
+	s->v = v;
 	s->v[s->n++] = (struct span){ off, end - off, 0 };
 	return 0;
 }

@@ -9,7 +9,7 @@
  *  - a failed mlock is counted, never fatal: keys are still wiped, and
  *    core dumps are off anyway (secmem_no_core) while keys are loaded.
  */
-#include "keys/secmem.h"
+#include "base/secmem.h"
 #include "base/err.h"
 
 #include <openssl/crypto.h>

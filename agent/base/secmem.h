@@ -1,5 +1,7 @@
 /*
- * secmem.h: memory for key material (SPEC §7, STYLE §7).
+ * secmem.h: memory for key material (SPEC §7, STYLE §7): the keys of
+ * keys/ and the random-pattern key of sanitize/aesctr.c, so it sits below
+ * both.
  *
  * A secure buffer is its own anonymous mapping: locked in RAM (mlock) where
  * the process may lock memory, excluded from core dumps (MADV_DONTDUMP),
