@@ -72,6 +72,10 @@ int policy_load_dir(const char *dir, const struct config *c,
 int policy_load_file(const char *path, const struct config *c,
     struct policyset *ps, struct diags *d);
 void policy_free(struct policyset *ps);
+/* Whether s is an agreement id: [a-z0-9][a-z0-9-]*, at most max bytes
+ * (policy files allow fewer than the keystore, whose ids they fit in).
+ * 1 or 0. */
+int policy_valid_id(const char *s, size_t max);
 /* The agreement with this id, or NULL. */
 const struct agreement *policy_find(const struct policyset *ps,
     const char *id);
