@@ -65,15 +65,15 @@ policy_on_key(void *arg, const char *file, int line, const char *section,
 		    "section", name);
 		return -1;
 	case WHERE_AGREEMENT:
-		k = find_key(st, line, section, name, policy_akeys, A_COUNT, policy_dkeys,
-		    D_COUNT, "a [dataset \"NAME\"] section");
+		k = find_key(st, line, section, name, policy_akeys, A_COUNT,
+		    policy_dkeys, D_COUNT, "a [dataset \"NAME\"] section");
 		if (k < 0)
 			return -1;
 		seen = &st->aline[k];
 		break;
 	default:
-		k = find_key(st, line, section, name, policy_dkeys, D_COUNT, policy_akeys,
-		    A_COUNT, "[agreement]");
+		k = find_key(st, line, section, name, policy_dkeys, D_COUNT,
+		    policy_akeys, A_COUNT, "[agreement]");
 		if (k < 0)
 			return -1;
 		seen = &st->meta[st->cur].line[k];
