@@ -86,7 +86,7 @@ int dataset_pattern(const struct agreement *a, const struct dataset *ds);
 const char *method_name(int m);	/* "overwrite", "crypto-shred", "auto" */
 /* Whether dataset ds of a is exempt from disposal (de-identified, or
  * otherwise retained with a reason): never in any scope, and what it
- * matches is kept (plan/scope.c). */
+ * matches is kept (plan/scope_guard.c). */
 int dataset_exempt(const struct agreement *a, size_t ds);
 
 #endif

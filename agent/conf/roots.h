@@ -1,6 +1,6 @@
 /*
  * roots.h: allowed_roots, the directories lethe may destroy files in
- * (SPEC §3): parsed and refused here, for config.c.
+ * (SPEC §3): parsed and refused here, for config_load.c.
  */
 #ifndef LETHE_ROOTS_H
 #define LETHE_ROOTS_H

@@ -114,7 +114,7 @@ ks_unwrap(const struct keystore *ks, const struct ks_entry *x, struct dek *k,
 		return -1;
 	n = kek_unwrap(ks->kek, x->wrapped, KS_WRAPPED_LEN, buf);
 	if (n != DEK_LEN) {
-		err_set(e, "%s: key %s does not ks_unwrap under the KEK",
+		err_set(e, "%s: key %s does not unwrap under the KEK",
 		    ks->path, x->id);
 		goto out;
 	}
