@@ -27,13 +27,13 @@ ev_on_terminate(struct replay *rp, const struct jrec *r)
 		return -1;
 	t = (struct ev_termination *)events_termination(ev, a);
 	if (t == NULL) {
-		if (ev_grow(&ev->term, ev->nterm, sizeof(*ev->term)) != 0 ||
-		    strmap_put(&ev->by_term, a, ev->nterm) != 0) {
+		if ((t = ev_append(rp, &ev->term, &ev->nterm,
+		    sizeof(*t))) == NULL)
+			return -1;
+		if (strmap_put(&ev->by_term, a, ev->nterm - 1) != 0) {
 			rp->oom = 1;
 			return -1;
 		}
-		t = &ev->term[ev->nterm++];
-		memset(t, 0, sizeof(*t));
 		t->agreement = ev_xdup(rp, a);
 	}
 	free(t->by);
@@ -135,12 +135,8 @@ ev_on_hold(struct replay *rp, const struct jrec *r)
 		return ev_bad(rp, r, "bad hold id", id);
 	if (events_hold(ev, id) != NULL)
 		return ev_bad(rp, r, "duplicate hold id", id);
-	if (ev_grow(&ev->hold, ev->nhold, sizeof(*ev->hold)) != 0) {
-		rp->oom = 1;
+	if ((h = ev_append(rp, &ev->hold, &ev->nhold, sizeof(*h))) == NULL)
 		return -1;
-	}
-	h = &ev->hold[ev->nhold++];
-	memset(h, 0, sizeof(*h));
 	snprintf(h->id, sizeof(h->id), "%s", id);
 	h->agreement = ev_xdup(rp, a);
 	h->reason = ev_xdup(rp, jrec_get(r, "reason"));
@@ -186,12 +182,8 @@ ev_on_notice(struct replay *rp, const struct jrec *r)
 
 	if (a == NULL)
 		return -1;
-	if (ev_grow(&ev->notice, ev->nnotice, sizeof(*ev->notice)) != 0) {
-		rp->oom = 1;
+	if ((n = ev_append(rp, &ev->notice, &ev->nnotice, sizeof(*n))) == NULL)
 		return -1;
-	}
-	n = &ev->notice[ev->nnotice++];
-	memset(n, 0, sizeof(*n));
 	n->agreement = ev_xdup(rp, a);
 	n->trigger = ev_xdup(rp, t != NULL ? t : "termination");
 	n->planned = DAY_NONE;

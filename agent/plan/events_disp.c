@@ -47,13 +47,12 @@ ev_on_disp_start(struct replay *rp, const struct jrec *r)
 		return -1;
 	if (find_disp(rp, id) != NULL)
 		return ev_bad(rp, r, "duplicate disposition id", id);
-	if (ev_grow(&ev->disp, ev->ndisp, sizeof(*ev->disp)) != 0 ||
-	    strmap_put(&ev->by_disp, id, ev->ndisp) != 0) {
+	if ((d = ev_append(rp, &ev->disp, &ev->ndisp, sizeof(*d))) == NULL)
+		return -1;
+	if (strmap_put(&ev->by_disp, id, ev->ndisp - 1) != 0) {
 		rp->oom = 1;
 		return -1;
 	}
-	d = &ev->disp[ev->ndisp++];
-	memset(d, 0, sizeof(*d));
 	d->id = ev_xdup(rp, id);
 	d->agreement = ev_xdup(rp, a);
 	d->trigger = ev_xdup(rp, t);
@@ -200,12 +199,8 @@ ev_on_accept(struct replay *rp, const struct jrec *r)
 
 	if (ev_need(rp, r, "reason") == NULL)
 		return -1;
-	if (ev_grow(&ev->accept, ev->naccept, sizeof(*ev->accept)) != 0) {
-		rp->oom = 1;
+	if ((x = ev_append(rp, &ev->accept, &ev->naccept, sizeof(*x))) == NULL)
 		return -1;
-	}
-	x = &ev->accept[ev->naccept++];
-	memset(x, 0, sizeof(*x));
 	x->seq = r->seq;
 	x->at = r->time;
 	x->kind = ev_xdup(rp, jrec_get(r, "kind"));

@@ -33,6 +33,21 @@ ev_grow(void *vp, size_t n, size_t sz)
 	return 0;
 }
 
+void *
+ev_append(struct replay *rp, void *v, size_t *n, size_t sz)
+{
+	unsigned char *p;
+
+	if (ev_grow(v, *n, sz) != 0) {
+		rp->oom = 1;
+		return NULL;
+	}
+	p = *(unsigned char **)v + *n * sz;
+	memset(p, 0, sz);
+	(*n)++;
+	return p;
+}
+
 char *
 ev_xdup(struct replay *rp, const char *s)
 {

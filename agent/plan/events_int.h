@@ -28,6 +28,9 @@ struct replay {
  * capacity doubles at powers of two, so it needs no field of its own.
  * Returns 0, or -1 when out of memory. */
 int ev_grow(void *v, size_t n, size_t sz);
+/* Appends a zeroed element of size sz to the array *v of *n (ev_grow's
+ * capacity) and returns it; NULL when out of memory (rp->oom set). */
+void *ev_append(struct replay *rp, void *v, size_t *n, size_t sz);
 /* strdup(s), NULL for NULL; out of memory sets rp->oom. */
 char *ev_xdup(struct replay *rp, const char *s);
 /* Sets *rp->e to "PATH:SEQ: EVENT event: WHAT 'KEY'".  Returns -1. */
