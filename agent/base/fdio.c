@@ -1,60 +1,61 @@
-/* fdio.c: whole reads and writes (see fdio.h). */
+/* fdio.c: whole reads and writes on a descriptor (see fdio.h). */
 #include "base/fdio.h"
 
 #include <errno.h>
 #include <unistd.h>
 
-/* Reads with pread from off, or with read when off is negative. */
-static ssize_t
-read_loop(int fd, unsigned char *buf, size_t n, off_t off)
+ssize_t
+fdio_pread_full(int fd, void *buf, size_t n, off_t off, size_t *got)
 {
-	size_t got = 0;
+	size_t have = 0;
 
-	while (got < n) {
-		ssize_t r = off < 0 ? read(fd, buf + got, n - got) :
-		    pread(fd, buf + got, n - got, off + (off_t)got);
+	while (have < n) {
+		ssize_t r = pread(fd, (char *)buf + have, n - have,
+		    off + (off_t)have);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+			if (got != NULL)
+				*got = have;
 			return -1;
 		}
 		if (r == 0)
 			break;
-		got += (size_t)r;
+		have += (size_t)r;
 	}
-	return (ssize_t)got;
+	if (got != NULL)
+		*got = have;
+	return (ssize_t)have;
 }
 
-ssize_t
-fdio_read_full(int fd, void *buf, size_t n)
+/* write (off < 0) or pwrite at off, all of it. */
+static int
+put_all(int fd, const void *buf, size_t n, off_t off)
 {
-	return read_loop(fd, buf, n, -1);
-}
+	size_t put = 0;
 
-ssize_t
-fdio_pread_full(int fd, void *buf, size_t n, off_t off)
-{
-	if (off < 0) {
-		errno = EINVAL;
-		return -1;
+	while (put < n) {
+		ssize_t w = off < 0 ? write(fd, (const char *)buf + put, n - put) :
+		    pwrite(fd, (const char *)buf + put, n - put, off + (off_t)put);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w == 0)
+			errno = EIO;	/* no progress: never spin */
+		if (w <= 0)
+			return -1;
+		put += (size_t)w;
 	}
-	return read_loop(fd, buf, n, off);
+	return 0;
 }
 
 int
-fdio_write_full(int fd, const void *buf, size_t n)
+fdio_write_all(int fd, const void *buf, size_t n)
 {
-	const unsigned char *p = buf;
+	return put_all(fd, buf, n, -1);
+}
 
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+int
+fdio_pwrite_all(int fd, const void *buf, size_t n, off_t off)
+{
+	return off < 0 ? (errno = EINVAL, -1) : put_all(fd, buf, n, off);
 }

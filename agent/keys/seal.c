@@ -23,6 +23,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,26 @@
 #define CCHUNK (SEAL_CHUNK + SEAL_TAG)	/* a full chunk on the wire */
 #define AAD_LEN (SEAL_HEADER_LEN + 8 + 1)
 #define MAX_CHUNKS (UINT64_C(1) << 32)
+
+/* Reads until n bytes or the end of the stream (a pipe, so not pread:
+ * base/fdio.h has no plain read).  Returns the count, or -1. */
+static ssize_t
+read_full(int fd, unsigned char *buf, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
 
 static void
 put_be(unsigned char *p, uint64_t v, int n)
@@ -81,7 +102,7 @@ int
 seal_peek(int fd, struct seal_header *h, struct err *e)
 {
 	unsigned char b[SEAL_HEADER_LEN];
-	ssize_t got = fdio_pread_full(fd, b, sizeof(b), 0);
+	ssize_t got = fdio_pread_full(fd, b, sizeof(b), 0, NULL);
 
 	if (got < 0)
 		return err_sys(e, "cannot read the sealed header");
@@ -92,7 +113,7 @@ int
 seal_is_sealed(int fd)
 {
 	char b[8];
-	ssize_t r = fdio_pread_full(fd, b, sizeof(b), 0);
+	ssize_t r = fdio_pread_full(fd, b, sizeof(b), 0, NULL);
 
 	if (r < 0)
 		return -1;
@@ -192,7 +213,7 @@ static int
 pass_flush(struct pass *p, int out, size_t o, uint64_t n,
     seal_progress progress, void *arg, struct err *e)
 {
-	if (fdio_write_full(out, p->ob, o) != 0)
+	if (fdio_write_all(out, p->ob, o) != 0)
 		return err_sys(e, "write");
 	p->done += n;
 	if (progress != NULL)
@@ -248,12 +269,12 @@ seal_stream(int in, int out, const struct dek *k, seal_progress progress,
 	memcpy(aad, hdr, SEAL_HEADER_LEN);
 	if (pass_open(&p, k->key, 1, e) != 0)
 		goto out;
-	if (fdio_write_full(out, hdr, sizeof(hdr)) != 0) {
+	if (fdio_write_all(out, hdr, sizeof(hdr)) != 0) {
 		err_sys(e, "write");
 		goto out;
 	}
 	while (!eof) {
-		ssize_t got = fdio_read_full(in, p.ib, p.ilen);
+		ssize_t got = read_full(in, p.ib, p.ilen);
 		size_t o;
 
 		if (got < 0) {
@@ -322,7 +343,7 @@ unseal_stream(int in, int out, seal_lookup lookup, void *arg,
 	ssize_t got;
 	int rc = -1, eof = 0;
 
-	got = fdio_read_full(in, hdr, sizeof(hdr));
+	got = read_full(in, hdr, sizeof(hdr));
 	if (got < 0)
 		return err_sys(e, "read");
 	if (got < (ssize_t)sizeof(hdr) && got >= 8 &&
@@ -340,7 +361,7 @@ unseal_stream(int in, int out, seal_lookup lookup, void *arg,
 	while (!eof) {
 		size_t o;
 
-		got = fdio_read_full(in, p.ib, p.ilen);
+		got = read_full(in, p.ib, p.ilen);
 		if (got < 0) {
 			err_sys(e, "read");
 			goto out;

@@ -42,7 +42,7 @@ write_at(int dirfd, const char *name, const void *buf, size_t len,
 		err_sys(e, "%s: chmod", name);
 		goto out;
 	}
-	if (fdio_write_full(fd, p, len) != 0) {
+	if (fdio_write_all(fd, p, len) != 0) {
 		err_sys(e, "%s: write", name);
 		goto out;
 	}
