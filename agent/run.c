@@ -477,17 +477,12 @@ notice_sent(struct runner *rn, const struct agreement *a,
 {
 	day_t today = tz_date_at(a->timezone, time(NULL));
 	day_t term;
-	day_t dl;
-	day_t due = date_add(today, a->notice_before);
 	char planned[11];
 	struct err e;
 
 	if (date_parse(terminated, &term) != 0)
 		return 0;	/* not a notice id lethe made */
-	dl = date_add(term, a->after_termination);
-	if (due > dl)
-		due = dl;
-	date_format(due, planned);
+	date_format(sched_notice_end(a, term, today, NULL), planned);
 	if (journal_appendv(&rn->j, &e, "notice-sent", "agreement", a->id,
 	    "trigger", "termination", "terminated", terminated, "planned",
 	    planned, "to", a->contact, NULL) != 0) {

@@ -7,6 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Formats into e->msg (truncated safely). */
+static void
+err_vset(struct err *e, const char *fmt, va_list ap)
+{
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
 int
 err_set(struct err *e, const char *fmt, ...)
 {
@@ -15,7 +22,7 @@ err_set(struct err *e, const char *fmt, ...)
 	if (e == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	err_vset(e, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -30,13 +37,58 @@ err_sys(struct err *e, const char *fmt, ...)
 	if (e == NULL)
 		return -1;
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	err_vset(e, fmt, ap);
 	va_end(ap);
 	len = strlen(e->msg);
 	if (len < sizeof(e->msg))
 		snprintf(e->msg + len, sizeof(e->msg) - len, ": %s",
 		    strerror(saved));
 	errno = saved;
+	return -1;
+}
+
+/* Puts fmt's text and sep before what e->msg says (the whole kept to
+ * e->msg's size: the inner message is what is cut). */
+static void
+err_vprepend(struct err *e, const char *sep, const char *fmt, va_list ap)
+{
+	char inner[sizeof(e->msg)];
+	size_t sl = strlen(sep);
+	int n;
+
+	snprintf(inner, sizeof(inner), "%s", e->msg);
+	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	if (n >= 0 && (size_t)n + sl < sizeof(e->msg)) {
+		size_t off = (size_t)n, room = sizeof(e->msg) - off - sl;
+		size_t il = strlen(inner);
+		memcpy(e->msg + off, sep, sl);
+		off += sl;
+		if (il > room - 1)
+			il = room - 1;
+		memcpy(e->msg + off, inner, il);
+		e->msg[off + il] = '\0';
+	}
+}
+
+int
+err_prefix(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vprepend(e, ": ", fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+err_prepend(struct err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err_vprepend(e, "", fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -106,28 +158,4 @@ diag_free(struct diags *d)
 	free(d->v);
 	d->v = NULL;
 	d->n = d->cap = d->nwarn = 0;
-}
-
-int
-err_prefix(struct err *e, const char *fmt, ...)
-{
-	char inner[sizeof(e->msg)];
-	va_list ap;
-	int n;
-
-	snprintf(inner, sizeof(inner), "%s", e->msg);
-	va_start(ap, fmt);
-	n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-	if (n >= 0 && (size_t)n + 2 < sizeof(e->msg)) {
-		size_t off = (size_t)n, room = sizeof(e->msg) - off - 2;
-		size_t il = strlen(inner);
-		e->msg[off++] = ':';
-		e->msg[off++] = ' ';
-		if (il > room - 1)
-			il = room - 1;
-		memcpy(e->msg + off, inner, il);
-		e->msg[off + il] = '\0';
-	}
-	return -1;
 }

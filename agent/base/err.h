@@ -25,6 +25,9 @@ int err_sys(struct err *e, const char *fmt, ...)
  * a caller that knows the context the callee did not.  Returns -1. */
 int err_prefix(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same without the ": " ("DIR/" + "NAME: what it said").  Returns -1. */
+int err_prepend(struct err *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* A list of diagnostics, "FILE:LINE: message" each, for `lethe check` and
  * every loader that must report all problems rather than the first. */

@@ -244,17 +244,154 @@ kill_group(pid_t pid, int sig)
 	(void)kill(pid, sig);	/* in case setpgid lost a race */
 }
 
+/* One command being run: its pipes, its clock and how far it got. */
+struct run {
+	struct spawn_io *io;
+	const char *prog;		/* for messages */
+	pid_t pid;
+	int pin[2], pout[2], perr[2];
+	struct timespec t0;
+	size_t inoff, elen;
+	long limit_ms, exited_ms;
+	int edone, exited, termed, killed;
+};
+
+/* Makes the pipes and forks; in the parent, keeps its own ends only.
+ * Returns 0, or -1 with *e set (no child then). */
+static int
+start(struct run *r, char *const argv[], struct err *e)
+{
+	struct spawn_io *io = r->io;
+
+	if ((io->infd < 0 && pipe2(r->pin, O_CLOEXEC) == -1) ||
+	    pipe2(r->pout, O_CLOEXEC) == -1 || pipe2(r->perr, O_CLOEXEC) == -1)
+		return err_sys(e, "%s: pipe", r->prog);
+	clock_gettime(CLOCK_MONOTONIC, &r->t0);
+	r->pid = fork();
+	if (r->pid == -1)
+		return err_sys(e, "%s: fork", r->prog);
+	if (r->pid == 0)
+		child(argv, io->infd >= 0 ? io->infd : r->pin[0], r->pout[1],
+		    r->perr[1]);
+	(void)setpgid(r->pid, r->pid);
+	if (r->pin[0] != -1)
+		close(r->pin[0]);
+	close(r->pout[1]);
+	close(r->perr[1]);
+	r->pin[0] = r->pout[1] = r->perr[1] = -1;
+	if (r->pin[1] != -1)
+		(void)fcntl(r->pin[1], F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* Notes an exit, enforces the time limit (SIGTERM, then SIGKILL after
+ * the grace period) and closes stdin once it is written or the command is
+ * being stopped.  Returns 1 when the run is over, else 0. */
+static int
+settle(struct run *r)
+{
+	long now;
+	int st = 0;
+
+	if (!r->exited && waitpid(r->pid, &st, WNOHANG) == r->pid) {
+		r->exited = 1;
+		r->io->status = st;
+		r->exited_ms = ms_since(&r->t0);
+	}
+	now = ms_since(&r->t0);
+	if (r->exited && (r->pout[0] == -1 && r->perr[0] == -1))
+		return 1;
+	if (r->exited && now - r->exited_ms >= DRAIN_MS)
+		return 1;	/* a background child holds the pipes */
+	if (!r->exited && r->limit_ms >= 0 && now >= r->limit_ms &&
+	    !r->termed) {
+		r->termed = r->io->timed_out = 1;
+		kill_group(r->pid, SIGTERM);
+	}
+	if (!r->exited && r->termed && !r->killed &&
+	    now >= r->limit_ms + SPAWN_GRACE_S * 1000) {
+		r->killed = 1;
+		kill_group(r->pid, SIGKILL);
+	}
+	if (r->pin[1] != -1 && (r->inoff == r->io->inlen || r->termed)) {
+		close(r->pin[1]);
+		r->pin[1] = -1;
+	}
+	return 0;
+}
+
+/* Waits a slice for the pipes, then feeds stdin and reads stdout and
+ * stderr as far as they are ready.  Returns 0, or -1 with *e set. */
+static int
+pump(struct run *r, struct err *e)
+{
+	struct spawn_io *io = r->io;
+	struct pollfd pf[3];
+	nfds_t np = 0;
+	int iw = -1, ix = -1, ie = -1;
+
+	if (r->pin[1] != -1) {
+		iw = (int)np;
+		pf[np++] = (struct pollfd){ r->pin[1], POLLOUT, 0 };
+	}
+	if (r->pout[0] != -1) {
+		ix = (int)np;
+		pf[np++] = (struct pollfd){ r->pout[0], POLLIN, 0 };
+	}
+	if (r->perr[0] != -1) {
+		ie = (int)np;
+		pf[np++] = (struct pollfd){ r->perr[0], POLLIN, 0 };
+	}
+	if (poll(pf, np, r->exited ? 10 : SLICE_MS) < 0)
+		return errno == EINTR ? 0 : err_sys(e, "%s: poll", r->prog);
+	if (iw >= 0 && pf[iw].revents) {
+		ssize_t k = write(r->pin[1], (const char *)io->in + r->inoff,
+		    io->inlen - r->inoff);
+		if (k > 0)
+			r->inoff += (size_t)k;
+		else if (k < 0 && errno != EINTR && errno != EAGAIN)
+			r->inoff = io->inlen;	/* it stopped reading */
+	}
+	if (ix >= 0 && pf[ix].revents &&
+	    read_out(io, &r->pout[0], 0, &r->elen, &r->edone, e) != 0)
+		return -1;
+	if (ie >= 0 && pf[ie].revents &&
+	    read_out(io, &r->perr[0], 1, &r->elen, &r->edone, e) != 0)
+		return -1;
+	return 0;
+}
+
+/* Waits for a child that has not exited (killing it first when the run
+ * failed), and closes every pipe end still open. */
+static void
+finish(struct run *r, int failed)
+{
+	if (r->pid > 0 && !r->exited) {
+		int st = 0;
+
+		if (failed)
+			kill_group(r->pid, SIGKILL);
+		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+			;
+		r->io->status = st;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (r->pin[i] != -1)
+			close(r->pin[i]);
+		if (r->pout[i] != -1)
+			close(r->pout[i]);
+		if (r->perr[i] != -1)
+			close(r->perr[i]);
+	}
+}
+
 int
 spawn_run(char *const argv[], struct spawn_io *io, struct err *e)
 {
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 };
+	struct run r = { .io = io, .pid = -1, .pin = { -1, -1 },
+	    .pout = { -1, -1 }, .perr = { -1, -1 }, .exited_ms = -1 };
 	struct sigaction ign, old;
-	struct timespec t0;
-	size_t inoff = 0, elen = 0;
-	long limit_ms = io->timeout_s > 0 ? (long)io->timeout_s * 1000 : -1;
-	long exited_ms = -1;
-	int rc = -1, edone = 0, exited = 0, termed = 0, killed = 0;
-	pid_t pid;
+	int rc = -1;
 
 	io->out = NULL;
 	io->outlen = 0;
@@ -263,123 +400,22 @@ spawn_run(char *const argv[], struct spawn_io *io, struct err *e)
 	io->status = 0;
 	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/')
 		return err_set(e, "no program to run (an absolute path)");
+	r.prog = argv[0];
+	r.limit_ms = io->timeout_s > 0 ? (long)io->timeout_s * 1000 : -1;
 	if ((io->out = malloc(io->outmax ? io->outmax : 1)) == NULL)
 		return err_set(e, "%s: out of memory", argv[0]);
-	if ((io->infd < 0 && pipe2(pin, O_CLOEXEC) == -1) ||
-	    pipe2(pout, O_CLOEXEC) == -1 || pipe2(perr, O_CLOEXEC) == -1) {
-		err_sys(e, "%s: pipe", argv[0]);
-		goto out;
-	}
 	memset(&ign, 0, sizeof(ign));
 	ign.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &ign, &old);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pid = fork();
-	if (pid == -1) {
-		err_sys(e, "%s: fork", argv[0]);
-		sigaction(SIGPIPE, &old, NULL);
-		goto out;
+	if (start(&r, argv, e) == 0) {
+		while (!settle(&r))
+			if (pump(&r, e) != 0)
+				goto out;
+		rc = 0;
 	}
-	if (pid == 0)
-		child(argv, io->infd >= 0 ? io->infd : pin[0], pout[1],
-		    perr[1]);
-	(void)setpgid(pid, pid);
-	if (pin[0] != -1)
-		close(pin[0]);
-	close(pout[1]);
-	close(perr[1]);
-	pin[0] = pout[1] = perr[1] = -1;
-	if (pin[1] != -1)
-		(void)fcntl(pin[1], F_SETFL, O_NONBLOCK);
-	for (;;) {
-		struct pollfd pf[3];
-		nfds_t np = 0;
-		int iw = -1, ix = -1, ie = -1, wait_ms = SLICE_MS, st = 0;
-		long now;
-		pid_t w;
-
-		if (!exited) {
-			w = waitpid(pid, &st, WNOHANG);
-			if (w == pid) {
-				exited = 1;
-				io->status = st;
-				exited_ms = ms_since(&t0);
-			}
-		}
-		now = ms_since(&t0);
-		if (exited && (pout[0] == -1 && perr[0] == -1))
-			break;
-		if (exited && now - exited_ms >= DRAIN_MS)
-			break;		/* a background child holds the pipes */
-		if (!exited && limit_ms >= 0 && now >= limit_ms && !termed) {
-			termed = io->timed_out = 1;
-			kill_group(pid, SIGTERM);
-		}
-		if (!exited && termed && !killed &&
-		    now >= limit_ms + SPAWN_GRACE_S * 1000) {
-			killed = 1;
-			kill_group(pid, SIGKILL);
-		}
-		if (pin[1] != -1 && (inoff == io->inlen || termed)) {
-			close(pin[1]);
-			pin[1] = -1;
-		}
-		if (pin[1] != -1) {
-			iw = (int)np;
-			pf[np++] = (struct pollfd){ pin[1], POLLOUT, 0 };
-		}
-		if (pout[0] != -1) {
-			ix = (int)np;
-			pf[np++] = (struct pollfd){ pout[0], POLLIN, 0 };
-		}
-		if (perr[0] != -1) {
-			ie = (int)np;
-			pf[np++] = (struct pollfd){ perr[0], POLLIN, 0 };
-		}
-		if (exited)
-			wait_ms = 10;
-		if (poll(pf, np, wait_ms) < 0) {
-			if (errno == EINTR)
-				continue;
-			err_sys(e, "%s: poll", argv[0]);
-			goto reap;
-		}
-		if (iw >= 0 && pf[iw].revents) {
-			ssize_t k = write(pin[1], (const char *)io->in + inoff,
-			    io->inlen - inoff);
-			if (k > 0)
-				inoff += (size_t)k;
-			else if (k < 0 && errno != EINTR && errno != EAGAIN)
-				inoff = io->inlen;	/* it stopped reading */
-		}
-		if (ix >= 0 && pf[ix].revents &&
-		    read_out(io, &pout[0], 0, &elen, &edone, e) != 0)
-			goto reap;
-		if (ie >= 0 && pf[ie].revents &&
-		    read_out(io, &perr[0], 1, &elen, &edone, e) != 0)
-			goto reap;
-	}
-	rc = 0;
-reap:
-	if (!exited) {
-		int st = 0;
-
-		if (rc != 0)
-			kill_group(pid, SIGKILL);
-		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
-			;
-		io->status = st;
-	}
-	sigaction(SIGPIPE, &old, NULL);
 out:
-	for (int i = 0; i < 2; i++) {
-		if (pin[i] != -1)
-			close(pin[i]);
-		if (pout[i] != -1)
-			close(pout[i]);
-		if (perr[i] != -1)
-			close(perr[i]);
-	}
+	finish(&r, rc != 0);
+	sigaction(SIGPIPE, &old, NULL);
 	if (rc != 0) {
 		free(io->out);
 		io->out = NULL;

@@ -19,6 +19,7 @@
 #include "conf/directive.h"
 #include "state/durable.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "plan/events.h"
 #include "state/journal.h"
 #include "plan/sched.h"
@@ -83,7 +84,7 @@ cmd_terminate(struct ctx *x, int argc, char **argv)
 		goto out;
 	printf("%s: terminated on %s%s; disposal deadline %s\n", a->id, d1,
 	    t != NULL ? " (replaces the earlier record)" : "",
-	    date_format(date_add(date, a->after_termination), d2));
+	    date_format(sched_termination_deadline(a, date), d2));
 	rc = session_seal(x, &s, 1) == 0 ? EXIT_OK : EXIT_FAIL;
 out:
 	session_end(&s);
@@ -93,26 +94,13 @@ out:
 static int
 sha256_hex(const char *buf, size_t len, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[32];
 	unsigned int n = 0;
 
 	if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
 		return -1;
-	for (int i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	hex_encode(md, 32, out);
 	return 0;
-}
-
-static day_t
-directive_deadline(const struct agreement *a, day_t received, day_t schedule)
-{
-	day_t limit = date_add(received, a->after_request);
-
-	return schedule != DAY_NONE && schedule < limit ? schedule : limit;
 }
 
 static int
@@ -207,7 +195,7 @@ directive_add(struct ctx *x, const char *file, int force)
 	if (session_append(&s, "directive-add", f, sizeof(f) / sizeof(f[0]) -
 	    (future ? 0 : 1)) != 0)
 		goto out;
-	date_format(directive_deadline(policy_find(&x->ps, dv.agreement),
+	date_format(sched_directive_deadline(policy_find(&x->ps, dv.agreement),
 	    dv.received, dv.schedule), dl);
 	printf("%s: directive for %s recorded (received %s, %s %s, "
 	    "deadline %s)\n", id, dv.agreement, rec,

@@ -5,8 +5,8 @@
  * directory and every policy file.  They are never data: a dataset glob
  * that can reach one is a policy error (`lethe check`, and every command
  * that would act, refuse it), and the scope of a disposition subtracts
- * them by object as well (plan/scope.c), should a hard link or a bind
- * mount bring one into reach anyway.
+ * them by object as well (plan/scope_resolve.c), should a hard link or a
+ * bind mount bring one into reach anyway.
  */
 #ifndef LETHE_OWN_H
 #define LETHE_OWN_H

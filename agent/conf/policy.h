@@ -72,6 +72,10 @@ int policy_load_dir(const char *dir, const struct config *c,
 int policy_load_file(const char *path, const struct config *c,
     struct policyset *ps, struct diags *d);
 void policy_free(struct policyset *ps);
+/* Whether s is an agreement id: [a-z0-9][a-z0-9-]*, at most max bytes
+ * (policy files allow fewer than the keystore, whose ids they fit in).
+ * 1 or 0. */
+int policy_valid_id(const char *s, size_t max);
 /* The agreement with this id, or NULL. */
 const struct agreement *policy_find(const struct policyset *ps,
     const char *id);
@@ -82,7 +86,7 @@ int dataset_pattern(const struct agreement *a, const struct dataset *ds);
 const char *method_name(int m);	/* "overwrite", "crypto-shred", "auto" */
 /* Whether dataset ds of a is exempt from disposal (de-identified, or
  * otherwise retained with a reason): never in any scope, and what it
- * matches is kept (plan/scope.c). */
+ * matches is kept (plan/scope_guard.c). */
 int dataset_exempt(const struct agreement *a, size_t ds);
 
 #endif

@@ -41,7 +41,7 @@ int strict_stat(const char *path, const char *what, const struct stat *st,
 
 /* strict_path over everything a loaded config makes root trust besides
  * the config file itself (config_load checks that) and the policies
- * (policy.c checks those as it reads them): state_dir, the KEK, the
+ * (policy_load.c checks those as it reads them): state_dir, the KEK, the
  * signing key, certificate and chain, and the sendmail and tsa_command
  * programs (their first word, split as spawn_parse splits it).  Returns 0
  * when all are trusted (always when euid is not 0), else -1. */

@@ -8,6 +8,7 @@
  *  - buffers that held wrapped keys are cleansed when freed.
  */
 #include "keys/ksfile.h"
+#include "conf/policy.h"
 #include "base/hex.h"
 #include "base/err.h"
 #include "keys/kek.h"
@@ -39,15 +40,7 @@ ksfile_valid_date(const char *s)
 int
 ksfile_valid_agreement(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 64 || s[0] == '-')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		    isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return 0;
-	return 1;
+	return policy_valid_id(s, 64);
 }
 
 int

@@ -48,7 +48,7 @@ int ksfile_parse(const char *label, char *text, size_t body,
 int ksfile_format(const struct ks_entry *v, size_t n, const unsigned char *kek,
     char **buf, size_t *len, size_t *cap, struct err *e);
 
-/* Field checks shared with keystore.c.  1 or 0. */
+/* Field checks shared with the keystore's files.  1 or 0. */
 int ksfile_valid_date(const char *s);		/* YYYY-MM-DD */
 int ksfile_valid_agreement(const char *s);	/* [a-z0-9][a-z0-9-]{0,63} */
 int ksfile_valid_token(const char *s, size_t max); /* printable, no blanks */

@@ -16,6 +16,7 @@
  */
 #include "keys/seal.h"
 #include "base/err.h"
+#include "base/fdio.h"
 #include "base/secmem.h"
 
 #include <openssl/crypto.h>
@@ -23,12 +24,9 @@
 #include <openssl/rand.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define VERSION 1
@@ -38,7 +36,8 @@
 #define AAD_LEN (SEAL_HEADER_LEN + 8 + 1)
 #define MAX_CHUNKS (UINT64_C(1) << 32)
 
-/* Reads until n bytes or end of file.  Returns the count, or -1. */
+/* Reads until n bytes or the end of the stream (a pipe, so not pread:
+ * base/fdio.h has no plain read).  Returns the count, or -1. */
 static ssize_t
 read_full(int fd, unsigned char *buf, size_t n)
 {
@@ -46,32 +45,15 @@ read_full(int fd, unsigned char *buf, size_t n)
 
 	while (got < n) {
 		ssize_t r = read(fd, buf + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
 			return -1;
-		}
 		if (r == 0)
 			break;
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
-}
-
-static int
-write_full(int fd, const unsigned char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, buf, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 static void
@@ -120,31 +102,19 @@ int
 seal_peek(int fd, struct seal_header *h, struct err *e)
 {
 	unsigned char b[SEAL_HEADER_LEN];
-	size_t got = 0;
+	ssize_t got = fdio_pread_full(fd, b, sizeof(b), 0, NULL);
 
-	while (got < sizeof(b)) {
-		ssize_t r = pread(fd, b + got, sizeof(b) - got, (off_t)got);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return err_sys(e, "cannot read the sealed header");
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	return seal_parse_header(b, got, h, e);
+	if (got < 0)
+		return err_sys(e, "cannot read the sealed header");
+	return seal_parse_header(b, (size_t)got, h, e);
 }
 
 int
 seal_is_sealed(int fd)
 {
 	char b[8];
-	ssize_t r;
+	ssize_t r = fdio_pread_full(fd, b, sizeof(b), 0, NULL);
 
-	do
-		r = pread(fd, b, sizeof(b), 0);
-	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -1;
 	return r == (ssize_t)sizeof(b) && memcmp(b, SEAL_MAGIC, 8) == 0;
@@ -198,15 +168,93 @@ gcm_new(const unsigned char *key, int enc)
 	return c;
 }
 
+/* One stream's buffers and cipher: ib what is read, ob what is written;
+ * the plaintext side is cleansed before it is freed. */
+struct pass {
+	unsigned char *ib, *ob;
+	size_t ilen, olen;
+	int enc;		/* sealing: ib is plaintext; opening: ob */
+	EVP_CIPHER_CTX *c;
+	uint64_t idx;		/* the next chunk's index */
+	uint64_t done;		/* bytes reported to progress */
+};
+
+static int
+pass_open(struct pass *p, const unsigned char *key, int enc, struct err *e)
+{
+	memset(p, 0, sizeof(*p));
+	p->enc = enc;
+	p->ilen = (size_t)BATCH * (enc ? SEAL_CHUNK : CCHUNK);
+	p->olen = (size_t)BATCH * (enc ? CCHUNK : SEAL_CHUNK);
+	p->ib = malloc(p->ilen);
+	p->ob = malloc(p->olen);
+	if (p->ib == NULL || p->ob == NULL)
+		return err_set(e, "out of memory");
+	if ((p->c = gcm_new(key, enc)) == NULL)
+		return err_set(e, "cannot set up AES-256-GCM");
+	return 0;
+}
+
+static void
+pass_close(struct pass *p)
+{
+	unsigned char **plain = p->enc ? &p->ib : &p->ob;
+	size_t plen = p->enc ? p->ilen : p->olen;
+
+	EVP_CIPHER_CTX_free(p->c);
+	if (*plain != NULL)
+		OPENSSL_clear_free(*plain, plen);
+	*plain = NULL;
+	free(p->enc ? p->ob : p->ib);
+}
+
+/* Writes the o bytes made in ob, then reports n more bytes done. */
+static int
+pass_flush(struct pass *p, int out, size_t o, uint64_t n,
+    seal_progress progress, void *arg, struct err *e)
+{
+	if (fdio_write_all(out, p->ob, o) != 0)
+		return err_sys(e, "write");
+	p->done += n;
+	if (progress != NULL)
+		progress(p->done, arg);
+	return 0;
+}
+
+/* Seals the n plaintext bytes read into ib (the last batch when eof) into
+ * ob; *o is what to write.  Returns 0, or -1 with *e set. */
+static int
+seal_batch(struct pass *p, const unsigned char *hdr, unsigned char *aad,
+    size_t n, int eof, size_t *o, struct err *e)
+{
+	size_t full = n / SEAL_CHUNK, rest = n % SEAL_CHUNK;
+
+	*o = 0;
+	if (p->idx + full + 1 > MAX_CHUNKS)
+		return err_set(e, "input too large for one sealed stream "
+		    "(more than 2^32 chunks)");
+	for (size_t i = 0; i <= full; i++) {
+		size_t len = i < full ? SEAL_CHUNK : rest;
+		if (i == full && !eof)
+			break;
+		if (chunk(p->c, 1, hdr + 12, aad, p->idx, i == full,
+		    p->ib + i * SEAL_CHUNK, len, p->ob + *o,
+		    p->ob + *o + len) != 0)
+			return err_set(e, "encryption failed at chunk %" PRIu64,
+			    p->idx);
+		*o += len + SEAL_TAG;
+		p->idx++;
+	}
+	return 0;
+}
+
 int
 seal_stream(int in, int out, const struct dek *k, seal_progress progress,
     void *arg, struct err *e)
 {
 	unsigned char hdr[SEAL_HEADER_LEN] = { 0 }, aad[AAD_LEN];
-	unsigned char *ib = NULL, *ob = NULL;
-	EVP_CIPHER_CTX *c = NULL;
+	struct pass p = { 0 };
 	size_t idlen = strlen(k->id);
-	uint64_t idx = 0, done = 0;
 	int rc = -1, eof = 0;
 
 	if (idlen == 0 || idlen > SEAL_KEYID_MAX)
@@ -219,67 +267,69 @@ seal_stream(int in, int out, const struct dek *k, seal_progress progress,
 	if (RAND_bytes(hdr + 12, 8) != 1)
 		return err_set(e, "no random bytes for the nonce");
 	memcpy(aad, hdr, SEAL_HEADER_LEN);
-	ib = malloc((size_t)BATCH * SEAL_CHUNK);
-	ob = malloc((size_t)BATCH * CCHUNK);
-	if (ib == NULL || ob == NULL) {
-		err_set(e, "out of memory");
+	if (pass_open(&p, k->key, 1, e) != 0)
 		goto out;
-	}
-	if ((c = gcm_new(k->key, 1)) == NULL) {
-		err_set(e, "cannot set up AES-256-GCM");
-		goto out;
-	}
-	if (write_full(out, hdr, sizeof(hdr)) != 0) {
+	if (fdio_write_all(out, hdr, sizeof(hdr)) != 0) {
 		err_sys(e, "write");
 		goto out;
 	}
 	while (!eof) {
-		ssize_t got = read_full(in, ib, (size_t)BATCH * SEAL_CHUNK);
-		size_t n, full, rest, o = 0;
+		ssize_t got = read_full(in, p.ib, p.ilen);
+		size_t o;
 
 		if (got < 0) {
 			err_sys(e, "read");
 			goto out;
 		}
-		n = (size_t)got;
-		eof = n < (size_t)BATCH * SEAL_CHUNK;
-		full = n / SEAL_CHUNK;
-		rest = n % SEAL_CHUNK;
-		if (idx + full + 1 > MAX_CHUNKS) {
-			err_set(e, "input too large for one sealed stream "
-			    "(more than 2^32 chunks)");
+		eof = (size_t)got < p.ilen;
+		if (seal_batch(&p, hdr, aad, (size_t)got, eof, &o, e) != 0 ||
+		    pass_flush(&p, out, o, (uint64_t)got, progress, arg,
+		    e) != 0)
 			goto out;
-		}
-		for (size_t i = 0; i <= full; i++) {
-			size_t len = i < full ? SEAL_CHUNK : rest;
-			if (i == full && !eof)
-				break;
-			if (chunk(c, 1, hdr + 12, aad, idx, i == full,
-			    ib + i * SEAL_CHUNK, len, ob + o, ob + o + len)
-			    != 0) {
-				err_set(e, "encryption failed at chunk %" PRIu64,
-				    idx);
-				goto out;
-			}
-			o += len + SEAL_TAG;
-			idx++;
-		}
-		if (write_full(out, ob, o) != 0) {
-			err_sys(e, "write");
-			goto out;
-		}
-		done += n;
-		if (progress != NULL)
-			progress(done, arg);
 	}
 	rc = 0;
 out:
-	EVP_CIPHER_CTX_free(c);
-	if (ib != NULL)
-		OPENSSL_clear_free(ib, (size_t)BATCH * SEAL_CHUNK);
-	free(ob);
+	pass_close(&p);
 	OPENSSL_cleanse(aad, sizeof(aad));
 	return rc;
+}
+
+/* Opens the n sealed bytes read into ib (the last batch when eof, which
+ * must end in the final chunk) into ob; *o is what to write.  Returns 0,
+ * or -1 with *e set. */
+static int
+open_batch(struct pass *p, const struct seal_header *h, unsigned char *aad,
+    size_t n, int eof, size_t *o, struct err *e)
+{
+	size_t full = n / CCHUNK, rest = n % CCHUNK;
+	unsigned char *last = p->ib + full * CCHUNK;
+
+	*o = 0;
+	if (p->idx + full >= MAX_CHUNKS)
+		return err_set(e, "sealed stream too long (more than 2^32 "
+		    "chunks)");
+	for (size_t i = 0; i < full; i++) {
+		unsigned char *c = p->ib + i * CCHUNK;
+		if (chunk(p->c, 0, h->nonce_prefix, aad, p->idx, 0, c,
+		    SEAL_CHUNK, p->ob + *o, c + SEAL_CHUNK) != 0)
+			return err_set(e, "chunk %" PRIu64 " does not "
+			    "authenticate: the sealed stream was altered, "
+			    "reordered or cut", p->idx);
+		*o += SEAL_CHUNK;
+		p->idx++;
+	}
+	if (!eof)
+		return 0;
+	if (rest < SEAL_TAG)
+		return err_set(e, "sealed stream truncated after chunk %"
+		    PRIu64 " (its final chunk is missing)", p->idx);
+	if (chunk(p->c, 0, h->nonce_prefix, aad, p->idx, 1, last,
+	    rest - SEAL_TAG, p->ob + *o, last + rest - SEAL_TAG) != 0)
+		return err_set(e, "final chunk %" PRIu64 " does not "
+		    "authenticate: the sealed stream was altered, cut or "
+		    "extended", p->idx);
+	*o += rest - SEAL_TAG;
+	return 0;
 }
 
 int
@@ -287,11 +337,9 @@ unseal_stream(int in, int out, seal_lookup lookup, void *arg,
     seal_progress progress, void *parg, struct err *e)
 {
 	unsigned char hdr[SEAL_HEADER_LEN], aad[AAD_LEN];
-	unsigned char *ib = NULL, *ob = NULL;
 	struct seal_header h;
+	struct pass p = { 0 };
 	struct dek *k = NULL;
-	EVP_CIPHER_CTX *c = NULL;
-	uint64_t idx = 0, done = 0;
 	ssize_t got;
 	int rc = -1, eof = 0;
 
@@ -308,224 +356,24 @@ unseal_stream(int in, int out, seal_lookup lookup, void *arg,
 	if (lookup(h.keyid, k, arg, e) != 0)
 		goto out;
 	memcpy(aad, hdr, SEAL_HEADER_LEN);
-	ib = malloc((size_t)BATCH * CCHUNK);
-	ob = malloc((size_t)BATCH * SEAL_CHUNK);
-	if (ib == NULL || ob == NULL) {
-		err_set(e, "out of memory");
+	if (pass_open(&p, k->key, 0, e) != 0)
 		goto out;
-	}
-	if ((c = gcm_new(k->key, 0)) == NULL) {
-		err_set(e, "cannot set up AES-256-GCM");
-		goto out;
-	}
 	while (!eof) {
-		size_t n, full, rest, o = 0;
+		size_t o;
 
-		got = read_full(in, ib, (size_t)BATCH * CCHUNK);
+		got = read_full(in, p.ib, p.ilen);
 		if (got < 0) {
 			err_sys(e, "read");
 			goto out;
 		}
-		n = (size_t)got;
-		eof = n < (size_t)BATCH * CCHUNK;
-		full = n / CCHUNK;
-		rest = n % CCHUNK;
-		if (idx + full >= MAX_CHUNKS) {
-			err_set(e, "sealed stream too long (more than 2^32 "
-			    "chunks)");
+		eof = (size_t)got < p.ilen;
+		if (open_batch(&p, &h, aad, (size_t)got, eof, &o, e) != 0 ||
+		    pass_flush(&p, out, o, o, progress, parg, e) != 0)
 			goto out;
-		}
-		for (size_t i = 0; i < full; i++) {
-			const unsigned char *p = ib + i * CCHUNK;
-			if (chunk(c, 0, h.nonce_prefix, aad, idx, 0, p,
-			    SEAL_CHUNK, ob + o, (unsigned char *)p +
-			    SEAL_CHUNK) != 0) {
-				err_set(e, "chunk %" PRIu64 " does not "
-				    "authenticate: the sealed stream was "
-				    "altered, reordered or cut", idx);
-				goto out;
-			}
-			o += SEAL_CHUNK;
-			idx++;
-		}
-		if (eof) {
-			if (rest < SEAL_TAG) {
-				err_set(e, "sealed stream truncated after "
-				    "chunk %" PRIu64 " (its final chunk is "
-				    "missing)", idx);
-				goto out;
-			}
-			if (chunk(c, 0, h.nonce_prefix, aad, idx, 1,
-			    ib + full * CCHUNK, rest - SEAL_TAG, ob + o,
-			    ib + full * CCHUNK + rest - SEAL_TAG) != 0) {
-				err_set(e, "final chunk %" PRIu64 " does not "
-				    "authenticate: the sealed stream was "
-				    "altered, cut or extended", idx);
-				goto out;
-			}
-			o += rest - SEAL_TAG;
-		}
-		if (write_full(out, ob, o) != 0) {
-			err_sys(e, "write");
-			goto out;
-		}
-		done += o;
-		if (progress != NULL)
-			progress(done, parg);
 	}
 	rc = 0;
 out:
-	EVP_CIPHER_CTX_free(c);
+	pass_close(&p);
 	secmem_free(k, sizeof(*k));
-	free(ib);
-	if (ob != NULL)
-		OPENSSL_clear_free(ob, (size_t)BATCH * SEAL_CHUNK);
 	return rc;
-}
-
-/* 16 random hex digits for a temporary name. */
-static int
-rand_hex(char *buf, size_t len)
-{
-	unsigned char r[8];
-	int n;
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return -1;
-	n = snprintf(buf, len, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1],
-	    r[2], r[3], r[4], r[5], r[6], r[7]);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
-}
-
-int
-seal_out_openat(int dirfd, const char *name, const char *label, mode_t mode,
-    struct seal_out *o, struct err *e)
-{
-	char hex[17];
-	int n, rc = -1;
-
-	memset(o, 0, sizeof(*o));
-	o->dirfd = o->fd = -1;
-	o->name = strdup(name);
-	o->path = strdup(label);
-	if (o->name == NULL || o->path == NULL) {
-		err_set(e, "%s: out of memory", label);
-		goto out;
-	}
-	if (name[0] == '\0' || strchr(name, '/') != NULL ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-		err_set(e, "%s: not a file name", label);
-		goto out;
-	}
-	o->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-	if (o->dirfd == -1) {
-		err_sys(e, "%s: dup", label);
-		goto out;
-	}
-	n = rand_hex(hex, sizeof(hex));
-	if (n == 0)
-		n = snprintf(o->tmp, sizeof(o->tmp), ".lethe-tmp.%s", hex);
-	if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
-		err_set(e, "%s: cannot make a temporary name", label);
-		goto out;
-	}
-	o->fd = openat(o->dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, mode);
-	if (o->fd == -1) {
-		err_sys(e, "%s: cannot create a temporary file beside it",
-		    label);
-		goto out;
-	}
-	if (fchmod(o->fd, mode) != 0) {
-		err_sys(e, "%s: chmod", label);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0)
-		seal_out_abort(o);
-	return rc;
-}
-
-int
-seal_out_open(const char *path, mode_t mode, struct seal_out *o,
-    struct err *e)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir;
-	int dfd, rc;
-
-	memset(o, 0, sizeof(*o));
-	o->dirfd = o->fd = -1;
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL)
-		return err_set(e, "%s: out of memory", path);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd == -1) {
-		err_sys(e, "%s: cannot open directory", dir);
-		free(dir);
-		return -1;
-	}
-	rc = seal_out_openat(dfd, slash ? slash + 1 : path, path, mode, o, e);
-	close(dfd);
-	free(dir);
-	return rc;
-}
-
-static void
-out_close(struct seal_out *o)
-{
-	if (o->fd != -1)
-		close(o->fd);
-	if (o->dirfd != -1)
-		close(o->dirfd);
-	free(o->name);
-	free(o->path);
-	o->fd = o->dirfd = -1;
-	o->name = o->path = NULL;
-}
-
-int
-seal_out_commit(struct seal_out *o, struct err *e)
-{
-	int fd = o->fd;
-
-	o->fd = -1;
-	if (fsync(fd) != 0) {
-		err_sys(e, "%s: fsync", o->path);
-		close(fd);
-		goto fail;
-	}
-	if (close(fd) != 0) {
-		err_sys(e, "%s: close", o->path);
-		goto fail;
-	}
-	if (renameat(o->dirfd, o->tmp, o->dirfd, o->name) != 0) {
-		err_sys(e, "%s: rename into place", o->path);
-		goto fail;
-	}
-	if (fsync(o->dirfd) != 0) {
-		/* In place already; only its durability is in doubt. */
-		err_sys(e, "%s: fsync directory", o->path);
-		out_close(o);
-		return -1;
-	}
-	out_close(o);
-	return 0;
-fail:
-	seal_out_abort(o);
-	return -1;
-}
-
-void
-seal_out_abort(struct seal_out *o)
-{
-	if (o->dirfd != -1 && o->tmp[0] != '\0')
-		(void)unlinkat(o->dirfd, o->tmp, 0);
-	out_close(o);
 }

@@ -129,43 +129,6 @@ split(const char *s, char *buf, size_t buflen, const char **v, int max)
 	return n;
 }
 
-#define MAXCOMP 128
-
-int
-glob_match_path(const char *pat, const char *path)
-{
-	char pbuf[4096], sbuf[4096];
-	const char *pv[MAXCOMP], *sv[MAXCOMP];
-	unsigned char *dp;
-	int np, ns, rc;
-
-	np = split(pat, pbuf, sizeof(pbuf), pv, MAXCOMP);
-	ns = split(path, sbuf, sizeof(sbuf), sv, MAXCOMP);
-	if (np < 0 || ns < 0)
-		return 0;
-	/* dp[i][j]: pattern components i.. match path components j.. ;
-	 * filled from the end, so each "**" costs O(ns), never exponential. */
-	dp = calloc((size_t)(np + 1) * (size_t)(ns + 1), 1);
-	if (dp == NULL)
-		return 0;
-#define DP(i, j) dp[(size_t)(i) * (size_t)(ns + 1) + (size_t)(j)]
-	DP(np, ns) = 1;
-	for (int i = np - 1; i >= 0; i--) {
-		int dstar = strcmp(pv[i], "**") == 0;
-		for (int j = ns; j >= 0; j--) {
-			if (dstar)
-				DP(i, j) = DP(i + 1, j) || (j < ns && DP(i, j + 1));
-			else
-				DP(i, j) = j < ns && DP(i + 1, j + 1) &&
-				    glob_match_component(pv[i], sv[j]);
-		}
-	}
-	rc = DP(0, 0);
-#undef DP
-	free(dp);
-	return rc;
-}
-
 size_t
 glob_literal_prefix(const char *glob, char *buf, size_t len)
 {
@@ -202,45 +165,104 @@ glob_literal_prefix(const char *glob, char *buf, size_t len)
 	return keep;
 }
 
+#define MAXCOMP 128
+
+/* Two paths or globs split into components, and a zeroed table of
+ * (na + 1) x (nb + 1) flags over their component indexes: what the
+ * matchers below fill by dynamic programming, so "**" costs a row of the
+ * table, never an exponential search. */
+struct pair {
+	char abuf[4096], bbuf[4096];
+	const char *av[MAXCOMP], *bv[MAXCOMP];
+	int na, nb;
+	unsigned char *t;
+};
+
+/* The table's flag for components (i, j) of the pair p in scope. */
+#define T(i, j) p->t[(size_t)(i) * (size_t)(p->nb + 1) + (size_t)(j)]
+
+/* Splits a and b into a pair and returns what fill makes of it, or
+ * fallback when they cannot be split (too long, too many components) or
+ * the table cannot be allocated. */
+static int
+pair_run(const char *a, const char *b, int fallback,
+    int (*fill)(struct pair *p))
+{
+	struct pair pr, *p = &pr;
+	int rc = fallback;
+
+	p->na = split(a, p->abuf, sizeof(p->abuf), p->av, MAXCOMP);
+	p->nb = split(b, p->bbuf, sizeof(p->bbuf), p->bv, MAXCOMP);
+	if (p->na < 0 || p->nb < 0)
+		return fallback;
+	p->t = calloc((size_t)(p->na + 1) * (size_t)(p->nb + 1), 1);
+	if (p->t != NULL)
+		rc = fill(p);
+	free(p->t);
+	return rc;
+}
+
+/* T(i, j): pattern components i.. (a) match path components j.. (b);
+ * filled from the end. */
+static int
+match_path(struct pair *p)
+{
+	const int np = p->na, ns = p->nb;
+
+	T(np, ns) = 1;
+	for (int i = np - 1; i >= 0; i--) {
+		int dstar = strcmp(p->av[i], "**") == 0;
+		for (int j = ns; j >= 0; j--) {
+			if (dstar)
+				T(i, j) = T(i + 1, j) || (j < ns && T(i, j + 1));
+			else
+				T(i, j) = j < ns && T(i + 1, j + 1) &&
+				    glob_match_component(p->av[i], p->bv[j]);
+		}
+	}
+	return T(0, 0);
+}
+
+int
+glob_match_path(const char *pat, const char *path)
+{
+	return pair_run(pat, path, 0, match_path);
+}
+
+/* T(i, j): pattern components ..i (a) match path components ..j (b).
+ * The directory is reached when a proper prefix of the pattern has
+ * consumed it all: what is left names something below it.  The whole
+ * pattern consuming it names the directory itself, which only reaches
+ * below when the pattern ends in "**". */
+static int
+reaches(struct pair *p)
+{
+	const int np = p->na, ns = p->nb;
+	int rc = 0;
+
+	T(0, 0) = 1;
+	for (int i = 1; i <= np; i++) {
+		int dstar = strcmp(p->av[i - 1], "**") == 0;
+		for (int j = 0; j <= ns; j++) {
+			if (dstar)
+				T(i, j) = T(i - 1, j) || (j > 0 && T(i, j - 1));
+			else
+				T(i, j) = j > 0 && T(i - 1, j - 1) &&
+				    glob_match_component(p->av[i - 1],
+				    p->bv[j - 1]);
+		}
+	}
+	for (int i = 0; i < np && !rc; i++)
+		rc = T(i, ns);
+	if (!rc && np > 0 && strcmp(p->av[np - 1], "**") == 0)
+		rc = T(np, ns);
+	return rc;
+}
+
 int
 glob_reaches(const char *pat, const char *dir)
 {
-	char pbuf[4096], sbuf[4096];
-	const char *pv[MAXCOMP], *sv[MAXCOMP];
-	unsigned char *f;
-	int np, ns, rc = 0;
-
-	np = split(pat, pbuf, sizeof(pbuf), pv, MAXCOMP);
-	ns = split(dir, sbuf, sizeof(sbuf), sv, MAXCOMP);
-	if (np < 0 || ns < 0)
-		return 1;	/* cannot tell: say it may */
-	/* f[i][j]: pattern components ..i match path components ..j. */
-	f = calloc((size_t)(np + 1) * (size_t)(ns + 1), 1);
-	if (f == NULL)
-		return 1;
-#define F(i, j) f[(size_t)(i) * (size_t)(ns + 1) + (size_t)(j)]
-	F(0, 0) = 1;
-	for (int i = 1; i <= np; i++) {
-		int dstar = strcmp(pv[i - 1], "**") == 0;
-		for (int j = 0; j <= ns; j++) {
-			if (dstar)
-				F(i, j) = F(i - 1, j) || (j > 0 && F(i, j - 1));
-			else
-				F(i, j) = j > 0 && F(i - 1, j - 1) &&
-				    glob_match_component(pv[i - 1], sv[j - 1]);
-		}
-	}
-	/* dir is reached when a proper prefix of the pattern has consumed
-	 * it all: what is left names something below it.  The whole pattern
-	 * consuming it names dir itself, which only reaches below when the
-	 * pattern ends in "**". */
-	for (int i = 0; i < np && !rc; i++)
-		rc = F(i, ns);
-	if (!rc && np > 0 && strcmp(pv[np - 1], "**") == 0)
-		rc = F(np, ns);
-#undef F
-	free(f);
-	return rc;
+	return pair_run(pat, dir, 1, reaches);	/* cannot tell: it may */
 }
 
 /* Whether two glob components can match one name: certainly when either
@@ -260,41 +282,33 @@ comp_may_meet(const char *a, const char *b)
 	return 1;
 }
 
+/* T(i, j): suffixes a[i..] and b[j..] can match one path. */
+static int
+may_overlap(struct pair *p)
+{
+	const int na = p->na, nb = p->nb;
+
+	for (int i = na; i >= 0; i--)
+		for (int j = nb; j >= 0; j--) {
+			int sa = i < na && strcmp(p->av[i], "**") == 0;
+			int sb = j < nb && strcmp(p->bv[j], "**") == 0;
+			if (i == na && j == nb)
+				T(i, j) = 1;
+			else if (sa && (T(i + 1, j) || (j < nb && T(i, j + 1))))
+				T(i, j) = 1;
+			else if (sb && (T(i, j + 1) || (i < na && T(i + 1, j))))
+				T(i, j) = 1;
+			else if (i < na && j < nb && !sa && !sb)
+				T(i, j) = T(i + 1, j + 1) &&
+				    comp_may_meet(p->av[i], p->bv[j]);
+			else
+				T(i, j) = 0;
+		}
+	return T(0, 0);
+}
+
 int
 glob_may_overlap(const char *a, const char *b)
 {
-	char abuf[4096], bbuf[4096];
-	const char *av[MAXCOMP], *bv[MAXCOMP];
-	unsigned char *d;
-	int na, nb, rc;
-
-	na = split(a, abuf, sizeof(abuf), av, MAXCOMP);
-	nb = split(b, bbuf, sizeof(bbuf), bv, MAXCOMP);
-	if (na < 0 || nb < 0)
-		return 1;
-	d = calloc((size_t)(na + 1) * (size_t)(nb + 1), 1);
-	if (d == NULL)
-		return 1;
-	/* D(i, j): suffixes a[i..] and b[j..] can match one path. */
-#define D(i, j) d[(size_t)(i) * (size_t)(nb + 1) + (size_t)(j)]
-	for (int i = na; i >= 0; i--)
-		for (int j = nb; j >= 0; j--) {
-			int sa = i < na && strcmp(av[i], "**") == 0;
-			int sb = j < nb && strcmp(bv[j], "**") == 0;
-			if (i == na && j == nb)
-				D(i, j) = 1;
-			else if (sa && (D(i + 1, j) || (j < nb && D(i, j + 1))))
-				D(i, j) = 1;
-			else if (sb && (D(i, j + 1) || (i < na && D(i + 1, j))))
-				D(i, j) = 1;
-			else if (i < na && j < nb && !sa && !sb)
-				D(i, j) = D(i + 1, j + 1) &&
-				    comp_may_meet(av[i], bv[j]);
-			else
-				D(i, j) = 0;
-		}
-	rc = D(0, 0);
-#undef D
-	free(d);
-	return rc;
+	return pair_run(a, b, 1, may_overlap);
 }

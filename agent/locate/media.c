@@ -1,5 +1,8 @@
 /*
- * media.c: the filesystem and device under a file (see media.h).
+ * media.c: the filesystem and device under a file (see media.h): its
+ * type, and whether overwrite is sound there; its UUID, device, model and
+ * serial for the certificate.  The journal purge is fsjournal.c, a file's
+ * extent map extents.c.
  *
  * MUST rules:
  *  - overwrite is allowed only on filesystem types known to rewrite a
@@ -12,14 +15,13 @@
  *    and stripped of anything unprintable before it reaches a certificate.
  */
 #include "locate/media.h"
-#include "base/array.h"
 #include "base/err.h"
+#include "base/hex.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,13 +33,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* Not in every distribution's headers (Linux 5.13 and 6.5 added them). */
-#ifndef EXT4_IOC_CHECKPOINT
-#define EXT4_IOC_CHECKPOINT _IOW('f', 43, uint32_t)
-#endif
-#ifndef EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT
-#define EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT 0x2
-#endif
+/* Not in every distribution's headers (Linux 6.5 added it). */
 struct media_fsuuid2 {
 	uint8_t len;
 	uint8_t uuid[16];
@@ -239,12 +235,10 @@ probe_uuid(int fd, dev_t bdev, struct media *m)
 	memset(&u, 0, sizeof(u));
 	u.len = sizeof(u.uuid);
 	if (ioctl(fd, FS_IOC_GETFSUUID, &u) == 0 && u.len == 16) {
-		const uint8_t *b = u.uuid;
-		snprintf(m->uuid, sizeof(m->uuid),
-		    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-		    b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		    b[14], b[15]);
+		char h[33];
+		hex_encode(u.uuid, 16, h);
+		snprintf(m->uuid, sizeof(m->uuid), "%.8s-%.4s-%.4s-%.4s-%.12s",
+		    h, h + 8, h + 12, h + 16, h + 20);
 		return;
 	}
 	if (bdev == 0 || (d = opendir("/dev/disk/by-uuid")) == NULL)
@@ -365,184 +359,3 @@ media_probe(int fd, struct media *m, struct err *e)
 	return 0;
 }
 
-int
-media_checkpoint(int fd)
-{
-	struct statfs sf;
-	uint32_t flags = 0;
-
-	if (fstatfs(fd, &sf) == -1 || (sf.f_type & 0xffff) != 0xEF53 ||
-	    (unsigned long)sf.f_type > 0xffffUL)
-		return 0;
-	return ioctl(fd, EXT4_IOC_CHECKPOINT, &flags) == 0;
-}
-
-int
-media_purge_journal(int fd, const struct media *m, char *detail, size_t len,
-    struct err *e)
-{
-	const char *t = m->fstype;
-	uint32_t flags = EXT4_IOC_CHECKPOINT_FLAG_ZEROOUT;
-	int rc = 0;
-
-	/* Commit what is pending first, so the names just removed are in
-	 * the journal transactions the checkpoint writes back and zeroes. */
-	(void)syncfs(fd);
-	if (strcmp(t, "ext3") == 0 || strcmp(t, "ext4") == 0) {
-		if (ioctl(fd, EXT4_IOC_CHECKPOINT, &flags) == 0) {
-			snprintf(detail, len, "%s journal checkpointed and its "
-			    "blocks zeroed (EXT4_IOC_CHECKPOINT, ZEROOUT)", t);
-			rc = 1;
-		} else if (errno == ENODEV) {
-			snprintf(detail, len, "%s has no journal: nothing to "
-			    "purge", t);
-			rc = 1;
-		} else if (errno == EPERM || errno == EACCES) {
-			snprintf(detail, len, "%s journal not purged: "
-			    "EXT4_IOC_CHECKPOINT needs CAP_SYS_ADMIN (run as "
-			    "root)", t);
-		} else if (errno == ENOTTY || errno == EINVAL) {
-			snprintf(detail, len, "%s journal not purged: the kernel "
-			    "lacks EXT4_IOC_CHECKPOINT (Linux 5.13 or later)", t);
-		} else if (errno == EOPNOTSUPP) {
-			snprintf(detail, len, "%s journal not purged: the device "
-			    "cannot zero the journal blocks", t);
-		} else {
-			rc = err_sys(e, "%s journal purge (EXT4_IOC_CHECKPOINT) "
-			    "failed", t);
-			snprintf(detail, len, "%s journal purge failed: %s", t,
-			    strerror(errno));
-		}
-	} else if (strcmp(t, "ext2") == 0) {
-		snprintf(detail, len, "ext2 has no journal: nothing to purge");
-		rc = 1;
-	} else if (strcmp(t, "xfs") == 0) {
-		snprintf(detail, len, "xfs log cannot be purged from user space: "
-		    "it keeps copies of changed metadata (such as directory "
-		    "blocks with names) until later log writes overwrite them");
-	} else if (strcmp(t, "jfs") == 0) {
-		snprintf(detail, len, "jfs log cannot be purged from user space");
-	} else if (strcmp(t, "tmpfs") == 0 || strcmp(t, "ramfs") == 0) {
-		snprintf(detail, len, "%s has no journal: nothing to purge "
-		    "(contents live in RAM%s)", t,
-		    strcmp(t, "tmpfs") == 0 ? " and swap" : "");
-		rc = 1;
-	} else if (strcmp(t, "vfat") == 0 || strcmp(t, "exfat") == 0) {
-		snprintf(detail, len, "%s has no journal: nothing to purge", t);
-		rc = 1;
-	} else {
-		snprintf(detail, len, "no journal purge is known for %s", t);
-	}
-	return rc;
-}
-
-static int
-add_extent(struct extents *x, unsigned long long lo, unsigned long long ph,
-    unsigned long long len)
-{
-	struct extent *p = x->n ? &x->v[x->n - 1] : NULL;
-
-	/* Coalesce contiguous mappings so a filesystem merging extents after
-	 * the overwrite does not look like a move. */
-	if (p != NULL && p->logical + p->length == lo &&
-	    p->physical + p->length == ph) {
-		p->length += len;
-		return 0;
-	}
-	if ((p = array_grow(x->v, x->n, &x->cap, sizeof(*p), 16)) == NULL)
-		return -1;
-	x->v = p;
-	x->v[x->n++] = (struct extent){ lo, ph, len };
-	return 0;
-}
-
-#define FIEMAP_BATCH 128
-
-int
-media_extents(int fd, struct extents *x, struct err *e)
-{
-	struct fiemap *fm;
-	unsigned long long start = 0;
-	int rc = -1, last = 0;
-	uint32_t flags = FIEMAP_FLAG_SYNC;
-
-	memset(x, 0, sizeof(*x));
-	fm = calloc(1, sizeof(*fm) + FIEMAP_BATCH * sizeof(struct fiemap_extent));
-	if (fm == NULL)
-		return err_set(e, "out of memory");
-	while (!last) {
-		memset(fm, 0, sizeof(*fm));
-		fm->fm_start = start;
-		fm->fm_length = FIEMAP_MAX_OFFSET - start;
-		fm->fm_flags = flags;
-		fm->fm_extent_count = FIEMAP_BATCH;
-		flags = 0;	/* synced once is enough */
-		if (ioctl(fd, FS_IOC_FIEMAP, fm) == -1) {
-			if (errno == EOPNOTSUPP || errno == ENOTTY ||
-			    errno == EBADR)
-				rc = 0;
-			else
-				err_sys(e, "FIEMAP");
-			goto out;
-		}
-		if (fm->fm_mapped_extents == 0)
-			break;
-		for (uint32_t i = 0; i < fm->fm_mapped_extents; i++) {
-			struct fiemap_extent *fe = &fm->fm_extents[i];
-			if (fe->fe_flags & FIEMAP_EXTENT_SHARED)
-				x->shared = 1;
-			if (fe->fe_flags & FIEMAP_EXTENT_LAST)
-				last = 1;
-			start = fe->fe_logical + fe->fe_length;
-			/* An unknown or delayed place cannot be compared. */
-			if (fe->fe_flags & (FIEMAP_EXTENT_UNKNOWN |
-			    FIEMAP_EXTENT_DELALLOC))
-				continue;
-			if (add_extent(x, fe->fe_logical, fe->fe_physical,
-			    fe->fe_length) == -1) {
-				err_set(e, "out of memory");
-				goto out;
-			}
-		}
-	}
-	rc = 1;
-out:
-	free(fm);
-	if (rc != 1)
-		media_extents_free(x);
-	return rc;
-}
-
-int
-media_extents_kept(const struct extents *before, const struct extents *after)
-{
-	size_t j = 0;
-
-	/* Both lists are sorted by logical offset and coalesced. */
-	for (size_t i = 0; i < before->n; i++) {
-		const struct extent *b = &before->v[i];
-		unsigned long long lo = b->logical, end = b->logical + b->length;
-
-		while (lo < end) {
-			while (j < after->n &&
-			    after->v[j].logical + after->v[j].length <= lo)
-				j++;
-			if (j == after->n || after->v[j].logical > lo)
-				return 0;
-			const struct extent *a = &after->v[j];
-			if (a->physical + (lo - a->logical) !=
-			    b->physical + (lo - b->logical))
-				return 0;
-			lo = a->logical + a->length < end ?
-			    a->logical + a->length : end;
-		}
-	}
-	return 1;
-}
-
-void
-media_extents_free(struct extents *x)
-{
-	free(x->v);
-	memset(x, 0, sizeof(*x));
-}

@@ -53,9 +53,14 @@ int resolve_child_dir(const struct rootdir *r, int dirfd, const char *name);
 
 /* Which of roots[] holds the absolute `path`: the longest root that is a
  * prefix of path at a component boundary (repeated and trailing slashes
- * ignored, compared literally).  Sets *rel to the rest of path, without
- * leading slashes ("" when path is the root).  Returns the root's index,
- * or -1 when no root holds it. */
+ * ignored, compared literally: /srv/ab is not inside /srv/a, and a root
+ * reached through a symlink holds only the paths written through it).
+ * Sets *rel to the rest of path, without leading slashes ("" when path is
+ * the root).  Returns the root's index, or -1 when no root holds it.  The
+ * one containment rule: every "is this inside" in lethe is this function.
+ * "." and ".." are not resolved: a rel holding ".." is refused by
+ * resolve_dir and resolve_parent, and config_root_of refuses such a path
+ * outright. */
 int resolve_which_root(const char *const *roots, size_t nroots,
     const char *path, const char **rel);
 

@@ -175,6 +175,11 @@ const struct ev_termination *events_termination(const struct events *ev,
  * new date) does not count. */
 const struct ev_notice *events_notice(const struct events *ev,
     const struct agreement *a, const char *trigger, day_t term);
+/* Whether notice n is of agreement a for trigger and announced the
+ * termination of day term (a line without terminated= announced the
+ * policy's own terminated=): the one rule of which notice counts. */
+int events_notice_announces(const struct ev_notice *n,
+    const struct agreement *a, const char *trigger, day_t term);
 /* The directive with this id ("D-0001"), or NULL. */
 const struct ev_directive *events_directive(const struct events *ev,
     const char *id);

@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "base/hex.h"
+#include "base/num.h"
 #include "conf/config.h"
 #include "locate/resolve.h"
 #include "plan/events.h"
@@ -43,6 +44,7 @@ parse(struct reappear *r, char *text)
 {
 	for (char *line = text, *next; line != NULL && *line; line = next) {
 		struct rdigest d, *v;
+		int64_t size;
 		char *sp;
 		next = strchr(line, '\n');
 		if (next != NULL)
@@ -50,9 +52,12 @@ parse(struct reappear *r, char *text)
 		if ((sp = strchr(line, ' ')) == NULL)
 			continue;
 		*sp = '\0';
-		d.size = strtoull(line, NULL, 10);
-		if (hex_decode(sp + 1, strlen(sp + 1), d.sha, 32) != 0)
+		/* A line that does not parse names no data: skipped, so it
+		 * can never make new data look like data destroyed before. */
+		if (num_parse(line, 0, INT64_MAX, &size) != 0 ||
+		    hex_decode(sp + 1, strlen(sp + 1), d.sha, 32) != 0)
 			continue;
+		d.size = (uint64_t)size;
 		v = realloc(r->v, (r->n + 1) * sizeof(*v));
 		if (v == NULL)
 			return -1;

@@ -94,13 +94,29 @@ const char *plan_state_name(int state);
 /* Which active hold (if any) freezes each dataset of a: by[i] for dataset
  * i (by has a->nds entries).  Holds fail closed: one naming a dataset or
  * categories the policy does not have freezes the whole agreement.  The
- * one rule for holds, used by the plan and by scope.c. */
+ * one rule for holds, used by the plan and by scope_guard.c. */
 void sched_holds(const struct agreement *a, const struct events *ev,
     const struct ev_hold **by);
 /* Whether dataset ds of agreement a is due now in p: in the todo of one
  * of a's rows that is due or overdue.  0 when p is NULL. */
 int plan_dataset_due(const struct plan *p, const struct agreement *a,
     size_t ds);
+/* The deadline of agreement a's termination on day term. */
+day_t sched_termination_deadline(const struct agreement *a, day_t term);
+/* The deadline of an Exhibit D directive of agreement a received on day
+ * received: the agreement's limit (after_request), or the directive's
+ * schedule when it is earlier (DAY_NONE: as soon as possible). */
+day_t sched_directive_deadline(const struct agreement *a, day_t received,
+    day_t schedule);
+/* The first day disposal may go ahead after a prior notice of agreement
+ * a's termination on day term that was (or will be) sent on day sent:
+ * when its period (notice_before, counted from sent) ends, or on the
+ * termination's deadline when that comes first, and never before term.
+ * *period_end (when not NULL) gets the day the period itself ends, for
+ * saying so when the deadline wins.  The date a notice announces, the
+ * date it is journaled with, and when the plan lets disposal go ahead. */
+day_t sched_notice_end(const struct agreement *a, day_t term, day_t sent,
+    day_t *period_end);
 /* Appends "; "-separated text to a row's note (cut, never overflowed). */
 void plan_note(struct plan_row *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -130,6 +130,14 @@ struct scope_index;
  * scopes look at every dataset, which is slower, never different). */
 struct scope_index *scope_index_new(const struct policyset *ps);
 void scope_index_free(struct scope_index *ix);
+/* Calls fn(arg, agreement, dataset index, archive glob or not) for every
+ * indexed glob whose literal prefix lies on the path of p: at or below
+ * it, or one of its ancestors (no other can meet a name below p).
+ * Returns 0, or -1 as soon as fn does. */
+typedef int (*scope_index_fn)(void *arg, const struct agreement *a,
+    size_t ds, int archive);
+int scope_index_near(const struct scope_index *ix, const char *p,
+    scope_index_fn fn, void *arg);
 
 /* What the scope of any disposition is judged against. */
 struct scope_ctx {

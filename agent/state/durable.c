@@ -9,6 +9,7 @@
  */
 #include "state/durable.h"
 #include "base/err.h"
+#include "base/fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,16 +42,9 @@ write_at(int dirfd, const char *name, const void *buf, size_t len,
 		err_sys(e, "%s: chmod", name);
 		goto out;
 	}
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			err_sys(e, "%s: write", name);
-			goto out;
-		}
-		p += w;
-		len -= (size_t)w;
+	if (fdio_write_all(fd, p, len) != 0) {
+		err_sys(e, "%s: write", name);
+		goto out;
 	}
 	if (fsync(fd) == -1) {
 		err_sys(e, "%s: fsync", name);
@@ -137,11 +131,8 @@ durable_write(const char *path, const void *buf, size_t len, mode_t mode,
 	if (dfd == -1)
 		return err_sys(e, "%s: cannot open directory", dir);
 	rc = durable_write_at(dfd, base, buf, len, mode, e);
-	if (rc != 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		err_set(e, "%s/%s", dir, inner);
-	}
+	if (rc != 0)
+		err_prepend(e, "%s/", dir);
 	close(dfd);
 	return rc;
 }

@@ -1,17 +1,13 @@
 /*
- * journal.c: the journal's line format and its readers (see journal.h);
- * the appending handle is journal_write.c.
+ * journal.c: the journal's line format (see journal.h): values encoded
+ * and decoded, a line parsed, the hash chain, the journal lock.  The
+ * readers are journal_read.c, the appending handle journal_write.c.
  *
  * MUST rules:
- *  - nothing is ever repaired by a reader: a line that does not parse, a
- *    sequence gap or a broken chain is an error that names the line;
- *  - the only line a reader skips is a torn last line (no newline), and
- *    it says so (journal_report.torn): an intent whose line never
- *    completed was never acted on;
  *  - values are percent-encoded, so a value can never forge a field, a
  *    line or the hash at the end of a line;
- *  - a journal that cannot be read is reported as unreadable (errno),
- *    never as broken.
+ *  - a line is parsed for its form only; whether it follows the line
+ *    before it (sequence, chain) is the reader's check, never skipped.
  */
 #include "state/journal.h"
 #include "state/journal_int.h"
@@ -22,26 +18,22 @@
 #include "base/strbuf.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 
 void
 jr_encode(struct strbuf *b, const char *v)
 {
-	static const char hex[] = "0123456789ABCDEF";
-
 	for (const unsigned char *s = (const unsigned char *)v; *s; s++) {
 		if (*s < 0x21 || *s > 0x7e || *s == '%' || *s == '=') {
-			char enc[3] = { '%', hex[*s >> 4], hex[*s & 15] };
+			char enc[3] = { '%', hex_digit(*s >> 4, 1),
+			    hex_digit(*s, 1) };
 			strbuf_add(b, enc, 3);
 		} else {
 			strbuf_add(b, (const char *)s, 1);
@@ -118,18 +110,6 @@ jr_flock(int fd, int op, const char *path, struct err *e)
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Decodes %XX in place.  Returns 0, or -1 on a bad escape or a NUL. */
 static int
 decode(char *s)
@@ -141,7 +121,7 @@ decode(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
+		int hi = hex_value(r[1]), lo = hi < 0 ? -1 : hex_value(r[2]);
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return -1;
 		*w++ = (char)(hi << 4 | lo);
@@ -221,244 +201,4 @@ jrec_get(const struct jrec *r, const char *key)
 		if (strcmp(r->f[i].key, key) == 0)
 			return r->f[i].val;
 	return NULL;
-}
-
-/* Opens the journal for reading; *fp = NULL when it does not exist.  A
- * journal that cannot be opened sets *eno (and says "cannot read"). */
-static int
-open_read(const char *path, FILE **fp, int *eno, struct err *e)
-{
-	struct stat st;
-	int fd;
-
-	*fp = NULL;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		*eno = errno;
-		return err_sys(e, "cannot read %s", path);
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(e, "%s: not a regular file", path);
-	}
-	*fp = fdopen(fd, "r");
-	if (*fp == NULL) {
-		*eno = errno;
-		close(fd);
-		return err_sys(e, "cannot read %s", path);
-	}
-	return 0;
-}
-
-/*
- * Reads one line into *line (newline stripped).  Returns 1 for a line, 2
- * for a torn last line (*torn = its length), 0 at the end, -1 with *e set
- * for an over-long or NUL-holding line or a read error.
- */
-static int
-next_line(FILE *f, char **line, size_t *cap, const char *path,
-    uint64_t lineno, uint64_t *torn, int *eno, struct err *e)
-{
-	ssize_t n;
-
-	errno = 0;
-	n = getline(line, cap, f);
-	if (n < 0) {
-		if (ferror(f)) {
-			*eno = errno;
-			return err_sys(e, "cannot read %s (line %" PRIu64 ")",
-			    path, lineno);
-		}
-		return 0;
-	}
-	if ((size_t)n > JOURNAL_MAX_LINE || ((*line)[n - 1] != '\n' &&
-	    (size_t)n >= JOURNAL_MAX_LINE))
-		return err_set(e, "%s:%" PRIu64 ": line longer than %d bytes",
-		    path, lineno, JOURNAL_MAX_LINE);
-	if ((*line)[n - 1] != '\n') {
-		*torn = (uint64_t)n;
-		return 2;
-	}
-	(*line)[--n] = '\0';
-	if (strlen(*line) != (size_t)n)
-		return err_set(e, "%s:%" PRIu64 ": NUL byte in line", path,
-		    lineno);
-	return 1;
-}
-
-/*
- * Reads the journal from the start checking the chain, calling fn (if
- * any) for each good line, stopping after line stop (0 = read all).  With
- * shared, holds a shared journal lock while reading.
- */
-static int
-scan(const char *state_dir, uint64_t stop, int shared,
-    int (*fn)(const struct jrec *r, void *arg), void *arg,
-    struct journal_report *rep, struct err *e)
-{
-	char *path = NULL, *line = NULL, *work = NULL;
-	size_t cap = 0, wcap = 0;
-	FILE *f = NULL;
-	struct jrec r;
-	int rc = -1, got;
-
-	memset(rep, 0, sizeof(*rep));
-	memcpy(rep->head, JOURNAL_ZERO_HASH, 65);
-	if (asprintf(&path, "%s/journal", state_dir) < 0) {
-		path = NULL;
-		err_set(e, "out of memory");
-		goto out;
-	}
-	if (open_read(path, &f, &rep->read_errno, e) != 0)
-		goto out;
-	if (f == NULL) {
-		rc = 0;
-		goto out;
-	}
-	if (shared && jr_flock(fileno(f), LOCK_SH, path, e) != 0)
-		goto out;
-	for (;;) {
-		uint64_t lineno = rep->lines + 1;
-		char h[65];
-
-		got = next_line(f, &line, &cap, path, lineno, &rep->torn,
-		    &rep->read_errno, e);
-		if (got == 0 || got == 2)
-			break;
-		if (got < 0) {
-			if (rep->read_errno == 0)
-				rep->bad_line = lineno;
-			goto out;
-		}
-		if (wcap < cap) {
-			char *w = realloc(work, cap);
-			if (w == NULL) {
-				err_set(e, "out of memory");
-				goto out;
-			}
-			work = w;
-			wcap = cap;
-		}
-		rep->bad_line = lineno;
-		if (jr_parse_line(line, work, &r, path, lineno, e) != 0)
-			goto out;
-		if (r.seq != rep->seq + 1) {
-			err_set(e, "%s:%" PRIu64 ": sequence number %" PRIu64
-			    ", expected %" PRIu64 " (a line was removed, "
-			    "inserted or reordered)", path, lineno, r.seq,
-			    rep->seq + 1);
-			goto out;
-		}
-		if (jr_chain_hash(rep->head, line,
-		    strlen(line) - 65, h) != 0) {
-			err_set(e, "%s: SHA-256 unavailable", path);
-			goto out;
-		}
-		if (strcmp(h, r.hash) != 0) {
-			err_set(e, "%s:%" PRIu64 ": hash chain broken (this "
-			    "line, or the one before it, was edited, removed, "
-			    "reordered or inserted)", path, lineno);
-			goto out;
-		}
-		rep->bad_line = 0;
-		rep->lines = lineno;
-		rep->seq = r.seq;
-		memcpy(rep->head, r.hash, 65);
-		if (strcmp(r.event, "checkpoint") == 0) {
-			const char *s = jrec_get(&r, "seq");
-			const char *hh = jrec_get(&r, "head");
-			int64_t v = 0;
-			rep->ckpt_line = lineno;
-			rep->ckpt_seq = s != NULL &&
-			    num_parse(s, 0, INT64_MAX, &v) == 0 ? (uint64_t)v : 0;
-			snprintf(rep->ckpt_head, sizeof(rep->ckpt_head), "%s",
-			    hh != NULL && jr_is_hash(hh, strlen(hh)) ? hh : "");
-		}
-		if (fn != NULL && fn(&r, arg) != 0)
-			goto out;
-		if (stop != 0 && r.seq == stop)
-			break;
-	}
-	rc = 0;
-out:
-	if (f != NULL)
-		fclose(f);	/* and so unlocks */
-	free(line);
-	free(work);
-	free(path);
-	return rc;
-}
-
-int
-journal_read(const char *state_dir,
-    int (*fn)(const struct jrec *r, void *arg), void *arg, struct err *e)
-{
-	struct journal_report rep;
-
-	return scan(state_dir, 0, 0, fn, arg, &rep, e);
-}
-
-int
-journal_scan(const char *state_dir,
-    int (*fn)(const struct jrec *r, void *arg), void *arg,
-    struct journal_report *r, struct err *e)
-{
-	return scan(state_dir, 0, 0, fn, arg, r, e);
-}
-
-int
-journal_verify(const char *state_dir, struct journal_report *r,
-    struct err *e)
-{
-	return scan(state_dir, 0, 1, NULL, NULL, r, e);
-}
-
-int
-journal_hash_at(const char *state_dir, uint64_t seq, char head[65],
-    struct err *e)
-{
-	struct journal_report rep;
-
-	if (seq == 0)
-		return err_set(e, "%s/journal: there is no line 0", state_dir);
-	if (scan(state_dir, seq, 0, NULL, NULL, &rep, e) != 0)
-		return -1;
-	if (rep.seq != seq)
-		return err_set(e, "%s/journal: has %" PRIu64 " lines, no line "
-		    "with sequence number %" PRIu64, state_dir, rep.lines, seq);
-	memcpy(head, rep.head, 65);
-	return 0;
-}
-
-int
-journal_share(const char *state_dir, int *fdp, struct err *e)
-{
-	char path[4096];
-	int n, fd;
-
-	*fdp = -1;
-	n = snprintf(path, sizeof(path), "%s/journal", state_dir);
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return err_set(e, "%s: path too long", state_dir);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return err_sys(e, "cannot read %s", path);
-	}
-	if (jr_flock(fd, LOCK_SH, path, e) != 0) {
-		close(fd);
-		return -1;
-	}
-	*fdp = fd;
-	return 0;
-}
-
-void
-journal_unshare(int fd)
-{
-	if (fd != -1)
-		close(fd);
 }

@@ -1,6 +1,7 @@
 /*
- * journal_int.h: what journal.c (the line format and the readers) and
- * journal_write.c (the appending handle) share.  Not for other modules.
+ * journal_int.h: what journal.c (the line format), journal_read.c (the
+ * readers) and journal_write.c (the appending handle) share.  Not for
+ * other modules.
  */
 #ifndef LETHE_JOURNAL_INT_H
 #define LETHE_JOURNAL_INT_H
