@@ -40,35 +40,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The host's own zone name, for agreements that give none. */
-static const char *
-host_zone(char *buf, size_t len)
-{
-	char link[PATH_MAX];
-	ssize_t n;
-	const char *z = getenv("TZ");
-
-	/* The same zone date.c's calendar uses: $TZ first. */
-	if (z != NULL && *z == ':')
-		z++;
-	if (z != NULL && *z != '\0' && tz_valid(z)) {
-		snprintf(buf, len, "%s", z);
-		return buf;
-	}
-	n = readlink("/etc/localtime", link, sizeof(link) - 1);
-
-	if (n > 0) {
-		link[n] = '\0';
-		z = strstr(link, "zoneinfo/");
-		if (z != NULL && tz_valid(z + 9)) {
-			snprintf(buf, len, "%s", z + 9);
-			return buf;
-		}
-	}
-	snprintf(buf, len, "UTC");
-	return buf;
-}
-
 /* Counts the manifest's rows and their bytes. */
 static void
 manifest_totals(const char *text, size_t len, uint64_t *rows, uint64_t *bytes)
@@ -404,7 +375,7 @@ build_cert(const struct config *c, const struct agreement *a,
 	if (r->timezone[0])
 		snprintf(b->tz, sizeof(b->tz), "%s", r->timezone);
 	else
-		host_zone(b->tz, sizeof(b->tz));
+		tz_host(b->tz, sizeof(b->tz));
 	ct->timezone = b->tz;
 	ct->completed = o->completed;
 	ct->started = o->started;
