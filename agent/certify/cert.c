@@ -147,36 +147,13 @@ cert_sha256_hex(const void *buf, size_t len, char out[65])
 
 /* ---- checks ---- */
 
+/* 64 lowercase hex digits (a SHA-256). */
 static int
 is_hex64(const char *s)
 {
-	if (s == NULL || strlen(s) != 64)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
-			return 0;
-	return 1;
-}
+	unsigned char md[32];
 
-/* A manifest row's digest column: 64 lowercase hex digits of the content
- * before destruction; "-" for a name with no content of its own (a
- * symlink, a special file, a further hard link of an inode listed above);
- * or "unavailable" where the digest was lost (a run killed mid-overwrite,
- * a file that changed while it was overwritten).  Never a guess. */
-static int
-manifest_digest_ok(const char *s, size_t n)
-{
-	char buf[65];
-
-	if (n == 1 && s[0] == '-')
-		return 1;
-	if (n == 11 && memcmp(s, "unavailable", 11) == 0)
-		return 1;
-	if (n != 64)
-		return 0;
-	memcpy(buf, s, 64);
-	buf[64] = '\0';
-	return is_hex64(buf);
+	return s != NULL && hex_decode(s, strlen(s), md, sizeof(md)) == 0;
 }
 
 /* [A-Za-z0-9][A-Za-z0-9._-]{0,63}: safe as a file name stem. */
@@ -848,141 +825,6 @@ out:
 	for (size_t i = 0; i < NSLOTS; i++)
 		free(ps.val[i]);
 	return rc;
-}
-
-/* ---- the manifest ---- */
-
-int
-cert_manifest_init(struct cert_manifest *m, struct err *e)
-{
-	memset(m, 0, sizeof(*m));
-	m->cap = 4096;
-	if ((m->text = malloc(m->cap)) == NULL)
-		return err_set(e, "manifest: out of memory");
-	m->len = strlen(CERT_MANIFEST_HEADER);
-	memcpy(m->text, CERT_MANIFEST_HEADER, m->len + 1);
-	return 0;
-}
-
-static int
-man_add(struct cert_manifest *m, const char *s, size_t n)
-{
-	if (m->len + n + 1 > m->cap) {
-		size_t cap = m->cap * 2;
-		char *p;
-		while (cap < m->len + n + 1)
-			cap *= 2;
-		/* No realloc: the old buffer names students; cleanse it. */
-		if ((p = malloc(cap)) == NULL)
-			return -1;
-		memcpy(p, m->text, m->len + 1);
-		OPENSSL_clear_free(m->text, m->cap);
-		m->text = p;
-		m->cap = cap;
-	}
-	memcpy(m->text + m->len, s, n);
-	m->len += n;
-	m->text[m->len] = '\0';
-	return 0;
-}
-
-int
-cert_manifest_add(struct cert_manifest *m, const char *path, uint64_t size,
-    const char *sha256, struct err *e)
-{
-	char tail[128], esc[5];
-	int n;
-
-	if (!manifest_digest_ok(sha256, strlen(sha256)))
-		return err_set(e, "manifest: digest is not 64 lowercase hex "
-		    "digits, \"-\" or \"unavailable\"");
-	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
-		const char *s = esc;
-		size_t k = 2;
-		if (*p == '\\')
-			s = "\\\\";
-		else if (*p == '\t')
-			s = "\\t";
-		else if (*p == '\n')
-			s = "\\n";
-		else if (*p < 0x20 || *p == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\x%02x", *p);
-			k = 4;
-		} else {
-			s = (const char *)p;
-			k = 1;
-		}
-		if (man_add(m, s, k) != 0)
-			return err_set(e, "manifest: out of memory");
-	}
-	n = snprintf(tail, sizeof(tail), "\t%llu\t%s\n",
-	    (unsigned long long)size, sha256);
-	if (n < 0 || (size_t)n >= sizeof(tail) || man_add(m, tail,
-	    (size_t)n) != 0)
-		return err_set(e, "manifest: out of memory");
-	m->files++;
-	m->bytes += size;
-	return 0;
-}
-
-void
-cert_manifest_free(struct cert_manifest *m)
-{
-	if (m->text != NULL)
-		OPENSSL_clear_free(m->text, m->cap);
-	memset(m, 0, sizeof(*m));
-}
-
-int
-cert_manifest_check(const struct cert *c, const char *text, size_t len,
-    struct err *e)
-{
-	char hex[65];
-	size_t hl = strlen(CERT_MANIFEST_HEADER), pos;
-	uint64_t rows = 0, bytes = 0;
-
-	cert_sha256_hex(text, len, hex);
-	if (c->manifest_sha256 == NULL || strcmp(hex, c->manifest_sha256) != 0)
-		return err_set(e, "manifest SHA-256 %s differs from the "
-		    "certificate's %s", hex, c->manifest_sha256 ?
-		    c->manifest_sha256 : "(none)");
-	if (len < hl || memcmp(text, CERT_MANIFEST_HEADER, hl) != 0)
-		return err_set(e, "manifest: first line is not the header "
-		    "'path<TAB>size<TAB>sha256'");
-	for (pos = hl; pos < len; rows++) {
-		const char *s = text + pos, *nl = memchr(s, '\n', len - pos);
-		const char *t1, *t2;
-		char num[24], dig[65];
-		int64_t sz;
-
-		if (nl == NULL)
-			return err_set(e, "manifest: row %llu does not end in a "
-			    "newline", (unsigned long long)rows + 1);
-		t1 = memchr(s, '\t', (size_t)(nl - s));
-		t2 = t1 ? memchr(t1 + 1, '\t', (size_t)(nl - t1 - 1)) : NULL;
-		if (t1 == NULL || t2 == NULL || t1 == s ||
-		    (size_t)(t2 - t1 - 1) >= sizeof(num) ||
-		    !manifest_digest_ok(t2 + 1, (size_t)(nl - t2 - 1)))
-			return err_set(e, "manifest: row %llu is not "
-			    "path<TAB>size<TAB>sha256",
-			    (unsigned long long)rows + 1);
-		memcpy(num, t1 + 1, (size_t)(t2 - t1 - 1));
-		num[t2 - t1 - 1] = '\0';
-		(void)dig;
-		if (num_parse(num, 0, INT64_MAX, &sz) != 0)
-			return err_set(e, "manifest: row %llu has a bad size or "
-			    "digest", (unsigned long long)rows + 1);
-		if (bytes + (uint64_t)sz < bytes)
-			return err_set(e, "manifest: sizes overflow");
-		bytes += (uint64_t)sz;
-		pos = (size_t)(nl - text) + 1;
-	}
-	if (rows != c->files || bytes != c->bytes)
-		return err_set(e, "manifest lists %llu files of %llu bytes; the "
-		    "certificate says %llu files of %llu bytes",
-		    (unsigned long long)rows, (unsigned long long)bytes,
-		    (unsigned long long)c->files, (unsigned long long)c->bytes);
-	return 0;
 }
 
 /* ---- issuing ---- */

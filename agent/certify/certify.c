@@ -40,24 +40,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Counts the manifest's rows and their bytes. */
-static void
-manifest_totals(const char *text, size_t len, uint64_t *rows, uint64_t *bytes)
-{
-	const char *p = memchr(text, '\n', len), *end = text + len;
-
-	*rows = *bytes = 0;
-	while (p != NULL && ++p < end) {
-		const char *t1 = memchr(p, '\t', (size_t)(end - p));
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (t1 == NULL || nl == NULL)
-			break;
-		(*rows)++;
-		*bytes += strtoull(t1 + 1, NULL, 10);
-		p = nl;
-	}
-}
-
 struct certbuf {
 	char tool[160], vendor[256], trigger[80], tz[64], performed[256];
 	char method_type[512], technique[128], details[1600], trigger2[80];
@@ -332,12 +314,13 @@ accepted_text(const struct events *ev, char *buf, size_t len)
 }
 
 /* Fills *ct (pointing into *b, r and a) for the disposition in r, with
- * the manifest's totals and digest and the journal at seq/head. */
-static void
+ * the manifest's totals and digest and the journal at seq/head.  Returns
+ * 0, or -1 with *e set when the manifest is malformed. */
+static int
 build_cert(const struct config *c, const struct agreement *a,
     const struct record *r, const char *manifest, size_t mlen,
     const struct events *ev, uint64_t seq, const char *head, struct cert *ct,
-    struct certbuf *b)
+    struct certbuf *b, struct err *e)
 {
 	const struct dispose_out *o = &r->out;
 	uint64_t rows, bytes;
@@ -418,7 +401,8 @@ build_cert(const struct config *c, const struct agreement *a,
 	ct->exceptions = b->exceptions;
 	category_format(r->categories, b->categories, sizeof(b->categories));
 	ct->categories = b->categories[0] ? b->categories : "none";
-	manifest_totals(manifest, mlen, &rows, &bytes);
+	if (cert_manifest_totals(manifest, mlen, &rows, &bytes, e) != 0)
+		return -1;
 	ct->files = rows;
 	ct->bytes = bytes;
 	ct->bytes_overwritten = o->overwritten_bytes;
@@ -428,6 +412,7 @@ build_cert(const struct config *c, const struct agreement *a,
 	ct->holds = r->holds[0] ? r->holds : "none";
 	ct->certify_by = date_add(tz_date_at(b->tz, o->completed),
 	    a->certify_within);
+	return 0;
 }
 
 /* Loads the signer: the key and certificate must be usable now. */
@@ -455,8 +440,8 @@ write_cert(const struct config *c, const struct agreement *a,
 	struct signer s;
 	int rc;
 
-	build_cert(c, a, r, manifest, mlen, ev, j->seq, j->head, &ct, &b);
-	if (load_signer(c, &s, e) != 0)
+	if (build_cert(c, a, r, manifest, mlen, ev, j->seq, j->head, &ct, &b,
+	    e) != 0 || load_signer(c, &s, e) != 0)
 		return -1;
 	rc = cert_write_files(c->state_dir, &ct, manifest, mlen, &s, e);
 	sign_free(&s);
@@ -489,9 +474,9 @@ certify_preflight(const struct config *c, const struct agreement *a,
 	out.started = out.completed = time(NULL);
 	record_from(&r, c, a, id, trigger, trigger_date, deadline, ds, nds, ev,
 	    &out);
-	build_cert(c, a, &r, CERT_MANIFEST_HEADER,
-	    strlen(CERT_MANIFEST_HEADER), ev, ev->seq, head, &ct, &b);
-	if (cert_format(&ct, &text, &len, e) != 0)
+	if (build_cert(c, a, &r, CERT_MANIFEST_HEADER,
+	    strlen(CERT_MANIFEST_HEADER), ev, ev->seq, head, &ct, &b, e) != 0 ||
+	    cert_format(&ct, &text, &len, e) != 0)
 		return err_prefix(e, "the certificate could not be written");
 	free(text);
 	if (load_signer(c, &s, e) != 0)
