@@ -24,7 +24,6 @@
 #include "certify/manifest.h"	/* its manifest */
 
 struct err;
-struct signer;
 
 #define CERT_STANDARD "NIST SP 800-88 Rev. 2"
 #define CERT_MAX_MEDIA 16
@@ -140,14 +139,8 @@ void cert_hex(const unsigned char md[32], char out[65]);
 /* Lowercase hex SHA-256 of buf into out. */
 void cert_sha256_hex(const void *buf, size_t len, char out[65]);
 
-/* Issues the certificate: writes state_dir/certificates/ID.manifest (0600),
- * ID.cert.p7s (0644), ID.cert.tsr (0644, when s->tsa_command is set) and
- * last ID.cert (0644), each durably.  Refuses if ID.cert exists: a
- * certificate is issued exactly once.  manifest must hash to
- * c->manifest_sha256.  Returns 0, or -1 with *e set (ID.cert is then
- * absent, and a retry may write everything again). */
-int cert_write_files(const char *state_dir, const struct cert *c,
-    const char *manifest, size_t mlen, const struct signer *s,
-    struct err *e);
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}: a certificate id, safe as a file
+ * name stem. */
+int cert_id_ok(const char *id);
 
 #endif

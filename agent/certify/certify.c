@@ -16,6 +16,7 @@
 
 #include "certify/cert.h"
 #include "certify/checkpoint.h"
+#include "certify/issue.h"
 #include "conf/config.h"
 #include "deliver/deliver.h"
 #include "state/durable.h"
