@@ -14,6 +14,7 @@
 #include "plan/sched.h"
 #include "base/strbuf.h"
 #include "base/text.h"
+#include "certify/textlist.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -59,20 +60,15 @@ static void
 holds_text(const struct events *ev, const char *agreement, char *buf,
     size_t len)
 {
-	size_t off = 0, left = 0;
+	struct textlist l;
 	char when[21], rel[21], reason[TEXT_REASON_MAX + 64];
 
-	snprintf(buf, len, "none");
+	textlist_init(&l, buf, len, "none");
 	for (size_t i = 0; i < ev->nhold; i++) {
 		const struct ev_hold *h = &ev->hold[i];
 		const char *why = h->reason ? h->reason : "";
-		int w;
 		if (strcmp(h->agreement, agreement) != 0)
 			continue;
-		if (left > 0) {
-			left++;
-			continue;
-		}
 		time_format_utc(h->placed, when);
 		if (strlen(why) > TEXT_REASON_MAX)
 			snprintf(reason, sizeof(reason), "%.*s... [cut at %d "
@@ -83,21 +79,11 @@ holds_text(const struct events *ev, const char *agreement, char *buf,
 		cert_safe(reason);
 		if (h->released)
 			time_format_utc(h->released_at, rel);
-		/* Room is kept for the count of holds that would not fit. */
-		w = snprintf(buf + off, len - off - 64, "%s%s (%s) placed %s%s%s",
-		    off ? ", " : "", h->id, reason, when,
+		textlist_add(&l, "%s (%s) placed %s%s%s", h->id, reason, when,
 		    h->released ? ", released " : ", active",
 		    h->released ? rel : "");
-		if (w < 0 || (size_t)w >= len - off - 64) {
-			buf[off] = '\0';
-			left = 1;
-			continue;
-		}
-		off += (size_t)w;
 	}
-	if (left > 0)
-		snprintf(buf + off, len - off, "%s%zu more hold%s (listed in the "
-		    "journal)", off ? ", and " : "", left, left == 1 ? "" : "s");
+	textlist_end(&l, "hold");
 }
 
 /* Appends name to the ", "-separated list in buf (len bytes, *off used);

@@ -1,6 +1,6 @@
 /*
- * deliver.c: the flush of the outbox to sendmail (see deliver.h; queueing
- * is in outbox.c).
+ * deliver.c: the flush of the outbox to sendmail, and what follows an
+ * accepted certificate message (see deliver.h; queueing is in outbox.c).
  *
  * MUST rules:
  *  - a message is sent only as a checked copy whose size and SHA-256 are
@@ -25,6 +25,7 @@
 #include "deliver/mime.h"
 #include "deliver/msglog.h"
 #include "deliver/sendmail.h"
+#include "sanitize/overwrite.h"
 #include "base/strbuf.h"
 
 #include <errno.h>
@@ -317,3 +318,65 @@ deliver_report_free(struct deliver_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Sanitizes one vendor copy of a manifest, if it is still there.
+ * Returns 0, or -1 after adding the problem to *errors. */
+static int
+sanitize_copy(const char *path, struct diags *errors)
+{
+	struct stat st;
+	struct err e;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (ow_path(path, &e) != 0) {
+		diag_add(errors, path, 0, "sanitizing the vendor's copy of the "
+		    "manifest: %s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+deliver_sanitize(const struct config *c, const struct deliver_report *dr,
+    struct journal *j, struct diags *errors)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct deliver_item *it = &dr->v[i];
+		char path[4200];
+		struct err e;
+		int bad;
+
+		if (!it->ok || it->kind != DELIVER_CERT)
+			continue;
+		n++;
+		/* The sent message itself: it may carry the manifest. */
+		snprintf(path, sizeof(path), "%s/sent/%s.eml", c->state_dir,
+		    it->id);
+		sanitize_copy(path, errors);
+		/* The manifest names students: once a message whose digest
+		 * was checked, and that carried it, is accepted, the LEA has
+		 * it and the vendor's copies go (SPEC §8).  Never otherwise:
+		 * the LEA would have no manifest at all. */
+		if (!it->manifest)
+			continue;
+		bad = 0;
+		snprintf(path, sizeof(path), "%s/certificates/%s.manifest",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/manifest",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/names",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		snprintf(path, sizeof(path), "%s/work/%s/manifest.final",
+		    c->state_dir, it->cert);
+		bad |= sanitize_copy(path, errors);
+		if (!bad && journal_appendv(j, &e, "manifest-sanitized", "cert",
+		    it->cert, "msg", it->id, NULL) != 0)
+			diag_add(errors, "journal", 0, "%s", e.msg);
+	}
+	return n;
+}

@@ -51,6 +51,7 @@
 #include <time.h>
 
 struct config;
+struct diags;
 struct err;
 struct journal;
 
@@ -121,6 +122,16 @@ struct deliver_opts {
 int deliver_flush(const struct config *c, struct journal *j,
     const struct deliver_opts *o, struct deliver_report *r, struct err *e);
 void deliver_report_free(struct deliver_report *r);
+
+/* After a flush: for each accepted certificate message in *dr, sanitizes
+ * the sent copy (sent/ID.eml) and, when that checked message carried the
+ * manifest, the vendor's copies of the manifest (it names students:
+ * certificates/ID.manifest, work/ID/manifest, names, manifest.final) with
+ * the overwrite engine, journaling manifest-sanitized once all are gone
+ * (never otherwise: the LEA would have no manifest at all).  Problems are
+ * added to *errors.  Returns how many certificates were delivered. */
+unsigned deliver_sanitize(const struct config *c,
+    const struct deliver_report *dr, struct journal *j, struct diags *errors);
 
 enum deliver_state { DELIVER_NONE, DELIVER_PENDING, DELIVER_SENT,
     DELIVER_DAMAGED, DELIVER_MISSING };

@@ -19,7 +19,7 @@
 #include "deliver/deliver.h"
 #include "base/err.h"
 #include "state/journal.h"
-#include "deliver/mime.h"
+#include "deliver/letters.h"
 
 int
 main(int argc, char **argv)
