@@ -37,8 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUTBOX		"outbox"
-#define SENT		"sent"
 
 /* Receipt, then outbox/STEM.eml -> sent/STEM.eml, then both dirs fsync'd. */
 static int
@@ -244,10 +242,10 @@ deliver_flush(const struct config *c, struct journal *j,
 	    c->sendmail_timeout > 0 ? c->sendmail_timeout : 60;
 
 	memset(r, 0, sizeof(*r));
-	if ((out = outbox_dir(c->state_dir, OUTBOX, 0, e)) == -1 &&
+	if ((out = outbox_dir(c->state_dir, OUTBOX_DIR, 0, e)) == -1 &&
 	    errno != ENOENT)
 		goto out;
-	if ((sent = outbox_dir(c->state_dir, SENT, 1, e)) == -1 ||
+	if ((sent = outbox_dir(c->state_dir, SENT_DIR, 1, e)) == -1 ||
 	    (out != -1 && outbox_list(out, "outbox", &ids, &n, e) != 0) ||
 	    msglog_load(c->state_dir, &lg, e) != 0)
 		goto out;
@@ -340,6 +338,11 @@ unsigned
 deliver_sanitize(const struct config *c, const struct deliver_report *dr,
     struct journal *j, struct diags *errors)
 {
+	/* The vendor's copies of a certificate's manifest (STATE_DIR, ID). */
+	static const char *const copies[] = {
+		"%s/certificates/%s.manifest", "%s/work/%s/manifest",
+		"%s/work/%s/names", "%s/work/%s/manifest.final",
+	};
 	unsigned n = 0;
 
 	for (size_t i = 0; i < dr->n; i++) {
@@ -362,18 +365,11 @@ deliver_sanitize(const struct config *c, const struct deliver_report *dr,
 		if (!it->manifest)
 			continue;
 		bad = 0;
-		snprintf(path, sizeof(path), "%s/certificates/%s.manifest",
-		    c->state_dir, it->cert);
-		bad |= sanitize_copy(path, errors);
-		snprintf(path, sizeof(path), "%s/work/%s/manifest",
-		    c->state_dir, it->cert);
-		bad |= sanitize_copy(path, errors);
-		snprintf(path, sizeof(path), "%s/work/%s/names",
-		    c->state_dir, it->cert);
-		bad |= sanitize_copy(path, errors);
-		snprintf(path, sizeof(path), "%s/work/%s/manifest.final",
-		    c->state_dir, it->cert);
-		bad |= sanitize_copy(path, errors);
+		for (size_t k = 0; k < sizeof(copies) / sizeof(copies[0]); k++) {
+			snprintf(path, sizeof(path), copies[k], c->state_dir,
+			    it->cert);
+			bad |= sanitize_copy(path, errors);
+		}
 		if (!bad && journal_appendv(j, &e, "manifest-sanitized", "cert",
 		    it->cert, "msg", it->id, NULL) != 0)
 			diag_add(errors, "journal", 0, "%s", e.msg);

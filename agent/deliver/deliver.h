@@ -50,19 +50,12 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "deliver/ids.h"
+
 struct config;
 struct diags;
 struct err;
 struct journal;
-
-/* Whether id is a valid message id: 1-128 bytes of [A-Za-z0-9._-], not
- * starting with '.' or '-' (and so never a path or an option). */
-int deliver_id_ok(const char *id);
-
-/* The notice id "NOTICE-AGREEMENT-YYYY-MM-DD" into buf.  Returns 0, or -1
- * with *e set when it would not be a valid id or does not fit. */
-int deliver_notice_id(const char *agreement, const char *date, char *buf,
-    size_t sz, struct err *e);
 
 /* Queues msg (len bytes, a message mime.c built) as state_dir/outbox/
  * ID.eml: journals message-queued in j (its digest; manifest: whether msg
@@ -87,8 +80,6 @@ int deliver_enqueue(const char *state_dir, struct journal *j, const char *id,
 int deliver_enqueue_copy(const char *state_dir, struct journal *j,
     const char *id, const char *msg, size_t len, int manifest,
     struct err *e);
-
-enum deliver_kind { DELIVER_CERT, DELIVER_NOTICE };
 
 struct deliver_item {
 	char id[160];		/* the message's file stem (ID or ID+rN) */
