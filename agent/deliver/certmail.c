@@ -158,15 +158,17 @@ text_attached(struct strbuf *b, const struct config *c, const char *id,
 
 	strbuf_puts(b, "\nAttached\n");
 	strbuf_printf(b, "  %s.cert\n", id);
-	strbuf_puts(b, "      the certificate: the fields above and more, as text\n");
+	strbuf_puts(b, "      the certificate: the fields above and more, as "
+	    "text\n");
 	strbuf_printf(b, "  %s.cert.p7s\n", id);
-	strbuf_puts(b, "      the vendor's digital signature over it (CMS, PEM)\n");
+	strbuf_puts(b, "      the vendor's digital signature over it (CMS, "
+	    "PEM)\n");
 	if (has_manifest) {
 		strbuf_printf(b, "  %s.manifest\n", id);
-		strbuf_puts(b, "      each destroyed file's name, size and SHA-256 "
-		    "digest before\n      destruction. It names student "
-		    "records: keep it as you keep\n      the data, and give it "
-		    "only to your auditor.\n");
+		strbuf_puts(b, "      each destroyed file's name, size and "
+		    "SHA-256 digest before\n      destruction. It names "
+		    "student records: keep it as you keep\n      the data, and "
+		    "give it only to your auditor.\n");
 	}
 	if (has_tsr) {
 		strbuf_printf(b, "  %s.cert.tsr\n", id);

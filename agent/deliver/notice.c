@@ -68,26 +68,28 @@ mime_notice_message(const struct config *c, const struct notice *nt,
 	if (nt->retained && *nt->retained)
 		letter_field(&b, "Retained (exempt)", nt->retained);
 	strbuf_puts(&b, "\n");
-	letter_wrap(&b, "The data will be destroyed as NIST SP 800-88 describes, and a "
-	    "signed certificate of destruction, with its date and method, will "
-	    "be mailed to this address.", 0, 0);
+	letter_wrap(&b, "The data will be destroyed as NIST SP 800-88 "
+	    "describes, and a signed certificate of destruction, with its date "
+	    "and method, will be mailed to this address.", 0, 0);
 	strbuf_puts(&b, "\n");
 	strbuf_fit(w, sizeof(w), "How to respond, before %s:", nt->disposal);
 	letter_wrap(&b, w, 0, 0);
 	strbuf_puts(&b, "  - ");
-	letter_wrap(&b, "To have the data transferred to you instead of destroyed, "
-	    "send a Directive for Disposition of Data (NDPA Exhibit D) asking "
-	    "for a transfer.", 4, 4);
+	letter_wrap(&b, "To have the data transferred to you instead of "
+	    "destroyed, send a Directive for Disposition of Data (NDPA Exhibit "
+	    "D) asking for a transfer.", 4, 4);
 	strbuf_puts(&b, "  - ");
-	letter_wrap(&b, "If any of the data is subject to a legal hold or other legal "
-	    "process, tell us: nothing under a hold is destroyed.", 4, 4);
+	letter_wrap(&b, "If any of the data is subject to a legal hold or "
+	    "other legal process, tell us: nothing under a hold is destroyed.",
+	    4, 4);
 	strbuf_puts(&b, "  - ");
 	strbuf_fit(w, sizeof(w), "For questions, reply to this message or "
 	    "write to %s, quoting the agreement \"%s\".", contact ? contact :
 	    "the vendor", nt->agreement);
 	letter_wrap(&b, w, 4, 4);
 	strbuf_puts(&b, "\n");
-	letter_wrap(&b, "Without an answer, the disposal goes ahead as planned.", 0, 0);
+	letter_wrap(&b, "Without an answer, the disposal goes ahead as "
+	    "planned.", 0, 0);
 	if (b.oom) {
 		err_set(e, "notice for %s: out of memory", nt->agreement);
 		goto out;
