@@ -148,14 +148,9 @@ cert_format(const struct cert *c, char **text, size_t *len, struct err *e)
 	struct strbuf b = { 0 };
 	const char *sec = NULL;
 	char hdr[32];
-	int rc = -1;
 
-	if (cert_check(c, e) != 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		return err_set(e, "certificate %s: %s", c->id ? c->id : "?",
-		    inner);
-	}
+	if (cert_check(c, e) != 0)
+		return err_prefix(e, "certificate %s", c->id ? c->id : "?");
 	strbuf_puts(&b, "; Certificate of sanitization, written by lethe.  See "
 	    "lethe-certificate(5).\n; Verify: lethe verify ID.cert, or "
 	    "openssl cms -verify -binary -inform PEM\n;   -in ID.cert.p7s "
@@ -186,17 +181,12 @@ cert_format(const struct cert *c, char **text, size_t *len, struct err *e)
 		if (emit_field(&b, c, &cert_fields[i], e) != 0)
 			goto out;
 	}
-	if (b.oom) {
-		err_set(e, "certificate: out of memory");
-		goto out;
-	}
-	*text = b.p;
-	*len = b.len;
-	b.p = NULL;
-	rc = 0;
+	if (strbuf_take(&b, text, len) != 0)
+		return err_set(e, "certificate: out of memory");
+	return 0;
 out:
 	free(b.p);
-	return rc;
+	return -1;
 }
 
 #define NSLOTS (CERT_NFIELDS + CERT_MAX_MEDIA * CERT_NMFIELDS)

@@ -149,12 +149,9 @@ check_pair(const char *name, const char *sigpath, const char *text,
 	memset(r, 0, sizeof(*r));
 	if (parse(name, text, tlen, r, e) != 0)
 		return -1;
-	if (sign_verify(text, tlen, pem, plen, cafile, r->time, &si, e) != 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		return err_set(e, "%s: forged or damaged checkpoint: %s",
-		    sigpath, inner);
-	}
+	if (sign_verify(text, tlen, pem, plen, cafile, r->time, &si, e) != 0)
+		return err_prefix(e, "%s: forged or damaged checkpoint",
+		    sigpath);
 	snprintf(r->signer, sizeof(r->signer), "%s", si.subject);
 	return 0;
 }

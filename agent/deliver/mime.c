@@ -346,7 +346,6 @@ mime_build(const struct mail *m, char **out, size_t *len, struct err *e)
 	unsigned char rnd[12], brnd[12];
 	char boundary[48];
 	const char *body = m->body ? m->body : "";
-	int rc = -1;
 
 	*out = NULL;
 	*len = 0;
@@ -416,17 +415,9 @@ mime_build(const struct mail *m, char **out, size_t *len, struct err *e)
 		put_attachment(&b, boundary, &m->att[i]);
 	if (m->natt > 0)
 		strbuf_printf(&b, "\n--%s--\n", boundary);
-	if (b.oom) {
-		err_set(e, "mail: out of memory");
-		goto out;
-	}
-	*out = b.p;
-	*len = b.len;
-	b.p = NULL;
-	rc = 0;
-out:
-	free(b.p);
-	return rc;
+	if (strbuf_take(&b, out, len) != 0)
+		return err_set(e, "mail: out of memory");
+	return 0;
 }
 
 /* Copies header `name`'s unfolded value into v (NUL-terminated).  Returns

@@ -63,11 +63,8 @@ outbox_write_new(int dirfd, const char *name, const char *buf, size_t len,
 
 	if (rc == 1)
 		err_set(e, "outbox: %s already exists", name);
-	else if (rc < 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		err_set(e, "outbox: %s", inner);
-	}
+	else if (rc < 0)
+		err_prefix(e, "outbox");
 	return rc;
 }
 
