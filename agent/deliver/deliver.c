@@ -302,10 +302,7 @@ deliver_flush(const struct config *c, struct journal *j,
 out:
 	msglog_free(&lg);
 	deliver_ids_free(ids, n);
-	if (out != -1)
-		close(out);
-	if (sent != -1)
-		close(sent);
+	outbox_close(out, sent);
 	return rc;
 }
 

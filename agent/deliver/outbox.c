@@ -47,6 +47,15 @@ outbox_dir(const char *state_dir, const char *name, int create, struct err *e)
 	return fd;
 }
 
+void
+outbox_close(int out, int sent)
+{
+	if (out != -1)
+		close(out);
+	if (sent != -1)
+		close(sent);
+}
+
 int
 outbox_has(int dirfd, const char *name)
 {

@@ -20,6 +20,8 @@ struct msglog_rec;
  * when create is set.  Returns the fd, or -1 with *e set (errno kept). */
 int outbox_dir(const char *state_dir, const char *name, int create,
     struct err *e);
+/* Closes the outbox's and sent/'s fds (each -1 when not open). */
+void outbox_close(int out, int sent);
 /* Whether dirfd/name exists (not following a symlink). */
 int outbox_has(int dirfd, const char *name);
 /* "STEM.eml" and "STEM.receipt" into eml and receipt (200 bytes each).

@@ -20,7 +20,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Checks id, names its files into eml and receipt, and opens outbox/
  * and sent/ (created 0700) into *out and *sent (-1 when not opened).
@@ -37,15 +36,6 @@ queue_open(const char *state_dir, const char *id, char *eml, char *receipt,
 	    (*sent = outbox_dir(state_dir, SENT_DIR, 1, e)) == -1)
 		return -1;
 	return 0;
-}
-
-static void
-queue_close(int out, int sent)
-{
-	if (out != -1)
-		close(out);
-	if (sent != -1)
-		close(sent);
 }
 
 /* Whether stem is another notice of the agreement of notice id (the
@@ -165,7 +155,7 @@ deliver_enqueue(const char *state_dir, struct journal *j, const char *id,
 	}
 out:
 	msglog_free(&lg);
-	queue_close(out, sent);
+	outbox_close(out, sent);
 	return rc;
 }
 
@@ -203,6 +193,6 @@ deliver_enqueue_copy(const char *state_dir, struct journal *j,
 	err_set(e, "outbox: %s: too many copies", id);
 	rc = -1;
 out:
-	queue_close(out, sent);
+	outbox_close(out, sent);
 	return rc;
 }

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 /* Reads sent/RECEIPT: when accepted and to whom. */
 static void
@@ -89,10 +88,7 @@ deliver_status(const char *state_dir, const char *id,
 		rc = st->state = DELIVER_NONE;
 out:
 	msglog_free(&lg);
-	if (out != -1)
-		close(out);
-	if (sent != -1)
-		close(sent);
+	outbox_close(out, sent);
 	return rc;
 }
 
