@@ -1,4 +1,5 @@
-/* check_deliver.c: building messages (mime.c) and the outbox (deliver.c). */
+/* check_deliver.c: building messages (mime.c, the letters) and the outbox
+ * (queue.c, status.c, deliver.c). */
 #include "testutil.h"
 
 #include <errno.h>
