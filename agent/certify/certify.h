@@ -30,9 +30,9 @@ struct certified {
 
 /* Issues the certificate of a completed disposition (or of a failed one
  * that destroyed something: result = partial) from its record: writes
- * ID.manifest, ID.cert.p7s and last ID.cert, unless ID.cert exists (an
- * earlier run issued it and was killed before journaling: it is never
- * issued twice).  Fills *ci from the certificate.  Journals nothing: the
+ * ID.manifest, ID.cert.p7s, ID.cert.tsr (with a TSA) and last ID.cert
+ * (issue.h), unless ID.cert exists (an earlier run issued it and was
+ * killed before journaling: it is never issued twice).  Fills *ci from the certificate.  Journals nothing: the
  * caller queues its message, then journals it with certify_issued.
  * Returns 0, or -1 with *e set (the next run tries again). */
 int certify(const struct config *c, const struct policyset *ps,
