@@ -29,7 +29,7 @@
 #include "plan/events.h"
 #include "state/journal.h"
 #include "state/lock.h"
-#include "deliver/mime.h"
+#include "deliver/letters.h"
 #include "conf/policy.h"
 #include "certify/record.h"
 #include "plan/sched.h"
@@ -440,12 +440,14 @@ certify_all(struct runner *rn)
 	for (size_t i = 0; i < rn->ev.ndisp; i++) {
 		const struct ev_disposition *dp = &rn->ev.disp[i];
 		struct err e = { { 0 } };
-		char certid[160];
+		struct certified ci;
 
 		if ((dp->completed == 0 && !dp->partial) || dp->cert != NULL)
 			continue;
-		if (certify(rn->c, rn->ps, &rn->ev, dp, &rn->j, certid,
-		    sizeof(certid), &e) != 0) {
+		/* The files, then the message queued, then the journal. */
+		if (certify(rn->c, rn->ps, &rn->ev, dp, &rn->j, &ci, &e) != 0 ||
+		    deliver_cert(rn->c, &rn->j, ci.id, ci.to, &e) != 0 ||
+		    certify_issued(&rn->j, dp, &ci, &e) != 0) {
 			diag_add(&rn->r->errors, dp->agreement, 0,
 			    "certificate for %s not issued: %s", dp->id, e.msg);
 			rn->r->failed++;
@@ -454,7 +456,7 @@ certify_all(struct runner *rn)
 		rn->r->certified++;
 		diag_add(&rn->r->msgs, dp->agreement, 0,
 		    "%scertificate %s issued and queued for the LEA",
-		    dp->partial ? "partial " : "", certid);
+		    dp->partial ? "partial " : "", ci.id);
 	}
 	return 0;
 }
@@ -1051,7 +1053,7 @@ run_real(struct runner *rn, struct err *e)
 		diag_add(&rn->r->errors, "delivery", 0, "%s", e->msg);
 		rn->r->failed++;
 	}
-	rn->r->delivered += certify_delivered(rn->c, &dr, &rn->j, &rn->r->errors);
+	rn->r->delivered += deliver_sanitize(rn->c, &dr, &rn->j, &rn->r->errors);
 	for (size_t i = 0; i < dr.n; i++)
 		if (dr.v[i].damaged) {
 			/* Never sent: its detail says why and what to do. */

@@ -4,6 +4,7 @@
 #include "certify/cert.h"
 #include "base/date.h"
 #include "base/err.h"
+#include "certify/issue.h"
 #include "certify/sign.h"
 
 #include <time.h>

@@ -1,4 +1,5 @@
-/* check_deliver.c: building messages (mime.c) and the outbox (deliver.c). */
+/* check_deliver.c: building messages (mime.c, the letters) and the outbox
+ * (queue.c, status.c, deliver.c). */
 #include "testutil.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include "deliver/deliver.h"
 #include "base/err.h"
 #include "state/journal.h"
+#include "deliver/letters.h"
 #include "deliver/mime.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -615,6 +617,74 @@ START_TEST(cert_message_refuses_a_manifest_changed_after_issue)
 	writefile(p, "", 0);
 	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
 	free(edited);
+	free(p);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* The letter's text part, decoded, with every run of blanks and
+ * newlines made one space (so a phrase can be found whatever the wrap). */
+static char *
+letter_words(const char *msg)
+{
+	char *text = strstr(msg, "quoted-printable") ? qp_decode_part(msg) :
+	    strdup(strstr(msg, "7bit\n\n"));
+	char *o = text;
+
+	ck_assert_ptr_nonnull(text);
+	for (const char *p = text; *p; p++) {
+		if (*p == ' ' || *p == '\n') {
+			if (o > text && o[-1] == ' ')
+				continue;
+			*o++ = ' ';
+		} else
+			*o++ = *p;
+	}
+	*o = '\0';
+	return text;
+}
+
+START_TEST(cert_message_reads_the_certificate_as_cert_parse_does)
+{
+	char *dir = tu_tmpdir(), *out, *p, *text, *words, *edited;
+	struct config c = mkconfig(dir, "/bin/false");
+	struct cert_mail cm = { .to = "privacy@sde.example", .id = "C-1" };
+	const char *line = "method_details = 1 pass of zeros; names "
+	    "overwritten; ext4 journal purged\n";
+	struct err e;
+	size_t len;
+
+	write_cert_files(dir, "C-1", manifest, 0);
+	p = pathf(dir, "certificates/C-1.cert");
+	text = readall(p, NULL);
+	ck_assert_ptr_nonnull(strstr(text, line));
+	/* A long value, wrapped as cert_format wraps it: KEY, then KEY_2.
+	 * The letter gives it whole, as `lethe verify` reads it. */
+	*strstr(text, line) = '\0';
+	ck_assert_int_ge(asprintf(&edited, "%smethod_details = 1 pass of "
+	    "zeros; names overwritten;\nmethod_details_2 = ext4 journal "
+	    "purged and checkpointed\n%s", text,
+	    strchr(text + strlen(text) + 1, '\n') + 1), 0);
+	writefile(p, edited, strlen(edited));
+	ck_assert_msg(mime_cert_message(&c, &cm, &out, &len, &e) == 0, "%s",
+	    e.msg);
+	words = letter_words(out);
+	ck_assert_msg(strstr(words, "Details: 1 pass of zeros; names "
+	    "overwritten; ext4 journal purged and checkpointed Verification:")
+	    != NULL, "%s", words);
+	free(words);
+	free(out);
+	free(edited);
+	/* A certificate `lethe verify` could not read is not mailed. */
+	free(text);
+	text = readall(p, NULL);
+	ck_assert_int_ge(asprintf(&edited, "%sunknown_key = x\n", text), 0);
+	writefile(p, edited, strlen(edited));
+	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
+	ck_assert_msg(strstr(e.msg, "C-1.cert:") != NULL &&
+	    strstr(e.msg, "unknown key 'unknown_key'") != NULL, "%s", e.msg);
+	free(edited);
+	free(text);
 	free(p);
 	tu_rmtree(dir);
 }
@@ -1429,6 +1499,7 @@ suite(void)
 	tcase_add_test(m, cert_message_attaches_the_files_and_names_no_student_file);
 	tcase_add_test(m, cert_message_fails_when_the_signature_is_missing);
 	tcase_add_test(m, cert_message_refuses_a_manifest_changed_after_issue);
+	tcase_add_test(m, cert_message_reads_the_certificate_as_cert_parse_does);
 	tcase_add_test(m, notice_message_gives_the_planned_date_and_how_to_respond);
 	suite_add_tcase(s, m);
 

@@ -14,6 +14,7 @@
 #include "base/num.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,6 +256,33 @@ tz_valid(const char *tz)
 		ok = 1;
 	close(fd);
 	return ok;
+}
+
+const char *
+tz_host(char *buf, size_t len)
+{
+	char link[PATH_MAX];
+	ssize_t n;
+	const char *z = getenv("TZ");
+
+	/* The same zone the calendar functions use: $TZ first. */
+	if (z != NULL && *z == ':')
+		z++;
+	if (z != NULL && *z != '\0' && tz_valid(z)) {
+		snprintf(buf, len, "%s", z);
+		return buf;
+	}
+	n = readlink("/etc/localtime", link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = '\0';
+		z = strstr(link, "zoneinfo/");
+		if (z != NULL && tz_valid(z + 9)) {
+			snprintf(buf, len, "%s", z + 9);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "UTC");
+	return buf;
 }
 
 /* The zone switch: tz_push sets TZ (unless tz is the host's), tz_pop puts

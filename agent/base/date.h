@@ -6,6 +6,7 @@
 #ifndef LETHE_DATE_H
 #define LETHE_DATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -35,6 +36,10 @@ char *duration_format(struct duration dur, char *buf);
 /* Whether tz names a zone in the system's IANA database (no "..", no
  * leading '/', the file exists and is a TZif file).  "" or NULL = host. */
 int tz_valid(const char *tz);
+/* The host's own zone name (for an agreement that gives none) into buf
+ * (len bytes) and returns buf: $TZ when it names a known zone (a leading
+ * ':' ignored), else the zone /etc/localtime links to, else "UTC". */
+const char *tz_host(char *buf, size_t len);
 /* The two below apply tz by setting TZ and calling tzset() for the call's
  * duration, then restore the previous TZ: not thread-safe (lethe is
  * single-threaded).  tz must have passed tz_valid; the C library would take

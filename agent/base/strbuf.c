@@ -68,6 +68,24 @@ strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	free(big);
 }
 
+int
+strbuf_take(struct strbuf *b, char **out, size_t *len)
+{
+	if (b->p == NULL)
+		strbuf_add(b, "", 0);
+	*out = NULL;
+	*len = 0;
+	if (b->oom) {
+		strbuf_free(b);
+		return -1;
+	}
+	*out = b->p;
+	*len = b->len;
+	b->p = NULL;
+	b->len = b->cap = 0;
+	return 0;
+}
+
 void
 strbuf_free(struct strbuf *b)
 {

@@ -22,6 +22,10 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
  * in "...", never silently (journal details, display text). */
 void strbuf_fit(char *out, size_t sz, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Hands the text over: *out (malloc'd, NUL-terminated; the caller frees
+ * it) and its length *len; b is then empty.  Returns 0, or -1 when an
+ * append failed (b->oom): the incomplete text is freed and *out is NULL. */
+int strbuf_take(struct strbuf *b, char **out, size_t *len);
 /* Frees the text (not cleansed: use OPENSSL_cleanse first for secrets). */
 void strbuf_free(struct strbuf *b);
 

@@ -21,14 +21,13 @@
 #include <time.h>
 
 #include "base/date.h"
+#include "certify/manifest.h"	/* its manifest */
 
 struct err;
-struct signer;
 
 #define CERT_STANDARD "NIST SP 800-88 Rev. 2"
 #define CERT_MAX_MEDIA 16
 #define CERT_UNSET UINT64_MAX	/* a number not given */
-#define CERT_MANIFEST_HEADER "path\tsize\tsha256\n"
 
 struct cert_media {
 	const char *type;	/* filesystem type: "ext4" */
@@ -140,36 +139,8 @@ void cert_hex(const unsigned char md[32], char out[65]);
 /* Lowercase hex SHA-256 of buf into out. */
 void cert_sha256_hex(const void *buf, size_t len, char out[65]);
 
-/* The manifest: TSV "path\tsize\tsha256" lines after that header line.
- * In a path, '\\', tab, newline and other control bytes are written as
- * "\\\\", "\\t", "\\n" and "\\xHH".  It names students' files: it is
- * cleansed when freed and written 0600. */
-struct cert_manifest {
-	char *text;
-	size_t len, cap;
-	uint64_t files, bytes;
-};
-/* Starts a manifest with its header.  Returns 0, or -1 with *e set. */
-int cert_manifest_init(struct cert_manifest *m, struct err *e);
-/* Adds a row; sha256 is 64 lowercase hex digits of the content as it was
- * before destruction.  Returns 0, or -1 with *e set. */
-int cert_manifest_add(struct cert_manifest *m, const char *path,
-    uint64_t size, const char *sha256, struct err *e);
-void cert_manifest_free(struct cert_manifest *m);
-/* Checks manifest bytes against the certificate: SHA-256 equals
- * manifest_sha256, the header is right, every row is well-formed, there
- * are `files` rows and their sizes sum to `bytes`.  Returns 0, or -1. */
-int cert_manifest_check(const struct cert *c, const char *text, size_t len,
-    struct err *e);
-
-/* Issues the certificate: writes state_dir/certificates/ID.manifest (0600),
- * ID.cert.p7s (0644), ID.cert.tsr (0644, when s->tsa_command is set) and
- * last ID.cert (0644), each durably.  Refuses if ID.cert exists: a
- * certificate is issued exactly once.  manifest must hash to
- * c->manifest_sha256.  Returns 0, or -1 with *e set (ID.cert is then
- * absent, and a retry may write everything again). */
-int cert_write_files(const char *state_dir, const struct cert *c,
-    const char *manifest, size_t mlen, const struct signer *s,
-    struct err *e);
+/* [A-Za-z0-9][A-Za-z0-9._-]{0,63}: a certificate id, safe as a file
+ * name stem. */
+int cert_id_ok(const char *id);
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * certify.h: turning a completed disposition into a signed certificate
- * (SPEC §8), queueing it for the LEA, sanitizing the vendor's copy of the
- * manifest once delivery is accepted, and sealing each run's journal with
- * a signed checkpoint (SPEC §9).
+ * (SPEC §8), and sealing each run's journal with a signed checkpoint
+ * (SPEC §9).  Its message to the LEA is deliver/'s (deliver_cert), queued
+ * between certify() and certify_issued().
  */
 #ifndef LETHE_CERTIFY_H
 #define LETHE_CERTIFY_H
@@ -13,8 +13,6 @@
 
 struct agreement;
 struct config;
-struct deliver_report;
-struct diags;
 struct ev_disposition;
 struct events;
 struct gate_report;
@@ -22,15 +20,29 @@ struct journal;
 struct policyset;
 struct err;
 
+/* A certificate certify() issued, or found issued by an earlier run. */
+struct certified {
+	char id[160];		/* the certificate id */
+	const char *to;		/* the agreement's contact: its message goes
+				 * there (deliver_cert) */
+	char certify_by[11];	/* YYYY-MM-DD, from the certificate as issued */
+};
+
 /* Issues the certificate of a completed disposition (or of a failed one
- * that destroyed something: result = partial) from its record:
- * writes ID.cert, ID.cert.p7s and ID.manifest, journals
- * certificate-issued, and queues the message to the agreement's contact.
- * Writes the certificate id into certid.  Returns 0, or -1 with *e set
- * (nothing is journaled then, and the next run tries again). */
+ * that destroyed something: result = partial) from its record: writes
+ * ID.manifest, ID.cert.p7s, ID.cert.tsr (with a TSA) and last ID.cert
+ * (issue.h), unless ID.cert exists (an earlier run issued it and was
+ * killed before journaling: it is never issued twice).  Fills *ci from the certificate.  Journals nothing: the
+ * caller queues its message, then journals it with certify_issued.
+ * Returns 0, or -1 with *e set (the next run tries again). */
 int certify(const struct config *c, const struct policyset *ps,
     const struct events *ev, const struct ev_disposition *dp,
-    struct journal *j, char *certid, size_t len, struct err *e);
+    struct journal *j, struct certified *ci, struct err *e);
+/* Journals certificate-issued for ci, the certificate of disposition dp,
+ * once its message is queued: from then on it is issued for good.
+ * Returns 0, or -1 with *e set. */
+int certify_issued(struct journal *j, const struct ev_disposition *dp,
+    const struct certified *ci, struct err *e);
 /* Preflight (SPEC §5): before a disposition of datasets ds of agreement a
  * starts, proves that its certificate could be issued and sent: the
  * recipient is an address sendmail takes, the certificate text for this
@@ -41,13 +53,6 @@ int certify(const struct config *c, const struct policyset *ps,
 int certify_preflight(const struct config *c, const struct agreement *a,
     const char *id, const char *trigger, day_t trigger_date, day_t deadline,
     const size_t *ds, size_t nds, const struct events *ev, struct err *e);
-/* After delivery: for each accepted certificate message, sanitize the sent
- * copy and, when that checked message carried the manifest, the vendor's
- * copies of the manifest (it names students) with the overwrite engine,
- * journaling manifest-sanitized once all are gone.  Problems are added to
- * *errors.  Returns how many certificates were delivered. */
-unsigned certify_delivered(const struct config *c,
-    const struct deliver_report *dr, struct journal *j, struct diags *errors);
 /* Writes the signed journal checkpoint at the journal's head, under the
  * journal lock (so it seals exactly the file's end, and never interleaves
  * with another checkpoint).  Returns 0, or -1 with *e set. */

@@ -23,6 +23,7 @@
 #include "base/date.h"
 #include "state/durable.h"
 #include "base/err.h"
+#include "base/hex.h"
 #include "state/journal.h"
 #include "base/num.h"
 #include "certify/sign.h"
@@ -39,15 +40,13 @@
 #define CKPT_MAX 4096
 #define P7S_MAX (1024 * 1024)
 
+/* s[0..n) is 64 lowercase hex digits (a journal head). */
 static int
 is_hex64(const char *s, size_t n)
 {
-	if (n != 64)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
+	unsigned char md[32];
+
+	return hex_decode(s, n, md, sizeof(md)) == 0;
 }
 
 /* state_dir + "/" + name into buf. */
@@ -150,12 +149,9 @@ check_pair(const char *name, const char *sigpath, const char *text,
 	memset(r, 0, sizeof(*r));
 	if (parse(name, text, tlen, r, e) != 0)
 		return -1;
-	if (sign_verify(text, tlen, pem, plen, cafile, r->time, &si, e) != 0) {
-		char inner[sizeof(e->msg)];
-		snprintf(inner, sizeof(inner), "%s", e->msg);
-		return err_set(e, "%s: forged or damaged checkpoint: %s",
-		    sigpath, inner);
-	}
+	if (sign_verify(text, tlen, pem, plen, cafile, r->time, &si, e) != 0)
+		return err_prefix(e, "%s: forged or damaged checkpoint",
+		    sigpath);
 	snprintf(r->signer, sizeof(r->signer), "%s", si.subject);
 	return 0;
 }
@@ -366,6 +362,97 @@ checkpoint_gate_name(int state)
 	return state >= 0 && state <= GATE_ERROR ? names[state] : "?";
 }
 
+/* A journal with no signed checkpoint is trusted only as a fresh host's:
+ * no run journaled (sc), no sign of one in state_dir, and, with a CA
+ * configured (cafile), no record that lifts protection or adds a
+ * trigger. */
+static int
+gate_unsigned(const char *state_dir, const char *cafile,
+    const struct scan *sc, const struct journal_report *jr,
+    struct gate_report *g, struct err *e)
+{
+	char what[4200];
+
+	if (sc->run_line != 0) {
+		g->state = GATE_NO_CHECKPOINT;
+		return err_set(e, "%s/journal records a run (line %" PRIu64
+		    ": %s) but there is no signed checkpoint (%s/checkpoint and "
+		    "checkpoint.p7s): the checkpoint was removed or the journal "
+		    "replaced", state_dir, sc->run_line, sc->run_event,
+		    state_dir);
+	}
+	if (evidence(state_dir, what, sizeof(what))) {
+		g->state = GATE_NO_CHECKPOINT;
+		return err_set(e, "%s/journal has no signed checkpoint, but %s: "
+		    "the checkpoint was removed or the journal replaced",
+		    state_dir, what);
+	}
+	/* With [signing] set, every record is sealed as it is made:
+	 * records without a checkpoint were never sealed, or their
+	 * checkpoint was removed. */
+	if (cafile != NULL && *cafile != '\0' && sc->lift_line != 0) {
+		g->state = GATE_NO_CHECKPOINT;
+		return err_set(e, "%s/journal has records (line %" PRIu64 ": %s) "
+		    "but no signed checkpoint (%s/checkpoint and "
+		    "checkpoint.p7s), although signing is configured: the "
+		    "checkpoint was removed or the journal replaced", state_dir,
+		    sc->lift_line, sc->lift_event, state_dir);
+	}
+	g->unsealed = jr->lines;
+	g->state = GATE_OK;
+	return 0;
+}
+
+/* The signed checkpoint cr against the journal as scanned (sc, jr): its
+ * line must be there, with its hash, and no record after it may lift
+ * protection or add a trigger unsealed. */
+static int
+gate_signed(const char *state_dir, const struct checkpoint_report *cr,
+    const struct scan *sc, const struct journal_report *jr,
+    struct gate_report *g, struct err *e)
+{
+	char when[32];
+
+	g->have_ckpt = 1;
+	g->seq = cr->seq;
+	memcpy(g->expected, cr->head, 65);
+	g->ckpt_time = cr->time;
+	snprintf(g->signer, sizeof(g->signer), "%s", cr->signer);
+	time_format_utc(cr->time, when);
+	if (cr->seq == 0 && strspn(cr->head, "0") == 64) {
+		/* Signed while the journal was empty: every line is unsealed. */
+	} else if (cr->seq == 0) {
+		g->state = GATE_FORGED;
+		return err_set(e, "%s/checkpoint: seq 0 with a head other than "
+		    "zeros", state_dir);
+	} else if (!sc->found) {
+		g->state = GATE_SHORT;
+		return err_set(e, "%s/journal has %" PRIu64 " lines, but its "
+		    "signed checkpoint of %s seals line %" PRIu64 " with hash "
+		    "%s: lines were removed, or an older journal was put back",
+		    state_dir, jr->lines, when, cr->seq, cr->head);
+	} else if (memcpy(g->found, sc->hash, 65), strcmp(sc->hash,
+	    cr->head) != 0) {
+		g->state = GATE_MISMATCH;
+		return err_set(e, "%s/journal does not match its signed "
+		    "checkpoint: the checkpoint of %s seals line %" PRIu64 " with "
+		    "hash %s, but the journal's line %" PRIu64 " has hash %s: "
+		    "the journal was rewritten", state_dir, when, cr->seq,
+		    cr->head, cr->seq, sc->hash);
+	}
+	g->unsealed = jr->lines - cr->seq;
+	if (sc->lift_line != 0) {
+		g->state = GATE_UNSEALED;
+		return err_set(e, "%s/journal line %" PRIu64 " (%s) comes after "
+		    "the signed checkpoint of %s (line %" PRIu64 ") and was "
+		    "never sealed: a record that lifts protection or adds a "
+		    "trigger is trusted only once sealed", state_dir,
+		    sc->lift_line, sc->lift_event, when, cr->seq);
+	}
+	g->state = GATE_OK;
+	return 0;
+}
+
 int
 checkpoint_gate(const char *state_dir, const char *cafile, struct journal *j,
     struct gate_report *g, struct err *e)
@@ -374,7 +461,6 @@ checkpoint_gate(const char *state_dir, const char *cafile, struct journal *j,
 	struct journal_report jr;
 	struct scan sc;
 	struct err ce = { "" };
-	char when[32], what[4200];
 	int fd = -1, ck = 1, rc = -1;
 
 	(void)j;	/* its lock is what matters: held by the caller */
@@ -422,81 +508,10 @@ checkpoint_gate(const char *state_dir, const char *cafile, struct journal *j,
 		*e = ce;
 		goto out;
 	case 1:
-		if (sc.run_line != 0) {
-			g->state = GATE_NO_CHECKPOINT;
-			err_set(e, "%s/journal records a run (line %" PRIu64
-			    ": %s) but there is no signed checkpoint (%s/"
-			    "checkpoint and checkpoint.p7s): the checkpoint "
-			    "was removed or the journal replaced", state_dir,
-			    sc.run_line, sc.run_event, state_dir);
-			goto out;
-		}
-		if (evidence(state_dir, what, sizeof(what))) {
-			g->state = GATE_NO_CHECKPOINT;
-			err_set(e, "%s/journal has no signed checkpoint, but %s: "
-			    "the checkpoint was removed or the journal "
-			    "replaced", state_dir, what);
-			goto out;
-		}
-		/* With [signing] set, every record is sealed as it is made:
-		 * records without a checkpoint were never sealed, or their
-		 * checkpoint was removed. */
-		if (cafile != NULL && *cafile != '\0' && sc.lift_line != 0) {
-			g->state = GATE_NO_CHECKPOINT;
-			err_set(e, "%s/journal has records (line %" PRIu64 ": %s) "
-			    "but no signed checkpoint (%s/checkpoint and "
-			    "checkpoint.p7s), although signing is configured: "
-			    "the checkpoint was removed or the journal replaced",
-			    state_dir, sc.lift_line, sc.lift_event, state_dir);
-			goto out;
-		}
-		g->unsealed = jr.lines;
-		g->state = GATE_OK;
-		rc = 0;
+		rc = gate_unsigned(state_dir, cafile, &sc, &jr, g, e);
 		goto out;
 	}
-	g->have_ckpt = 1;
-	g->seq = cr.seq;
-	memcpy(g->expected, cr.head, 65);
-	g->ckpt_time = cr.time;
-	snprintf(g->signer, sizeof(g->signer), "%s", cr.signer);
-	time_format_utc(cr.time, when);
-	if (cr.seq == 0 && strspn(cr.head, "0") == 64) {
-		/* Signed while the journal was empty: every line is unsealed. */
-	} else if (cr.seq == 0) {
-		g->state = GATE_FORGED;
-		err_set(e, "%s/checkpoint: seq 0 with a head other than zeros",
-		    state_dir);
-		goto out;
-	} else if (!sc.found) {
-		g->state = GATE_SHORT;
-		err_set(e, "%s/journal has %" PRIu64 " lines, but its signed "
-		    "checkpoint of %s seals line %" PRIu64 " with hash %s: lines "
-		    "were removed, or an older journal was put back", state_dir,
-		    jr.lines, when, cr.seq, cr.head);
-		goto out;
-	} else if (memcpy(g->found, sc.hash, 65), strcmp(sc.hash,
-	    cr.head) != 0) {
-		g->state = GATE_MISMATCH;
-		err_set(e, "%s/journal does not match its signed checkpoint: "
-		    "the checkpoint of %s seals line %" PRIu64 " with hash %s, "
-		    "but the journal's line %" PRIu64 " has hash %s: the "
-		    "journal was rewritten", state_dir, when, cr.seq, cr.head,
-		    cr.seq, sc.hash);
-		goto out;
-	}
-	g->unsealed = jr.lines - cr.seq;
-	if (sc.lift_line != 0) {
-		g->state = GATE_UNSEALED;
-		err_set(e, "%s/journal line %" PRIu64 " (%s) comes after the "
-		    "signed checkpoint of %s (line %" PRIu64 ") and was never "
-		    "sealed: a record that lifts protection or adds a trigger "
-		    "is trusted only once sealed", state_dir, sc.lift_line,
-		    sc.lift_event, when, cr.seq);
-		goto out;
-	}
-	g->state = GATE_OK;
-	rc = 0;
+	rc = gate_signed(state_dir, &cr, &sc, &jr, g, e);
 out:
 	journal_unshare(fd);
 	return rc;

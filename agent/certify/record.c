@@ -14,8 +14,11 @@
 #include "plan/sched.h"
 #include "base/strbuf.h"
 #include "base/text.h"
+#include "certify/textlist.h"
 
 #include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,20 +62,15 @@ static void
 holds_text(const struct events *ev, const char *agreement, char *buf,
     size_t len)
 {
-	size_t off = 0, left = 0;
+	struct textlist l;
 	char when[21], rel[21], reason[TEXT_REASON_MAX + 64];
 
-	snprintf(buf, len, "none");
+	textlist_init(&l, buf, len, "none");
 	for (size_t i = 0; i < ev->nhold; i++) {
 		const struct ev_hold *h = &ev->hold[i];
 		const char *why = h->reason ? h->reason : "";
-		int w;
 		if (strcmp(h->agreement, agreement) != 0)
 			continue;
-		if (left > 0) {
-			left++;
-			continue;
-		}
 		time_format_utc(h->placed, when);
 		if (strlen(why) > TEXT_REASON_MAX)
 			snprintf(reason, sizeof(reason), "%.*s... [cut at %d "
@@ -83,21 +81,11 @@ holds_text(const struct events *ev, const char *agreement, char *buf,
 		cert_safe(reason);
 		if (h->released)
 			time_format_utc(h->released_at, rel);
-		/* Room is kept for the count of holds that would not fit. */
-		w = snprintf(buf + off, len - off - 64, "%s%s (%s) placed %s%s%s",
-		    off ? ", " : "", h->id, reason, when,
+		textlist_add(&l, "%s (%s) placed %s%s%s", h->id, reason, when,
 		    h->released ? ", released " : ", active",
 		    h->released ? rel : "");
-		if (w < 0 || (size_t)w >= len - off - 64) {
-			buf[off] = '\0';
-			left = 1;
-			continue;
-		}
-		off += (size_t)w;
 	}
-	if (left > 0)
-		snprintf(buf + off, len - off, "%s%zu more hold%s (listed in the "
-		    "journal)", off ? ", and " : "", left, left == 1 ? "" : "s");
+	textlist_end(&l, "hold");
 }
 
 /* Appends name to the ", "-separated list in buf (len bytes, *off used);
@@ -163,58 +151,133 @@ record_from(struct record *r, const struct config *c,
 	r->out = *out;
 }
 
+/* The record's keys, in the order they are written; the media lines
+ * follow (media_parse).  The one list record_write and record_read
+ * share. */
+enum rtype { R_STR, R_DATE, R_U64, R_U32, R_TIME, R_INT };
+
+struct rkey {
+	const char *key;
+	enum rtype type;
+	size_t off, size;
+	int64_t min, max;	/* R_INT */
+};
+
+#define RF(k, t, m, lo, hi) { k, t, offsetof(struct record, m), \
+	sizeof(((struct record *)0)->m), lo, hi }
+#define R(k, t, m) RF(k, t, m, 0, 0)
+#define O(k, t, m) RF(k, t, out.m, 0, 0)
+static const struct rkey rkeys[] = {
+	R("id", R_STR, id), R("agreement", R_STR, agreement),
+	R("trigger", R_STR, trigger), R("trigger_date", R_DATE, trigger_date),
+	R("deadline", R_DATE, deadline), R("timezone", R_STR, timezone),
+	R("categories", R_U32, categories), R("datasets", R_STR, datasets),
+	R("retained", R_STR, retained), R("holds", R_STR, holds),
+	RF("partial", R_INT, partial, 0, INT_MAX),
+	O("started", R_TIME, started), O("completed", R_TIME, completed),
+	O("files", R_U64, files), O("bytes", R_U64, bytes),
+	O("links", R_U64, links), O("specials", R_U64, specials),
+	O("dirs", R_U64, dirs), O("sealed_files", R_U64, sealed_files),
+	O("keys", R_U64, keys), O("key_usec", R_U64, key_usec),
+	O("key_sealed_after", R_STR, key_sealed_after),
+	O("kept_on", R_STR, kept_on),
+	O("sealed_clean", R_U64, sealed_clean),
+	O("sealed_cleared", R_U64, sealed_cleared),
+	O("sealed_kept", R_U64, sealed_kept),
+	O("ciphertext_overwritten", R_U64, ciphertext_overwritten),
+	O("archives", R_U64, archives), O("members", R_U64, members),
+	O("member_bytes", R_U64, member_bytes),
+	O("member_links", R_U64, member_links),
+	O("transferred", R_U64, transferred),
+	O("transfer_sha256", R_STR, transfer_sha256),
+	O("verified_bytes", R_U64, verified_bytes),
+	O("overwritten_bytes", R_U64, overwritten_bytes),
+	O("digests_missing", R_U64, digests_missing),
+	O("remaining", R_U64, remaining), O("techniques", R_U32, techniques),
+	RF("pattern", R_INT, out.pattern, -1, 1),
+	RF("verify", R_INT, out.verify, -1, 1),
+	O("exceptions", R_STR, exceptions),
+	O("nexceptions", R_U64, nexceptions),
+	O("manifest", R_STR, manifest_path),
+};
+#undef R
+#undef O
+#undef RF
+
+#define FIELD(r, k, type) (*(type *)((char *)(r) + (k)->off))
+
+/* Appends key k of r as "key=value\n". */
+static void
+put_key(struct strbuf *b, const struct record *r, const struct rkey *k)
+{
+	char d[11];
+
+	switch (k->type) {
+	case R_STR:
+		sb_kv(b, k->key, "%s", &FIELD(r, k, const char));
+		break;
+	case R_DATE:
+		sb_kv(b, k->key, "%s", date_format(FIELD(r, k, const day_t), d));
+		break;
+	case R_U64:
+		sb_kv(b, k->key, "%" PRIu64, FIELD(r, k, const uint64_t));
+		break;
+	case R_U32:
+		sb_kv(b, k->key, "%" PRIu32, FIELD(r, k, const uint32_t));
+		break;
+	case R_TIME:
+		sb_kv(b, k->key, "%lld", (long long)FIELD(r, k, const time_t));
+		break;
+	case R_INT:
+		sb_kv(b, k->key, "%d", FIELD(r, k, const int));
+		break;
+	}
+}
+
+/* Reads value v of key k into r.  Returns 0, or -1 when malformed. */
+static int
+get_key(struct record *r, const struct rkey *k, const char *v)
+{
+	int64_t x;
+
+	switch (k->type) {
+	case R_STR:
+		snprintf(&FIELD(r, k, char), k->size, "%s", v);
+		return 0;
+	case R_DATE:
+		return date_parse(v, &FIELD(r, k, day_t));
+	case R_U64:
+	case R_U32:
+	case R_TIME:
+		if (num_parse(v, 0, k->type == R_U32 ? UINT32_MAX : INT64_MAX,
+		    &x) != 0)
+			return -1;
+		if (k->type == R_U64)
+			FIELD(r, k, uint64_t) = (uint64_t)x;
+		else if (k->type == R_U32)
+			FIELD(r, k, uint32_t) = (uint32_t)x;
+		else
+			FIELD(r, k, time_t) = (time_t)x;
+		return 0;
+	case R_INT:
+		if (num_parse(v, k->min, k->max, &x) != 0)
+			return -1;
+		FIELD(r, k, int) = (int)x;
+		return 0;
+	}
+	return -1;
+}
+
 int
 record_write(const char *state_dir, const struct record *r, struct err *e)
 {
 	const struct dispose_out *o = &r->out;
 	struct strbuf b = { 0 };
-	char path[4096], td[11], dl[11];
+	char path[4096];
 	int rc;
 
-	sb_kv(&b, "id", "%s", r->id);
-	sb_kv(&b, "agreement", "%s", r->agreement);
-	sb_kv(&b, "trigger", "%s", r->trigger);
-	sb_kv(&b, "trigger_date", "%s", date_format(r->trigger_date, td));
-	sb_kv(&b, "deadline", "%s", date_format(r->deadline, dl));
-	sb_kv(&b, "timezone", "%s", r->timezone);
-	sb_kv(&b, "categories", "%" PRIu32, r->categories);
-	sb_kv(&b, "datasets", "%s", r->datasets);
-	sb_kv(&b, "retained", "%s", r->retained);
-	sb_kv(&b, "holds", "%s", r->holds);
-	sb_kv(&b, "partial", "%d", r->partial);
-	sb_kv(&b, "started", "%lld", (long long)o->started);
-	sb_kv(&b, "completed", "%lld", (long long)o->completed);
-	sb_kv(&b, "files", "%" PRIu64, o->files);
-	sb_kv(&b, "bytes", "%" PRIu64, o->bytes);
-	sb_kv(&b, "links", "%" PRIu64, o->links);
-	sb_kv(&b, "specials", "%" PRIu64, o->specials);
-	sb_kv(&b, "dirs", "%" PRIu64, o->dirs);
-	sb_kv(&b, "sealed_files", "%" PRIu64, o->sealed_files);
-	sb_kv(&b, "keys", "%" PRIu64, o->keys);
-	sb_kv(&b, "key_usec", "%" PRIu64, o->key_usec);
-	sb_kv(&b, "key_sealed_after", "%s", o->key_sealed_after);
-	sb_kv(&b, "kept_on", "%s", o->kept_on);
-	sb_kv(&b, "sealed_clean", "%" PRIu64, o->sealed_clean);
-	sb_kv(&b, "sealed_cleared", "%" PRIu64, o->sealed_cleared);
-	sb_kv(&b, "sealed_kept", "%" PRIu64, o->sealed_kept);
-	sb_kv(&b, "ciphertext_overwritten", "%" PRIu64,
-	    o->ciphertext_overwritten);
-	sb_kv(&b, "archives", "%" PRIu64, o->archives);
-	sb_kv(&b, "members", "%" PRIu64, o->members);
-	sb_kv(&b, "member_bytes", "%" PRIu64, o->member_bytes);
-	sb_kv(&b, "member_links", "%" PRIu64, o->member_links);
-	sb_kv(&b, "transferred", "%" PRIu64, o->transferred);
-	sb_kv(&b, "transfer_sha256", "%s", o->transfer_sha256);
-	sb_kv(&b, "verified_bytes", "%" PRIu64, o->verified_bytes);
-	sb_kv(&b, "overwritten_bytes", "%" PRIu64, o->overwritten_bytes);
-	sb_kv(&b, "digests_missing", "%" PRIu64, o->digests_missing);
-	sb_kv(&b, "remaining", "%" PRIu64, o->remaining);
-	sb_kv(&b, "techniques", "%u", o->techniques);
-	sb_kv(&b, "pattern", "%d", o->pattern);
-	sb_kv(&b, "verify", "%d", o->verify);
-	sb_kv(&b, "exceptions", "%s", o->exceptions);
-	sb_kv(&b, "nexceptions", "%" PRIu64, o->nexceptions);
-	sb_kv(&b, "manifest", "%s", o->manifest_path);
+	for (size_t i = 0; i < sizeof(rkeys) / sizeof(rkeys[0]); i++)
+		put_key(&b, r, &rkeys[i]);
 	for (size_t i = 0; i < o->nmedia; i++) {
 		const struct dispose_media *m = &o->media[i];
 		sb_kv(&b, "media", "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s",
@@ -234,17 +297,6 @@ record_write(const char *state_dir, const struct record *r, struct err *e)
 	rc = durable_write(path, b.p, b.len, 0600, e);
 	free(b.p);
 	return rc;
-}
-
-static int
-get_u64(const char *v, uint64_t *out)
-{
-	int64_t x;
-
-	if (num_parse(v, 0, INT64_MAX, &x) != 0)
-		return -1;
-	*out = (uint64_t)x;
-	return 0;
 }
 
 /* Splits a tab-separated media line into its fields. */
@@ -289,7 +341,6 @@ record_read(const char *state_dir, const char *id, struct record *r,
 	struct dispose_out *o = &r->out;
 	char path[4096], *buf = NULL, *line, *next;
 	size_t len;
-	int64_t x;
 	int rc = -1, bad = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -299,9 +350,8 @@ record_read(const char *state_dir, const char *id, struct record *r,
 	if (slurp(path, 1 << 20, &buf, &len, e) != 0)
 		return -1;
 	o->overwritten_bytes = UINT64_MAX;	/* not in older records */
-	for (line = buf; line != NULL && *line; line = next) {
+	for (line = buf; line != NULL && *line && !bad; line = next) {
 		char *v;
-		uint64_t u = 0;
 		next = strchr(line, '\n');
 		if (next != NULL)
 			*next++ = '\0';
@@ -311,70 +361,19 @@ record_read(const char *state_dir, const char *id, struct record *r,
 			break;
 		}
 		*v++ = '\0';
-#define S(k, f) else if (strcmp(line, k) == 0) snprintf(f, sizeof(f), "%s", v)
-#define U(k, f) else if (strcmp(line, k) == 0) { bad |= get_u64(v, &u); f = u; }
-		if (0) {}
-		S("id", r->id);
-		S("agreement", r->agreement);
-		S("trigger", r->trigger);
-		S("timezone", r->timezone);
-		S("datasets", r->datasets);
-		S("retained", r->retained);
-		S("holds", r->holds);
-		S("key_sealed_after", o->key_sealed_after);
-		S("kept_on", o->kept_on);
-		S("transfer_sha256", o->transfer_sha256);
-		S("exceptions", o->exceptions);
-		S("manifest", o->manifest_path);
-		U("categories", r->categories)
-		U("partial", r->partial)
-		U("files", o->files)
-		U("bytes", o->bytes)
-		U("links", o->links)
-		U("specials", o->specials)
-		U("dirs", o->dirs)
-		U("sealed_files", o->sealed_files)
-		U("sealed_clean", o->sealed_clean)
-		U("sealed_cleared", o->sealed_cleared)
-		U("sealed_kept", o->sealed_kept)
-		U("ciphertext_overwritten", o->ciphertext_overwritten)
-		U("keys", o->keys)
-		U("key_usec", o->key_usec)
-		U("archives", o->archives)
-		U("members", o->members)
-		U("member_bytes", o->member_bytes)
-		U("member_links", o->member_links)
-		U("transferred", o->transferred)
-		U("verified_bytes", o->verified_bytes)
-		U("overwritten_bytes", o->overwritten_bytes)
-		U("digests_missing", o->digests_missing)
-		U("remaining", o->remaining)
-		U("techniques", o->techniques)
-		U("nexceptions", o->nexceptions)
-		U("started", o->started)
-		U("completed", o->completed)
-		else if (strcmp(line, "trigger_date") == 0)
-			bad |= date_parse(v, &r->trigger_date);
-		else if (strcmp(line, "deadline") == 0)
-			bad |= date_parse(v, &r->deadline);
-		else if (strcmp(line, "pattern") == 0 ||
-		    strcmp(line, "verify") == 0) {
-			bad |= num_parse(v, -1, 1, &x);
-			if (line[0] == 'p')
-				o->pattern = (int)x;
-			else
-				o->verify = (int)x;
-		} else if (strcmp(line, "media") == 0) {
+		if (strcmp(line, "media") == 0) {
 			if (o->nmedia >= DISPOSE_MAX_MEDIA ||
 			    media_parse(v, &o->media[o->nmedia]) != 0)
 				bad = 1;
 			else
 				o->nmedia++;
+			continue;
 		}
-#undef S
-#undef U
-		if (bad)
-			break;
+		for (size_t i = 0; i < sizeof(rkeys) / sizeof(rkeys[0]); i++)
+			if (strcmp(line, rkeys[i].key) == 0) {
+				bad = get_key(r, &rkeys[i], v) != 0;
+				break;
+			}
 	}
 	if (bad) {
 		err_set(e, "%s: malformed record", path);

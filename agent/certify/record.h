@@ -10,7 +10,7 @@
 
 #include "conf/category.h"
 #include "base/date.h"
-#include "dispose/dispose.h"
+#include "certify/outcome.h"
 
 struct agreement;
 struct config;

@@ -13,6 +13,7 @@
  *    lethe (spawn.h ignores it while writing).
  */
 #include "certify/tsa.h"
+#include "certify/pki.h"
 #include "base/err.h"
 #include "base/spawn.h"
 
@@ -33,19 +34,6 @@
 
 #define TSR_MAX (1024 * 1024)
 #define TSA_TIMEOUT_S 60
-
-static const char *
-ossl_msg(char *buf, size_t len)
-{
-	unsigned long code = ERR_peek_last_error();
-
-	if (code == 0)
-		snprintf(buf, len, "unknown error");
-	else
-		ERR_error_string_n(code, buf, len);
-	ERR_clear_error();
-	return buf;
-}
 
 static TS_REQ *
 make_request(const void *sig, size_t siglen, struct err *e)
@@ -175,7 +163,7 @@ tsa_stamp(const char *command, int timeout_s, const void *sig, size_t siglen,
 	    TS_VFY_NONCE);
 	if (TS_RESP_verify_response(ctx, resp) != 1) {
 		err_set(e, "tsa_command's answer does not answer the request: "
-		    "%s", ossl_msg(why, sizeof(why)));
+		    "%s", pki_reason(why, sizeof(why)));
 		goto out;
 	}
 	*tsr = out;
@@ -209,7 +197,6 @@ token_strict(TS_RESP *resp, const unsigned char *der, size_t len,
 	unsigned char *re = NULL, *a = NULL, *b = NULL;
 	PKCS7_SIGNED *sd;
 	PKCS7_SIGNER_INFO *si;
-	X509_STORE_CTX *ctx = NULL;
 	int n, na, nb, rc = -1, md_nid, pk_nid, sig_nid;
 
 	if ((n = i2d_TS_RESP(resp, &re)) <= 0 || (size_t)n != len ||
@@ -256,29 +243,11 @@ token_strict(TS_RESP *resp, const unsigned char *der, size_t len,
 			goto out;
 		}
 	}
-	if ((ctx = X509_STORE_CTX_new()) == NULL) {
-		err_set(e, "time-stamp: out of memory");
+	if (pki_verify_each(store, sd->cert, at, "time-stamp", e) != 0)
 		goto out;
-	}
-	for (int i = 0; i < sk_X509_num(sd->cert); i++) {
-		if (X509_STORE_CTX_init(ctx, store, sk_X509_value(sd->cert, i),
-		    sd->cert) != 1) {
-			err_set(e, "time-stamp: out of memory");
-			goto out;
-		}
-		X509_STORE_CTX_set_time(ctx, 0, at);
-		if (X509_verify_cert(ctx) != 1) {
-			err_set(e, "time-stamp: carried certificate %d does not "
-			    "verify: %s", i + 1, X509_verify_cert_error_string(
-			    X509_STORE_CTX_get_error(ctx)));
-			goto out;
-		}
-		X509_STORE_CTX_cleanup(ctx);
-	}
 	rc = 0;
 out:
 	ERR_clear_error();
-	X509_STORE_CTX_free(ctx);
 	OPENSSL_free(re);
 	OPENSSL_free(a);
 	OPENSSL_free(b);
@@ -325,7 +294,7 @@ tsa_verify(const unsigned char *tsr, size_t tsrlen, const void *sig,
 	store = X509_STORE_new();
 	if (store == NULL || X509_STORE_load_file(store, cafile) != 1) {
 		err_set(e, "%s: cannot load CA certificates: %s", cafile,
-		    ossl_msg(why, sizeof(why)));
+		    pki_reason(why, sizeof(why)));
 		goto out;
 	}
 	X509_VERIFY_PARAM_set_time(X509_STORE_get0_param(store), gen);
@@ -342,7 +311,7 @@ tsa_verify(const unsigned char *tsr, size_t tsrlen, const void *sig,
 	data = NULL;		/* the context owns them now */
 	store = NULL;
 	if (TS_RESP_verify_response(ctx, resp) != 1) {
-		err_set(e, "time-stamp: %s", ossl_msg(why, sizeof(why)));
+		err_set(e, "time-stamp: %s", pki_reason(why, sizeof(why)));
 		goto out;
 	}
 	if (token_strict(resp, tsr, tsrlen, vstore, gen, e) != 0)
@@ -353,21 +322,9 @@ tsa_verify(const unsigned char *tsr, size_t tsrlen, const void *sig,
 		    0) : NULL;
 		info->gen_time = gen;
 		info->tsa[0] = '\0';
-		if (signers != NULL && sk_X509_num(signers) > 0) {
-			BIO *b = BIO_new(BIO_s_mem());
-			char *s;
-			long len;
-			if (b != NULL && X509_NAME_print_ex(b,
-			    X509_get_subject_name(sk_X509_value(signers, 0)), 0,
-			    XN_FLAG_RFC2253) >= 0 &&
-			    (len = BIO_get_mem_data(b, &s)) > 0) {
-				size_t k = (size_t)len < sizeof(info->tsa) ?
-				    (size_t)len : sizeof(info->tsa) - 1;
-				memcpy(info->tsa, s, k);
-				info->tsa[k] = '\0';
-			}
-			BIO_free(b);
-		}
+		if (signers != NULL && sk_X509_num(signers) > 0)
+			pki_subject(sk_X509_value(signers, 0), info->tsa,
+			    sizeof(info->tsa));
 		sk_X509_free(signers);
 	}
 	rc = 0;

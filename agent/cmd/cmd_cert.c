@@ -19,7 +19,7 @@
 #include "deliver/deliver.h"
 #include "state/durable.h"
 #include "base/err.h"
-#include "deliver/mime.h"
+#include "deliver/letters.h"
 #include "deliver/msglog.h"
 #include "conf/policy.h"
 #include "certify/sign.h"

@@ -1,6 +1,6 @@
 /*
- * deliver.c: the flush of the outbox to sendmail (see deliver.h; queueing
- * is in outbox.c).
+ * deliver.c: the flush of the outbox to sendmail, and what follows an
+ * accepted certificate message (see deliver.h; queueing is in outbox.c).
  *
  * MUST rules:
  *  - a message is sent only as a checked copy whose size and SHA-256 are
@@ -25,6 +25,7 @@
 #include "deliver/mime.h"
 #include "deliver/msglog.h"
 #include "deliver/sendmail.h"
+#include "sanitize/overwrite.h"
 #include "base/strbuf.h"
 
 #include <errno.h>
@@ -36,8 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUTBOX		"outbox"
-#define SENT		"sent"
 
 /* Receipt, then outbox/STEM.eml -> sent/STEM.eml, then both dirs fsync'd. */
 static int
@@ -243,10 +242,10 @@ deliver_flush(const struct config *c, struct journal *j,
 	    c->sendmail_timeout > 0 ? c->sendmail_timeout : 60;
 
 	memset(r, 0, sizeof(*r));
-	if ((out = outbox_dir(c->state_dir, OUTBOX, 0, e)) == -1 &&
+	if ((out = outbox_dir(c->state_dir, OUTBOX_DIR, 0, e)) == -1 &&
 	    errno != ENOENT)
 		goto out;
-	if ((sent = outbox_dir(c->state_dir, SENT, 1, e)) == -1 ||
+	if ((sent = outbox_dir(c->state_dir, SENT_DIR, 1, e)) == -1 ||
 	    (out != -1 && outbox_list(out, "outbox", &ids, &n, e) != 0) ||
 	    msglog_load(c->state_dir, &lg, e) != 0)
 		goto out;
@@ -303,10 +302,7 @@ deliver_flush(const struct config *c, struct journal *j,
 out:
 	msglog_free(&lg);
 	deliver_ids_free(ids, n);
-	if (out != -1)
-		close(out);
-	if (sent != -1)
-		close(sent);
+	outbox_close(out, sent);
 	return rc;
 }
 
@@ -317,3 +313,63 @@ deliver_report_free(struct deliver_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Sanitizes one vendor copy of a manifest, if it is still there.
+ * Returns 0, or -1 after adding the problem to *errors. */
+static int
+sanitize_copy(const char *path, struct diags *errors)
+{
+	struct stat st;
+	struct err e;
+
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (ow_path(path, &e) != 0) {
+		diag_add(errors, path, 0, "sanitizing the vendor's copy of the "
+		    "manifest: %s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+deliver_sanitize(const struct config *c, const struct deliver_report *dr,
+    struct journal *j, struct diags *errors)
+{
+	/* The vendor's copies of a certificate's manifest (STATE_DIR, ID). */
+	static const char *const copies[] = {
+		"%s/certificates/%s.manifest", "%s/work/%s/manifest",
+		"%s/work/%s/names", "%s/work/%s/manifest.final",
+	};
+	unsigned n = 0;
+
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct deliver_item *it = &dr->v[i];
+		char path[4200];
+		struct err e;
+		int bad;
+
+		if (!it->ok || it->kind != DELIVER_CERT)
+			continue;
+		n++;
+		/* The sent message itself: it may carry the manifest. */
+		snprintf(path, sizeof(path), "%s/sent/%s.eml", c->state_dir,
+		    it->id);
+		sanitize_copy(path, errors);
+		/* The manifest names students: once a message whose digest
+		 * was checked, and that carried it, is accepted, the LEA has
+		 * it and the vendor's copies go (SPEC §8).  Never otherwise:
+		 * the LEA would have no manifest at all. */
+		if (!it->manifest)
+			continue;
+		bad = 0;
+		for (size_t k = 0; k < sizeof(copies) / sizeof(copies[0]); k++) {
+			snprintf(path, sizeof(path), copies[k], c->state_dir,
+			    it->cert);
+			bad |= sanitize_copy(path, errors);
+		}
+		if (!bad && journal_appendv(j, &e, "manifest-sanitized", "cert",
+		    it->cert, "msg", it->id, NULL) != 0)
+			diag_add(errors, "journal", 0, "%s", e.msg);
+	}
+	return n;
+}

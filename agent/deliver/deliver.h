@@ -50,18 +50,12 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "deliver/ids.h"
+
 struct config;
+struct diags;
 struct err;
 struct journal;
-
-/* Whether id is a valid message id: 1-128 bytes of [A-Za-z0-9._-], not
- * starting with '.' or '-' (and so never a path or an option). */
-int deliver_id_ok(const char *id);
-
-/* The notice id "NOTICE-AGREEMENT-YYYY-MM-DD" into buf.  Returns 0, or -1
- * with *e set when it would not be a valid id or does not fit. */
-int deliver_notice_id(const char *agreement, const char *date, char *buf,
-    size_t sz, struct err *e);
 
 /* Queues msg (len bytes, a message mime.c built) as state_dir/outbox/
  * ID.eml: journals message-queued in j (its digest; manifest: whether msg
@@ -86,8 +80,6 @@ int deliver_enqueue(const char *state_dir, struct journal *j, const char *id,
 int deliver_enqueue_copy(const char *state_dir, struct journal *j,
     const char *id, const char *msg, size_t len, int manifest,
     struct err *e);
-
-enum deliver_kind { DELIVER_CERT, DELIVER_NOTICE };
 
 struct deliver_item {
 	char id[160];		/* the message's file stem (ID or ID+rN) */
@@ -121,6 +113,16 @@ struct deliver_opts {
 int deliver_flush(const struct config *c, struct journal *j,
     const struct deliver_opts *o, struct deliver_report *r, struct err *e);
 void deliver_report_free(struct deliver_report *r);
+
+/* After a flush: for each accepted certificate message in *dr, sanitizes
+ * the sent copy (sent/ID.eml) and, when that checked message carried the
+ * manifest, the vendor's copies of the manifest (it names students:
+ * certificates/ID.manifest, work/ID/manifest, names, manifest.final) with
+ * the overwrite engine, journaling manifest-sanitized once all are gone
+ * (never otherwise: the LEA would have no manifest at all).  Problems are
+ * added to *errors.  Returns how many certificates were delivered. */
+unsigned deliver_sanitize(const struct config *c,
+    const struct deliver_report *dr, struct journal *j, struct diags *errors);
 
 enum deliver_state { DELIVER_NONE, DELIVER_PENDING, DELIVER_SENT,
     DELIVER_DAMAGED, DELIVER_MISSING };

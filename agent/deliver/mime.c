@@ -1,5 +1,7 @@
 /*
- * mime.c: building the messages lethe mails (see mime.h).
+ * mime.c: RFC 5322 messages with MIME (RFC 2045-2049, 2047, 2231), built
+ * and read back (see mime.h).  Pure: it reads no state and knows no lethe
+ * policy; the letters (letters.h) decide what a message says.
  *
  * MUST rules:
  *  - no header value reaches the message unless it is free of control
@@ -9,69 +11,20 @@
  *  - attachments are base64 and reach the reader byte for byte;
  *  - every line is at most 78 characters, except where RFC 2047/2045 allow
  *    none longer anyway (encoded words, base64 and quoted-printable are
- *    at most 76);
- *  - the text body names no file or path of student data: it is built only
- *    from the certificate's fields (counts, sizes, digests) and the policy.
+ *    at most 76).
  */
 #include "deliver/mime.h"
-#include "certify/cert.h"
-#include "conf/config.h"
-#include "deliver/deliver.h"
-#include "state/durable.h"
 #include "base/err.h"
-#include "base/num.h"
 #include "base/strbuf.h"
+#include "base/text.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
-#include <sys/stat.h>
 #include <time.h>
-
-#define MAX_ATTACHMENT	(64u << 20)	/* mail systems refuse far less */
-#define WRAP		72		/* prose width of the text part */
-
-
-
-
-
-/* Well-formed UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-static int
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i], need, min, cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1, min = 0x80, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2, min = 0x800, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3, min = 0x10000, cp = c & 0x07;
-		else
-			return 0;
-		if (n - i <= need)
-			return 0;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
 
 /* No control characters (C0, DEL): nothing can end the header line. */
 static int
@@ -80,7 +33,7 @@ header_ok(const char *s)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
 			return 0;
-	return utf8_ok((const unsigned char *)s, strlen(s));
+	return text_utf8_valid(s, strlen(s));
 }
 
 static int
@@ -393,7 +346,6 @@ mime_build(const struct mail *m, char **out, size_t *len, struct err *e)
 	unsigned char rnd[12], brnd[12];
 	char boundary[48];
 	const char *body = m->body ? m->body : "";
-	int rc = -1;
 
 	*out = NULL;
 	*len = 0;
@@ -407,7 +359,7 @@ mime_build(const struct mail *m, char **out, size_t *len, struct err *e)
 	    (m->from_name && !header_ok(m->from_name)))
 		return err_set(e, "mail: control character or invalid UTF-8 "
 		    "in a header value");
-	if (!utf8_ok((const unsigned char *)body, strlen(body)))
+	if (!text_utf8_valid(body, strlen(body)))
 		return err_set(e, "mail: text is not UTF-8");
 	for (size_t i = 0; i < m->natt; i++) {
 		const struct mail_attachment *a = &m->att[i];
@@ -463,17 +415,9 @@ mime_build(const struct mail *m, char **out, size_t *len, struct err *e)
 		put_attachment(&b, boundary, &m->att[i]);
 	if (m->natt > 0)
 		strbuf_printf(&b, "\n--%s--\n", boundary);
-	if (b.oom) {
-		err_set(e, "mail: out of memory");
-		goto out;
-	}
-	*out = b.p;
-	*len = b.len;
-	b.p = NULL;
-	rc = 0;
-out:
-	free(b.p);
-	return rc;
+	if (strbuf_take(&b, out, len) != 0)
+		return err_set(e, "mail: out of memory");
+	return 0;
 }
 
 /* Copies header `name`'s unfolded value into v (NUL-terminated).  Returns
@@ -567,488 +511,4 @@ mime_envelope(const char *msg, size_t len, char *from, size_t fromsz,
 	memcpy(msgid, s, strlen(s) + 1);
 	msgid[strcspn(msgid, ">") + 1] = '\0';
 	return 0;
-}
-
-/* ---- the letters ------------------------------------------------------ */
-
-
-/* Appends text wrapped at WRAP columns: the first line continues from
- * column col, the next ones start with indent blanks.  Ends with '\n'. */
-static void
-wrap(struct strbuf *b, const char *text, size_t col, size_t indent)
-{
-	const char *p = text;
-	int first = 1;
-
-	while (*p) {
-		size_t w;
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		w = strcspn(p, " ");
-		if (!first && col + 1 + w > WRAP) {
-			strbuf_puts(b, "\n");
-			for (size_t i = 0; i < indent; i++)
-				strbuf_puts(b, " ");
-			col = indent;
-		} else if (!first) {
-			strbuf_puts(b, " ");
-			col++;
-		}
-		strbuf_add(b, p, w);
-		col += w;
-		p += w;
-		first = 0;
-	}
-	strbuf_puts(b, "\n");
-}
-
-/* "  Label:            value", the value wrapped under itself. */
-static void
-field(struct strbuf *b, const char *label, const char *value)
-{
-	size_t n = strlen(label) + 3;
-
-	strbuf_printf(b, "  %s:", label);
-	for (; n < 22; n++)
-		strbuf_puts(b, " ");
-	strbuf_puts(b, " ");
-	wrap(b, value && *value ? value : "(not stated)", n + 1, 23);
-}
-
-/* Value of key in [section] of the certificate's INI text (the first one),
- * blanks trimmed, into v; NULL when absent. */
-static const char *
-ini_get(const char *text, const char *section, const char *key, char *v,
-    size_t vsz)
-{
-	size_t sl = strlen(section), kl = strlen(key);
-	int in = 0;
-
-	for (const char *p = text; *p;) {
-		const char *end = strchr(p, '\n');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		while (n > 0 && (*p == ' ' || *p == '\t'))
-			p++, n--;
-		if (n > 0 && *p == '[')
-			in = n >= sl + 2 && strncmp(p + 1, section, sl) == 0 &&
-			    p[sl + 1] == ']';
-		else if (in && n > kl && strncmp(p, key, kl) == 0 &&
-		    strspn(p + kl, " \t") + kl < n && p[kl + strspn(p + kl,
-		    " \t")] == '=') {
-			const char *s = p + kl + strspn(p + kl, " \t") + 1;
-			size_t m = n - (size_t)(s - p);
-			while (m > 0 && (*s == ' ' || *s == '\t'))
-				s++, m--;
-			while (m > 0 && (s[m - 1] == ' ' || s[m - 1] == '\t' ||
-			    s[m - 1] == '\r'))
-				m--;
-			if (m + 1 > vsz)
-				m = vsz - 1;
-			memcpy(v, s, m);
-			v[m] = '\0';
-			return v;
-		}
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
-	return NULL;
-}
-
-/* "1234567 bytes (1.2 MiB)" */
-static void
-bytes_text(const char *v, char *out, size_t sz)
-{
-	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	int64_t n;
-	double d;
-	int u = -1, r;
-
-	if (v == NULL || num_parse(v, 0, INT64_MAX, &n) != 0) {
-		r = snprintf(out, sz, "%s", v ? v : "");
-	} else {
-		for (d = (double)n; d >= 1024 && u < 4; u++)
-			d /= 1024;
-		if (u < 0)
-			r = snprintf(out, sz, "%s bytes", v);
-		else
-			r = snprintf(out, sz, "%s bytes (%.1f %s)", v, d, unit[u]);
-	}
-	if (r < 0 || (size_t)r >= sz)
-		out[0] = '\0';
-}
-
-/* The sender: [notify] from (default the vendor contact). */
-static const char *
-mail_from(const struct config *c)
-{
-	if (c->mail_from && *c->mail_from)
-		return c->mail_from;
-	return c->vendor_contact;
-}
-
-static int
-read_cert_file(const char *dir, const char *id, const char *ext, int optional,
-    char **data, size_t *len, struct err *e)
-{
-	char path[4096];
-	struct stat st;
-	int n = snprintf(path, sizeof(path), "%s/%s%s", dir, id, ext);
-
-	*data = NULL;
-	*len = 0;
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return err_set(e, "%s: certificate path too long", dir);
-	if (optional && lstat(path, &st) == -1 && errno == ENOENT)
-		return 0;
-	return slurp(path, MAX_ATTACHMENT, data, len, e);
-}
-
-enum { F_CERT, F_P7S, F_MANIFEST, F_TSR, NFILES };
-
-
-static void
-cert_text(struct strbuf *b, const struct config *c, const char *id,
-    const char *cert, int has_manifest, const char *no_manifest, int has_tsr)
-{
-	char v[1024], w[1200], lea[512], agr[256], vendor[512];
-	const char *s;
-
-	if (!ini_get(cert, "agreement", "lea", lea, sizeof(lea)))
-		strbuf_fit(lea, sizeof(lea), "%s", "the LEA");
-	if (!ini_get(cert, "agreement", "id", agr, sizeof(agr)))
-		agr[0] = '\0';
-	if (!ini_get(cert, "agreement", "vendor", vendor, sizeof(vendor)))
-		strbuf_fit(vendor, sizeof(vendor), "%s",
-		    c->vendor_name ? c->vendor_name : "The vendor");
-
-	strbuf_puts(b, "To the privacy officer of ");
-	strbuf_fit(w, sizeof(w), "%s,", lea);
-	wrap(b, w, 26, 0);
-	strbuf_puts(b, "\n");
-	strbuf_fit(w, sizeof(w), "%s has destroyed student data it held under the "
-	    "data privacy agreement \"%s\". This message is the written "
-	    "confirmation of that destruction, with its date and method. The "
-	    "signed certificate %s is attached.", vendor, agr, id);
-	wrap(b, w, 0, 0);
-
-	strbuf_puts(b, "\nWhat was destroyed\n");
-	field(b, "Data categories", ini_get(cert, "data", "categories", v,
-	    sizeof(v)));
-	field(b, "Files", ini_get(cert, "data", "files", v, sizeof(v)));
-	bytes_text(ini_get(cert, "data", "bytes", v, sizeof(v)), w, sizeof(w));
-	field(b, "Size", w);
-	if (ini_get(cert, "sanitization", "remaining_matches", v, sizeof(v)))
-		strbuf_fit(w, sizeof(w), "%s files still matching, searched after "
-		    "the destruction", v);
-	else
-		w[0] = '\0';
-	field(b, "Found afterwards", w);
-	field(b, "Retained (exempt)", ini_get(cert, "data", "retained", v,
-	    sizeof(v)));
-	field(b, "Legal holds", ini_get(cert, "data", "holds", v, sizeof(v)));
-
-	strbuf_puts(b, "\nWhen\n");
-	{
-		char td[64];
-		const char *t = ini_get(cert, "agreement", "trigger", v, sizeof(v));
-		if (!ini_get(cert, "agreement", "trigger_date", td, sizeof(td)))
-			strbuf_fit(td, sizeof(td), "%s", "(date not stated)");
-		if (t && strcmp(t, "termination") == 0)
-			strbuf_fit(w, sizeof(w), "termination of the service "
-			    "agreement on %s", td);
-		else if (t && strncmp(t, "directive", 9) == 0)
-			strbuf_fit(w, sizeof(w), "the LEA's directive for "
-			    "disposition of data%s (NDPA Exhibit D), received %s",
-			    t + 9, td);
-		else if (t && strcmp(t, "reappeared") == 0)
-			strbuf_fit(w, sizeof(w), "data found again after an earlier "
-			    "disposition, on %s", td);
-		else
-			strbuf_fit(w, sizeof(w), "%s (%s)", t ? t : "(not stated)",
-			    td);
-		field(b, "Reason", w);
-	}
-	field(b, "Started", ini_get(cert, "sanitization", "started", v,
-	    sizeof(v)));
-	field(b, "Completed", ini_get(cert, "sanitization", "completed", v,
-	    sizeof(v)));
-	{
-		char met[32];
-		const char *d = ini_get(cert, "agreement", "deadline", v,
-		    sizeof(v));
-		const char *m = ini_get(cert, "agreement", "deadline_met", met,
-		    sizeof(met));
-		int yes = m && (strcmp(m, "yes") == 0 || strcmp(m, "true") == 0);
-		int no = m && (strcmp(m, "no") == 0 || strcmp(m, "false") == 0);
-		strbuf_fit(w, sizeof(w), "%s, %s", d ? d : "(not stated)",
-		    yes ? "met" : no ? "NOT met" : "(not stated whether met)");
-		field(b, "Disposal deadline", w);
-	}
-	field(b, "Confirmation due", ini_get(cert, "delivery", "certify_by",
-	    v, sizeof(v)));
-
-	strbuf_puts(b, "\nHow\n");
-	field(b, "Standard", ini_get(cert, "certificate", "standard", v,
-	    sizeof(v)));
-	field(b, "Method", ini_get(cert, "sanitization", "method_type", v,
-	    sizeof(v)));
-	field(b, "Technique", ini_get(cert, "sanitization", "technique", v,
-	    sizeof(v)));
-	field(b, "Details", ini_get(cert, "sanitization", "method_details", v,
-	    sizeof(v)));
-	field(b, "Verification", ini_get(cert, "sanitization", "verification",
-	    v, sizeof(v)));
-	if ((s = ini_get(cert, "sanitization", "exceptions", v, sizeof(v))))
-		field(b, "Exceptions", s);
-	field(b, "Performed by", ini_get(cert, "sanitization", "performed_by",
-	    v, sizeof(v)));
-
-	strbuf_puts(b, "\nAttached\n");
-	strbuf_printf(b, "  %s.cert\n", id);
-	strbuf_puts(b, "      the certificate: the fields above and more, as text\n");
-	strbuf_printf(b, "  %s.cert.p7s\n", id);
-	strbuf_puts(b, "      the vendor's digital signature over it (CMS, PEM)\n");
-	if (has_manifest) {
-		strbuf_printf(b, "  %s.manifest\n", id);
-		strbuf_puts(b, "      each destroyed file's name, size and SHA-256 "
-		    "digest before\n      destruction. It names student "
-		    "records: keep it as you keep\n      the data, and give it "
-		    "only to your auditor.\n");
-	}
-	if (has_tsr) {
-		strbuf_printf(b, "  %s.cert.tsr\n", id);
-		strbuf_puts(b, "      an RFC 3161 time-stamp token over the "
-		    "signature\n");
-	}
-	if (!has_manifest) {
-		strbuf_puts(b, "\n");
-		wrap(b, no_manifest, 0, 0);
-	}
-
-	strbuf_puts(b, "\nHow to verify\n");
-	wrap(b, "With the vendor's CA certificate (ca.pem, which the vendor "
-	    "gives you once), run in the folder that holds the attachments:",
-	    0, 0);
-	strbuf_printf(b, "\n  openssl cms -verify -binary -inform PEM \\\n"
-	    "    -in %s.cert.p7s -content %s.cert \\\n"
-	    "    -CAfile ca.pem -out /dev/null\n\n", id, id);
-	wrap(b, "It prints \"CMS Verification successful\" only if the "
-	    "certificate is authentic and unchanged. Then", 0, 0);
-	strbuf_printf(b, "\n  openssl dgst -sha256 %s.manifest\n\n", id);
-	if (!ini_get(cert, "data", "manifest_sha256", v, sizeof(v)))
-		strbuf_fit(v, sizeof(v), "%s", "(not stated)");
-	strbuf_puts(b, "must show the manifest_sha256 of the certificate:\n");
-	strbuf_printf(b, "  %s\n\n", v);
-	strbuf_fit(w, sizeof(w), "Questions about this destruction: %s. Please "
-	    "keep this message and its attachments; they are the record of "
-	    "the destruction.", c->vendor_contact ? c->vendor_contact :
-	    mail_from(c));
-	wrap(b, w, 0, 0);
-}
-
-int
-mime_cert_message(const struct config *c, struct cert_mail *cm, char **out,
-    size_t *len, struct err *e)
-{
-	const char *id = cm->id, *to = cm->to;
-	static const char *const ext[NFILES] = { ".cert", ".cert.p7s",
-	    ".manifest", ".cert.tsr" };
-	static const char *const ctype[NFILES] = {
-	    "text/plain; charset=utf-8", "application/pkcs7-signature",
-	    "text/tab-separated-values; charset=utf-8",
-	    "application/timestamp-reply" };
-	char dir[4096], names[NFILES][300], lea[512], subject[900];
-	char *data[NFILES] = { 0 };
-	size_t dlen[NFILES] = { 0 }, natt = 0;
-	struct mail_attachment att[NFILES];
-	struct mail m = { 0 };
-	struct strbuf body = { 0 };
-	int rc = -1, n;
-
-	*out = NULL;
-	*len = 0;
-	if (!deliver_id_ok(id))
-		return err_set(e, "certificate id '%s' is not valid", id);
-	n = snprintf(dir, sizeof(dir), "%s/certificates", c->state_dir);
-	if (n < 0 || (size_t)n >= sizeof(dir))
-		return err_set(e, "%s: path too long", c->state_dir);
-	cm->with_manifest = 0;
-	for (int i = 0; i < NFILES; i++) {
-		/* a re-send after the manifest went may go without it */
-		int optional = i == F_TSR || (i == F_MANIFEST &&
-		    cm->no_manifest != NULL);
-		if (read_cert_file(dir, id, ext[i], optional, &data[i],
-		    &dlen[i], e) != 0)
-			goto out;
-		if (data[i] == NULL)
-			continue;
-		n = snprintf(names[i], sizeof(names[i]), "%s%s", id, ext[i]);
-		if (n < 0 || (size_t)n >= sizeof(names[i])) {
-			err_set(e, "certificate %s: name too long", id);
-			goto out;
-		}
-		att[natt].filename = names[i];
-		att[natt].ctype = ctype[i];
-		att[natt].data = data[i];
-		att[natt].len = dlen[i];
-		natt++;
-	}
-	if (data[F_MANIFEST] != NULL) {
-		char want[80], got[65];
-		cert_sha256_hex(data[F_MANIFEST], dlen[F_MANIFEST], got);
-		if (!ini_get(data[F_CERT], "data", "manifest_sha256", want,
-		    sizeof(want)) || strcmp(want, got) != 0) {
-			err_set(e, "%s/%s.manifest: its SHA-256 is not the "
-			    "certificate's manifest_sha256: it was changed after "
-			    "the certificate was issued", dir, id);
-			goto out;
-		}
-		cm->with_manifest = 1;
-	}
-	if (!ini_get(data[F_CERT], "agreement", "lea", lea, sizeof(lea)))
-		strbuf_fit(lea, sizeof(lea), "%s", "LEA not stated");
-	n = snprintf(subject, sizeof(subject), "Certificate of data "
-	    "destruction %s \xe2\x80\x94 %s", id, lea);
-	if (n < 0 || (size_t)n >= sizeof(subject)) {
-		err_set(e, "certificate %s: subject too long", id);
-		goto out;
-	}
-	cert_text(&body, c, id, data[F_CERT], data[F_MANIFEST] != NULL,
-	    cm->no_manifest, data[F_TSR] != NULL);
-	if (body.oom) {
-		err_set(e, "certificate %s: out of memory", id);
-		goto out;
-	}
-	m.from = mail_from(c);
-	m.from_name = c->vendor_name;
-	m.reply_to = c->vendor_contact;
-	m.to = to;
-	m.subject = subject;
-	m.body = body.p;
-	m.host = c->host;
-	m.tag = id;
-	m.att = att;
-	m.natt = natt;
-	if (m.from == NULL) {
-		err_set(e, "certificate %s: no sender: set [notify] from or "
-		    "[vendor] contact", id);
-		goto out;
-	}
-	if (mime_build(&m, out, len, e) != 0) {
-		char why[sizeof(e->msg)];
-		strbuf_fit(why, sizeof(why), "%s", e->msg);
-		err_set(e, "certificate %s: %s", id, why);
-		goto out;
-	}
-	rc = 0;
-out:
-	for (int i = 0; i < NFILES; i++)
-		free(data[i]);
-	free(body.p);
-	return rc;
-}
-
-int
-mime_notice_message(const struct config *c, const struct notice *nt,
-    char **out, size_t *len, struct err *e)
-{
-	struct strbuf b = { 0 };
-	struct mail m = { 0 };
-	char subject[900], w[2048];
-	const char *vendor = c->vendor_name ? c->vendor_name : "The vendor";
-	const char *contact = c->vendor_contact ? c->vendor_contact :
-	    mail_from(c);
-	int rc = -1, n;
-
-	*out = NULL;
-	*len = 0;
-	if (nt->agreement == NULL || nt->disposal == NULL || nt->to == NULL ||
-	    nt->terminated == NULL)
-		return err_set(e, "notice: agreement, termination and disposal "
-		    "dates and recipient are required");
-	n = snprintf(subject, sizeof(subject), "Notice of planned disposal "
-	    "of student data on %s \xe2\x80\x94 %s", nt->disposal,
-	    nt->lea ? nt->lea : nt->agreement);
-	if (n < 0 || (size_t)n >= sizeof(subject))
-		return err_set(e, "notice for %s: subject too long",
-		    nt->agreement);
-
-	strbuf_puts(&b, "To the privacy officer of ");
-	strbuf_fit(w, sizeof(w), "%s,", nt->lea ? nt->lea : "the LEA");
-	wrap(&b, w, 26, 0);
-	strbuf_puts(&b, "\n");
-	strbuf_fit(w, sizeof(w), "This is the prior notice that the data "
-	    "privacy agreement gives you (NDPA Article IV.6): the service "
-	    "agreement ended on %s, and %s plans to dispose of the student "
-	    "data it holds under the agreement \"%s\" on or after the date "
-	    "below.", nt->terminated, vendor, nt->agreement);
-	wrap(&b, w, 0, 0);
-	strbuf_puts(&b, "\n");
-	strbuf_fit(w, sizeof(w), "This notice is for the termination on %s "
-	    "only. Should that date be corrected, you will receive a new "
-	    "notice, and nothing is disposed of on the strength of this one.",
-	    nt->terminated);
-	wrap(&b, w, 0, 0);
-	strbuf_puts(&b, "\n");
-	field(&b, "Agreement", nt->agreement);
-	field(&b, "LEA", nt->lea);
-	field(&b, "Service ended", nt->terminated);
-	field(&b, "Planned disposal", nt->disposal);
-	field(&b, "Disposal deadline", nt->deadline);
-	field(&b, "Data categories", nt->categories);
-	strbuf_fit(w, sizeof(w), "%zu", nt->ndatasets);
-	field(&b, "Datasets", w);
-	if (nt->retained && *nt->retained)
-		field(&b, "Retained (exempt)", nt->retained);
-	strbuf_puts(&b, "\n");
-	wrap(&b, "The data will be destroyed as NIST SP 800-88 describes, and a "
-	    "signed certificate of destruction, with its date and method, will "
-	    "be mailed to this address.", 0, 0);
-	strbuf_puts(&b, "\n");
-	strbuf_fit(w, sizeof(w), "How to respond, before %s:", nt->disposal);
-	wrap(&b, w, 0, 0);
-	strbuf_puts(&b, "  - ");
-	wrap(&b, "To have the data transferred to you instead of destroyed, "
-	    "send a Directive for Disposition of Data (NDPA Exhibit D) asking "
-	    "for a transfer.", 4, 4);
-	strbuf_puts(&b, "  - ");
-	wrap(&b, "If any of the data is subject to a legal hold or other legal "
-	    "process, tell us: nothing under a hold is destroyed.", 4, 4);
-	strbuf_puts(&b, "  - ");
-	strbuf_fit(w, sizeof(w), "For questions, reply to this message or "
-	    "write to %s, quoting the agreement \"%s\".", contact ? contact :
-	    "the vendor", nt->agreement);
-	wrap(&b, w, 4, 4);
-	strbuf_puts(&b, "\n");
-	wrap(&b, "Without an answer, the disposal goes ahead as planned.", 0, 0);
-	if (b.oom) {
-		err_set(e, "notice for %s: out of memory", nt->agreement);
-		goto out;
-	}
-	m.from = mail_from(c);
-	m.from_name = c->vendor_name;
-	m.reply_to = c->vendor_contact;
-	m.to = nt->to;
-	m.subject = subject;
-	m.body = b.p;
-	m.host = c->host;
-	m.tag = nt->agreement;
-	if (m.from == NULL) {
-		err_set(e, "notice for %s: no sender: set [notify] from or "
-		    "[vendor] contact", nt->agreement);
-		goto out;
-	}
-	if (mime_build(&m, out, len, e) != 0) {
-		char why[sizeof(e->msg)];
-		strbuf_fit(why, sizeof(why), "%s", e->msg);
-		err_set(e, "notice for %s: %s", nt->agreement, why);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(b.p);
-	return rc;
 }

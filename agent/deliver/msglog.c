@@ -214,11 +214,8 @@ msglog_record(struct journal *j, const char *stem, const char *msg,
 	char from[300], to[300], msgid[600], sha[65], bytes[24];
 
 	if (mime_envelope(msg, len, from, sizeof(from), to, sizeof(to), msgid,
-	    sizeof(msgid), e) != 0) {
-		char why[sizeof(e->msg)];
-		strbuf_fit(why, sizeof(why), "%s", e->msg);
-		return err_set(e, "outbox: %s: %s", stem, why);
-	}
+	    sizeof(msgid), e) != 0)
+		return err_prefix(e, "outbox: %s", stem);
 	cert_sha256_hex(msg, len, sha);
 	snprintf(bytes, sizeof(bytes), "%zu", len);
 	return journal_appendv(j, e, "message-queued", "id", stem, "msgid",

@@ -1,6 +1,6 @@
 /*
  * fuzz_cert.c: cert_parse, cert_check and cert_manifest_check
- * (agent/cert.c) on arbitrary bytes.
+ * (agent/certify/) on arbitrary bytes.
  *
  * The input is a certificate, optionally followed by a line
  * "%%MANIFEST%%" and a manifest.  Invariants besides "no crash, no leak,

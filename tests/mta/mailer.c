@@ -1,5 +1,5 @@
 /*
- * mailer.c: a small driver of lethe's delivery modules (mime.c, deliver.c)
+ * mailer.c: a small driver of lethe's delivery modules (letters.h, deliver.h)
  * for the real-MTA tests, until `lethe run` and `lethe cert resend` do this
  * through the CLI.
  *
@@ -19,7 +19,7 @@
 #include "deliver/deliver.h"
 #include "base/err.h"
 #include "state/journal.h"
-#include "deliver/mime.h"
+#include "deliver/letters.h"
 
 int
 main(int argc, char **argv)
