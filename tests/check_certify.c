@@ -250,19 +250,9 @@ END_TEST
 static void
 edit(const char *rel, const char *from, const char *to)
 {
-	char *path = tu_path(h.state, rel), *text, *p;
-	size_t len;
-	FILE *f;
+	char *path = tu_path(h.state, rel);
 
-	text = tu_readall(path, &len);
-	ck_assert_ptr_nonnull(text);
-	p = strstr(text, from);
-	ck_assert_msg(p != NULL, "%s has no '%s'", rel, from);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
-	ck_assert_int_eq(fclose(f), 0);
-	free(text);
+	tu_replace(path, from, to);
 	free(path);
 }
 

@@ -255,17 +255,8 @@ static void
 damage(const char *from, const char *to)
 {
 	char *path = tu_path(h.state, "work/osde-3/record");
-	char *text = tu_readall(path, NULL), *p;
-	FILE *f;
 
-	ck_assert_ptr_nonnull(text);
-	p = strstr(text, from);
-	ck_assert_msg(p != NULL, "no %s in the record", from);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
-	ck_assert_int_eq(fclose(f), 0);
-	free(text);
+	tu_replace(path, from, to);
 	free(path);
 }
 

@@ -7,9 +7,10 @@
  *   tu_tmpdir, tu_rmtree       a fresh directory per test (root: under
  *                              /var/lib/lethe-tests, as StrictModes want)
  *   tu_path, tu_data           paths: DIR/NAME, tests/data/NAME
- *   tu_write, tu_write_bytes,  files in and out
+ *   tu_write, tu_write_bytes,  files in and out, and edited by hand
  *   tu_readall, tu_exists,
- *   tu_tmpfd, tu_count
+ *   tu_tmpfd, tu_count,
+ *   tu_replace
  *   tu_shq, TU_SH              a shell command run in a directory
  *   tu_sha256_hex              a digest computed by OpenSSL, not by lethe
  *   tu_expect                  "FILE:LINE: msg" is among the diagnostics
@@ -130,6 +131,25 @@ tu_readall(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return p;
+}
+
+/* Rewrites the file at path with its first `from` replaced by `to`
+ * (an edit by hand: tampering, damage); fails the test when there is no
+ * `from`. */
+static inline void
+tu_replace(const char *path, const char *from, const char *to)
+{
+	char *text = tu_readall(path, NULL), *p;
+	FILE *f;
+
+	ck_assert_msg(text != NULL, "cannot read %s", path);
+	p = strstr(text, from);
+	ck_assert_msg(p != NULL, "%s has no '%s'", path, from);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "%.*s%s%s", (int)(p - text), text, to, p + strlen(from));
+	ck_assert_int_eq(fclose(f), 0);
+	free(text);
 }
 
 /* Whether dir/name exists (a link is not followed). */
