@@ -39,25 +39,9 @@ teardown(void)
 	T = NULL;
 }
 
-/* Runs a shell command in T; returns its exit status. */
-__attribute__((format(printf, 1, 2))) static int
-shq(const char *fmt, ...)
-{
-	char cmd[8192], full[8400];
-	va_list ap;
-	int n, st;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	ck_assert(n > 0 && (size_t)n < sizeof(cmd));
-	n = snprintf(full, sizeof(full), "cd '%s' && { %s\n}", T, cmd);
-	ck_assert(n > 0 && (size_t)n < sizeof(full));
-	st = system(full);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
-}
-
-#define SH(...) ck_assert_msg(shq(__VA_ARGS__) == 0, "command failed: %s", #__VA_ARGS__)
+/* Shell commands run in T (testutil.h). */
+#define shq(...) tu_shq(T, __VA_ARGS__)
+#define SH(...) TU_SH(T, __VA_ARGS__)
 
 /* Two districts' files: osde/ (to remove) and tulsa/ (to keep), with long
  * names, odd modes, fixed mtimes, a symlink, an in-district hard link and

@@ -9,26 +9,6 @@
 #include <errno.h>
 #include <limits.h>
 
-/* Fails unless d holds exactly "FILE:LINE: msg" (line 0: "FILE: msg"). */
-static void
-expect(const struct diags *d, const char *file, int line, const char *msg)
-{
-	char want[2048];
-	int n;
-
-	if (line > 0)
-		n = snprintf(want, sizeof(want), "%s:%d: %s", file, line, msg);
-	else
-		n = snprintf(want, sizeof(want), "%s: %s", file, msg);
-	ck_assert(n > 0 && (size_t)n < sizeof(want));
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i], want) == 0)
-			return;
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(stderr, "  got: %s\n", d->v[i]);
-	ck_abort_msg("missing diagnostic: %s", want);
-}
-
 static int
 load(const char *fixture, struct config *c, struct diags *d, char **path)
 {
@@ -122,7 +102,7 @@ START_TEST(allowed_roots_of_slash_is_refused)
 	char *path;
 
 	ck_assert_int_eq(load("config_root_slash.conf", &c, &d, &path), -1);
-	expect(&d, path, 3, "allowed root '/' is the whole filesystem; name "
+	tu_expect(&d, path, 3, "allowed root '/' is the whole filesystem; name "
 	    "the directories that hold student data");
 	ck_assert_uint_eq(c.nroots, 0);
 	ck_assert_int_eq(config_root_of(&c, "/srv/edtech/x"), -1);
@@ -140,13 +120,13 @@ START_TEST(allowed_roots_in_system_directories_are_refused_by_name)
 
 	ck_assert_int_eq(load("config_root_in_system_dir.conf", &c, &d, &path),
 	    -1);
-	expect(&d, path, 2, "allowed root '/etc/foo' is inside /etc, a system "
+	tu_expect(&d, path, 2, "allowed root '/etc/foo' is inside /etc, a system "
 	    "directory; lethe never writes or removes there");
-	expect(&d, path, 2, "allowed root '/usr' is /usr, a system directory; "
+	tu_expect(&d, path, 2, "allowed root '/usr' is /usr, a system directory; "
 	    "lethe never writes or removes there");
-	expect(&d, path, 2, "allowed root '/lib64/x' is inside /lib64, a "
+	tu_expect(&d, path, 2, "allowed root '/lib64/x' is inside /lib64, a "
 	    "system directory; lethe never writes or removes there");
-	expect(&d, path, 2, "allowed root '/run/user' is inside /run, a system "
+	tu_expect(&d, path, 2, "allowed root '/run/user' is inside /run, a system "
 	    "directory; lethe never writes or removes there");
 	ck_assert_uint_eq(diag_errors(&d), 4);
 	/* The good one survives, so policies can still be checked. */
@@ -166,13 +146,13 @@ START_TEST(allowed_roots_must_be_absolute_and_normalised)
 
 	ck_assert_int_eq(load("config_root_not_normalised.conf", &c, &d, &path),
 	    -1);
-	expect(&d, path, 2, "allowed root '/srv/../etc' has a '.' or '..' "
+	tu_expect(&d, path, 2, "allowed root '/srv/../etc' has a '.' or '..' "
 	    "component; write it normalised");
-	expect(&d, path, 2, "allowed root '/srv//edtech' has an empty "
+	tu_expect(&d, path, 2, "allowed root '/srv//edtech' has an empty "
 	    "component ('//')");
-	expect(&d, path, 2, "allowed root '/srv/./x' has a '.' or '..' "
+	tu_expect(&d, path, 2, "allowed root '/srv/./x' has a '.' or '..' "
 	    "component; write it normalised");
-	expect(&d, path, 2, "allowed root 'srv/edtech' is not an absolute path");
+	tu_expect(&d, path, 2, "allowed root 'srv/edtech' is not an absolute path");
 	ck_assert_uint_eq(diag_errors(&d), 4);
 	config_free(&c);
 	diag_free(&d);
@@ -195,7 +175,7 @@ START_TEST(a_root_that_is_a_symlink_into_etc_is_refused)
 	snprintf(msg, sizeof(msg), "allowed root '%s' resolves to '/etc', "
 	    "inside /etc, a system directory; lethe never writes or removes "
 	    "there", link);
-	expect(&d, path, 2, msg);
+	tu_expect(&d, path, 2, msg);
 	config_free(&c);
 	diag_free(&d);
 	free(link);
@@ -212,7 +192,7 @@ START_TEST(missing_allowed_roots_is_an_error_at_the_agent_section)
 	char *path;
 
 	ck_assert_int_eq(load("config_missing_roots.conf", &c, &d, &path), -1);
-	expect(&d, path, 3, "allowed_roots is required in [agent]: the "
+	tu_expect(&d, path, 3, "allowed_roots is required in [agent]: the "
 	    "directories lethe may remove files from");
 	ck_assert_uint_eq(d.n, 1);
 	config_free(&c);
@@ -228,11 +208,11 @@ START_TEST(an_unknown_key_is_an_error_with_a_suggestion)
 	char *path;
 
 	ck_assert_int_eq(load("config_misspelt_key.conf", &c, &d, &path), -1);
-	expect(&d, path, 2, "unknown key 'stat_dir' in [agent]; did you mean "
+	tu_expect(&d, path, 2, "unknown key 'stat_dir' in [agent]; did you mean "
 	    "'state_dir'?");
-	expect(&d, path, 4, "unknown key 'kek' in [agent]; it belongs in "
+	tu_expect(&d, path, 4, "unknown key 'kek' in [agent]; it belongs in "
 	    "[keys]");
-	expect(&d, path, 5, "unknown key 'colour' in [agent]");
+	tu_expect(&d, path, 5, "unknown key 'colour' in [agent]");
 	ck_assert_uint_eq(d.n, 3);
 	config_free(&c);
 	diag_free(&d);
@@ -248,8 +228,8 @@ START_TEST(an_unknown_section_is_an_error_with_a_suggestion)
 
 	ck_assert_int_eq(load("config_misspelt_section.conf", &c, &d, &path),
 	    -1);
-	expect(&d, path, 1, "unknown section [agnet]; did you mean [agent]?");
-	expect(&d, path, 7, "unknown section [database] (known: [agent] "
+	tu_expect(&d, path, 1, "unknown section [agnet]; did you mean [agent]?");
+	tu_expect(&d, path, 7, "unknown section [database] (known: [agent] "
 	    "[vendor] [signing] [keys] [notify])");
 	/* Keys under an unknown section are not reported a second time. */
 	ck_assert_uint_eq(d.n, 2);
@@ -266,15 +246,15 @@ START_TEST(bad_values_are_each_reported_at_their_line)
 	char *path;
 
 	ck_assert_int_eq(load("config_bad_values.conf", &c, &d, &path), -1);
-	expect(&d, path, 2, "state_dir must be an absolute path, not "
+	tu_expect(&d, path, 2, "state_dir must be an absolute path, not "
 	    "'var/lib/lethe'");
-	expect(&d, path, 3, "policy_dir is empty");
-	expect(&d, path, 5, "duplicate key 'allowed_roots' in [agent] (first "
+	tu_expect(&d, path, 3, "policy_dir is empty");
+	tu_expect(&d, path, 5, "duplicate key 'allowed_roots' in [agent] (first "
 	    "at line 4)");
-	expect(&d, path, 6, "host 'app 1' is not a host name");
-	expect(&d, path, 9, "contact 'privacy at example.com' is not an e-mail "
+	tu_expect(&d, path, 6, "host 'app 1' is not a host name");
+	tu_expect(&d, path, 9, "contact 'privacy at example.com' is not an e-mail "
 	    "address");
-	expect(&d, path, 12, "sendmail must start with an absolute path "
+	tu_expect(&d, path, 12, "sendmail must start with an absolute path "
 	    "(cron's PATH is short, and no PATH search is done), not "
 	    "'sendmail'");
 	ck_assert_uint_eq(d.n, 6);
@@ -303,12 +283,12 @@ START_TEST(commands_are_read_without_a_shell_and_time_limits_are_bounded)
 	    "sendmail_timeout = 2h\n");
 
 	ck_assert_int_eq(config_load(path, &c, &d), -1);
-	expect(&d, path, 4, "tsa_command: unquoted '|' at character 50: no shell "
+	tu_expect(&d, path, 4, "tsa_command: unquoted '|' at character 50: no shell "
 	    "reads this line, so shell syntax does not work here; put the "
 	    "commands in a script and name the script");
-	expect(&d, path, 5, "tsa_timeout '0' is not a time limit from 1s to "
+	tu_expect(&d, path, 5, "tsa_timeout '0' is not a time limit from 1s to "
 	    "60m (e.g. 60s or 2m)");
-	expect(&d, path, 8, "sendmail_timeout '2h' is not a time limit from 1s "
+	tu_expect(&d, path, 8, "sendmail_timeout '2h' is not a time limit from 1s "
 	    "to 60m (e.g. 60s or 2m)");
 	ck_assert_uint_eq(d.n, 3);
 	config_free(&c);
@@ -337,9 +317,9 @@ START_TEST(a_kek_inside_an_allowed_root_is_only_a_warning)
 	ck_assert_int_eq(load("config_kek_inside_root.conf", &c, &d, &path), 0);
 	ck_assert_uint_eq(diag_errors(&d), 0);
 	ck_assert_uint_eq(d.nwarn, 2);
-	expect(&d, path, 6, "warning: the KEK must not be inside a backed-up "
+	tu_expect(&d, path, 6, "warning: the KEK must not be inside a backed-up "
 	    "path: /backups/lethe/kek is inside allowed root /backups");
-	expect(&d, path, 2, "warning: state_dir (journal, keys, certificates) "
+	tu_expect(&d, path, 2, "warning: state_dir (journal, keys, certificates) "
 	    "should not be inside a disposable path: /srv/edtech/lethe is "
 	    "inside allowed root /srv/edtech");
 	config_free(&c);
@@ -355,9 +335,9 @@ START_TEST(an_over_long_line_is_reported_at_its_line_and_not_truncated)
 	char *path;
 
 	ck_assert_int_eq(load("config_line_too_long.conf", &c, &d, &path), -1);
-	expect(&d, path, 2, "line is 537 bytes; the limit is 199");
+	tu_expect(&d, path, 2, "line is 537 bytes; the limit is 199");
 	/* Parsing went on past it, and nothing of the line was used. */
-	expect(&d, path, 3, "state_dir must be an absolute path, not "
+	tu_expect(&d, path, 3, "state_dir must be an absolute path, not "
 	    "'relative'");
 	ck_assert_uint_eq(c.nroots, 0);
 	config_free(&c);
@@ -372,7 +352,7 @@ START_TEST(a_missing_config_file_is_reported_clearly)
 	struct diags d = { 0 };
 
 	ck_assert_int_eq(config_load("/nonexistent/lethe.conf", &c, &d), -1);
-	expect(&d, "/nonexistent/lethe.conf", 0, "cannot open the "
+	tu_expect(&d, "/nonexistent/lethe.conf", 0, "cannot open the "
 	    "configuration: No such file or directory");
 	ck_assert_int_eq(c.parsed, 0);
 	ck_assert_uint_eq(c.nroots, 0);
@@ -395,7 +375,7 @@ START_TEST(a_world_readable_signing_key_is_refused)
 	ck_assert_int_eq(config_load(path, &c, &d), -1);
 	snprintf(msg, sizeof(msg), "signing key %s is mode 0644; it must be "
 	    "0600 or stricter", key);
-	expect(&d, path, 4, msg);
+	tu_expect(&d, path, 4, msg);
 	config_free(&c);
 	diag_free(&d);
 	ck_assert_int_eq(chmod(key, 0600), 0);

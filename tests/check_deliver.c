@@ -16,60 +16,6 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *
-readall(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *p = NULL;
-	size_t cap = 0, n = 0;
-
-	if (f == NULL)
-		return NULL;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			p = realloc(p, cap);
-			ck_assert_ptr_nonnull(p);
-		}
-		size_t r = fread(p + n, 1, 4096, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	p[n] = '\0';
-	if (len)
-		*len = n;
-	return p;
-}
-
-static void
-writefile(const char *path, const void *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
-static char *
-pathf(const char *dir, const char *name)
-{
-	char *p;
-	ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
-	return p;
-}
-
-static int
-exists(const char *dir, const char *name)
-{
-	char *p = pathf(dir, name);
-	struct stat st;
-	int r = lstat(p, &st) == 0;
-	free(p);
-	return r;
-}
-
 /* Decodes base64 lines (76 chars each) with OpenSSL, not with our code. */
 static unsigned char *
 b64_decode(const char *s, size_t slen, size_t *outlen)
@@ -197,8 +143,8 @@ fake_sendmail(const char *dir, const char *name, int status, int sleep_s)
 static int
 count_calls(const char *dir)
 {
-	char *p = pathf(dir, "count");
-	char *s = readall(p, NULL);
+	char *p = tu_path(dir, "count");
+	char *s = tu_readall(p, NULL);
 	int n = s ? atoi(s) : 0;
 	free(p);
 	free(s);
@@ -283,7 +229,7 @@ static void
 write_cert_files(const char *dir, const char *id, const char *manifest,
     int tsr)
 {
-	char *cdir = pathf(dir, "certificates"), *p;
+	char *cdir = tu_path(dir, "certificates"), *p;
 	unsigned char p7s[300];
 	ck_assert_int_eq(mkdir(cdir, 0700), 0);
 	{
@@ -296,21 +242,21 @@ write_cert_files(const char *dir, const char *id, const char *manifest,
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		ck_assert_int_ge(asprintf(&text, cert_ini, hex), 0);
 		ck_assert_int_ge(asprintf(&p, "%s/%s.cert", cdir, id), 0);
-		writefile(p, text, strlen(text));
+		tu_write_bytes(p, text, strlen(text));
 		free(text);
 		free(p);
 	}
 	for (size_t i = 0; i < sizeof(p7s); i++)
 		p7s[i] = (unsigned char)(i * 7);
 	ck_assert_int_ge(asprintf(&p, "%s/%s.cert.p7s", cdir, id), 0);
-	writefile(p, p7s, sizeof(p7s));
+	tu_write_bytes(p, p7s, sizeof(p7s));
 	free(p);
 	ck_assert_int_ge(asprintf(&p, "%s/%s.manifest", cdir, id), 0);
-	writefile(p, manifest, strlen(manifest));
+	tu_write_bytes(p, manifest, strlen(manifest));
 	free(p);
 	if (tsr) {
 		ck_assert_int_ge(asprintf(&p, "%s/%s.cert.tsr", cdir, id), 0);
-		writefile(p, "\x30\x82\x00\x10tsr", 7);
+		tu_write_bytes(p, "\x30\x82\x00\x10tsr", 7);
 		free(p);
 	}
 	free(cdir);
@@ -543,7 +489,7 @@ START_TEST(cert_message_attaches_the_files_and_names_no_student_file)
 		size_t olen;
 		ck_assert_int_ge(asprintf(&path, "%s/certificates/%s", dir,
 		    names[i]), 0);
-		orig = readall(path, &olen);
+		orig = tu_readall(path, &olen);
 		d = attachment(out, names[i], &n);
 		ck_assert_uint_eq(n, olen);
 		ck_assert_int_eq(memcmp(d, orig, n), 0);
@@ -586,7 +532,7 @@ START_TEST(cert_message_fails_when_the_signature_is_missing)
 	struct cert_mail cm = { .to = "privacy@sde.example", .id = "C-1" };
 
 	write_cert_files(dir, "C-1", manifest, 0);
-	p = pathf(dir, "certificates/C-1.cert.p7s");
+	p = tu_path(dir, "certificates/C-1.cert.p7s");
 	ck_assert_int_eq(unlink(p), 0);
 	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "C-1.cert.p7s"));
@@ -608,13 +554,13 @@ START_TEST(cert_message_refuses_a_manifest_changed_after_issue)
 
 	write_cert_files(dir, "C-1", manifest, 0);
 	edited[strlen(edited) - 2] = 'X';	/* one byte of one digest */
-	p = pathf(dir, "certificates/C-1.manifest");
-	writefile(p, edited, strlen(edited));
+	p = tu_path(dir, "certificates/C-1.manifest");
+	tu_write_bytes(p, edited, strlen(edited));
 	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
 	ck_assert_msg(strstr(e.msg, "C-1.manifest: its SHA-256 is not the "
 	    "certificate's manifest_sha256") != NULL, "%s", e.msg);
 	/* truncated to nothing: the same */
-	writefile(p, "", 0);
+	tu_write_bytes(p, "", 0);
 	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
 	free(edited);
 	free(p);
@@ -760,16 +706,6 @@ queued_line(const char *dir, const char *stem)
 	return q;
 }
 
-static void
-sha_hex(const void *buf, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int n;
-	ck_assert_int_eq(EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL), 1);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 START_TEST(enqueue_journals_the_digest_then_writes_the_message_once_0600)
 {
 	char *dir = tu_tmpdir(), *p, *s;
@@ -784,12 +720,12 @@ START_TEST(enqueue_journals_the_digest_then_writes_the_message_once_0600)
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
 	ck_assert_msg(deliver_enqueue(dir, &j, "C-1", msg, strlen(msg), 1,
 	    &e) == 0, "%s", e.msg);
-	p = pathf(dir, "outbox/C-1.eml");
+	p = tu_path(dir, "outbox/C-1.eml");
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_int_eq(st.st_mode & 07777, 0600);
 	q = queued_line(dir, "C-1");
 	ck_assert_int_eq(q.n, 1);
-	sha_hex(msg, strlen(msg), sha);
+	tu_sha256_hex(msg, strlen(msg), sha);
 	ck_assert_str_eq(q.sha, sha);
 	ck_assert_uint_eq(strtoull(q.bytes, NULL, 10), strlen(msg));
 	ck_assert_str_eq(q.manifest, "yes");
@@ -799,7 +735,7 @@ START_TEST(enqueue_journals_the_digest_then_writes_the_message_once_0600)
 	/* queued and intact: a second call changes nothing */
 	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", other, strlen(other),
 	    1, &e), 1);
-	s = readall(p, NULL);
+	s = tu_readall(p, NULL);
 	ck_assert_str_eq(s, msg);
 	ck_assert_int_eq(queued_line(dir, "C-1").n, 1);
 	ck_assert_int_eq(deliver_state(dir, "C-1", NULL, &e), DELIVER_PENDING);
@@ -807,7 +743,7 @@ START_TEST(enqueue_journals_the_digest_then_writes_the_message_once_0600)
 	/* a message whose envelope cannot be read back is never queued */
 	ck_assert_int_eq(deliver_enqueue(dir, &j, "B-2", "To: x\n\nhi\n", 10,
 	    0, &e), -1);
-	ck_assert(!exists(dir, "outbox/B-2.eml"));
+	ck_assert(!tu_exists(dir, "outbox/B-2.eml"));
 	journal_close(&j);
 	free(s);
 	free(p);
@@ -835,7 +771,7 @@ START_TEST(enqueue_refuses_an_id_that_could_be_a_path_or_option)
 	    &e), -1);
 	ck_assert_int_eq(deliver_enqueue(dir, &j, "", msg, strlen(msg), 0, &e),
 	    -1);
-	ck_assert(!exists(dir, "outbox/.hidden.eml"));
+	ck_assert(!tu_exists(dir, "outbox/.hidden.eml"));
 	ck_assert_uint_eq(j.seq, 0);
 	journal_close(&j);
 	free(msg);
@@ -865,17 +801,17 @@ START_TEST(flush_passes_explicit_recipients_and_the_message_on_stdin)
 	ck_assert_int_eq(r.v[0].manifest, 1);
 	ck_assert_int_eq(r.v[0].damaged, 0);
 	ck_assert_int_eq(count_calls(dir), 1);
-	p = pathf(dir, "args.1");
-	args = readall(p, NULL);
+	p = tu_path(dir, "args.1");
+	args = tu_readall(p, NULL);
 	ck_assert_str_eq(args, "-i\n-f\nprivacy@vendor.example\n--\n"
 	    "privacy@sde.example\n");
 	free(p);
-	p = pathf(dir, "msg.1");
-	got = readall(p, NULL);
+	p = tu_path(dir, "msg.1");
+	got = tu_readall(p, NULL);
 	ck_assert_str_eq(got, msg);
-	ck_assert(!exists(dir, "outbox/C-1.eml"));
-	ck_assert(exists(dir, "sent/C-1.eml"));
-	ck_assert(exists(dir, "sent/C-1.receipt"));
+	ck_assert(!tu_exists(dir, "outbox/C-1.eml"));
+	ck_assert(tu_exists(dir, "sent/C-1.eml"));
+	ck_assert(tu_exists(dir, "sent/C-1.receipt"));
 	ck_assert_int_eq(deliver_state(dir, "C-1", &at, &e), DELIVER_SENT);
 	ck_assert_int_le(labs((long)(time(NULL) - at)), 60);
 	jc = journal_counts(dir);
@@ -922,7 +858,7 @@ START_TEST(a_tempfail_keeps_the_message_and_the_next_flush_sends_it_once)
 	ck_assert_int_eq(r.v[0].damaged, 0);
 	ck_assert_str_eq(r.v[0].detail,
 	    "sendmail exited 75: temporary failure: queue full");
-	ck_assert(exists(dir, "outbox/C-1.eml"));
+	ck_assert(tu_exists(dir, "outbox/C-1.eml"));
 	jc = journal_counts(dir);
 	ck_assert_int_eq(jc.no, 1);
 	ck_assert_int_eq(jc.yes, 0);
@@ -968,7 +904,7 @@ START_TEST(a_hanging_sendmail_is_killed_and_the_message_kept)
 	ck_assert_int_le(time(NULL) - t0, 10);
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "timed out after 1 s"));
-	ck_assert(exists(dir, "outbox/C-1.eml"));
+	ck_assert(tu_exists(dir, "outbox/C-1.eml"));
 	ck_assert_int_eq(count_calls(dir), 0);	/* killed inside its sleep */
 	journal_close(&j);
 	deliver_report_free(&r);
@@ -997,7 +933,7 @@ START_TEST(sendmail_words_are_passed_literally_without_a_shell)
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 0);
 	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "unquoted ';'"));
-	ck_assert(!exists(dir, "pwned"));
+	ck_assert(!tu_exists(dir, "pwned"));
 	deliver_report_free(&r);
 	free(cmd);
 	/* Quoted, the same words reach sendmail literally. */
@@ -1006,9 +942,9 @@ START_TEST(sendmail_words_are_passed_literally_without_a_shell)
 	c = mkconfig(dir, cmd);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 1);
-	ck_assert(!exists(dir, "pwned"));
-	p = pathf(dir, "args.1");
-	args = readall(p, NULL);
+	ck_assert(!tu_exists(dir, "pwned"));
+	p = tu_path(dir, "args.1");
+	args = tu_readall(p, NULL);
 	ck_assert_ptr_nonnull(strstr(args, "-oi;touch\n"));
 	ck_assert_ptr_nonnull(strstr(args, "/pwned\n$(id)\n-i\n-f\n"));
 	journal_close(&j);
@@ -1043,7 +979,7 @@ START_TEST(a_sendmail_that_cannot_run_is_a_failed_attempt)
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "absolute path"));
-	ck_assert(exists(dir, "outbox/C-1.eml"));
+	ck_assert(tu_exists(dir, "outbox/C-1.eml"));
 	journal_close(&j);
 	deliver_report_free(&r);
 	free(msg);
@@ -1075,8 +1011,8 @@ START_TEST(an_acceptance_already_journaled_is_moved_not_sent_again)
 	ck_assert_int_eq(r.v[0].recovered, 1);
 	ck_assert_int_eq(r.v[0].manifest, 1);
 	ck_assert_int_eq(count_calls(dir), 0);
-	ck_assert(exists(dir, "sent/C-1.eml"));
-	ck_assert(!exists(dir, "outbox/C-1.eml"));
+	ck_assert(tu_exists(dir, "sent/C-1.eml"));
+	ck_assert(!tu_exists(dir, "outbox/C-1.eml"));
 	ck_assert_int_eq(deliver_state(dir, "C-1", NULL, &e), DELIVER_SENT);
 	journal_close(&j);
 	deliver_report_free(&r);
@@ -1111,7 +1047,7 @@ START_TEST(a_resend_is_a_new_copy_journaled_as_such)
 	deliver_report_free(&r);
 	ck_assert_msg(deliver_enqueue_copy(dir, &j, "C-1", msg2, strlen(msg2),
 	    0, &e) == 0, "%s", e.msg);
-	ck_assert(exists(dir, "outbox/C-1+r1.eml"));
+	ck_assert(tu_exists(dir, "outbox/C-1+r1.eml"));
 	ck_assert_int_eq(queued_line(dir, "C-1+r1").n, 1);
 	ck_assert_str_eq(queued_line(dir, "C-1+r1").manifest, "no");
 	ck_assert_int_eq(deliver_list(dir, DELIVER_PENDING, &ids, &n, &e), 0);
@@ -1186,7 +1122,7 @@ START_TEST(a_truncated_message_is_never_sent_and_a_rebuilt_one_is)
 	char *msg = simple_message("privacy@sde.example", "Hi");
 	char *msg2 = simple_message("privacy@sde.example", "Hi");
 	char *good = simple_message("privacy@sde.example", "Other");
-	char *p = pathf(dir, "outbox/C-1.eml"), *got, *q;
+	char *p = tu_path(dir, "outbox/C-1.eml"), *got, *q;
 	struct config c = mkconfig(dir, sm);
 	struct deliver_status st;
 	struct journal j;
@@ -1216,8 +1152,8 @@ START_TEST(a_truncated_message_is_never_sent_and_a_rebuilt_one_is)
 	ck_assert_ptr_nonnull(strstr(r.v[0].detail, "`lethe cert resend C-1` "
 	    "rebuilds it"));
 	ck_assert_int_eq(count_calls(dir), 1);	/* D-2 only */
-	ck_assert(exists(dir, "outbox/C-1.eml"));
-	ck_assert(!exists(dir, "sent/C-1.receipt"));
+	ck_assert(tu_exists(dir, "outbox/C-1.eml"));
+	ck_assert(!tu_exists(dir, "sent/C-1.receipt"));
 	jc = journal_counts(dir);
 	ck_assert_int_eq(jc.no, 1);
 	deliver_report_free(&r);
@@ -1236,8 +1172,8 @@ START_TEST(a_truncated_message_is_never_sent_and_a_rebuilt_one_is)
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.accepted, 1);
 	ck_assert_int_eq(r.v[0].manifest, 1);
-	q = pathf(dir, "msg.2");
-	got = readall(q, NULL);
+	q = tu_path(dir, "msg.2");
+	got = tu_readall(q, NULL);
 	ck_assert_str_eq(got, msg2);		/* whole, and the new one */
 	journal_close(&j);
 	deliver_report_free(&r);
@@ -1256,7 +1192,7 @@ START_TEST(an_edited_message_of_the_same_size_is_never_sent)
 {
 	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
 	char *msg = simple_message("privacy@sde.example", "Hi");
-	char *p = pathf(dir, "outbox/C-1.eml"), *edited;
+	char *p = tu_path(dir, "outbox/C-1.eml"), *edited;
 	struct config c = mkconfig(dir, sm);
 	struct journal j;
 	struct deliver_report r;
@@ -1270,7 +1206,7 @@ START_TEST(an_edited_message_of_the_same_size_is_never_sent)
 	memcpy(strstr(edited, "To: privacy@sde.example"), "To: privacy@sde.evilxx",
 	    22);
 	chmod(p, 0600);
-	writefile(p, edited, strlen(edited));
+	tu_write_bytes(p, edited, strlen(edited));
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
 	ck_assert_uint_eq(r.failed, 1);
 	ck_assert_int_eq(r.v[0].damaged, 1);
@@ -1293,7 +1229,7 @@ START_TEST(a_deleted_message_is_reported_missing_until_rebuilt)
 	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
 	char *msg = simple_message("privacy@sde.example", "Hi");
 	char *msg2 = simple_message("privacy@sde.example", "Hi");
-	char *p = pathf(dir, "outbox/C-1.eml");
+	char *p = tu_path(dir, "outbox/C-1.eml");
 	struct config c = mkconfig(dir, sm);
 	struct deliver_status st;
 	struct journal j;
@@ -1317,7 +1253,7 @@ START_TEST(a_deleted_message_is_reported_missing_until_rebuilt)
 	deliver_report_free(&r);
 	/* even with no outbox directory at all */
 	{
-		char *o = pathf(dir, "outbox");
+		char *o = tu_path(dir, "outbox");
 		ck_assert_int_eq(rmdir(o), 0);
 		free(o);
 	}
@@ -1347,14 +1283,14 @@ START_TEST(a_message_never_journaled_is_never_sent)
 {
 	char *dir = tu_tmpdir(), *sm = fake_sendmail(dir, "sm", 0, 0);
 	char *msg = simple_message("privacy@sde.example", "Hi");
-	char *o = pathf(dir, "outbox"), *p = pathf(dir, "outbox/C-1.eml");
+	char *o = tu_path(dir, "outbox"), *p = tu_path(dir, "outbox/C-1.eml");
 	struct config c = mkconfig(dir, sm);
 	struct journal j;
 	struct deliver_report r;
 	struct err e;
 
 	ck_assert_int_eq(mkdir(o, 0700), 0);
-	writefile(p, msg, strlen(msg));		/* as an older lethe did */
+	tu_write_bytes(p, msg, strlen(msg));		/* as an older lethe did */
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
 	ck_assert_int_eq(deliver_state(dir, "C-1", NULL, &e), DELIVER_DAMAGED);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
@@ -1390,9 +1326,9 @@ START_TEST(a_notice_for_a_new_date_withdraws_the_one_for_the_old)
 	    strlen(m3), 0, &e), 0);
 	ck_assert_int_eq(deliver_enqueue(dir, &j, "NOTICE-a-2027-06-01", m2,
 	    strlen(m2), 0, &e), 0);
-	ck_assert(!exists(dir, "outbox/NOTICE-a-2026-11-25.eml"));
-	ck_assert(exists(dir, "outbox/NOTICE-a-b-2026-11-25.eml"));
-	ck_assert(exists(dir, "outbox/NOTICE-a-2027-06-01.eml"));
+	ck_assert(!tu_exists(dir, "outbox/NOTICE-a-2026-11-25.eml"));
+	ck_assert(tu_exists(dir, "outbox/NOTICE-a-b-2026-11-25.eml"));
+	ck_assert(tu_exists(dir, "outbox/NOTICE-a-2027-06-01.eml"));
 	ck_assert_int_eq(deliver_state(dir, "NOTICE-a-2026-11-25", NULL, &e),
 	    DELIVER_NONE);
 	ck_assert_int_eq(deliver_flush(&c, &j, NULL, &r, &e), 0);
@@ -1427,8 +1363,8 @@ START_TEST(flush_only_sends_the_one_asked_for)
 	ck_assert_int_eq(deliver_flush(&c, &j, &o, &r, &e), 0);
 	ck_assert_uint_eq(r.n, 1);
 	ck_assert_str_eq(r.v[0].id, "B-2");
-	ck_assert(exists(dir, "outbox/A-1.eml"));
-	ck_assert(exists(dir, "sent/B-2.eml"));
+	ck_assert(tu_exists(dir, "outbox/A-1.eml"));
+	ck_assert(tu_exists(dir, "sent/B-2.eml"));
 	journal_close(&j);
 	deliver_report_free(&r);
 	free(msg);
@@ -1450,7 +1386,7 @@ START_TEST(a_resent_certificate_goes_without_the_sanitized_manifest)
 	size_t len;
 
 	write_cert_files(dir, "C-1", manifest, 0);
-	p = pathf(dir, "certificates/C-1.manifest");
+	p = tu_path(dir, "certificates/C-1.manifest");
 	ck_assert_int_eq(journal_open(dir, &j, &e), 0);
 	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), 0);
 	ck_assert_int_eq(deliver_enqueue(dir, &j, "C-1", out, len,

@@ -260,18 +260,11 @@ END_TEST
 static void
 sha_hex(const char *a, const char *b, char out[65])
 {
-	unsigned char md[32];
-	unsigned int n = 0;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	char *s;
 
-	EVP_DigestInit_ex(c, EVP_sha256(), NULL);
-	EVP_DigestUpdate(c, a, strlen(a));
-	EVP_DigestUpdate(c, " ", 1);
-	EVP_DigestUpdate(c, b, strlen(b));
-	EVP_DigestFinal_ex(c, md, &n);
-	EVP_MD_CTX_free(c);
-	for (int i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
+	ck_assert_int_ge(asprintf(&s, "%s %s", a, b), 0);
+	tu_sha256_hex(s, strlen(s), out);
+	free(s);
 }
 
 START_TEST(a_forged_appended_line_with_a_plausible_hash_is_detected)

@@ -57,17 +57,13 @@ gone(const char *suffix)
 	return r;
 }
 
-/* The whole content of a file (its length in *n). */
+/* The whole content of a file, which must exist (its length in *n). */
 static char *
 grab(const char *p, size_t *n)
 {
-	struct err e;
-	char *b;
-	size_t len;
+	char *b = tu_readall(p, n);
 
-	ck_assert_msg(slurp(p, 1 << 24, &b, &len, &e) == 0, "%s", e.msg);
-	if (n != NULL)
-		*n = len;
+	ck_assert_msg(b != NULL, "cannot read %s", p);
 	return b;
 }
 
@@ -89,20 +85,6 @@ today(char out[11])
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
-static int
-tmpfd(void)
-{
-	char *p;
-	int fd;
-
-	ck_assert_int_ge(asprintf(&p, "%s/t.XXXXXX", dir), 0);
-	fd = mkstemp(p);
-	ck_assert_int_ge(fd, 0);
-	unlink(p);
-	free(p);
-	return fd;
-}
-
 /* Seals text for (agreement, category) as `lethe seal` does; returns an fd
  * holding the sealed stream (offset 0) and the key id in id. */
 static int
@@ -112,7 +94,7 @@ seal_text(const char *agreement, const char *category, const char *text,
 	struct keystore ks;
 	struct dek *k;
 	struct err e = { "" };
-	int in = tmpfd(), out = tmpfd();
+	int in = tu_tmpfd(dir), out = tu_tmpfd(dir);
 
 	ck_assert_int_eq(write(in, text, strlen(text)), (ssize_t)strlen(text));
 	ck_assert_int_eq(lseek(in, 0, SEEK_SET), 0);
@@ -138,7 +120,7 @@ static int
 unseal_text(int fd, char *buf, size_t len, struct err *e)
 {
 	struct keystore ks;
-	int out = tmpfd(), rc = -1;
+	int out = tu_tmpfd(dir), rc = -1;
 	ssize_t n;
 
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);

@@ -187,18 +187,6 @@ purge_journal(void)
 }
 
 static int
-exists(const char *dir, const char *name)
-{
-	struct stat st;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY), rc;
-
-	ck_assert_int_ge(fd, 0);
-	rc = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	close(fd);
-	return rc;
-}
-
-static int
 opendir_fd(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -226,7 +214,7 @@ hook(const char *newname, void *arg)
 
 	snprintf(h->newname, sizeof(h->newname), "%s", newname);
 	h->calls++;
-	h->old_existed = exists(h->dir, h->old);
+	h->old_existed = tu_exists(h->dir, h->old);
 	h->raw_at_rename = g_have_img ? raw_count(h->marker) : -1;
 	return 0;
 }
@@ -264,8 +252,8 @@ START_TEST(overwrite_leaves_zeros_on_the_device_before_the_name_goes)
 	ck_assert_int_eq(h.old_existed, 1);
 	ck_assert_uint_eq(strlen(h.newname), strlen(name));
 	ck_assert_str_ne(h.newname, name);
-	ck_assert(!exists(dir, name));
-	ck_assert(!exists(dir, h.newname));
+	ck_assert(!tu_exists(dir, name));
+	ck_assert(!tu_exists(dir, h.newname));
 	if (g_have_img) {
 		ck_assert_int_eq(h.raw_at_rename, 0);
 		ck_assert_int_eq(raw_count(marker), 0);
@@ -503,13 +491,13 @@ START_TEST(a_fifo_is_refused_without_hanging)
 	ck_assert_int_eq(ow_file(dfd, "pipe.csv", "pipe.csv", &o, &r, &e), -1);
 	alarm(0);
 	ck_assert_ptr_nonnull(strstr(e.msg, "FIFO"));
-	ck_assert(exists(dir, "pipe.csv"));
+	ck_assert(tu_exists(dir, "pipe.csv"));
 	/* Removed as a name, never opened. */
 	alarm(5);
 	ck_assert_int_eq(ow_unlink_name(dfd, "pipe.csv", "pipe.csv", NULL, &e),
 	    0);
 	alarm(0);
-	ck_assert(!exists(dir, "pipe.csv"));
+	ck_assert(!tu_exists(dir, "pipe.csv"));
 	close(dfd);
 	free(dir);
 }
@@ -535,8 +523,8 @@ START_TEST(a_hard_linked_file_is_refused_and_both_names_stay)
 	dfd = opendir_fd(dir);
 	ck_assert_int_eq(ow_file(dfd, "a.csv", "a.csv", &o, &r, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "hard links"));
-	ck_assert(exists(dir, "a.csv"));
-	ck_assert(exists(dir, "outside-link"));
+	ck_assert(tu_exists(dir, "a.csv"));
+	ck_assert(tu_exists(dir, "outside-link"));
 	sha256_file(dir, "outside-link", after);
 	ck_assert_mem_eq(before, after, 32);
 	/* With both links in the disposition it goes ahead. */
@@ -578,7 +566,7 @@ START_TEST(an_immutable_file_is_refused_with_a_clear_message)
 	    -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "locked.csv is immutable (chattr +i)"));
 	ck_assert_ptr_nonnull(strstr(e.msg, "chattr -i"));
-	ck_assert(exists(dir, "locked.csv"));
+	ck_assert(tu_exists(dir, "locked.csv"));
 	flags &= ~FS_IMMUTABLE_FL;
 	ck_assert_int_eq(ioctl(fd, FS_IOC_SETFLAGS, &flags), 0);
 	close(fd);
@@ -606,7 +594,7 @@ START_TEST(a_file_replaced_since_it_was_located_is_refused)
 	dfd = opendir_fd(dir);
 	ck_assert_int_eq(ow_file(dfd, "x.csv", "x.csv", &o, &r, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "replaced"));
-	ck_assert(exists(dir, "x.csv"));
+	ck_assert(tu_exists(dir, "x.csv"));
 	o.ino = st.st_ino;
 	ck_assert_msg(ow_file(dfd, "x.csv", "x.csv", &o, &r, &e) == 0, "%s",
 	    e.msg);
@@ -697,7 +685,7 @@ START_TEST(user_xattrs_are_overwritten_and_removed)
 	ck_assert_msg(ow_file(dfd, "x.csv", "x.csv", &o, &r, &e) == 0, "%s",
 	    e.msg);
 	close(dfd);
-	ck_assert(!exists(dir, "x.csv"));
+	ck_assert(!tu_exists(dir, "x.csv"));
 	if (g_have_img) {
 		purge_journal();
 		ck_assert_int_eq(raw_count(secret), 0);
@@ -729,7 +717,7 @@ START_TEST(symlinks_are_removed_as_links_and_their_targets_stay)
 	ck_assert_int_eq(ow_unlink_name(dfd, "link.csv", "link.csv", NULL, &e),
 	    0);
 	close(dfd);
-	ck_assert(!exists(dir, "link.csv"));
+	ck_assert(!tu_exists(dir, "link.csv"));
 	sha256_file(dir, "target.csv", after);
 	ck_assert_mem_eq(before, after, 32);
 	free(target);
@@ -765,9 +753,9 @@ START_TEST(empty_directories_are_removed_and_full_ones_kept)
 	close(sub);
 	dfd = opendir_fd(dir);
 	ck_assert_int_eq(ow_rmdir_if_empty(dfd, "kept", "kept", &e), 0);
-	ck_assert(exists(dir, "kept"));
+	ck_assert(tu_exists(dir, "kept"));
 	ck_assert_int_eq(ow_rmdir_if_empty(dfd, "alvarez_jordan", "d", &e), 1);
-	ck_assert(!exists(dir, "alvarez_jordan"));
+	ck_assert(!tu_exists(dir, "alvarez_jordan"));
 	close(dfd);
 	if (g_have_img) {
 		/* The name is still in the journal until it is purged. */
@@ -789,7 +777,7 @@ START_TEST(ow_path_destroys_a_state_file)
 	fill(dir, "old.kek", "KEK-MATERIAL-0123456789abcdef\n", 32);
 	snprintf(path, sizeof(path), "%s/old.kek", dir);
 	ck_assert_msg(ow_path(path, &e) == 0, "%s", e.msg);
-	ck_assert(!exists(dir, "old.kek"));
+	ck_assert(!tu_exists(dir, "old.kek"));
 	ck_assert_int_eq(ow_path("relative/x", &e), -1);
 	free(dir);
 }

@@ -10,25 +10,6 @@
 
 #include <fcntl.h>
 
-static void
-expect(const struct diags *d, const char *file, int line, const char *msg)
-{
-	char want[2048];
-	int n;
-
-	if (line > 0)
-		n = snprintf(want, sizeof(want), "%s:%d: %s", file, line, msg);
-	else
-		n = snprintf(want, sizeof(want), "%s: %s", file, msg);
-	ck_assert(n > 0 && (size_t)n < sizeof(want));
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i], want) == 0)
-			return;
-	for (size_t i = 0; i < d->n; i++)
-		fprintf(stderr, "  got: %s\n", d->v[i]);
-	ck_abort_msg("missing diagnostic: %s", want);
-}
-
 /* The config every test uses: roots /srv/edtech and /backups. */
 static struct config cfg;
 
@@ -172,8 +153,8 @@ START_TEST(a_300_byte_line_is_reported_at_its_line_and_parsing_goes_on)
 	char *path;
 
 	ck_assert_int_eq(load("policy_line_too_long.ini", &ps, &d, &path), -1);
-	expect(&d, path, 4, "line is 300 bytes; the limit is 199");
-	expect(&d, path, 6, "dispose_after_termination 'soon' is not a "
+	tu_expect(&d, path, 4, "line is 300 bytes; the limit is 199");
+	tu_expect(&d, path, 6, "dispose_after_termination 'soon' is not a "
 	    "duration (Nd, Nw, Nm or Ny, e.g. 30d)");
 	ck_assert_uint_eq(d.n, 2);
 	/* The keys after the long line were read. */
@@ -192,11 +173,11 @@ START_TEST(a_misspelt_category_suggests_the_nearest)
 
 	ck_assert_int_eq(load("policy_misspelt_category.ini", &ps, &d, &path),
 	    -1);
-	expect(&d, path, 8, "unknown category 'Atendance'; did you mean "
+	tu_expect(&d, path, 8, "unknown category 'Atendance'; did you mean "
 	    "'Attendance'?");
-	expect(&d, path, 12, "unknown category 'Lunch Menu' (not in the NDPA "
+	tu_expect(&d, path, 12, "unknown category 'Lunch Menu' (not in the NDPA "
 	    "Exhibit B schedule)");
-	expect(&d, path, 16, "empty category in list");
+	tu_expect(&d, path, 16, "empty category in list");
 	ck_assert_uint_eq(d.n, 3);
 	policy_free(&ps);
 	diag_free(&d);
@@ -211,14 +192,14 @@ START_TEST(unknown_keys_and_sections_are_errors_with_suggestions)
 	char *path;
 
 	ck_assert_int_eq(load("policy_unknown_keys.ini", &ps, &d, &path), -1);
-	expect(&d, path, 6, "unknown key 'dispose_after_terminaton' in "
+	tu_expect(&d, path, 6, "unknown key 'dispose_after_terminaton' in "
 	    "[agreement]; did you mean 'dispose_after_termination'?");
-	expect(&d, path, 7, "unknown key 'path' in [agreement]; it belongs in "
+	tu_expect(&d, path, 7, "unknown key 'path' in [agreement]; it belongs in "
 	    "a [dataset \"NAME\"] section");
-	expect(&d, path, 8, "unknown key 'colour' in [agreement]");
-	expect(&d, path, 10, "unknown section [agreemnt]; did you mean "
+	tu_expect(&d, path, 8, "unknown key 'colour' in [agreement]");
+	tu_expect(&d, path, 10, "unknown section [agreemnt]; did you mean "
 	    "[agreement]?");
-	expect(&d, path, 16, "unknown key 'timezone' in [dataset \"files\"]; it "
+	tu_expect(&d, path, 16, "unknown key 'timezone' in [dataset \"files\"]; it "
 	    "belongs in [agreement]");
 	/* "id = typo" under the unknown section is not also reported. */
 	ck_assert_uint_eq(d.n, 5);
@@ -236,27 +217,27 @@ START_TEST(bad_values_are_each_reported_at_their_line)
 	char *path;
 
 	ck_assert_int_eq(load("policy_bad_values.ini", &ps, &d, &path), -1);
-	expect(&d, path, 2, "agreement id 'Bad_Values' must match "
+	tu_expect(&d, path, 2, "agreement id 'Bad_Values' must match "
 	    "[a-z0-9][a-z0-9-]* and be at most 34 bytes (certificate ids add "
 	    "a date and a sequence number to it, and are at most 64)");
-	expect(&d, path, 4, "contact 'dpo at bad.example' is not an e-mail "
+	tu_expect(&d, path, 4, "contact 'dpo at bad.example' is not an e-mail "
 	    "address");
-	expect(&d, path, 5, "terminated '2026-02-30' is not a date "
+	tu_expect(&d, path, 5, "terminated '2026-02-30' is not a date "
 	    "(YYYY-MM-DD)");
-	expect(&d, path, 6, "dispose_after_termination '30' is not a duration "
+	tu_expect(&d, path, 6, "dispose_after_termination '30' is not a duration "
 	    "(Nd, Nw, Nm or Ny, e.g. 30d)");
-	expect(&d, path, 7, "dispose_after_request '60 days' is not a duration "
+	tu_expect(&d, path, 7, "dispose_after_request '60 days' is not a duration "
 	    "(Nd, Nw, Nm or Ny, e.g. 30d)");
-	expect(&d, path, 8, "certify_within '-1d' is not a duration (Nd, Nw, "
+	tu_expect(&d, path, 8, "certify_within '-1d' is not a duration (Nd, Nw, "
 	    "Nm or Ny, e.g. 30d)");
-	expect(&d, path, 9, "notice_before '2wk' is not a duration (Nd, Nw, Nm "
+	tu_expect(&d, path, 9, "notice_before '2wk' is not a duration (Nd, Nw, Nm "
 	    "or Ny, e.g. 30d)");
-	expect(&d, path, 10, "unknown timezone 'America/Chicgo'");
-	expect(&d, path, 11, "method 'shred' is not one of overwrite, "
+	tu_expect(&d, path, 10, "unknown timezone 'America/Chicgo'");
+	tu_expect(&d, path, 11, "method 'shred' is not one of overwrite, "
 	    "crypto-shred, auto");
-	expect(&d, path, 12, "verify 'most' is not full or sample");
-	expect(&d, path, 13, "pattern 'ones' is not zero or random");
-	expect(&d, path, 18, "deidentified 'maybe' is not yes or no");
+	tu_expect(&d, path, 12, "verify 'most' is not full or sample");
+	tu_expect(&d, path, 13, "pattern 'ones' is not zero or random");
+	tu_expect(&d, path, 18, "deidentified 'maybe' is not yes or no");
 	ck_assert_uint_eq(d.n, 12);
 	ck_assert_int_eq(ps.a[0].terminated, DAY_NONE);
 	policy_free(&ps);
@@ -307,7 +288,7 @@ START_TEST(ids_and_dataset_names_are_bounded_so_every_certificate_id_fits)
 
 	memset(&ps, 0, sizeof(ps));
 	ck_assert_int_eq(load_named(id35, "ok", &ps, &d, &dir, &path), -1);
-	expect(&d, path, 2, "agreement id 'a2345678901234567890123456789012345' "
+	tu_expect(&d, path, 2, "agreement id 'a2345678901234567890123456789012345' "
 	    "must match [a-z0-9][a-z0-9-]* and be at most 34 bytes (certificate "
 	    "ids add a date and a sequence number to it, and are at most 64)");
 	policy_free(&ps);
@@ -317,7 +298,7 @@ START_TEST(ids_and_dataset_names_are_bounded_so_every_certificate_id_fits)
 
 	memset(&ps, 0, sizeof(ps));
 	ck_assert_int_eq(load_named("ok", ds40, &ps, &d, &dir, &path), -1);
-	expect(&d, path, 6, "section name is 50 bytes; the limit is 49");
+	tu_expect(&d, path, 6, "section name is 50 bytes; the limit is 49");
 	policy_free(&ps);
 	diag_free(&d);
 	tu_rmtree(dir);
@@ -333,18 +314,18 @@ START_TEST(missing_required_keys_are_reported_at_their_section)
 
 	ck_assert_int_eq(load("policy_missing_required.ini", &ps, &d, &path),
 	    -1);
-	expect(&d, path, 1, "missing required key 'lea' in [agreement]");
-	expect(&d, path, 1, "missing required key 'contact' in [agreement]");
-	expect(&d, path, 5, "dataset 'nothing' needs 'path' or 'archive'");
-	expect(&d, path, 5, "dataset 'nothing' needs 'categories' (NDPA "
+	tu_expect(&d, path, 1, "missing required key 'lea' in [agreement]");
+	tu_expect(&d, path, 1, "missing required key 'contact' in [agreement]");
+	tu_expect(&d, path, 5, "dataset 'nothing' needs 'path' or 'archive'");
+	tu_expect(&d, path, 5, "dataset 'nothing' needs 'categories' (NDPA "
 	    "Exhibit B) unless deidentified = yes");
-	expect(&d, path, 8, "dataset 'archive-only' needs 'members': what to "
+	tu_expect(&d, path, 8, "dataset 'archive-only' needs 'members': what to "
 	    "remove from each archive");
-	expect(&d, path, 14, "members is only for archive datasets; "
+	tu_expect(&d, path, 14, "members is only for archive datasets; "
 	    "'members-only' has no 'archive'");
-	expect(&d, path, 19, "dataset 'both' has both 'path' and 'archive'; "
+	tu_expect(&d, path, 19, "dataset 'both' has both 'path' and 'archive'; "
 	    "use one");
-	expect(&d, path, 26, "exempt_reason is only for datasets with "
+	tu_expect(&d, path, 26, "exempt_reason is only for datasets with "
 	    "deidentified = yes");
 	ck_assert_uint_eq(d.n, 8);
 	/* In line order, although some are found only at the end. */
@@ -363,9 +344,9 @@ START_TEST(an_agreement_needs_a_dataset_and_a_file_needs_an_agreement)
 
 	ck_assert_int_eq(load("policy_no_dataset.ini", &ps, &d, &p1), -1);
 	ck_assert_int_eq(load("policy_no_agreement.ini", &ps, &d, &p2), -1);
-	expect(&d, p1, 1, "no [dataset \"NAME\"] section: an agreement must "
+	tu_expect(&d, p1, 1, "no [dataset \"NAME\"] section: an agreement must "
 	    "name the data it covers");
-	expect(&d, p2, 0, "no [agreement] section");
+	tu_expect(&d, p2, 0, "no [agreement] section");
 	ck_assert_uint_eq(d.n, 2);
 	policy_free(&ps);
 	diag_free(&d);
@@ -410,18 +391,18 @@ START_TEST(globs_must_be_absolute_normalised_and_inside_an_allowed_root)
 
 	ck_assert_int_eq(load("policy_globs_outside_roots.ini", &ps, &d, &path),
 	    -1);
-	expect(&d, path, 7, "path '/etc/passwd' is not inside an allowed root "
+	tu_expect(&d, path, 7, "path '/etc/passwd' is not inside an allowed root "
 	    "(/srv/edtech /backups)");
-	expect(&d, path, 11, "path '/srv/**/*.csv' is not inside an allowed "
+	tu_expect(&d, path, 11, "path '/srv/**/*.csv' is not inside an allowed "
 	    "root (/srv/edtech /backups)");
-	expect(&d, path, 15, "path '/srv/edtech/../../etc/*' has a '..' "
+	tu_expect(&d, path, 15, "path '/srv/edtech/../../etc/*' has a '..' "
 	    "component; globs must be normalised");
-	expect(&d, path, 19, "archive 'backups/*.tar.gz' must be absolute");
-	expect(&d, path, 24, "path '/srv/edtech//x/*' has an empty component "
+	tu_expect(&d, path, 19, "archive 'backups/*.tar.gz' must be absolute");
+	tu_expect(&d, path, 24, "path '/srv/edtech//x/*' has an empty component "
 	    "('//')");
-	expect(&d, path, 28, "path '/srv/edtech*/x' is not inside an allowed "
+	tu_expect(&d, path, 28, "path '/srv/edtech*/x' is not inside an allowed "
 	    "root (/srv/edtech /backups)");
-	expect(&d, path, 33, "members '../etc/**' has a '..' component");
+	tu_expect(&d, path, 33, "members '../etc/**' has a '..' component");
 	/* The last dataset, under /backups/restore, is inside: no error. */
 	ck_assert_uint_eq(d.n, 7);
 	policy_free(&ps);
@@ -437,10 +418,10 @@ START_TEST(syntax_errors_are_each_reported_at_their_line)
 	char *path;
 
 	ck_assert_int_eq(load("policy_syntax_errors.ini", &ps, &d, &path), -1);
-	expect(&d, path, 5, "expected 'name = value', '[section]' or a "
+	tu_expect(&d, path, 5, "expected 'name = value', '[section]' or a "
 	    "comment");
-	expect(&d, path, 6, "section header has no closing ']'");
-	expect(&d, path, 8, "missing name before '='");
+	tu_expect(&d, path, 6, "section header has no closing ']'");
+	tu_expect(&d, path, 8, "missing name before '='");
 	/* The path under the broken header is not taken as the agreement's. */
 	ck_assert_uint_eq(d.n, 3);
 	ck_assert_uint_eq(ps.a[0].nds, 1);
@@ -458,10 +439,10 @@ START_TEST(duplicate_keys_datasets_and_agreements_in_a_file_are_errors)
 	char *path;
 
 	ck_assert_int_eq(load("policy_duplicates.ini", &ps, &d, &path), -1);
-	expect(&d, path, 5, "duplicate key 'lea' (first at line 3)");
-	expect(&d, path, 10, "duplicate key 'categories' (first at line 9)");
-	expect(&d, path, 12, "duplicate dataset 'files' (first at line 7)");
-	expect(&d, path, 16, "second [agreement] section (first at line 1); "
+	tu_expect(&d, path, 5, "duplicate key 'lea' (first at line 3)");
+	tu_expect(&d, path, 10, "duplicate key 'categories' (first at line 9)");
+	tu_expect(&d, path, 12, "duplicate dataset 'files' (first at line 7)");
+	tu_expect(&d, path, 16, "second [agreement] section (first at line 1); "
 	    "one agreement per file");
 	ck_assert_uint_eq(d.n, 4);
 	ck_assert_str_eq(ps.a[0].lea, "Duplicates District");
@@ -479,11 +460,11 @@ START_TEST(bad_section_headers_are_errors_and_their_keys_are_ignored)
 	char *path;
 
 	ck_assert_int_eq(load("policy_bad_sections.ini", &ps, &d, &path), -1);
-	expect(&d, path, 1, "key 'id' is outside any section");
-	expect(&d, path, 7, "dataset section needs a name: [dataset \"NAME\"]");
-	expect(&d, path, 10, "dataset name must be in double quotes: "
+	tu_expect(&d, path, 1, "key 'id' is outside any section");
+	tu_expect(&d, path, 7, "dataset section needs a name: [dataset \"NAME\"]");
+	tu_expect(&d, path, 10, "dataset name must be in double quotes: "
 	    "[dataset \"NAME\"]");
-	expect(&d, path, 13, "dataset name 'has space' must be letters, "
+	tu_expect(&d, path, 13, "dataset name 'has space' must be letters, "
 	    "digits, '.', '_' or '-', at most 39 bytes");
 	ck_assert_uint_eq(d.n, 4);
 	ck_assert_uint_eq(ps.a[0].nds, 1);
@@ -500,7 +481,7 @@ START_TEST(a_nul_byte_is_reported_at_its_line)
 	char *path;
 
 	ck_assert_int_eq(load("policy_nul_byte.ini", &ps, &d, &path), -1);
-	expect(&d, path, 3, "NUL byte in line");
+	tu_expect(&d, path, 3, "NUL byte in line");
 	ck_assert_ptr_null(ps.a[0].lea);
 	policy_free(&ps);
 	diag_free(&d);
@@ -529,8 +510,8 @@ START_TEST(a_duplicate_id_across_files_is_reported_at_both_places)
 		    "in %s:2)", a);
 		snprintf(m2, sizeof(m2), "duplicate agreement id 'same' (also "
 		    "in %s:4)", b);
-		expect(&d, b, 4, m1);
-		expect(&d, a, 2, m2);
+		tu_expect(&d, b, 4, m1);
+		tu_expect(&d, a, 2, m2);
 	}
 	policy_free(&ps);
 	diag_free(&d);
@@ -608,10 +589,10 @@ START_TEST(a_missing_policy_directory_is_an_error_and_an_empty_one_a_warning)
 
 	ck_assert_int_eq(policy_load_dir("/nonexistent/policies.d", &cfg, &ps,
 	    &d), -1);
-	expect(&d, "/nonexistent/policies.d", 0, "cannot open the policy "
+	tu_expect(&d, "/nonexistent/policies.d", 0, "cannot open the policy "
 	    "directory: No such file or directory");
 	ck_assert_int_eq(policy_load_dir(dir, &cfg, &ps, &d), 0);
-	expect(&d, dir, 0, "warning: no policies (*.ini) here: nothing will "
+	tu_expect(&d, dir, 0, "warning: no policies (*.ini) here: nothing will "
 	    "ever be disposed of");
 	ck_assert_uint_eq(ps.n, 0);
 	diag_free(&d);

@@ -73,23 +73,9 @@ pattern(size_t n, unsigned seed)
 }
 
 static int
-tmpfd(void)
-{
-	char *p;
-	int fd;
-
-	ck_assert_int_ge(asprintf(&p, "%s/t.XXXXXX", dir), 0);
-	fd = mkstemp(p);
-	ck_assert_int_ge(fd, 0);
-	unlink(p);
-	free(p);
-	return fd;
-}
-
-static int
 fd_with(const unsigned char *b, size_t n)
 {
-	int fd = tmpfd();
+	int fd = tu_tmpfd(dir);
 
 	ck_assert_int_eq(pwrite(fd, b, n, 0), (ssize_t)n);
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
@@ -115,7 +101,7 @@ static unsigned char *
 seal_bytes(const unsigned char *p, size_t n, size_t *sn)
 {
 	struct err e = { "" };
-	int in = fd_with(p, n), out = tmpfd();
+	int in = fd_with(p, n), out = tu_tmpfd(dir);
 	unsigned char *s;
 
 	ck_assert_msg(seal_stream(in, out, key_a, NULL, NULL, &e) == 0, "%s",
@@ -131,7 +117,7 @@ static int
 unseal_bytes(const unsigned char *s, size_t sn, const struct dek *k,
     unsigned char **pt, size_t *pn, struct err *e)
 {
-	int in = fd_with(s, sn), out = tmpfd(), rc;
+	int in = fd_with(s, sn), out = tu_tmpfd(dir), rc;
 
 	rc = unseal_stream(in, out, lookup, (void *)k, NULL, NULL, e);
 	*pt = fd_contents(out, pn);

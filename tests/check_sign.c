@@ -20,53 +20,21 @@ static const char content[] =
     "standard = NIST SP 800-88 Rev. 2\n\n[data]\nfiles = 3\nbytes = 1234\n"
     "binary:\x01\x02\x7f\xff\r\r\n";
 
-static char *
-mkca(const char *dir, const char *sub, const char *extra)
-{
-	char cmd[8192], *out;
-	const char *top = getenv("LETHE_TOP");
-
-	ck_assert_int_ge(asprintf(&out, "%s/%s", dir, sub), 0);
-	ck_assert_int_lt(snprintf(cmd, sizeof(cmd),
-	    "'%s/certs/mkca' --vendor 'Test Vendor, Inc.' --host app-1 %s "
-	    "'%s' 2>/dev/null", top ? top : ".", extra ? extra : "", out),
-	    (int)sizeof(cmd));
-	ck_assert_int_eq(system(cmd), 0);
-	return out;
-}
-
-static char *
-path2(const char *dir, const char *name)
-{
-	char *p;
-	ck_assert_int_ge(asprintf(&p, "%s/%s", dir, name), 0);
-	return p;
-}
-
-static void
-write_bytes(const char *path, const void *buf, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(buf, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
-
 static void
 load(const char *pki, struct signer *s)
 {
 	struct err e = { "" };
-	char *k = path2(pki, "agent.key"), *c = path2(pki, "agent.pem"),
-	    *ca = path2(pki, "ca.pem");
+	char *k = tu_path(pki, "agent.key"), *c = tu_path(pki, "agent.pem"),
+	    *ca = tu_path(pki, "ca.pem");
 	ck_assert_msg(sign_load(k, c, ca, s, &e) == 0, "%s", e.msg);
 	free(k); free(c); free(ca);
 }
 
 START_TEST(a_signature_is_accepted_by_stock_openssl_cms_verify)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
-	char cmd[8192], *cf = path2(dir, "x.cert"), *sf = path2(dir, "x.cert.p7s");
-	char *of = path2(dir, "out");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL), *pem;
+	char cmd[8192], *cf = tu_path(dir, "x.cert"), *sf = tu_path(dir, "x.cert.p7s");
+	char *of = tu_path(dir, "out");
 	struct signer s;
 	struct err e = { "" };
 	size_t plen;
@@ -76,8 +44,8 @@ START_TEST(a_signature_is_accepted_by_stock_openssl_cms_verify)
 	    &plen, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(strlen(pem), plen);
 	ck_assert_ptr_nonnull(strstr(pem, "-----BEGIN CMS-----"));
-	write_bytes(cf, content, sizeof(content) - 1);
-	write_bytes(sf, pem, plen);
+	tu_write_bytes(cf, content, sizeof(content) - 1);
+	tu_write_bytes(sf, pem, plen);
 	snprintf(cmd, sizeof(cmd), "openssl cms -verify -binary -inform PEM "
 	    "-in '%s' -content '%s' -CAfile '%s/ca.pem' -out '%s' 2>/dev/null",
 	    sf, cf, pki, of);
@@ -86,7 +54,7 @@ START_TEST(a_signature_is_accepted_by_stock_openssl_cms_verify)
 	snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", cf, of);
 	ck_assert_int_eq(system(cmd), 0);
 	/* And stock openssl notices a changed byte too. */
-	write_bytes(cf, "X", 1);
+	tu_write_bytes(cf, "X", 1);
 	snprintf(cmd, sizeof(cmd), "openssl cms -verify -binary -inform PEM "
 	    "-in '%s' -content '%s' -CAfile '%s/ca.pem' -out /dev/null "
 	    "2>/dev/null", sf, cf, pki);
@@ -99,8 +67,8 @@ END_TEST
 
 START_TEST(a_good_signature_verifies_and_names_its_signer)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
-	char *ca = path2(pki, "ca.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL), *pem;
+	char *ca = tu_path(pki, "ca.pem");
 	struct signer s;
 	struct sign_info info;
 	struct err e = { "" };
@@ -128,8 +96,8 @@ static const char b64[] =
 
 START_TEST(every_changed_byte_of_content_or_signature_is_rejected)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
-	char *ca = path2(pki, "ca.pem"), buf[sizeof(content)];
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL), *pem;
+	char *ca = tu_path(pki, "ca.pem"), buf[sizeof(content)];
 	struct signer s;
 	struct sign_trust t;
 	struct err e = { "" };
@@ -187,9 +155,9 @@ END_TEST
 
 START_TEST(a_signature_under_another_ca_is_rejected)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *other = mkca(dir, "other", NULL), *pem;
-	char *ca2 = path2(other, "ca.pem"), *ca1 = path2(pki, "ca.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *other = tu_mkca(dir, "other", NULL), *pem;
+	char *ca2 = tu_path(other, "ca.pem"), *ca1 = tu_path(pki, "ca.pem");
 	struct signer s;
 	struct err e = { "" };
 	size_t plen;
@@ -209,8 +177,8 @@ END_TEST
 
 START_TEST(verification_is_as_of_the_given_time)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", "--days 1"), *pem;
-	char *ca = path2(pki, "ca.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", "--days 1"), *pem;
+	char *ca = tu_path(pki, "ca.pem");
 	struct signer s;
 	struct err e = { "" };
 	size_t plen;
@@ -235,7 +203,7 @@ END_TEST
 static X509 *
 expired_copy(const char *pki)
 {
-	char *c = path2(pki, "agent.pem"), *k = path2(pki, "ca.key");
+	char *c = tu_path(pki, "agent.pem"), *k = tu_path(pki, "ca.key");
 	FILE *f;
 	X509 *x;
 	EVP_PKEY *cak;
@@ -247,7 +215,7 @@ expired_copy(const char *pki)
 	ck_assert_ptr_nonnull(cak = PEM_read_PrivateKey(f, NULL, NULL, NULL));
 	fclose(f);
 	/* The CA must have been valid then too: backdate it as well. */
-	char *cap = path2(pki, "ca.pem");
+	char *cap = tu_path(pki, "ca.pem");
 	X509 *cax;
 	ck_assert_ptr_nonnull(f = fopen(cap, "r"));
 	ck_assert_ptr_nonnull(cax = PEM_read_X509(f, NULL, NULL, NULL));
@@ -272,9 +240,9 @@ expired_copy(const char *pki)
 
 START_TEST(an_expired_agent_certificate_still_verifies_as_of_its_issue_time)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
-	char *ca = path2(pki, "ca.pem"), *k = path2(pki, "agent.key");
-	char *c = path2(dir, "expired.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL), *pem;
+	char *ca = tu_path(pki, "ca.pem"), *k = tu_path(pki, "agent.key");
+	char *c = tu_path(dir, "expired.pem");
 	struct signer s, refused;
 	struct err e = { "" };
 	size_t plen;
@@ -307,8 +275,8 @@ END_TEST
 
 START_TEST(a_key_readable_by_others_is_refused_with_its_mode)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *k = path2(pki, "agent.key"), *c = path2(pki, "agent.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *k = tu_path(pki, "agent.key"), *c = tu_path(pki, "agent.pem");
 	struct signer s;
 	struct err e = { "" };
 
@@ -327,9 +295,9 @@ END_TEST
 
 START_TEST(a_symlinked_key_is_refused)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *k = path2(pki, "agent.key"), *c = path2(pki, "agent.pem");
-	char *l = path2(dir, "link.key");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *k = tu_path(pki, "agent.key"), *c = tu_path(pki, "agent.pem");
+	char *l = tu_path(dir, "link.key");
 	struct signer s;
 	struct err e = { "" };
 
@@ -344,8 +312,8 @@ END_TEST
 static void
 refused_key(const char *genopts, const char *want)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *k = path2(dir, "bad.key"), *c = path2(pki, "agent.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *k = tu_path(dir, "bad.key"), *c = tu_path(pki, "agent.pem");
 	char cmd[4096];
 	struct signer s;
 	struct err e = { "" };
@@ -380,8 +348,8 @@ END_TEST
 
 START_TEST(a_certificate_that_does_not_match_the_key_is_refused)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *k = path2(pki, "ca.key"), *c = path2(pki, "agent.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *k = tu_path(pki, "ca.key"), *c = tu_path(pki, "agent.pem");
 	struct signer s;
 	struct err e = { "" };
 
@@ -394,8 +362,8 @@ END_TEST
 
 START_TEST(a_certificate_without_email_protection_is_refused)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *k = path2(pki, "ca.key"), *c = path2(pki, "ca.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *k = tu_path(pki, "ca.key"), *c = tu_path(pki, "ca.pem");
 	struct signer s;
 	struct err e = { "" };
 
@@ -446,8 +414,8 @@ START_TEST(a_signer_without_key_usage_or_email_protection_never_verifies)
 		    "extendedKeyUsage=emailProtection\\n",
 		    "digitalSignature", "unsuitable certificate purpose", 0 },
 	};
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *ca = path2(pki, "ca.pem"), cmd[8192];
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *ca = tu_path(pki, "ca.pem"), cmd[8192];
 	struct signer s;
 	struct err e = { "" };
 
@@ -456,7 +424,7 @@ START_TEST(a_signer_without_key_usage_or_email_protection_never_verifies)
 		size_t plen;
 
 		mksigner(dir, pki, v[i].name, v[i].ext);
-		k = path2(dir, v[i].name);
+		k = tu_path(dir, v[i].name);
 		c = NULL;
 		ck_assert_int_ge(asprintf(&c, "%s.pem", k), 0);
 		free(k);
@@ -495,13 +463,13 @@ END_TEST
 
 START_TEST(an_rsa_3072_key_signs_and_verifies)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem;
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL), *pem;
 	char cmd[8192];
 	struct signer s;
 	struct err e = { "" };
 	size_t plen;
-	char *k = path2(dir, "rsa.key"), *c = path2(dir, "rsa.pem");
-	char *ca = path2(pki, "ca.pem");
+	char *k = tu_path(dir, "rsa.key"), *c = tu_path(dir, "rsa.pem");
+	char *ca = tu_path(pki, "ca.pem");
 
 	snprintf(cmd, sizeof(cmd),
 	    "cd '%s' && umask 077 && openssl genpkey -algorithm RSA "
@@ -547,8 +515,8 @@ journal_lines(const char *dir, int n, char head[65], uint64_t *seq)
 
 START_TEST(a_checkpoint_seals_the_journal_and_stock_openssl_verifies_it)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *ca = path2(pki, "ca.pem"), head[65], cmd[8192];
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *ca = tu_path(pki, "ca.pem"), head[65], cmd[8192];
 	struct checkpoint_report r;
 	struct signer s;
 	struct err e = { "" };
@@ -596,9 +564,9 @@ rewrite(const char *path, const char *from, const char *to)
 
 START_TEST(a_forged_or_outdated_checkpoint_is_rejected)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *other = mkca(dir, "other", NULL), *ca = path2(pki, "ca.pem");
-	char *ckpt = path2(dir, "checkpoint"), *jpath = path2(dir, "journal");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *other = tu_mkca(dir, "other", NULL), *ca = tu_path(pki, "ca.pem");
+	char *ckpt = tu_path(dir, "checkpoint"), *jpath = tu_path(dir, "journal");
 	char head[65], cmd[8192];
 	struct checkpoint_report r;
 	struct signer s, s2;
@@ -654,8 +622,8 @@ append_event(const char *dir, const char *event, char head[65], uint64_t *seq)
 
 START_TEST(the_gate_trusts_a_fresh_host_and_the_admins_own_records)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *ca = path2(pki, "ca.pem"), head[65];
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *ca = tu_path(pki, "ca.pem"), head[65];
 	struct gate_report g;
 	struct err e = { "" };
 	uint64_t seq;
@@ -676,9 +644,9 @@ END_TEST
 
 START_TEST(the_gate_refuses_runs_or_certificates_without_a_checkpoint)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *ca = path2(pki, "ca.pem"), *jpath = path2(dir, "journal");
-	char *certs = path2(dir, "certificates"), head[65];
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *ca = tu_path(pki, "ca.pem"), *jpath = tu_path(dir, "journal");
+	char *certs = tu_path(dir, "certificates"), head[65];
 	struct gate_report g;
 	struct signer s;
 	struct err e = { "" };
@@ -702,7 +670,7 @@ START_TEST(the_gate_refuses_runs_or_certificates_without_a_checkpoint)
 	free(tu_write(certs, "c-1.cert", "x\n"));
 	ck_assert_int_eq(unlink(jpath), 0);
 	{
-		char *c1 = path2(dir, "checkpoint"), *c2 = path2(dir,
+		char *c1 = tu_path(dir, "checkpoint"), *c2 = tu_path(dir,
 		    "checkpoint.p7s");
 		ck_assert_int_eq(unlink(c1), 0);
 		ck_assert_int_eq(unlink(c2), 0);
@@ -720,9 +688,9 @@ END_TEST
 
 START_TEST(the_gate_names_the_line_and_both_hashes_of_a_rewritten_journal)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *other = mkca(dir, "other", NULL), *ca = path2(pki, "ca.pem");
-	char *jpath = path2(dir, "journal"), head[65], h2[65], want[512];
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *other = tu_mkca(dir, "other", NULL), *ca = tu_path(pki, "ca.pem");
+	char *jpath = tu_path(dir, "journal"), head[65], h2[65], want[512];
 	struct gate_report g;
 	struct signer s, s2;
 	struct err e = { "" };
@@ -768,9 +736,9 @@ END_TEST
 
 START_TEST(a_checkpoint_interrupted_between_its_renames_is_still_good)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *ca = path2(pki, "ca.pem"), *next = path2(dir, "checkpoint.next");
-	char *sig = path2(dir, "checkpoint.p7s"), head[65], text[256], *pem;
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *ca = tu_path(pki, "ca.pem"), *next = tu_path(dir, "checkpoint.next");
+	char *sig = tu_path(dir, "checkpoint.p7s"), head[65], text[256], *pem;
 	struct checkpoint_report r;
 	struct gate_report g;
 	struct signer s;
@@ -791,19 +759,19 @@ START_TEST(a_checkpoint_interrupted_between_its_renames_is_still_good)
 		n = snprintf(text, sizeof(text), "seq %llu\nhead %s\ntime "
 		    "%s\n", (unsigned long long)seq, head, when);
 	}
-	write_bytes(next, text, (size_t)n);
+	tu_write_bytes(next, text, (size_t)n);
 	ck_assert_msg(checkpoint_verify(dir, ca, &r, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(r.seq, 2);
 	/* Killed after the new signature replaced the old: the signed
 	 * checkpoint.next is the checkpoint. */
 	ck_assert_int_eq(sign_detached(&s, text, (size_t)n, &pem, &plen, &e), 0);
-	write_bytes(sig, pem, plen);
+	tu_write_bytes(sig, pem, plen);
 	ck_assert_msg(checkpoint_verify(dir, ca, &r, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(r.seq, 4);
 	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(g.seq, 4);
 	/* An unsigned checkpoint.next is never believed. */
-	write_bytes(next, "seq 1\nhead 00\ntime x\n", 21);
+	tu_write_bytes(next, "seq 1\nhead 00\ntime x\n", 21);
 	ck_assert_int_eq(checkpoint_verify(dir, ca, &r, &e), -1);
 	free(pem);
 	sign_free(&s);
@@ -829,9 +797,9 @@ mktsa(const char *pki)
 
 START_TEST(a_time_stamp_from_a_local_tsa_is_kept_and_verified)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
-	char *other = mkca(dir, "other", NULL), *tsa = mktsa(pki);
-	char *ca = path2(pki, "ca.pem"), *ca2 = path2(other, "ca.pem");
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
+	char *other = tu_mkca(dir, "other", NULL), *tsa = mktsa(pki);
+	char *ca = tu_path(pki, "ca.pem"), *ca2 = tu_path(other, "ca.pem");
 	char *pem, cmd[8192];
 	unsigned char *tsr;
 	size_t plen, tsrlen;
@@ -850,9 +818,9 @@ START_TEST(a_time_stamp_from_a_local_tsa_is_kept_and_verified)
 	ck_assert_msg(strstr(ti.tsa, "test time-stamping authority") != NULL,
 	    "%s", ti.tsa);
 	/* Stock openssl agrees. */
-	char *xp = path2(dir, "x.p7s"), *xt = path2(dir, "x.tsr");
-	write_bytes(xp, pem, plen);
-	write_bytes(xt, tsr, tsrlen);
+	char *xp = tu_path(dir, "x.p7s"), *xt = tu_path(dir, "x.tsr");
+	tu_write_bytes(xp, pem, plen);
+	tu_write_bytes(xt, tsr, tsrlen);
 	free(xp);
 	free(xt);
 	snprintf(cmd, sizeof(cmd), "cd '%s' && openssl ts -verify -in x.tsr "
@@ -891,7 +859,7 @@ tsa_script(const char *dir, const char *name, const char *body)
 
 START_TEST(a_tsa_command_that_fails_or_answers_another_request_is_refused)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL);
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
 	char *tsa = mktsa(pki), *pem, cmd[8192], *sh;
 	unsigned char *tsr;
 	size_t plen, tsrlen;
@@ -916,8 +884,8 @@ START_TEST(a_tsa_command_that_fails_or_answers_another_request_is_refused)
 	ck_assert_msg(strstr(e.msg, "unquoted ';'") != NULL, "%s", e.msg);
 	/* A replayed answer to an earlier request. */
 	ck_assert_int_eq(tsa_stamp(tsa, 0, pem, plen, &tsr, &tsrlen, &e), 0);
-	char *old = path2(dir, "old.tsr");
-	write_bytes(old, tsr, tsrlen);
+	char *old = tu_path(dir, "old.tsr");
+	tu_write_bytes(old, tsr, tsrlen);
 	free(old);
 	free(tsr);
 	snprintf(cmd, sizeof(cmd), "cat >/dev/null; cat '%s/old.tsr'", dir);
@@ -933,7 +901,7 @@ END_TEST
 
 START_TEST(a_tsa_command_that_hangs_with_its_pipes_closed_is_killed_in_time)
 {
-	char *dir = tu_tmpdir(), *pki = mkca(dir, "pki", NULL), *pem, *sh;
+	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL), *pem, *sh;
 	unsigned char *tsr = NULL;
 	size_t plen, tsrlen;
 	struct signer s;

@@ -4,28 +4,13 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/srv/exports" "$T/srv/attendance" "$T/srv/research" "$T/policies.d"
-cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = $T/srv
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-CONF
+mkconf --bare
 policy() {	# policy ID TERMINATED AFTER_TERMINATION [NOTICE]
-	cat >"$T/policies.d/$1.ini" <<POL
-[agreement]
-id = $1
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-${2:+terminated = $2}
-dispose_after_termination = $3
-dispose_after_request = 60d
-certify_within = 10d
-notice_before = ${4:-0d}
-timezone = America/Chicago
-
+	mkpolicy "$1" 'lea = Oklahoma State Department of Education' \
+		'contact = privacy@sde.example' "${2:+terminated = $2}" \
+		"dispose_after_termination = $3" \
+		'dispose_after_request = 60d' 'certify_within = 10d' \
+		"notice_before = ${4:-0d}" 'timezone = America/Chicago' <<POL
 [dataset "exports"]
 path = $T/srv/exports/$1/**/*.csv
 categories = Assessment, Student Identifiers
@@ -39,7 +24,6 @@ path = $T/srv/research/$1/**
 deidentified = yes
 POL
 }
-L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 # field ROW-PATTERN COLUMN: a column of the --tsv plan row matching pattern
 field() { awk -F'\t' -v p="$2" -v c="$3" '$0 ~ p { print $c }' "$1"; }
 

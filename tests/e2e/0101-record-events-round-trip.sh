@@ -5,22 +5,9 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/srv/handoff" "$T/policies.d"
-cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = $T/srv
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-CONF
-cat >"$T/policies.d/osde-2024.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-timezone = America/Chicago
-
+mkconf --bare
+mkpolicy osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'timezone = America/Chicago' <<POL
 [dataset "exports"]
 path = $T/srv/exports/**/*.csv
 categories = Assessment, Student Identifiers
@@ -29,7 +16,6 @@ categories = Assessment, Student Identifiers
 path = $T/srv/attendance/*.csv
 categories = Attendance
 POL
-L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 lines() { if [[ -e $T/state/journal ]]; then wc -l <"$T/state/journal"; else echo 0; fi; }
 
 # terminate: validated first, then recorded once.

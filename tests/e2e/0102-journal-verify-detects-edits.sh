@@ -4,26 +4,12 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/srv" "$T/policies.d"
-cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = $T/srv
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-CONF
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = a
-lea = District A
-contact = privacy@a.example
-
+mkconf --bare
+mkpolicy a 'lea = District A' 'contact = privacy@a.example' <<POL
 [dataset "files"]
 path = $T/srv/a/*.csv
 categories = Attendance
 POL
-L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 J=$T/state/journal
 
 L journal verify >"$T/out" || die "an empty journal should verify"

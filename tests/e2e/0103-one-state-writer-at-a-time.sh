@@ -7,26 +7,12 @@
 command -v flock >/dev/null || skip "flock(1) is not installed"
 
 mkdir -p "$T/srv" "$T/policies.d" "$T/state"
-cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = $T/srv
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-CONF
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = a
-lea = District A
-contact = privacy@a.example
-
+mkconf --bare
+mkpolicy a 'lea = District A' 'contact = privacy@a.example' <<POL
 [dataset "files"]
 path = $T/srv/a/*.csv
 categories = Attendance
 POL
-L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 
 L terminate a 2026-10-15 >/dev/null || die "first terminate"
 # Another writer holds the lock (and, like lethe, writes its pid in it).

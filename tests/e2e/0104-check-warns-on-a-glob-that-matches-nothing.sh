@@ -5,12 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
 mkdir -p "$T/srv/exports/osde"
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' <<POL
 [dataset "exports"]
 path = $T/srv/exprots/osde/**/*.csv
 categories = Assessment

@@ -10,15 +10,9 @@
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
 J=$T/state/journal
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = a
-lea = District A
-contact = privacy@a.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy a 'lea = District A' 'contact = privacy@a.example' \
+	'dispose_after_termination = 30d' 'certify_within = 10d' \
+	'method = overwrite' <<POL
 [dataset "records"]
 path = $T/srv/a/records/**
 categories = Enrollment
@@ -27,15 +21,9 @@ categories = Enrollment
 path = $T/srv/a/exports/**
 categories = Assessment
 POL
-cat >"$T/policies.d/b.ini" <<POL
-[agreement]
-id = b
-lea = District B
-contact = privacy@b.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy b 'lea = District B' 'contact = privacy@b.example' \
+	'dispose_after_termination = 30d' 'certify_within = 10d' \
+	'method = overwrite' <<POL
 [dataset "files"]
 path = $T/srv/b/**
 categories = Enrollment

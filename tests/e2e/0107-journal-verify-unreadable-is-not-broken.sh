@@ -7,12 +7,7 @@
 command -v setpriv >/dev/null || skip "setpriv(1) is not installed"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 mkhost "$T/srv"
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = a
-lea = District A
-contact = privacy@a.example
-
+mkpolicy a 'lea = District A' 'contact = privacy@a.example' <<POL
 [dataset "files"]
 path = $T/srv/a/*.csv
 categories = Attendance

@@ -5,11 +5,7 @@
 # is written to the journal or the outbox.
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = district-a
-lea = District A
-contact = privacy@a.example
+mkpolicy -f a district-a 'lea = District A' 'contact = privacy@a.example' <<POL
 [dataset "records"]
 path = $T/srv/a/**
 categories = Enrollment
@@ -42,11 +38,7 @@ expect_exit 2 L cert show ../journal 2>"$T/err"
 grep -q "'../journal' is not a certificate id" "$T/err" || die "$(cat "$T/err")"
 
 # A known hold of another agreement, or one already released: exit 2 too.
-cat >"$T/policies.d/b.ini" <<POL
-[agreement]
-id = district-b
-lea = District B
-contact = privacy@b.example
+mkpolicy -f b district-b 'lea = District B' 'contact = privacy@b.example' <<POL
 [dataset "records"]
 path = $T/srv/b/**
 categories = Enrollment

@@ -7,12 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
 pol() {	# ID TZ
-	cat >"$T/policies.d/$1.ini" <<POL
-[agreement]
-id = $1
-lea = District $1
-contact = privacy@$1.example
-timezone = $2
+	mkpolicy "$1" "lea = District $1" "contact = privacy@$1.example" \
+		"timezone = $2" <<POL
 [dataset "records"]
 path = $T/srv/$1/**
 categories = Assessment

@@ -21,17 +21,11 @@ touch "$T/ran-tsa"
 exec "$T/certs/tsa-command"
 TSA
 chmod 0755 "$T/bin/tsa"
-sed -i "s|^chain = .*|&\ntsa_command = $T/bin/tsa|" "$T/lethe.conf"
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-terminated = $(days_ago 10)
-dispose_after_termination = 5d
-certify_within = 10d
-method = overwrite
-
+confset signing tsa_command "$T/bin/tsa"
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' "terminated = $(days_ago 10)" \
+	'dispose_after_termination = 5d' 'certify_within = 10d' \
+	'method = overwrite' <<POL
 [dataset "exports"]
 path = $T/srv/exports/**
 categories = Assessment

@@ -8,16 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
 term=$(days_ago 10)
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-dispose_after_termination = 30d
-certify_within = 10d
-timezone = America/Chicago
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'dispose_after_termination = 30d' \
+	'certify_within = 10d' 'timezone = America/Chicago' \
+	'method = overwrite' <<POL
 [dataset "exports"]
 path = $T/srv/exports/osde/**/*.csv
 categories = Assessment, Student Identifiers

@@ -8,15 +8,9 @@ command -v valgrind >/dev/null || skip "valgrind not installed"
 LETHE="$LETHE_TOP/build/lethe"
 [[ -x $LETHE ]] || die "build/lethe missing"
 mkhost "$T/srv"
-cat >"$T/policies.d/vdpa.ini" <<POL
-[agreement]
-id = vendor-dpa
-lea = Example Unified School District
-contact = privacy@district.example
-terminated = $(days_ago 3)
-dispose_after_termination = 30d
-method = overwrite
-
+mkpolicy -f vdpa vendor-dpa 'lea = Example Unified School District' \
+	'contact = privacy@district.example' "terminated = $(days_ago 3)" \
+	'dispose_after_termination = 30d' 'method = overwrite' <<POL
 [dataset "uploads"]
 path = $T/srv/uploads/**
 categories = Student work

@@ -10,20 +10,14 @@ command -v python3 >/dev/null || skip "python3 not found (one example uses it)"
 
 mkhost "$T/srv"
 "$LETHE_TOP/tests/data/cert_mktsa.sh" "$T/certs" || die "cannot make a TSA"
-sed -i "s|^chain = .*|&\ntsa_command = $T/certs/tsa-command|" "$T/lethe.conf"
+confset signing tsa_command "$T/certs/tsa-command"
 # The LEA's mail system is down: the message stays queued and the vendor's
 # manifest copy stays too, so the auditor's directory can have all files.
 printf '#!/bin/sh\nexit 75\n' >"$T/bin/sendmail"
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-dispose_after_termination = 30d
-certify_within = 10d
-timezone = America/Chicago
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'dispose_after_termination = 30d' \
+	'certify_within = 10d' 'timezone = America/Chicago' \
+	'method = overwrite' <<POL
 [dataset "exports"]
 path = $T/srv/exports/osde/**/*.csv
 categories = Assessment

@@ -30,15 +30,9 @@ signer() {	# NAME EXTENSION-LINES
 signer bare ''
 signer kuonly 'keyUsage=critical,digitalSignature\n'
 sleep 1
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-terminated = $(days_ago 10)
-dispose_after_termination = 5d
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' "terminated = $(days_ago 10)" \
+	'dispose_after_termination = 5d' 'method = overwrite' <<POL
 [dataset "exports"]
 path = $T/srv/exports/**
 categories = Assessment

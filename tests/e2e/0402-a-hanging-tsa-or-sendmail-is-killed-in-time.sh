@@ -25,18 +25,13 @@ SH
 }
 hang tsa-hang
 hang sendmail-hang
-sed -i "s|^chain = .*|&\ntsa_command = $T/bin/tsa-hang\ntsa_timeout = 2s|" "$T/lethe.conf"
-sed -i "s|^from = .*|&\nsendmail_timeout = 2s|" "$T/lethe.conf"
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-terminated = $(days_ago 10)
-dispose_after_termination = 5d
-certify_within = 10d
-method = overwrite
-
+confset signing tsa_command "$T/bin/tsa-hang"
+confset signing tsa_timeout 2s
+confset notify sendmail_timeout 2s
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' "terminated = $(days_ago 10)" \
+	'dispose_after_termination = 5d' 'certify_within = 10d' \
+	'method = overwrite' <<POL
 [dataset "exports"]
 path = $T/srv/exports/**
 categories = Assessment
@@ -89,8 +84,8 @@ certs=("$T"/state/certificates/*.cert)
 
 # 2. A working TSA, a hanging sendmail: the certificate is issued, the
 # delivery attempt is killed at 2 s and journaled as failed.
-sed -i "s|^tsa_command = .*|tsa_command = $T/certs/tsa-command|" "$T/lethe.conf"
-sed -i "s|^sendmail = .*|sendmail = $T/bin/sendmail-hang|" "$T/lethe.conf"
+confset signing tsa_command "$T/certs/tsa-command"
+confset notify sendmail "$T/bin/sendmail-hang"
 timed_run
 ((run_secs <= 30)) || die "run took $run_secs s with a 2 s sendmail limit"
 gone sendmail-hang
@@ -105,7 +100,7 @@ grep -q "delivery-attempt.*ok=no.*timed%20out%20after%202%20s%20and%20was%20kill
 ! grep -q LETHE_TEST_LEAK "$T/sendmail-hang.env" || die "lethe's environment reached sendmail"
 
 # 3. sendmail works again: the queued message goes out.
-sed -i "s|^sendmail = .*|sendmail = $T/bin/sendmail|" "$T/lethe.conf"
+confset notify sendmail "$T/bin/sendmail"
 timed_run
 [[ $run_rc == 0 || $run_rc == 3 ]] || die "run exit $run_rc: $(cat "$T/run.out" "$T/run.err")"
 (($(ls "$T/mail" | wc -l) == 1)) || die "the certificate was not delivered once"

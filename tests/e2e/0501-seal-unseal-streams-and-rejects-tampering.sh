@@ -6,26 +6,13 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/srv/dumps" "$T/policies.d"
-cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = $T/srv
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-CONF
-cat >"$T/policies.d/osde-2024.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-method = crypto-shred
+mkconf --bare
+mkpolicy osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'method = crypto-shred' <<POL
 [dataset "dumps"]
 path = $T/srv/dumps/*.lethe
 categories = Assessment, Student Identifiers
 POL
-L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 
 # Usage and validation errors: exit 2, no key material created.
 expect_exit 2 L seal </dev/null >/dev/null 2>"$T/err"

@@ -8,25 +8,13 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/srv/exports" "$T/elsewhere" "$T/policies.d"
-cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = $T/srv
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-CONF
-cat >"$T/policies.d/osde-2024.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
+mkconf --bare
+mkpolicy osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' <<POL
 [dataset "exports"]
 path = $T/srv/exports/*.lethe
 categories = Assessment
 POL
-L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 today=$(date -u +%F)
 
 f=$T/srv/exports/screener-2026-q3.csv

@@ -9,24 +9,15 @@
 . "$(dirname "$0")/lib.sh"
 
 mkhost
-cat >"$T/policies.d/osde-2024.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-terminated = $(days_ago 40)
-dispose_after_termination = 30d
-method = crypto-shred
+mkpolicy osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' "terminated = $(days_ago 40)" \
+	'dispose_after_termination = 30d' 'method = crypto-shred' <<POL
 [dataset "dumps"]
 path = $T/srv/osde/*.lethe
 categories = Assessment
 POL
-cat >"$T/policies.d/nyc-doe.ini" <<POL
-[agreement]
-id = nyc-doe
-lea = New York City Department of Education
-contact = privacy@nyc.example
-method = crypto-shred
+mkpolicy nyc-doe 'lea = New York City Department of Education' \
+	'contact = privacy@nyc.example' 'method = crypto-shred' <<POL
 [dataset "dumps"]
 path = $T/srv/nyc/*.lethe
 categories = Assessment

@@ -5,25 +5,12 @@
 # and writes no OUT.
 . "$(dirname "$0")/lib.sh"
 mkdir -p "$T/srv/dumps" "$T/policies.d"
-cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = $T/srv
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-CONF
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = district-a
-lea = District A
-contact = privacy@a.example
+mkconf --bare
+mkpolicy -f a district-a 'lea = District A' 'contact = privacy@a.example' <<POL
 [dataset "dumps"]
 path = $T/srv/dumps/*
 categories = Assessment
 POL
-L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 printf 'student,score\nAva,91\n' >"$T/plain.csv"
 : >"$T/empty"
 

@@ -7,17 +7,10 @@
 # the directive delivered while the (unrecorded) termination still waits.
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
-cat >"$T/policies.d/nh.ini" <<POL
-[agreement]
-id = ndpa-nh
-lea = Nashua School District
-contact = privacy@nashua.example
-dispose_after_request = 60d
-dispose_after_termination = 30d
-certify_within = 10d
-timezone = America/New_York
-method = overwrite
-
+mkpolicy -f nh ndpa-nh 'lea = Nashua School District' \
+	'contact = privacy@nashua.example' 'dispose_after_request = 60d' \
+	'dispose_after_termination = 30d' 'certify_within = 10d' \
+	'timezone = America/New_York' 'method = overwrite' <<POL
 [dataset "assessments"]
 path = $T/srv/nh/assessments/**
 categories = Assessment

@@ -8,16 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
 pol() {	# ID DIR
-	cat >"$T/policies.d/$1.ini" <<POL
-[agreement]
-id = $1
-lea = District $1
-contact = privacy@$1.example
-dispose_after_termination = 30d
-certify_within = 10d
-timezone = America/Chicago
-method = overwrite
-
+	mkpolicy "$1" "lea = District $1" "contact = privacy@$1.example" \
+		'dispose_after_termination = 30d' 'certify_within = 10d' \
+		'timezone = America/Chicago' 'method = overwrite' <<POL
 [dataset "grades"]
 path = $T/srv/$2/grades/**
 categories = Assessment, Transcript

@@ -11,16 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
 pol() {	# ID NOTICE_BEFORE
-	cat >"$T/policies.d/$1.ini" <<POL
-[agreement]
-id = $1
-lea = District $1
-contact = privacy@$1.example
-dispose_after_termination = 30d
-certify_within = 10d
-notice_before = $2
-method = overwrite
-
+	mkpolicy "$1" "lea = District $1" "contact = privacy@$1.example" \
+		'dispose_after_termination = 30d' 'certify_within = 10d' \
+		"notice_before = $2" 'method = overwrite' <<POL
 [dataset "records"]
 path = $T/srv/$1/**
 categories = Enrollment, Student Name

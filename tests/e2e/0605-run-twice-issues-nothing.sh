@@ -5,16 +5,10 @@
 # certificate, sends no mail and changes no data.
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
-cat >"$T/policies.d/nh.ini" <<POL
-[agreement]
-id = ndpa-nh
-lea = Nashua School District
-contact = privacy@nashua.example
-dispose_after_request = 60d
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f nh ndpa-nh 'lea = Nashua School District' \
+	'contact = privacy@nashua.example' 'dispose_after_request = 60d' \
+	'dispose_after_termination = 30d' 'certify_within = 10d' \
+	'method = overwrite' <<POL
 [dataset "assessments"]
 path = $T/srv/nh/assessments/**
 categories = Assessment

@@ -11,15 +11,9 @@
 # LETHE may point at the non-sanitized build/lethe for speed.
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'dispose_after_termination = 30d' \
+	'certify_within = 10d' 'method = overwrite' <<POL
 [dataset "exports"]
 path = $T/srv/exports/**
 categories = Assessment

@@ -8,15 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 command -v bsdtar >/dev/null || skip "bsdtar is not installed"
 mkhost "$T/srv"
-cat >"$T/policies.d/nh.ini" <<POL
-[agreement]
-id = ndpa-nh
-lea = Nashua School District
-contact = privacy@nashua.example
-dispose_after_request = 60d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f nh ndpa-nh 'lea = Nashua School District' \
+	'contact = privacy@nashua.example' 'dispose_after_request = 60d' \
+	'certify_within = 10d' 'method = overwrite' <<POL
 [dataset "assessments"]
 path = $T/srv/nh/assessments/**
 categories = Assessment

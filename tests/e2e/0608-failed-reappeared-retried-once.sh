@@ -6,15 +6,9 @@
 # shows nothing due or overdue.
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = dsa-a
-lea = District A
-contact = privacy@a.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f a dsa-a 'lea = District A' 'contact = privacy@a.example' \
+	'dispose_after_termination = 30d' 'certify_within = 10d' \
+	'method = overwrite' <<POL
 [dataset "records"]
 path = $T/srv/a/**/*.csv
 categories = Enrollment

@@ -23,15 +23,9 @@ for fn in dispose_run ow_batch_write ow_batch_verify ow_batch_names ow_batch_rem
 	i=$((i + 1))
 	T=$T0/p$i
 	mkhost "$T/srv"
-	cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = dsa-a
-lea = District A
-contact = privacy@a.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+	mkpolicy -f a dsa-a 'lea = District A' 'contact = privacy@a.example' \
+		'dispose_after_termination = 30d' 'certify_within = 10d' \
+		'method = overwrite' <<POL
 [dataset "records"]
 path = $T/srv/a/**
 categories = Enrollment

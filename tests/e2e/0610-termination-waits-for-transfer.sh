@@ -6,14 +6,8 @@
 # runs first, then the data goes.
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
-cat >"$T/policies.d/ndpa.ini" <<POL
-[agreement]
-id = ndpa
-lea = Example District
-contact = dpo@district.example
-dispose_after_termination = 30d
-method = overwrite
-
+mkpolicy ndpa 'lea = Example District' 'contact = dpo@district.example' \
+	'dispose_after_termination = 30d' 'method = overwrite' <<POL
 [dataset "work"]
 path = $T/srv/work/*.txt
 categories = Student work

@@ -16,15 +16,9 @@ n=\$(ls "$T/mail" | wc -l)
 cat > "$T/mail/\$((n + 1)).eml"
 SM
 pol() {
-	cat >"$T/policies.d/$1.ini" <<POL
-[agreement]
-id = $1
-lea = District $1
-contact = privacy@$1.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+	mkpolicy "$1" "lea = District $1" "contact = privacy@$1.example" \
+		'dispose_after_termination = 30d' 'certify_within = 10d' \
+		'method = overwrite' <<POL
 [dataset "files"]
 path = $T/srv/$1/**
 categories = Enrollment

@@ -14,30 +14,17 @@ fs=$T/statefs
 mkdir -p "$fs"
 mount -t tmpfs -o size=6m,mode=0700 tmpfs "$fs" 2>/dev/null || skip "cannot mount a tmpfs"
 cleanup_hooks+=("umount -l '$fs'")
-sed -i "s|^state_dir = .*|state_dir = $fs/state|" "$T/lethe.conf"
+confset agent state_dir "$fs/state"
 J=$fs/state/journal
-cat >"$T/policies.d/b.ini" <<POL
-[agreement]
-id = b
-lea = District B
-contact = privacy@b.example
-dispose_after_termination = 30d
-method = overwrite
-
+mkpolicy b 'lea = District B' 'contact = privacy@b.example' \
+	'dispose_after_termination = 30d' 'method = overwrite' <<POL
 [dataset "files"]
 path = $T/srv/b/**
 categories = Enrollment
 POL
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = a
-lea = District A
-contact = privacy@a.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-verify = full
-
+mkpolicy a 'lea = District A' 'contact = privacy@a.example' \
+	'dispose_after_termination = 30d' 'certify_within = 10d' \
+	'method = overwrite' 'verify = full' <<POL
 [dataset "files"]
 path = $T/srv/a/**
 categories = Enrollment

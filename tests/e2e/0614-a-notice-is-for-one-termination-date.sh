@@ -7,16 +7,9 @@
 # runs from the second one.
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
-cat >"$T/policies.d/a.ini" <<POL
-[agreement]
-id = district-a
-lea = District A
-contact = privacy@a.example
-dispose_after_termination = 30d
-certify_within = 10d
-notice_before = 14d
-timezone = UTC
-method = overwrite
+mkpolicy -f a district-a 'lea = District A' 'contact = privacy@a.example' \
+	'dispose_after_termination = 30d' 'certify_within = 10d' \
+	'notice_before = 14d' 'timezone = UTC' 'method = overwrite' <<POL
 [dataset "records"]
 path = $T/srv/a/**
 categories = Enrollment

@@ -14,15 +14,10 @@
 command -v chattr >/dev/null || skip "chattr not installed"
 command -v gdb >/dev/null || skip "gdb is not installed"
 mkhost "$T/srv"
-cat >"$T/policies.d/nh.ini" <<POL
-[agreement]
-id = ndpa-nh
-lea = Nashua School District
-contact = privacy@nashua.example
-dispose_after_request = 60d
-certify_within = 10d
-timezone = America/New_York
-method = overwrite
+mkpolicy -f nh ndpa-nh 'lea = Nashua School District' \
+	'contact = privacy@nashua.example' 'dispose_after_request = 60d' \
+	'certify_within = 10d' 'timezone = America/New_York' \
+	'method = overwrite' <<POL
 [dataset "assessments"]
 path = $T/srv/nh/assessments/**
 categories = Assessment

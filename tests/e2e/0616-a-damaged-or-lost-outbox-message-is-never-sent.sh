@@ -14,16 +14,10 @@
 . "$(dirname "$0")/lib.sh"
 mkhost "$T/srv"
 pol() {
-	cat >"$T/policies.d/$1.ini" <<POL
-[agreement]
-id = $1
-lea = District $1
-contact = privacy@$1.example
-terminated = $(days_ago 40)
-dispose_after_termination = 30d
-certify_within = 10d
-timezone = UTC
-method = overwrite
+	mkpolicy "$1" "lea = District $1" "contact = privacy@$1.example" \
+		"terminated = $(days_ago 40)" \
+		'dispose_after_termination = 30d' 'certify_within = 10d' \
+		'timezone = UTC' 'method = overwrite' <<POL
 [dataset "records"]
 path = $T/srv/$1/**
 categories = Enrollment

@@ -9,13 +9,7 @@
 mkhost "$T/srv"
 mkdata "$T/srv/acme/a.csv" MARK-A 2
 policy() {	# LEA CONTACT
-	cat >"$T/policies.d/acme.ini" <<P
-[agreement]
-id = acme
-lea = $1
-contact = $2
-method = overwrite
-
+	mkpolicy acme "lea = $1" "contact = $2" 'method = overwrite' <<P
 [dataset "all"]
 path = $T/srv/acme/**
 categories = Other
@@ -39,7 +33,7 @@ L terminate acme "$(days_ago 2)" >/dev/null
 openssl req -new -key "$T/certs/agent.key" -subj /CN=bad-agent -out "$T/bad.csr" 2>/dev/null
 openssl x509 -req -in "$T/bad.csr" -CA "$T/certs/ca.pem" -CAkey "$T/certs/ca.key" \
 	-CAcreateserial -days 30 -out "$T/bad.pem" 2>/dev/null
-sed -i "s|^cert = .*|cert = $T/bad.pem|" "$T/lethe.conf"
+confset signing cert "$T/bad.pem"
 L plan --tsv >"$T/plan" || true
 grep -q 'blocked: preflight: the certificate could not be signed' "$T/plan" || die "plan: $(cat "$T/plan")"
 expect_exit 1 L run --dry-run >"$T/dry" 2>&1

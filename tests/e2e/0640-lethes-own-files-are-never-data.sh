@@ -15,7 +15,7 @@ categories = Other
 P
 L terminate a "$(days_ago 3)" >/dev/null
 # 1. state_dir under the glob.
-sed -i "s|^state_dir = .*|state_dir = $T/srv/a/state|" "$T/lethe.conf"
+confset agent state_dir "$T/srv/a/state"
 mkdir -p "$T/srv/a/state" && chmod 0700 "$T/srv/a/state"
 cp -a "$T/state/." "$T/srv/a/state/"
 before=$(snapshot "$T/srv/a")
@@ -29,9 +29,9 @@ for cmd in "run" "run --dry-run" "plan" "terminate a $(days_ago 1)"; do
 done
 [[ $(snapshot "$T/srv/a") == "$before" ]] || die "something under the glob changed"
 # 2. The KEK under the glob (state_dir back outside).
-sed -i "s|^state_dir = .*|state_dir = $T/state|" "$T/lethe.conf"
+confset agent state_dir "$T/state"
 rm -rf "$T/srv/a/state"
-printf '[keys]\nkek = %s\n' "$T/srv/a/kek" >>"$T/lethe.conf"
+confset keys kek "$T/srv/a/kek"
 before=$(snapshot "$T/srv/a")
 expect_exit 2 L check >"$T/out" 2>&1
 grep -q "can reach the KEK $T/srv/a/kek" "$T/out" || die "check (KEK): $(cat "$T/out")"

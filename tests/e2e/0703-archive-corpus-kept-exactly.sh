@@ -20,15 +20,9 @@ corpus=$LETHE_TOP/tests/data/archives
 mkhost "$T/srv"
 mkdir -p "$T/srv/backups"
 cp "$corpus"/good/* "$T/srv/backups/"
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'dispose_after_termination = 30d' \
+	'certify_within = 10d' 'method = overwrite' <<POL
 [dataset "nightly-backups"]
 archive = $T/srv/backups/*
 members = osde/**

@@ -20,15 +20,9 @@ cp "$corpus"/refused/* "$T/srv/backups/"
 (cd "$T/srv/backups" && sha256sum * >"$T/sums")
 n=$(ls "$T/srv/backups" | wc -l)
 ((n >= 15)) || die "only $n hostile archives"
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'dispose_after_termination = 30d' \
+	'certify_within = 10d' 'method = overwrite' <<POL
 [dataset "nightly-backups"]
 archive = $T/srv/backups/*
 members = osde/**

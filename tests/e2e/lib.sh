@@ -1,6 +1,9 @@
 # lib.sh: shared by end-to-end and forensic tests.  Source it first.
 # Gives: $LETHE (the sanitized binary), $T (a fresh temp dir, removed on
-# exit), mkhost (config + CA + state in $T), die, skip, expect_exit, qgrep.
+# exit), mkhost (config + CA + sendmail in $T), mkconf and confset (the
+# config alone), mkpolicy (an agreement), L (runs lethe), mkdata, snapshot,
+# die, skip, expect_exit, qgrep, intents, certs_files.  tests/README says
+# how to write a test with them.
 set -euo pipefail
 : "${LETHE_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${LETHE:=$LETHE_TOP/build/san/lethe}"
@@ -45,9 +48,7 @@ days_ahead() { date -u -d "+$1 days" +%F; }
 # throwaway CA in $T/certs (certs/mkca), and a sendmail stand-in that keeps
 # each message it accepts in $T/mail/N.eml.  Defines L (runs lethe).
 mkhost() {
-	local roots=("$@")
-	((${#roots[@]})) || roots=("$T/srv")
-	mkdir -p "$T/policies.d" "$T/mail" "$T/bin" "${roots[@]}"
+	mkdir -p "$T/mail" "$T/bin"
 	"$LETHE_TOP/certs/mkca" --vendor "Example Learning, Inc." --host test-host \
 		"$T/certs" >/dev/null 2>&1 || die "certs/mkca failed"
 	cat >"$T/bin/sendmail" <<SM
@@ -56,27 +57,54 @@ n=\$(ls "$T/mail" | wc -l)
 cat > "$T/mail/\$((n + 1)).eml"
 SM
 	chmod +x "$T/bin/sendmail"
-	cat >"$T/lethe.conf" <<CONF
-[agent]
-state_dir = $T/state
-policy_dir = $T/policies.d
-allowed_roots = ${roots[*]}
-host = test-host
-[vendor]
-name = Example Learning, Inc.
-contact = privacy@example.com
-[signing]
-key = $T/certs/agent.key
-cert = $T/certs/agent.pem
-chain = $T/certs/ca.pem
-[notify]
-sendmail = $T/bin/sendmail
-from = privacy@example.com
-CONF
+	mkconf "$@"
+}
+# mkconf [--bare] [ROOT...]: writes $T/lethe.conf and makes the policy
+# directory and the roots: [agent] with state_dir $T/state, policy_dir
+# $T/policies.d and the allowed roots (default $T/srv), and [vendor].
+# Without --bare also host = test-host, [signing] (the CA mkhost makes in
+# $T/certs) and [notify] (its sendmail stand-in).  --bare is enough for
+# commands that neither sign nor mail (plan, terminate, hold, seal...).
+# Change one setting afterwards with confset.
+mkconf() {
+	local bare=0 roots
+	[[ ${1:-} == --bare ]] && { bare=1; shift; }
+	roots=("$@")
+	((${#roots[@]})) || roots=("$T/srv")
+	mkdir -p "$T/policies.d" "${roots[@]}"
+	{
+		printf '[agent]\nstate_dir = %s\npolicy_dir = %s\n' "$T/state" "$T/policies.d"
+		printf 'allowed_roots = %s\n' "${roots[*]}"
+		((bare)) || printf 'host = test-host\n'
+		printf '[vendor]\nname = Example Learning, Inc.\ncontact = privacy@example.com\n'
+		((bare)) || printf '[signing]\nkey = %s\ncert = %s\nchain = %s\n' \
+			"$T/certs/agent.key" "$T/certs/agent.pem" "$T/certs/ca.pem"
+		((bare)) || printf '[notify]\nsendmail = %s\nfrom = privacy@example.com\n' \
+			"$T/bin/sendmail"
+	} >"$T/lethe.conf"
+}
+# confset SECTION KEY VALUE: sets KEY = VALUE in [SECTION] of $T/lethe.conf:
+# the key's line is replaced where it is, else the key is added at the end
+# of the section, else the section is added at the end of the file.
+#   confset signing tsa_command "$T/certs/tsa-command"
+confset() {
+	local f=$T/lethe.conf out
+	out=$(awk -v sec="[$1]" -v key="$2" -v val="$3" '
+		function add() { if (!done) { print key " = " val; done = 1 } }
+		/^\[/ { if (in_sec) add(); in_sec = ($0 == sec); seen += in_sec
+			print; next }
+		in_sec && index($0, key) == 1 && substr($0, length(key) + 1) ~ /^[ \t]*=/ {
+			add(); next }
+		{ print }
+		END { if (in_sec) add(); else if (!seen) { print sec; add() } }' "$f") ||
+		die "confset $*: cannot edit $f"
+	printf '%s\n' "$out" >"$f"
 }
 L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
-# mkpolicy ID [LINE]...: writes $T/policies.d/ID.ini: an [agreement] with
-# id, lea, contact and the given lines ("method = overwrite"), then stdin
+# mkpolicy [-f FILE] ID [LINE]...: writes $T/policies.d/ID.ini (FILE.ini
+# with -f): an [agreement] with id, lea ("ID District") and contact
+# (dpo@ID.example), then the given lines ("method = overwrite"; a "lea = ..."
+# or "contact = ..." line replaces the default), a blank line, then stdin
 # (the [dataset "NAME"] sections).  Example:
 #   mkpolicy acme 'dispose_after_termination = 30d' <<P
 #   [dataset "all"]
@@ -84,15 +112,24 @@ L() { "$LETHE" -c "$T/lethe.conf" "$@"; }
 #   categories = Other
 #   P
 mkpolicy() {
-	local id=$1 line
+	local file= id line lea contact rest=()
+	[[ $1 == -f ]] && { file=$2; shift 2; }
+	id=$1
 	shift
+	lea="$id District" contact="dpo@$id.example"
+	for line in "$@"; do
+		case $line in
+		"lea = "*) lea=${line#lea = } ;;
+		"contact = "*) contact=${line#contact = } ;;
+		*) rest+=("$line") ;;
+		esac
+	done
 	{
-		printf '[agreement]\nid = %s\nlea = %s District\n' "$id" "$id"
-		printf 'contact = dpo@%s.example\n' "$id"
-		for line in "$@"; do printf '%s\n' "$line"; done
+		printf '[agreement]\nid = %s\nlea = %s\ncontact = %s\n' "$id" "$lea" "$contact"
+		for line in ${rest[@]+"${rest[@]}"}; do printf '%s\n' "$line"; done
 		echo
 		cat
-	} >"$T/policies.d/$id.ini"
+	} >"$T/policies.d/${file:-$id}.ini"
 }
 # intents: how many files the dispositions set out to overwrite, each once
 # (work/ID/intents lines with distinct numbers, all dispositions); fails

@@ -43,15 +43,9 @@ with zipfile.ZipFile(out, 'w', zipfile.ZIP_STORED) as z:
 PY
 sync
 
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'dispose_after_termination = 30d' \
+	'certify_within = 10d' 'method = overwrite' <<POL
 [dataset "nightly-backups"]
 archive = $mnt/backups/edtech-*
 members = osde/**

@@ -18,15 +18,9 @@ free=$(df -B1 --output=avail "$mnt" | tail -n 1)
 fill=$((free - 400000))
 ((fill > 0)) && head -c "$fill" /dev/zero >"$mnt/filler" || true
 before=$(sha256sum <"$mnt/backups/nightly.tar")
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-terminated = $(days_ago 40)
-dispose_after_termination = 30d
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' "terminated = $(days_ago 40)" \
+	'dispose_after_termination = 30d' 'method = overwrite' <<POL
 [dataset "backups"]
 archive = $mnt/backups/*.tar
 members = osde/**

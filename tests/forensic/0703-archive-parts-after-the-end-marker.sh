@@ -34,15 +34,9 @@ gzip -c "$T/p2.tar" >>"$b/appended.tgz"
 (cd "$src" && find osde tulsa | cpio --quiet -o -H crc) >"$b/backup.cpio"
 sync
 
-cat >"$T/policies.d/osde.ini" <<POL
-[agreement]
-id = osde-2024
-lea = Oklahoma State Department of Education
-contact = privacy@sde.example
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-
+mkpolicy -f osde osde-2024 'lea = Oklahoma State Department of Education' \
+	'contact = privacy@sde.example' 'dispose_after_termination = 30d' \
+	'certify_within = 10d' 'method = overwrite' <<POL
 [dataset "nightly-backups"]
 archive = $b/*
 members = osde/**

@@ -12,14 +12,8 @@ mkimg btrfs 256
 mkhost "$mnt/srv"
 mkdir -p "$mnt/srv/exports/osde" "$mnt/srv/exports/tulsa" "$T/backup"
 for id in osde-2024 tulsa-ps; do
-	cat >"$T/policies.d/$id.ini" <<POL
-[agreement]
-id = $id
-lea = District $id
-contact = privacy@$id.example
-dispose_after_termination = 30d
-method = auto
-
+	mkpolicy "$id" "lea = District $id" "contact = privacy@$id.example" \
+		'dispose_after_termination = 30d' 'method = auto' <<POL
 [dataset "exports"]
 path = $mnt/srv/exports/${id%%-*}/*.lethe
 categories = Assessment

@@ -45,17 +45,10 @@ scan() {	# STRING: occurrences in the raw image
 
 policy_overwrite() {	# ID GLOB [EXTRA-DATASET-LINES...]
 	local id=$1 glob=$2; shift 2
-	cat >"$T/policies.d/$id.ini" <<POL
-[agreement]
-id = $id
-lea = Example Unified School District
-contact = privacy@lea.example
-terminated = $(days_ago 60)
-dispose_after_termination = 30d
-certify_within = 10d
-method = overwrite
-verify = full
-
+	mkpolicy "$id" 'lea = Example Unified School District' \
+		'contact = privacy@lea.example' "terminated = $(days_ago 60)" \
+		'dispose_after_termination = 30d' 'certify_within = 10d' \
+		'method = overwrite' 'verify = full' <<POL
 [dataset "students"]
 path = $glob
 categories = Student Identifiers, Special Indicator
