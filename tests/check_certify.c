@@ -14,6 +14,7 @@
 #include "certify/certify.h"
 #include "certify/record.h"
 #include "certify/sign.h"
+#include "deliver/letters.h"
 #include "dispose/dispose.h"
 #include "plan/events.h"
 #include "state/journal.h"
@@ -118,18 +119,24 @@ disposition_done(int partial, struct journal *j, struct events *ev)
 	free(work);
 }
 
-/* certify() on ID; fails the test unless it succeeds. */
+/* What run does for a finished disposition: certify() on ID, its message
+ * queued, then certificate-issued journaled; fails the test unless each
+ * succeeds. */
 static void
 issue(struct journal *j, const struct events *ev)
 {
 	const struct ev_disposition *dp = events_disposition(ev, ID);
-	char certid[160];
+	struct certified ci;
 	struct err e = { "" };
 
 	ck_assert_ptr_nonnull(dp);
-	ck_assert_msg(certify(&h.cfg, &h.ps, ev, dp, j, certid, sizeof(certid),
-	    &e) == 0, "certify: %s", e.msg);
-	ck_assert_str_eq(certid, ID);
+	ck_assert_msg(certify(&h.cfg, &h.ps, ev, dp, j, &ci, &e) == 0,
+	    "certify: %s", e.msg);
+	ck_assert_str_eq(ci.id, ID);
+	ck_assert_msg(deliver_cert(&h.cfg, j, ci.id, ci.to, &e) == 0,
+	    "deliver_cert: %s", e.msg);
+	ck_assert_msg(certify_issued(j, dp, &ci, &e) == 0, "certify_issued: %s",
+	    e.msg);
 }
 
 /* Parses state/certificates/ID.cert into *c (its text in *text). */

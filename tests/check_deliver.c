@@ -601,8 +601,8 @@ START_TEST(cert_message_reads_the_certificate_as_cert_parse_does)
 	size_t len;
 
 	write_cert_files(dir, "C-1", manifest, 0);
-	p = pathf(dir, "certificates/C-1.cert");
-	text = readall(p, NULL);
+	p = tu_path(dir, "certificates/C-1.cert");
+	text = tu_readall(p, NULL);
 	ck_assert_ptr_nonnull(strstr(text, line));
 	/* A long value, wrapped as cert_format wraps it: KEY, then KEY_2.
 	 * The letter gives it whole, as `lethe verify` reads it. */
@@ -611,7 +611,7 @@ START_TEST(cert_message_reads_the_certificate_as_cert_parse_does)
 	    "zeros; names overwritten;\nmethod_details_2 = ext4 journal "
 	    "purged and checkpointed\n%s", text,
 	    strchr(text + strlen(text) + 1, '\n') + 1), 0);
-	writefile(p, edited, strlen(edited));
+	tu_write_bytes(p, edited, strlen(edited));
 	ck_assert_msg(mime_cert_message(&c, &cm, &out, &len, &e) == 0, "%s",
 	    e.msg);
 	words = letter_words(out);
@@ -623,9 +623,9 @@ START_TEST(cert_message_reads_the_certificate_as_cert_parse_does)
 	free(edited);
 	/* A certificate `lethe verify` could not read is not mailed. */
 	free(text);
-	text = readall(p, NULL);
+	text = tu_readall(p, NULL);
 	ck_assert_int_ge(asprintf(&edited, "%sunknown_key = x\n", text), 0);
-	writefile(p, edited, strlen(edited));
+	tu_write_bytes(p, edited, strlen(edited));
 	ck_assert_int_eq(mime_cert_message(&c, &cm, &out, &len, &e), -1);
 	ck_assert_msg(strstr(e.msg, "C-1.cert:") != NULL &&
 	    strstr(e.msg, "unknown key 'unknown_key'") != NULL, "%s", e.msg);
