@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "base/date.h"
 #include "base/err.h"
 #include "certify/issue.h"

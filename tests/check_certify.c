@@ -11,6 +11,7 @@
 
 #include "base/date.h"
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "certify/certify.h"
 #include "certify/record.h"
 #include "certify/sign.h"

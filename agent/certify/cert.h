@@ -21,7 +21,6 @@
 #include <time.h>
 
 #include "base/date.h"
-#include "certify/manifest.h"	/* its manifest */
 
 struct err;
 

@@ -17,6 +17,7 @@
 #include "certify/certify.h"
 
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "certify/checkpoint.h"
 #include "certify/describe.h"
 #include "certify/issue.h"

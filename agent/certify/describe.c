@@ -13,6 +13,7 @@
  */
 #include "certify/describe.h"
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "certify/record.h"
 #include "certify/textlist.h"
 #include "conf/category.h"

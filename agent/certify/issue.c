@@ -12,6 +12,7 @@
  */
 #include "certify/issue.h"
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "certify/sign.h"
 #include "certify/tsa.h"
 #include "state/durable.h"

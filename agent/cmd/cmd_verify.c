@@ -13,6 +13,7 @@
  * then required.  Exit 0 only when every check of every CERT passed.
  */
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "cmd/cmd.h"
 #include "base/date.h"
 #include "state/durable.h"

@@ -51,6 +51,7 @@
 #include <time.h>
 
 #include "deliver/ids.h"
+#include "deliver/outbox.h"	/* deliver_ids_free */
 
 struct config;
 struct diags;
@@ -153,6 +154,5 @@ int deliver_state(const char *state_dir, const char *id, time_t *at,
  * with deliver_ids_free.  Returns 0, or -1 with *e set. */
 int deliver_list(const char *state_dir, int which, char ***ids, size_t *n,
     struct err *e);
-void deliver_ids_free(char **ids, size_t n);
 
 #endif

@@ -12,7 +12,6 @@
  *  - only stems lethe makes (ids.h) are listed; anything else is left
  *    alone.
  */
-#include "deliver/deliver.h"
 #include "deliver/outbox.h"
 #include "deliver/msglog.h"
 #include "state/durable.h"
@@ -210,21 +209,4 @@ outbox_remove(int out, const char *stem, struct err *e)
 		return 0;
 	}
 	return ow_file(out, eml, eml, NULL, NULL, e);
-}
-
-int
-deliver_list(const char *state_dir, int which, char ***ids, size_t *n,
-    struct err *e)
-{
-	int fd, rc;
-
-	*ids = NULL;
-	*n = 0;
-	fd = outbox_dir(state_dir, which == DELIVER_SENT ? SENT_DIR : OUTBOX_DIR, 0, e);
-	if (fd == -1)
-		return errno == ENOENT ? 0 : -1;
-	rc = outbox_list(fd, which == DELIVER_SENT ? "sent" : "outbox", ids, n,
-	    e);
-	close(fd);
-	return rc;
 }

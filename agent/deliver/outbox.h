@@ -31,6 +31,8 @@ int outbox_names(const char *stem, char *eml, char *receipt, struct err *e);
  * with deliver_ids_free.  Returns 0, or -1 with *e set. */
 int outbox_list(int dirfd, const char *what, char ***ids, size_t *n,
     struct err *e);
+/* Frees n ids and the array (from outbox_list or deliver_list). */
+void deliver_ids_free(char **ids, size_t n);
 /* Removes outbox/STEM.eml (out: the outbox's fd), a damaged or withdrawn
  * message: a certificate's is overwritten first (it may carry the
  * manifest), a notice's unlinked.  Absent is fine.  Returns 0, or -1 with

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Reads sent/RECEIPT: when accepted and to whom. */
 static void
@@ -101,5 +102,23 @@ deliver_state(const char *state_dir, const char *id, time_t *at,
 
 	if (rc == DELIVER_SENT && at != NULL)
 		*at = st.at;
+	return rc;
+}
+
+int
+deliver_list(const char *state_dir, int which, char ***ids, size_t *n,
+    struct err *e)
+{
+	int fd, rc;
+
+	*ids = NULL;
+	*n = 0;
+	fd = outbox_dir(state_dir, which == DELIVER_SENT ? SENT_DIR : OUTBOX_DIR,
+	    0, e);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
+	rc = outbox_list(fd, which == DELIVER_SENT ? "sent" : "outbox", ids, n,
+	    e);
+	close(fd);
 	return rc;
 }

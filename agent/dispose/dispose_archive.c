@@ -7,6 +7,7 @@
 
 #include "sanitize/archive.h"
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "conf/config.h"
 #include "state/durable.h"
 #include "base/err.h"

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "dispose/dispose.h"
 #include "locate/locate.h"
 #include "sanitize/overwrite.h"

@@ -15,14 +15,6 @@ cd "$LETHE_TOP"
 # FROM -> TO (a file and the header it includes), or MODULE <-> MODULE;
 # a tab, then why it is allowed for now.  Remove an entry with its fix.
 ALLOWED=$(cat <<'EOF'
-agent/certify/certify.c -> deliver/deliver.h	issue 12: certify.c queues the certificate's message itself; the certify/deliver helper moves that call up to run.c
-agent/certify/certify.c -> deliver/mime.h	issue 12: as above, the message is built in certify.c; moving with it
-agent/certify/record.h -> dispose/dispose.h	issue 12: the record embeds struct dispose_out; the certify/deliver helper gives record its own struct
-agent/sanitize/aesctr.c -> keys/secmem.h	issue 12 "Keys": aesctr's key moves into secmem; secmem then belongs below sanitize (base/), or aesctr above it
-agent/deliver/deliver <-> agent/deliver/mime	issue 12: mime.c's letters read delivery state; the certify/deliver helper splits the pure encoder from the letters
-agent/deliver/deliver <-> agent/deliver/outbox	issue 12: outbox.c asks deliver.h for ids and states while deliver.c drives the outbox; the certify/deliver helper
-agent/conf/config <-> agent/conf/strict	issue 12: strict.c takes struct config, config.c runs the StrictModes checks; the conf helper
-agent/conf/own <-> agent/conf/policy	issue 12: policy.c refuses globs that reach own files, own.c lists policy files; the conf helper
 EOF
 )
 
