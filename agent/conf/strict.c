@@ -230,9 +230,17 @@ strict_stat(const char *path, const char *what, const struct stat *st,
  * word), and every file any other word names (a script given to an
  * interpreter, a config given to sendmail).  A word names a file when it
  * holds a '/' (an option's value from its first '/': -C/etc/mail/x.cf) or
- * when a file of that name is in the working directory; a word with a '/'
- * that is not an option and names nothing is refused too (`sh -c 'cmd
- * /path'`: lethe cannot vouch for what it runs). */
+ * when a file of that name is in the working directory; a URL
+ * (scheme://...) names none.  A file that does not exist yet is checked as
+ * far as it exists, as strict_path does.  A word that names nothing and
+ * reads as a shell command line (blanks or shell syntax in it: `sh -c
+ * 'cmd /path'`) is refused: lethe cannot vouch for what it would run. */
+static int
+shell_line(const char *w)
+{
+	return strpbrk(w, " \t\n;|&$`<>(){}*?[]~") != NULL;
+}
+
 static int
 strict_command(const char *cmd, const char *what, const char *arg,
     uid_t euid, struct diags *d)
@@ -257,6 +265,8 @@ strict_command(const char *cmd, const char *what, const char *arg,
 		    fstatat(AT_FDCWD, w, &st, AT_SYMLINK_NOFOLLOW) != 0) {
 			continue;	/* a plain argument, no file */
 		}
+		if (strstr(w, "://") != NULL)
+			continue;	/* a URL */
 		snprintf(label, sizeof(label), "%s", i == 0 ? what : arg);
 		if (p[0] != '/') {
 			snprintf(abs, sizeof(abs), "%s/%s", cwd, p);
@@ -265,10 +275,14 @@ strict_command(const char *cmd, const char *what, const char *arg,
 		if (w[0] != '-' && fstatat(AT_FDCWD, p, &st, 0) != 0) {
 			if (i == 0)
 				continue;	/* run-time error, said then */
-			diag_add(d, w, 0, "%s names no file: lethe runs as root "
-			    "only what root alone can change, and cannot vouch "
-			    "for it (give a script that root owns instead)",
-			    label);
+			if (!shell_line(w)) {
+				bad |= strict_path(p, label, euid, d) != 0;
+				continue;
+			}
+			diag_add(d, w, 0, "%s names no file but reads as a shell "
+			    "command line: lethe runs as root only what root "
+			    "alone can change, and cannot vouch for it (give a "
+			    "script that root owns instead)", label);
 			bad = 1;
 			continue;
 		}

@@ -128,6 +128,15 @@ refused "a 0777 script given to /bin/sh" "$T/shared/mailer.sh: an argument of se
 # A shell command line names no file lethe can vouch for.
 sed -i "s|^sendmail = .*|sendmail = /bin/sh -c 'exec $T/bin/sendmail \"\$@\"'|" "$T/lethe.conf"
 refused "sh -c" "exec $T/bin/sendmail \"\$@\": an argument of sendmail names no file"
+# A script not yet there, in a directory anyone can write: whoever creates
+# it would choose what root runs.
+sed -i "s|^sendmail = .*|sendmail = /bin/sh $T/shared/later.sh|" "$T/lethe.conf"
+refused "a script to come in a 0777 directory" "$T/shared: writable by group and others (mode 0777), and it is above an argument of sendmail $T/shared/later.sh"
+# A URL names no file: a TSA client's address is an argument like any other.
+cp -p "$T/lethe.conf.good" "$T/lethe.conf"
+sed -i "s|^tsa_command = .*|& --url 'https://tsa.example/ts?a=1'|" "$T/lethe.conf"
+L check >/dev/null 2>"$T/err" || die "a URL argument refused: $(cat "$T/err")"
+cp -p "$T/lethe.conf.good" "$T/lethe.conf"
 # An option whose value names a root-owned file, or nothing, is fine.
 sed -i "s|^sendmail = .*|sendmail = $T/bin/sendmail -C$T/lethe.conf.good -oi|" "$T/lethe.conf"
 L check >/dev/null 2>"$T/err" || die "an option naming root's file refused: $(cat "$T/err")"
