@@ -620,7 +620,7 @@ append_event(const char *dir, const char *event, char head[65], uint64_t *seq)
 	journal_close(&j);
 }
 
-START_TEST(the_gate_trusts_a_fresh_host_and_the_admins_own_records)
+START_TEST(the_gate_trusts_a_fresh_host_and_a_hold_not_an_unsealed_termination)
 {
 	char *dir = tu_tmpdir(), *pki = tu_mkca(dir, "pki", NULL);
 	char *ca = tu_path(pki, "ca.pem"), head[65];
@@ -631,11 +631,18 @@ START_TEST(the_gate_trusts_a_fresh_host_and_the_admins_own_records)
 	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
 	ck_assert_int_eq(g.state, GATE_OK);
 	ck_assert_int_eq(g.have_ckpt, 0);
-	append_event(dir, "terminate", head, &seq);
+	/* A hold only protects: trusted unsealed. */
 	append_event(dir, "hold", head, &seq);
 	ck_assert_msg(checkpoint_gate(dir, ca, NULL, &g, &e) == 0, "%s", e.msg);
-	ck_assert_uint_eq(g.unsealed, 2);
-	/* Without a CA, and without a checkpoint to check, the same. */
+	ck_assert_uint_eq(g.unsealed, 1);
+	/* A termination starts destruction: the command that records it
+	 * seals it, so one with no checkpoint at all was never sealed. */
+	append_event(dir, "terminate", head, &seq);
+	ck_assert_int_eq(checkpoint_gate(dir, ca, NULL, &g, &e), -1);
+	ck_assert_int_eq(g.state, GATE_NO_CHECKPOINT);
+	ck_assert_msg(strstr(e.msg, "(line 2: terminate)") != NULL, "%s",
+	    e.msg);
+	/* Without a CA there is nothing to check a checkpoint with. */
 	ck_assert(checkpoint_gate(dir, NULL, NULL, &g, &e) == 0);
 	free(ca); free(pki);
 	tu_rmtree(dir);
@@ -951,7 +958,7 @@ suite(void)
 	tcase_add_test(tc,
 	    a_checkpoint_seals_the_journal_and_stock_openssl_verifies_it);
 	tcase_add_test(tc, a_forged_or_outdated_checkpoint_is_rejected);
-	tcase_add_test(tc, the_gate_trusts_a_fresh_host_and_the_admins_own_records);
+	tcase_add_test(tc, the_gate_trusts_a_fresh_host_and_a_hold_not_an_unsealed_termination);
 	tcase_add_test(tc, the_gate_refuses_runs_or_certificates_without_a_checkpoint);
 	tcase_add_test(tc, the_gate_names_the_line_and_both_hashes_of_a_rewritten_journal);
 	tcase_add_test(tc, a_checkpoint_interrupted_between_its_renames_is_still_good);
