@@ -10,10 +10,13 @@
 #include "conf/policy.h"
 #include "locate/locate.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* The dataset's globs: path and archive (either may be NULL). */
 static const char *
@@ -90,6 +93,70 @@ across(const struct agreement *a, const struct agreement *b,
 		}
 }
 
+/* Whether the directory name in dir holds anything (unreadable: yes). */
+static int
+dir_full(int dir, const char *name)
+{
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC), full = 1;
+	struct dirent *de;
+	DIR *d;
+
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return 1;
+	}
+	full = 0;
+	while (!full && (de = readdir(d)) != NULL)
+		full = strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return full;
+}
+
+/* A glob DIR/LAST whose DIR is literal and whose LAST is a wildcard (not
+ * "**") that matches a directory holding something: the dataset names
+ * files, so that directory's files are not the dataset's (run refuses the
+ * scope, scope.h).  Deeper globs are left to plan and run, which walk. */
+static void
+wild_dirs(const struct agreement *a, const struct dataset *ds,
+    const char *g, struct diags *d)
+{
+	char dir[PATH_MAX], first[NAME_MAX + 1] = "";
+	const char *last = strrchr(g, '/');
+	struct dirent *de;
+	struct stat st;
+	size_t n = 0;
+	DIR *dp;
+
+	if (last == NULL || glob_is_literal(last + 1) ||
+	    strcmp(last + 1, "**") == 0)
+		return;
+	glob_literal_prefix(g, dir, sizeof(dir));
+	if (strlen(dir) != (size_t)(last - g) || (dp = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0 ||
+		    !glob_match_component(last + 1, de->d_name) ||
+		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISDIR(st.st_mode) || !dir_full(dirfd(dp), de->d_name))
+			continue;
+		if (n++ == 0 || strcmp(de->d_name, first) < 0)
+			snprintf(first, sizeof(first), "%s", de->d_name);
+	}
+	closedir(dp);
+	if (n > 0)
+		diag_add(d, a->file, ds->line, "dataset %s: %s matches %zu "
+		    "director%s that %s not empty (first: %s/%s), and a "
+		    "dataset names files: what %s is not matched; write "
+		    "%s/** to destroy everything below %s, or a glob that "
+		    "names files only", ds->name, g, n, n == 1 ? "y" : "ies",
+		    n == 1 ? "is" : "are", dir, first, n == 1 ? "it holds" :
+		    "they hold", dir, dir);
+}
+
 /* A path glob with no wildcard that names an existing directory matches
  * nothing; a glob whose fixed directory is missing matches nothing now. */
 static void
@@ -110,6 +177,7 @@ on_disk(const struct config *c, const struct agreement *a,
 		    g);
 		return;
 	}
+	wild_dirs(a, ds, g, d);
 	glob_literal_prefix(g, dir, sizeof(dir));
 	if (dir[0] == '\0' || lstat(dir, &st) == 0)
 		return;

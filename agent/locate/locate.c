@@ -10,6 +10,10 @@
  *    fstatat(AT_SYMLINK_NOFOLLOW), and a matched symlink is reported as
  *    FOUND_SYMLINK, to be removed as a link;
  *  - a mount point is never entered (it is counted in skipped_mounts);
+ *  - a directory that the glob's last component matches and nothing of
+ *    the glob reaches into is never a silent zero either: when it holds
+ *    anything it is counted in matched_dirs (ROOT/acme/STAR over directories
+ *    names none of their files);
  *  - nothing found is ever opened here: FIFOs, sockets and devices are only
  *    reported (FOUND_OTHER);
  *  - a directory that cannot be read is an error, never a silent zero,
@@ -30,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -255,6 +260,36 @@ step(const struct walk *w, mask_t states, const char *name, mask_t *next)
 	return match;
 }
 
+/* Notes the directory name (matched by the glob's last component, which
+ * cannot reach into it) when it holds anything.  Returns 0. */
+static int
+note_dir(struct walk *w, int dirfd, const char *name)
+{
+	struct foundlist *l = w->out;
+	struct dirent *de;
+	int fd, full = 0;
+	DIR *d;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		full = 1;	/* unreadable: assume it holds something */
+		if (fd != -1)
+			close(fd);
+	} else {
+		while (!full && (de = readdir(d)) != NULL)
+			full = strcmp(de->d_name, ".") != 0 &&
+			    strcmp(de->d_name, "..") != 0;
+		closedir(d);
+	}
+	if (!full)
+		return 0;
+	if (l->matched_dirs++ == 0)
+		snprintf(l->first_dir, sizeof(l->first_dir), "%.300s/%.400s%s"
+		    "%.255s", w->root->path, w->path, w->plen ? "/" : "", name);
+	return 0;
+}
+
 /* Handles one entry whose type may be known from d_type (DT_UNKNOWN
  * otherwise). */
 static int
@@ -267,8 +302,11 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 
 	if (!match && next == 0)
 		return 0;
-	if (dtype == DT_DIR && !(match && w->literal[w->n - 1]))
+	if (dtype == DT_DIR && !(match && w->literal[w->n - 1])) {
+		if (match && next == 0)
+			return note_dir(w, dirfd, name);
 		return next ? descend(w, dirfd, name, next, depth) : 0;
+	}
 	if (dtype != DT_UNKNOWN && !match)
 		return 0;	/* not a directory: nothing to descend into */
 	if (dtype != DT_UNKNOWN && dtype != DT_DIR && w->nostat) {
@@ -294,6 +332,8 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 			    "write %s/%s%s%s/**", w->glob, w->root->path, w->path,
 			    w->plen ? "/" : "", name, w->root->path, w->path,
 			    w->plen ? "/" : "", name);
+		if (match && next == 0)
+			return note_dir(w, dirfd, name);
 		return next ? descend(w, dirfd, name, next, depth) : 0;
 	}
 	return match ? add_found(w, name, &st) : 0;

@@ -38,10 +38,17 @@ struct foundlist {
 	size_t n, cap;
 	uint64_t bytes;		/* sum of sizes of FOUND_FILE entries */
 	size_t skipped_mounts;	/* directories not entered: mount points */
+	size_t matched_dirs;	/* directories, not empty, that the glob's
+				 * last component matched and nothing of the
+				 * glob reaches into: a dataset names files,
+				 * so what they hold is not matched */
+	char first_dir[1024];	/* the first of them, for messages */
 };
 
 /* Finds everything glob matches beneath roots[] (directories themselves
- * are never matches).  Appends to *out.  A glob outside every root is an
+ * are never matches: one the glob's last component matches and cannot
+ * reach into, such as ROOT/acme/x for ROOT/acme/STAR, is counted in
+ * matched_dirs when it is not empty).  Appends to *out.  A glob outside every root is an
  * error; a missing literal prefix directory is no error (zero matches).
  * Unreadable directories are errors naming the directory.  Returns 0, or
  * -1 with *e set. */

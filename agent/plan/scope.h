@@ -16,7 +16,10 @@
  *     conflict: both agreements are named);
  *   - it has a hard link that none of the disposition's datasets matches
  *     (its data lives on under a name outside the set).
- * What is left is destroyed, each object once.
+ * What is left is destroyed, each object once.  A glob whose last
+ * component matches a directory it cannot reach into (and that is not
+ * empty) makes the scope an error, as a path naming a directory does: its
+ * files are not the dataset's, so nothing would prove them destroyed.
  */
 #ifndef LETHE_SCOPE_H
 #define LETHE_SCOPE_H
