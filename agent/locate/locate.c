@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define MAXCOMP 64	/* components in a glob below its root */
@@ -77,7 +78,11 @@ struct walk {
 	struct foundlist *out;
 	struct err *e;
 	int nostat;			/* LOCATE_NOSTAT */
+	int dirlocked;			/* the directory being read is
+					 * immutable or append-only */
 };
+
+#define LOCKED_ATTRS (STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND)
 
 /* Adds the states reachable without consuming a name: "**" may match zero
  * directories, so its successor is live too. */
@@ -101,7 +106,8 @@ kind_of(mode_t mode)
 }
 
 static int
-add_found(struct walk *w, const char *name, const struct stat *st)
+add_found(struct walk *w, const char *name, const struct stat *st,
+    int locked)
 {
 	struct foundlist *l = w->out;
 	struct found *f;
@@ -145,6 +151,7 @@ add_found(struct walk *w, const char *name, const struct stat *st)
 	f->size = st->st_size;
 	f->mode = st->st_mode;
 	f->mtime = st->st_mtime;
+	f->locked = locked || w->dirlocked;
 	if (f->kind == FOUND_FILE)
 		l->bytes += (uint64_t)st->st_size;
 	return 0;
@@ -173,7 +180,7 @@ descend(struct walk *w, int dirfd, const char *name, mask_t next, int depth)
 {
 	size_t save = w->plen, nlen = strlen(name), sbase = w->base;
 	const struct rootdir *scur = w->cur;
-	int scuridx = w->curidx, fd, rc;
+	int scuridx = w->curidx, slocked = w->dirlocked, fd, rc;
 	struct nest *nr;
 
 	if (depth >= MAXDEPTH)
@@ -220,6 +227,7 @@ descend(struct walk *w, int dirfd, const char *name, mask_t next, int depth)
 			    w->root->path, w->path);
 	} else
 		rc = walk_dir(w, fd, next, depth + 1);	/* closes fd */
+	w->dirlocked = slocked;
 out:
 	w->cur = scur;
 	w->curidx = scuridx;
@@ -290,6 +298,30 @@ note_dir(struct walk *w, int dirfd, const char *name)
 	return 0;
 }
 
+/* fstatat(AT_SYMLINK_NOFOLLOW) through statx, which also tells whether
+ * the entry is immutable or append-only (*locked).  Returns 0 or -1. */
+static int
+stat_entry(int dirfd, const char *name, struct stat *st, int *locked)
+{
+	struct statx sx;
+
+	if (statx(dirfd, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
+	    &sx) == -1)
+		return -1;
+	memset(st, 0, sizeof(*st));
+	st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	st->st_ino = sx.stx_ino;
+	st->st_mode = sx.stx_mode;
+	st->st_nlink = sx.stx_nlink;
+	st->st_uid = sx.stx_uid;
+	st->st_gid = sx.stx_gid;
+	st->st_size = (off_t)sx.stx_size;
+	st->st_mtime = sx.stx_mtime.tv_sec;
+	*locked = (sx.stx_attributes_mask & sx.stx_attributes &
+	    LOCKED_ATTRS) != 0;
+	return 0;
+}
+
 /* Handles one entry whose type may be known from d_type (DT_UNKNOWN
  * otherwise). */
 static int
@@ -298,7 +330,7 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 {
 	struct stat st;
 	mask_t next;
-	int match = step(w, states, name, &next);
+	int match = step(w, states, name, &next), locked;
 
 	if (!match && next == 0)
 		return 0;
@@ -317,12 +349,12 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 		    S_IFSOCK : dtype == DT_CHR ? S_IFCHR : S_IFBLK;
 		st.st_dev = w->cur->dev;
 		st.st_ino = ino;
-		return add_found(w, name, &st);
+		return add_found(w, name, &st, 0);
 	}
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+	if (stat_entry(dirfd, name, &st, &locked) == -1) {
 		if (errno == ENOENT)
 			return 0;
-		return err_sys(w->e, "%s/%s%s%s: fstatat", w->root->path,
+		return err_sys(w->e, "%s/%s%s%s: statx", w->root->path,
 		    w->path, w->plen ? "/" : "", name);
 	}
 	if (S_ISDIR(st.st_mode)) {
@@ -336,7 +368,7 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 			return note_dir(w, dirfd, name);
 		return next ? descend(w, dirfd, name, next, depth) : 0;
 	}
-	return match ? add_found(w, name, &st) : 0;
+	return match ? add_found(w, name, &st, locked) : 0;
 }
 
 /* Whether every live state is a literal name (so no readdir is needed). */
@@ -354,8 +386,13 @@ static int
 walk_dir(struct walk *w, int fd, mask_t states, int depth)
 {
 	struct dirent *de;
+	struct statx sx;
 	DIR *d;
 	int rc = -1;
+
+	w->dirlocked = !w->nostat && statx(fd, "", AT_EMPTY_PATH,
+	    STATX_TYPE, &sx) == 0 && (sx.stx_attributes_mask &
+	    sx.stx_attributes & LOCKED_ATTRS) != 0;
 
 	if (all_literal(w, states)) {
 		rc = 0;

@@ -31,6 +31,10 @@ struct found {
 	off_t size;
 	mode_t mode;
 	time_t mtime;		/* 0 with LOCATE_NOSTAT */
+	int locked;		/* immutable or append-only (chattr +i or
+				 * +a), or in a directory that is: it can be
+				 * neither overwritten nor unlinked (0 with
+				 * LOCATE_NOSTAT) */
 };
 
 struct foundlist {

@@ -149,6 +149,12 @@ scope_why(const struct scope_obj *o, char *buf, size_t len)
 	case SV_KEY_KEPT:
 		snprintf(buf, len, "refused: its key is kept: %s", o->by_own);
 		break;
+	case SV_LOCKED:
+		snprintf(buf, len, "refused: immutable or append-only (chattr "
+		    "+i or +a, on it or on its directory): it can be neither "
+		    "overwritten nor unlinked; clear the attribute (chattr -i "
+		    "-a) to let it be destroyed");
+		break;
 	default:
 		snprintf(buf, len, "refused: %ju hard links, %zu of them in "
 		    "this disposition; its data lives on under another name",
@@ -161,14 +167,15 @@ size_t
 scope_nrefused(const struct scope *s)
 {
 	return s->count[SV_CONFLICT] + s->count[SV_LINKS] +
-	    s->count[SV_FOREIGN_KEY] + s->count[SV_KEY_KEPT] + s->skipped_mounts;
+	    s->count[SV_FOREIGN_KEY] + s->count[SV_KEY_KEPT] +
+	    s->count[SV_LOCKED] + s->skipped_mounts;
 }
 
 void
 scope_refusals(const struct scope *s, char *buf, size_t len)
 {
 	const struct scope_obj *conflict = NULL, *kept = NULL;
-	char part[5][320];
+	char part[6][320];
 	int np = 0;
 	size_t off;
 
@@ -196,6 +203,9 @@ scope_refusals(const struct scope *s, char *buf, size_t len)
 		snprintf(part[np++], sizeof(part[0]), "%zu sealed under a key "
 		    "that must be kept: %.200s", s->count[SV_KEY_KEPT],
 		    kept->by_own);
+	if (s->count[SV_LOCKED] > 0)
+		snprintf(part[np++], sizeof(part[0]), "%zu immutable or "
+		    "append-only (chattr +i or +a)", s->count[SV_LOCKED]);
 	if (s->skipped_mounts > 0)
 		snprintf(part[np++], sizeof(part[0]), "%zu mount point%s inside "
 		    "the datasets (never crossed; add it to allowed_roots or "

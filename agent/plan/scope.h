@@ -15,7 +15,10 @@
  *   - another agreement's dataset that is not due now matches it (a
  *     conflict: both agreements are named);
  *   - it has a hard link that none of the disposition's datasets matches
- *     (its data lives on under a name outside the set).
+ *     (its data lives on under a name outside the set);
+ *   - it, or the directory of one of its names, is immutable or
+ *     append-only (chattr +i, +a): it can be neither overwritten nor
+ *     unlinked, so a disposition would only fail on it.
  * What is left is destroyed, each object once.  A glob whose last
  * component matches a directory it cannot reach into (and that is not
  * empty) makes the scope an error, as a path naming a directory does: its
@@ -50,6 +53,7 @@ enum scope_verdict {
 	SV_LINKS,	/* refused: a hard link outside the disposition */
 	SV_FOREIGN_KEY,	/* refused: sealed under another agreement's key */
 	SV_KEY_KEPT,	/* refused: its key also seals data that is kept */
+	SV_LOCKED,	/* refused: immutable or append-only (locate.h) */
 	SV_COUNT
 };
 
@@ -70,6 +74,7 @@ struct scope_obj {
 	off_t size;
 	mode_t mode;
 	time_t mtime;
+	int locked;		/* a name is immutable or append-only */
 	struct scope_name *names;	/* names[0] is where it is worked on */
 	size_t nnames;
 	size_t ds;		/* the dataset whose settings apply: the first

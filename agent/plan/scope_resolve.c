@@ -122,6 +122,7 @@ add_name(struct build *b, struct found *f, size_t ds, int archive)
 	o->size = f->size;
 	o->mode = f->mode;
 	o->mtime = f->mtime;
+	o->locked |= f->locked;
 	if (ds < o->ds)
 		o->ds = ds;
 	if (dss_add(o, ds) != 0)
@@ -267,6 +268,8 @@ judge(struct build *b, struct scope_obj *o)
 	}
 	if (o->verdict == SV_DESTROY && o->nlink > o->nnames)
 		o->verdict = SV_LINKS;
+	if (o->verdict == SV_DESTROY && o->locked)
+		o->verdict = SV_LOCKED;
 }
 
 /* Drops the objects x->only says no to (they are not in this scope). */
