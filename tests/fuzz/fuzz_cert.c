@@ -19,6 +19,7 @@
 #include "fuzz_util.h"
 
 #include "certify/cert.h"
+#include "certify/manifest.h"
 #include "base/err.h"
 
 #define SEP "%%MANIFEST%%\n"
