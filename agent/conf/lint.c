@@ -9,8 +9,10 @@
 #include "conf/config.h"
 #include "conf/policy.h"
 #include "locate/locate.h"
+#include "locate/resolve.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -157,6 +159,35 @@ wild_dirs(const struct agreement *a, const struct dataset *ds,
 		    "they hold", dir, dir);
 }
 
+/* Whether the glob's fixed directory dir (which exists) is reached from
+ * its allowed root as run reaches it (resolve.h: no symbolic link, no
+ * mount point on the way); if not, says why as run would.  Returns 0 when
+ * it is, -1 when an error was added. */
+static int
+reachable(const struct config *c, const struct agreement *a,
+    const struct dataset *ds, const char *dir, struct diags *d)
+{
+	const char *rel;
+	struct rootdir rd;
+	struct err e;
+	int r, fd, why = 0;
+
+	r = resolve_which_root((const char *const *)c->roots, c->nroots, dir,
+	    &rel);
+	if (r < 0 || resolve_root(c->roots[r], &rd, &e) != 0)
+		return 0;	/* said elsewhere: outside, or no root */
+	fd = resolve_dir(&rd, rel, &e);
+	if (fd == -1 && errno != ENOENT && errno != ENOTDIR)
+		why = errno;
+	if (fd != -1)
+		close(fd);
+	resolve_root_close(&rd);
+	if (why == 0)
+		return 0;
+	diag_add(d, a->file, ds->line, "dataset %s: %s", ds->name, e.msg);
+	return -1;
+}
+
 /* A path glob with no wildcard that names an existing directory matches
  * nothing; a glob whose fixed directory is missing matches nothing now. */
 static void
@@ -177,8 +208,11 @@ on_disk(const struct config *c, const struct agreement *a,
 		    g);
 		return;
 	}
-	wild_dirs(a, ds, g, d);
 	glob_literal_prefix(g, dir, sizeof(dir));
+	if (dir[0] != '\0' && lstat(dir, &st) == 0 &&
+	    reachable(c, a, ds, dir, d) != 0)
+		return;
+	wild_dirs(a, ds, g, d);
 	if (dir[0] == '\0' || lstat(dir, &st) == 0)
 		return;
 	/* A host whose allowed root is not there yet (an example config)

@@ -150,10 +150,10 @@ scope_why(const struct scope_obj *o, char *buf, size_t len)
 		snprintf(buf, len, "refused: its key is kept: %s", o->by_own);
 		break;
 	case SV_LOCKED:
-		snprintf(buf, len, "refused: immutable or append-only (chattr "
-		    "+i or +a, on it or on its directory): it can be neither "
-		    "overwritten nor unlinked; clear the attribute (chattr -i "
-		    "-a) to let it be destroyed");
+		snprintf(buf, len, "refused: immutable (chattr +i) or "
+		    "append-only (chattr +a), itself or its directory: it can "
+		    "be neither overwritten nor unlinked; clear the flag "
+		    "(chattr -i, chattr -a) to let it be destroyed");
 		break;
 	default:
 		snprintf(buf, len, "refused: %ju hard links, %zu of them in "
@@ -204,8 +204,8 @@ scope_refusals(const struct scope *s, char *buf, size_t len)
 		    "that must be kept: %.200s", s->count[SV_KEY_KEPT],
 		    kept->by_own);
 	if (s->count[SV_LOCKED] > 0)
-		snprintf(part[np++], sizeof(part[0]), "%zu immutable or "
-		    "append-only (chattr +i or +a)", s->count[SV_LOCKED]);
+		snprintf(part[np++], sizeof(part[0]), "%zu immutable "
+		    "(chattr +i) or append-only (chattr +a)", s->count[SV_LOCKED]);
 	if (s->skipped_mounts > 0)
 		snprintf(part[np++], sizeof(part[0]), "%zu mount point%s inside "
 		    "the datasets (never crossed; add it to allowed_roots or "

@@ -26,10 +26,10 @@ L terminate acme "$(days_ago 40)" >/dev/null 2>&1
 rc=0
 L run --dry-run >"$T/dry" 2>&1 || rc=$?
 qgrep "would destroy 2 files" <"$T/dry" || die "dry run (exit $rc): $(cat "$T/dry")"
-qgrep "2 refused: 2 immutable or append-only" <"$T/dry" || die "dry run: $(cat "$T/dry")"
+qgrep "2 refused: 2 immutable (chattr +i) or append-only" <"$T/dry" || die "dry run: $(cat "$T/dry")"
 L run --dry-run --verbose >"$T/dry" 2>&1 || true
-qgrep "keep $T/srv/exports/b.csv: refused: immutable or append-only" <"$T/dry" || die "dry run does not name b.csv: $(cat "$T/dry")"
-qgrep "keep $T/srv/exports/vault/d.csv: refused: immutable or append-only" <"$T/dry" || die "dry run does not name vault/d.csv: $(cat "$T/dry")"
+qgrep "keep $T/srv/exports/b.csv: refused: immutable (chattr +i) or append-only" <"$T/dry" || die "dry run does not name b.csv: $(cat "$T/dry")"
+qgrep "keep $T/srv/exports/vault/d.csv: refused: immutable (chattr +i) or append-only" <"$T/dry" || die "dry run does not name vault/d.csv: $(cat "$T/dry")"
 L plan >"$T/plan" 2>&1 || true
 qgrep "2 refused" <"$T/plan" || die "plan: $(cat "$T/plan")"
 
@@ -41,7 +41,7 @@ qgrep -a MARK-D <"$T/srv/exports/vault/d.csv" || die "the file in the append-onl
 cert=$(ls "$T"/state/certificates/acme-*.cert 2>/dev/null) || die "no certificate (exit $rc): $(cat "$T/run")"
 qgrep -x 'result = partial' <"$cert" || die "not partial: $(cat "$cert")"
 qgrep -x 'files = 2' <"$cert" || die "files: $(cat "$cert")"
-qgrep "2 immutable or append-only" <"$cert" || die "exceptions do not say why: $(cat "$cert")"
+qgrep "2 immutable (chattr +i) or append-only" <"$cert" || die "exceptions do not say why: $(cat "$cert")"
 
 starts=$(grep -c 'disposition-start' "$T/state/journal")
 L run >"$T/run2" 2>&1 || true

@@ -133,7 +133,11 @@ class World:
         r = self.r
         d = r.choice(self.dirs)
         base = os.path.join(self.srv, d) if d else self.srv
-        tail = r.choice(["**", "*.csv", "**/*.csv", "*", "**/*.txt", "f?.*",
+        # No tail matches a directory by its last component: such a glob
+        # names no file below it and is refused outright (0632), which is
+        # not the object rules this reference checks.  Directories here
+        # have no dot, files all have one.
+        tail = r.choice(["**", "*.csv", "**/*.csv", "*.*", "**/*.txt", "f?.*",
                          "**/l*", "*/**"])
         return base + "/" + tail
 
