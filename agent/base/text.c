@@ -160,3 +160,21 @@ text_cert_safe(char *s)
 		if ((u[i] == ';' || u[i] == '#') && (i == 0 || u[i - 1] == ' '))
 			u[i] = ',';
 }
+
+void
+text_shown(const char *s, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (len == 0)
+		return;
+	for (const unsigned char *c = (const unsigned char *)s;
+	    *c && off + 5 < len; c++) {
+		if (*c < 0x20 || *c == 0x7f || *c == '\\')
+			off += (size_t)snprintf(buf + off, len - off, "\\x%02x",
+			    *c);
+		else
+			buf[off++] = (char)*c;
+	}
+	buf[off] = '\0';
+}

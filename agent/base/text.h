@@ -40,4 +40,11 @@ int text_reason_check(const char *s, char *why, size_t len);
  * passes text_unsafe comes out unchanged. */
 void text_cert_safe(char *s);
 
+/* Untrusted text (a file or member name) as it may be shown on a terminal
+ * (STYLE §10): s written into buf (len bytes, always NUL-terminated) with
+ * each control byte, DEL and backslash as \xNN, cut short at a whole
+ * byte or escape when buf is full.  (A manifest row is escaped again by
+ * the manifest's own rule, cert_manifest_add.) */
+void text_shown(const char *s, char *buf, size_t len);
+
 #endif

@@ -18,258 +18,22 @@
 #include "dispose/dispose.h"
 #include "dispose/dispose_int.h"
 
-#include "sanitize/archive.h"
+#include "base/err.h"
 #include "certify/cert.h"
 #include "certify/manifest.h"
 #include "conf/config.h"
-#include "state/durable.h"
-#include "base/err.h"
-#include "state/journal.h"
-#include "locate/locate.h"
-#include "sanitize/overwrite.h"
 #include "conf/policy.h"
-#include "keys/keystore.h"
-#include "locate/resolve.h"
-#include "plan/sched.h"
-#include "keys/seal.h"
-#include "sanitize/transfer.h"
+#include "state/durable.h"
+#include "state/journal.h"
 
-#include <openssl/crypto.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-
-/* Untrusted names are data (STYLE §10): escaped before they reach a
- * terminal. */
-void
-dispose_label(const struct dctx *x, const struct found *f, char *buf, size_t len)
-{
-	const char *root = x->rq->cfg->roots[f->root];
-	size_t off;
-	int w = snprintf(buf, len, "%s/", root);
-
-	off = (w > 0 && (size_t)w < len) ? (size_t)w : 0;
-	for (const unsigned char *s = (const unsigned char *)f->rel;
-	    *s && off + 5 < len; s++) {
-		if (*s < 0x20 || *s == 0x7f || *s == '\\')
-			off += (size_t)snprintf(buf + off, len - off, "\\x%02x",
-			    *s);
-		else
-			buf[off++] = (char)*s;
-	}
-	buf[off] = '\0';
-}
-
-void
-dispose_exception(struct dctx *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-/* Adds a name-free exception for the certificate and journal. */
-void
-dispose_exception(struct dctx *x, const char *fmt, ...)
-{
-	struct dispose_out *o = x->out;
-	size_t off = strlen(o->exceptions);
-	va_list ap;
-
-	o->nexceptions++;
-	if (off + 3 >= sizeof(o->exceptions))
-		return;
-	if (off > 0) {
-		memcpy(o->exceptions + off, "; ", 3);
-		off += 2;
-	}
-	va_start(ap, fmt);
-	vsnprintf(o->exceptions + off, sizeof(o->exceptions) - off, fmt, ap);
-	va_end(ap);
-}
-
-/* Opens the directory holding rel beneath allowed root `root` (the root
- * itself opened once per disposition) and points *base at the last
- * component.  Returns the directory fd, or -1 with *e set. */
-int
-dispose_open_parent(struct dctx *x, int root, const char *rel, const char **base,
-    struct err *e)
-{
-	struct rootdir *r = &x->roots[root];
-
-	if (r->fd == -1 && resolve_root(x->rq->cfg->roots[root], r, e) != 0)
-		return -1;
-	return resolve_parent(r, rel, base, e);
-}
-
-/* Whether the ", "-separated list holds name. */
-static int
-list_has(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ',' ||
-		    p[n] == '\0'))
-			return 1;
-	return 0;
-}
-
-/* The media entry for the filesystem of fd (added on first sight). */
-struct dispose_media *
-dispose_media_for(struct dctx *x, int fd, const char *dsname, struct err *e)
-{
-	struct dispose_out *o = x->out;
-	struct stat st;
-	struct dispose_media *m = NULL;
-
-	if (fstat(fd, &st) != 0) {
-		err_sys(e, "fstat");
-		return NULL;
-	}
-	for (size_t i = 0; i < o->nmedia; i++)
-		if (o->media[i].m.dev == st.st_dev)
-			m = &o->media[i];
-	if (m == NULL) {
-		if (o->nmedia == DISPOSE_MAX_MEDIA) {
-			err_set(e, "more than %d filesystems in one disposition",
-			    DISPOSE_MAX_MEDIA);
-			return NULL;
-		}
-		m = &o->media[o->nmedia];
-		memset(m, 0, sizeof(*m));
-		if (media_probe(fd, &m->m, e) != 0)
-			return NULL;
-		m->purge = -2;	/* not tried yet */
-		o->nmedia++;
-	}
-	if (!list_has(m->sources, dsname)) {
-		size_t off = strlen(m->sources), n = strlen(dsname);
-		/* Never a name cut in half: when the list is full, say so. */
-		if (strstr(m->sources, " and more") != NULL)
-			;
-		else if (off + 2 + n + 10 < sizeof(m->sources))
-			snprintf(m->sources + off, sizeof(m->sources) - off,
-			    "%s%s", off ? ", " : "", dsname);
-		else
-			snprintf(m->sources + off, sizeof(m->sources) - off,
-			    " and more");
-	}
-	return m;
-}
-
-int
-dispose_manifest_row(struct dctx *x, const char *path, uint64_t size,
-    const char *sha, struct err *e)
-{
-	struct cert_manifest m;
-	size_t hdr;
-	ssize_t w;
-	int rc = -1;
-
-	if (cert_manifest_init(&m, e) != 0)
-		return -1;
-	hdr = m.len;
-	if (cert_manifest_add(&m, path, size, sha, e) != 0)
-		goto out;
-	w = write(x->manfd, m.text + hdr, m.len - hdr);
-	if (w < 0 || (size_t)w != m.len - hdr) {
-		err_sys(e, "%s/manifest: write", x->workdir);
-		goto out;
-	}
-	if (fdatasync(x->manfd) != 0) {
-		err_sys(e, "%s/manifest: fdatasync", x->workdir);
-		goto out;
-	}
-	rc = 0;
-out:
-	cert_manifest_free(&m);
-	return rc;
-}
-
-
-
-
-
-
-
-
-/* Removes a name without opening what it names (symlink, FIFO, socket,
- * device, or a further hard link of an object already overwritten). */
-int
-dispose_remove_name(struct dctx *x, const struct item *it,
-    const struct scope_name *n, uint64_t size, struct err *e)
-{
-	char label[4200];
-	const char *base;
-	int dirfd = -1, rc = -1;
-	struct ow_opts oo;
-	struct found f = it->f;
-	struct scope_name *g;
-
-	f.root = n->root;
-	f.rel = n->rel;
-	dispose_label(x, &f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, n->root, n->rel, &base, e)) < 0)
-		return -1;
-	if (dispose_media_for(x, dirfd, x->rq->a->ds[n->ds].name, e) == NULL)
-		goto out;
-	memset(&oo, 0, sizeof(oo));
-	oo.dev = it->f.dev;	/* a name swapped since the walk is refused */
-	oo.ino = it->f.ino;
-	if (ow_unlink_name(dirfd, base, label, &oo, e) != 0)
-		goto out;
-	/* No content read: "-" in the manifest (SPEC §8 via cert.h). */
-	if (dispose_manifest_row(x, label, size, "-", e) != 0)
-		goto out;
-	g = realloc(x->gone, (x->ngone + 1) * sizeof(*g));
-	if (g != NULL) {
-		x->gone = g;
-		g[x->ngone++] = *n;	/* rel stays the scope's */
-	}
-	rc = 0;
-out:
-	close(dirfd);
-	return rc;
-}
-
-static int
-method_of(const struct agreement *a, size_t ds)
-{
-	return dataset_method(a, &a->ds[ds]);
-}
-
-/* Whether this disposition covers every non-exempt dataset of its
- * agreement (a termination or a complete directive, nothing held). */
-int
-dispose_covers_agreement(const struct dispose_req *rq)
-{
-	for (size_t i = 0; i < rq->a->nds; i++) {
-		int in = 0;
-		if (dataset_exempt(rq->a, i))
-			continue;
-		for (size_t k = 0; k < rq->nds; k++)
-			in |= rq->ds[k] == i;
-		if (!in)
-			return 0;
-	}
-	return 1;
-}
-
-/* The categories of every dataset that matched an object destroyed: what
- * the certificate says was destroyed (never a category whose data was
- * not there). */
-void
-dispose_categories(struct dctx *x, const struct scope_obj *o)
-{
-	for (size_t i = 0; i < o->ndss; i++)
-		x->out->categories |= x->rq->a->ds[o->dss[i]].categories;
-}
 
 /* What one object came to. */
 enum outcome {
@@ -292,40 +56,30 @@ other_names(struct dctx *x, struct item *it, struct err *e)
 	return OUT_DONE;
 }
 
-int
-dispose_sync(struct dctx *x)
-{
-	struct err e;
-
-	if (x->rq->sync == NULL || x->rq->sync(x->rq->sync_arg, &e) == 0)
-		return 0;
-	diag_add(x->problems, x->rq->a->id, 0, "cannot learn of holds recorded "
-	    "during the run: %s", e.msg);
-	dispose_exception(x, "stopped: the journal could not be read for holds "
-	    "recorded during the run");
-	x->stop = 1;
-	return -1;
-}
-
-int
-dispose_held(struct dctx *x, const struct scope_obj *o, size_t ds)
+/* A file of a crypto-shred dataset that cannot be crypto-erased here: it
+ * is kept, never overwritten instead (the policy said which). */
+static enum outcome
+not_sealed(struct dctx *x, const struct item *it)
 {
 	const struct agreement *a = x->rq->a;
-	const char *held;
-	struct found f;
 	char label[4200];
 
-	if ((held = scope_held_now(x->rq->sx, a, o)) == NULL)
-		return 0;
-	memset(&f, 0, sizeof(f));
-	f.root = o->names[0].root;
-	f.rel = o->names[0].rel;
-	dispose_label(x, &f, label, sizeof(label));
-	diag_add(x->problems, label, 0, "kept: held by %s, recorded while this "
-	    "run went on", held);
-	dispose_exception(x, "an object of dataset %s was kept: held by %s "
-	    "during the run", a->ds[ds].name, held);
-	return 1;
+	dispose_label(x, &it->f, label, sizeof(label));
+	if (it->obj->key >= 0)
+		diag_add(x->problems, label, 0, "sealed under key %s, which "
+		    "this host's keystore does not hold: it cannot be "
+		    "crypto-erased here; dataset %s says method = "
+		    "crypto-shred, so it is not overwritten either (use "
+		    "method = auto)", x->scope.keys[it->obj->key].id,
+		    a->ds[it->ds].name);
+	else
+		diag_add(x->problems, label, 0, "not sealed: dataset %s says "
+		    "method = crypto-shred, but this file is plaintext; seal "
+		    "it with `lethe seal` or use method = overwrite",
+		    a->ds[it->ds].name);
+	dispose_exception(x, "a file of dataset %s was not sealed and was not "
+	    "destroyed", a->ds[it->ds].name);
+	return OUT_KEPT;
 }
 
 /* Destroys one object of the scope, each once: every name of it is in the
@@ -334,7 +88,6 @@ static enum outcome
 destroy_object(struct dctx *x, struct item *it, struct err *e)
 {
 	const struct agreement *a = x->rq->a;
-	char label[4200];
 
 	/* A hold recorded while this run goes on wins before the next
 	 * object of its scope (SPEC §5); a queued file is asked again
@@ -357,24 +110,8 @@ destroy_object(struct dctx *x, struct item *it, struct err *e)
 	}
 	if (it->sealed)
 		return OUT_LATER;
-	if (method_of(a, it->ds) == METHOD_CRYPTO) {
-		dispose_label(x, &it->f, label, sizeof(label));
-		if (it->obj->key >= 0)
-			diag_add(x->problems, label, 0, "sealed under key %s, "
-			    "which this host's keystore does not hold: it "
-			    "cannot be crypto-erased here; dataset %s says "
-			    "method = crypto-shred, so it is not overwritten "
-			    "either (use method = auto)",
-			    x->scope.keys[it->obj->key].id, a->ds[it->ds].name);
-		else
-			diag_add(x->problems, label, 0, "not sealed: dataset %s "
-			    "says method = crypto-shred, but this file is "
-			    "plaintext; seal it with `lethe seal` or use "
-			    "method = overwrite", a->ds[it->ds].name);
-		dispose_exception(x, "a file of dataset %s was not sealed and was "
-		    "not destroyed", a->ds[it->ds].name);
-		return OUT_KEPT;
-	}
+	if (dataset_method(a, &a->ds[it->ds]) == METHOD_CRYPTO)
+		return not_sealed(x, it);
 	/* Ciphertext under a key no keystore here holds: Clear, not Purge. */
 	if (it->obj->key >= 0)
 		x->out->ciphertext_overwritten++;
@@ -413,9 +150,7 @@ do_items(struct dctx *x, struct item *v, size_t n)
 			break;
 		case OUT_FAILED:
 			dispose_label(x, &it->f, label, sizeof(label));
-			diag_add(x->problems, label, 0, "%s", e.msg);
-			dispose_exception(x, "a file of dataset %s could not be "
-			    "destroyed", x->rq->a->ds[it->ds].name);
+			dispose_failed(x, label, it->ds, e.msg);
 			if (x->stop || x->rq->j->fd == -1)
 				return -1;
 			break;
@@ -533,8 +268,7 @@ resume_media(struct dctx *x)
 			continue;
 		r = resolve_which_root((const char *const *)x->rq->cfg->roots,
 		    x->rq->cfg->nroots, glob, &rel);
-		if (r < 0 || (x->roots[r].fd == -1 &&
-		    resolve_root(x->rq->cfg->roots[r], &x->roots[r], &e) != 0))
+		if (r < 0 || dispose_root(x, r, &e) < 0)
 			continue;
 		(void)dispose_media_for(x, x->roots[r].fd, d->name, &e);
 	}
@@ -550,15 +284,11 @@ note_refusals(struct dctx *x)
 
 	for (size_t k = 0; k < s->n; k++) {
 		const struct scope_obj *o = &s->v[k];
-		struct found f;
 		char label[4200];
 
 		if (o->verdict < SV_CONFLICT)
 			continue;	/* kept, or to destroy */
-		memset(&f, 0, sizeof(f));
-		f.root = o->names[0].root;
-		f.rel = o->names[0].rel;
-		dispose_label(x, &f, label, sizeof(label));
+		dispose_obj_label(x, o, label, sizeof(label));
 		scope_why(o, buf, sizeof(buf));
 		diag_add(x->problems, label, 0, "%s", buf);
 	}
@@ -600,10 +330,11 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	if (rq->resume) {
 		/* Intents in the journal (runs before they moved to the
 		 * disposition's own record), then work/ID/intents. */
-		if (journal_read(rq->cfg->state_dir, dispose_names_scan, &x,
-		    e) != 0 || dispose_names_intents(&x) != 0)
+		if (journal_read(rq->cfg->state_dir, dispose_intents_scan, &x,
+		    e) != 0 || dispose_intents_read(&x) != 0)
 			goto out;
 		dispose_names_resume(&x);
+		dispose_dirs_resume(&x);
 		resume_media(&x);
 	}
 	/* The scope, once: each object with all its names, protection
@@ -630,7 +361,7 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 		goto out;
 	}
 	dispose_archives(&x);
-	dispose_names_remove_dirs(&x);
+	dispose_dirs_remove(&x);
 	purge_journals(&x);
 	/* Totals and manifest over every run of this disposition, also when
 	 * it failed: what was destroyed is certified all the same. */

@@ -5,30 +5,23 @@
  */
 #include "dispose/dispose_int.h"
 
-#include "sanitize/archive.h"
+#include "base/err.h"
 #include "certify/cert.h"
 #include "certify/manifest.h"
-#include "conf/config.h"
-#include "state/durable.h"
-#include "base/err.h"
-#include "state/journal.h"
-#include "keys/keystore.h"
 #include "conf/policy.h"
-#include "plan/sched.h"
-#include "sanitize/transfer.h"
+#include "sanitize/archive.h"
 
-#include <openssl/crypto.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+/* One archive being rewritten, handed to archive.h's hooks. */
+struct rewrite {
+	struct dctx *x;
+	const char *label;		/* the archive's, for the manifest */
+	struct cert_manifest pend;	/* its removed members, until committed */
+};
 
 /* A removed member's manifest row, held back until the new archive is
  * checked and about to replace the old one (archive.h on_commit).  Its
@@ -39,7 +32,7 @@
 static int
 on_member(const struct archive_member *m, void *arg)
 {
-	struct dctx *x = arg;
+	struct rewrite *rw = arg;
 	char sha[65], *label = NULL;
 	struct err e;
 	int rc;
@@ -48,9 +41,9 @@ on_member(const struct archive_member *m, void *arg)
 		cert_hex(m->sha256, sha);
 	else
 		snprintf(sha, sizeof(sha), "-");
-	if (asprintf(&label, "%s//%s", x->archive, m->path) < 0)
+	if (asprintf(&label, "%s//%s", rw->label, m->path) < 0)
 		return -1;
-	rc = cert_manifest_add(&x->pend, label, m->size, sha, &e);
+	rc = cert_manifest_add(&rw->pend, label, m->size, sha, &e);
 	free(label);
 	return rc;
 }
@@ -59,14 +52,15 @@ on_member(const struct archive_member *m, void *arg)
 static int
 on_commit(void *arg)
 {
-	struct dctx *x = arg;
+	struct rewrite *rw = arg;
+	const struct cert_manifest *p = &rw->pend;
 	size_t hdr = strlen(CERT_MANIFEST_HEADER);
 	ssize_t w;
 
-	if (x->pend.len <= hdr)
+	if (p->len <= hdr)
 		return 0;
-	w = write(x->manfd, x->pend.text + hdr, x->pend.len - hdr);
-	if (w < 0 || (size_t)w != x->pend.len - hdr || fdatasync(x->manfd) != 0)
+	w = write(rw->x->manfd, p->text + hdr, p->len - hdr);
+	if (w < 0 || (size_t)w != p->len - hdr || fdatasync(rw->x->manfd) != 0)
 		return -1;
 	return 0;
 }
@@ -90,17 +84,15 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 	const struct agreement *a = x->rq->a;
 	struct archive_opts ao;
 	struct archive_result ar;
-	struct found f;
+	struct rewrite rw;
 	struct err e;
 	char label[4200];
 	const char *base;
 	int dirfd, rc;
 
-	memset(&f, 0, sizeof(f));
-	f.root = o->names[0].root;
-	f.rel = o->names[0].rel;
-	dispose_label(x, &f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, f.root, f.rel, &base, &e)) < 0) {
+	dispose_obj_label(x, o, label, sizeof(label));
+	if ((dirfd = dispose_open_parent(x, o->names[0].root, o->names[0].rel,
+	    &base, &e)) < 0) {
 		diag_add(x->problems, label, 0, "%s", e.msg);
 		dispose_exception(x, "an archive of dataset %s could not be "
 		    "opened", d->name);
@@ -111,9 +103,10 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 	ao.verify = dataset_verify(a, d);
 	ao.on_member = on_member;
 	ao.on_commit = on_commit;
-	ao.arg = x;
-	x->archive = label;
-	if (cert_manifest_init(&x->pend, &e) != 0) {
+	ao.arg = &rw;
+	rw.x = x;
+	rw.label = label;
+	if (cert_manifest_init(&rw.pend, &e) != 0) {
 		close(dirfd);
 		return;
 	}
@@ -143,7 +136,7 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 		dispose_exception(x, "an archive of dataset %s was refused or "
 		    "failed", d->name);
 	}
-	cert_manifest_free(&x->pend);
+	cert_manifest_free(&rw.pend);
 	close(dirfd);
 }
 

@@ -23,6 +23,7 @@
 
 #include "base/err.h"
 #include "base/strbuf.h"
+#include "certify/cert.h"
 #include "conf/policy.h"
 
 #include <errno.h>
@@ -137,9 +138,7 @@ append_durable(struct dctx *x, int fd, const char *what,
 static void
 failed_one(struct dctx *x, struct bslot *s, const char *why)
 {
-	diag_add(x->problems, s->label, 0, "%s", why);
-	dispose_exception(x, "a file of dataset %s could not be destroyed",
-	    x->rq->a->ds[s->it->ds].name);
+	dispose_failed(x, s->label, s->it->ds, why);
 }
 
 /* A file whose every step went through: its other names, the tallies. */
@@ -163,14 +162,7 @@ done_one(struct dctx *x, struct batch *b, size_t i)
 		}
 		x->out->links++;
 	}
-	{
-		struct scope_name *g = realloc(x->gone, (x->ngone + 1) *
-		    sizeof(*g));
-		if (g != NULL) {
-			x->gone = g;
-			g[x->ngone++] = s->it->obj->names[0];
-		}
-	}
+	dispose_gone(x, &s->it->obj->names[0]);
 	s->it->done = ITEM_DONE;
 	x->dfiles++;
 	dispose_categories(x, s->it->obj);
@@ -343,7 +335,7 @@ dispose_batch_add(struct dctx *x, struct item *it, struct err *e)
 	s->it = it;
 	/* A file a killed run began on keeps its number and its size as
 	 * announced; its digest is lost (part of it may be zeros now). */
-	lost = dispose_names_intent(x, it->f.dev, it->f.ino);
+	lost = dispose_intents_find(x, it->f.dev, it->f.ino);
 	if (lost != NULL) {
 		s->n = lost->n;
 		s->size = lost->size;

@@ -10,29 +10,16 @@
  */
 #include "dispose/dispose_int.h"
 
-#include "sanitize/archive.h"
-#include "certify/cert.h"
-#include "conf/config.h"
-#include "state/durable.h"
 #include "base/err.h"
+#include "conf/config.h"
+#include "conf/policy.h"
 #include "state/journal.h"
 #include "keys/keystore.h"
-#include "conf/policy.h"
-#include "plan/sched.h"
-#include "sanitize/transfer.h"
 
-#include <openssl/crypto.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 /* What the certificate may claim for a sealed file whose key is gone
  * (SPEC §8, lethe-certificate(5)): Purge only where no plaintext copy
@@ -135,48 +122,33 @@ kept_key(struct dctx *x, struct item *v, size_t n, int k)
 			v[i].done = ITEM_TODO;
 }
 
-/* Crypto-shred (SPEC §7): destroy the keys the scope decided on (keyscope.c:
- * only those whose every known sealed file is in it; for a disposition of
- * the whole agreement every such key, so copies no locator can reach go
- * too), then the ciphertext names.  Returns -1 only when the journal
- * failed. */
-int
-dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
+/* Destroys the keys the scope decided on.  0, or -1 with *e set. */
+static int
+destroy_decided(struct dctx *x, struct err *e)
 {
-	const struct dispose_req *rq = x->rq;
 	const struct scope *s = &x->scope;
 	const char **ids = calloc(s->nkeys + 1, sizeof(*ids));
 	size_t nids = 0;
-	struct err e;
+	int rc = 0;
 
 	if (ids == NULL)
-		goto failed_oom;
-	/* A hold recorded during the run keeps the keys of what it covers,
-	 * and so every file sealed under them (SPEC §5). */
-	if (dispose_sync(x) != 0) {
-		free(ids);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (v[i].done == ITEM_SEALED && v[i].obj->key >= 0 &&
-		    s->keys[v[i].obj->key].destroy &&
-		    dispose_held(x, v[i].obj, v[i].ds))
-			kept_key(x, v, n, v[i].obj->key);
-	/* A key is destroyed only with all it seals: a sealed file kept
-	 * earlier in this disposition (a hold recorded meanwhile, a name that
-	 * could not be handled) keeps its key. */
-	for (size_t i = 0; i < n; i++)
-		if (v[i].done == ITEM_TODO && v[i].sealed &&
-		    v[i].obj->key >= 0 && s->keys[v[i].obj->key].destroy)
-			kept_key(x, v, n, v[i].obj->key);
+		return err_set(e, "out of memory");
 	for (size_t k = 0; k < s->nkeys; k++)
 		if (s->keys[k].destroy)
 			ids[nids++] = s->keys[k].id;
-	e.msg[0] = '\0';
-	if (nids > 0 && destroy_keys(x, ids, nids, &e) != 0)
-		goto failed;
+	if (nids > 0)
+		rc = destroy_keys(x, ids, nids, e);
 	free(ids);
-	/* The keys are gone: the ciphertext is noise; remove its names. */
+	return rc;
+}
+
+/* The keys are gone: the ciphertext is noise; removes its names. */
+static void
+remove_sealed(struct dctx *x, struct item *v, size_t n)
+{
+	const struct agreement *a = x->rq->a;
+	struct err e;
+
 	for (size_t i = 0; i < n; i++) {
 		char label[4200];
 		if (v[i].done != ITEM_SEALED)
@@ -185,8 +157,8 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 		if (dispose_remove_name(x, &v[i], &v[i].obj->names[0],
 		    (uint64_t)v[i].f.size, &e) != 0) {
 			diag_add(x->problems, label, 0, "%s", e.msg);
-			dispose_exception(x, "a ciphertext name of dataset %s could not "
-			    "be removed", rq->a->ds[v[i].ds].name);
+			dispose_exception(x, "a ciphertext name of dataset %s "
+			    "could not be removed", a->ds[v[i].ds].name);
 			v[i].done = ITEM_TODO;
 			continue;
 		}
@@ -200,22 +172,51 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 				diag_add(x->problems, label, 0, "%s", e.msg);
 				dispose_exception(x, "a further name of a "
 				    "ciphertext file of dataset %s could not "
-				    "be removed", rq->a->ds[v[i].ds].name);
+				    "be removed", a->ds[v[i].ds].name);
 				break;
 			}
 			x->out->links++;
 		}
 	}
-	return 0;
-failed_oom:
-	snprintf(e.msg, sizeof(e.msg), "out of memory");
-failed:
-	free(ids);
-	diag_add(x->problems, rq->a->id, 0, "crypto-shred: %s", e.msg);
-	dispose_exception(x, "crypto-shred of agreement %s failed: %s", rq->a->id,
-	    e.msg);
+}
+
+/* Crypto-shred (SPEC §7): destroy the keys the scope decided on (keyscope.c:
+ * only those whose every known sealed file is in it; for a disposition of
+ * the whole agreement every such key, so copies no locator can reach go
+ * too), then the ciphertext names.  Returns -1 only when the journal
+ * failed. */
+int
+dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
+{
+	const struct dispose_req *rq = x->rq;
+	const struct scope *s = &x->scope;
+	struct err e = { { 0 } };
+
+	/* A hold recorded during the run keeps the keys of what it covers,
+	 * and so every file sealed under them (SPEC §5). */
+	if (dispose_sync(x) != 0)
+		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (v[i].done == ITEM_SEALED)
-			v[i].done = ITEM_TODO;
+		if (v[i].done == ITEM_SEALED && v[i].obj->key >= 0 &&
+		    s->keys[v[i].obj->key].destroy &&
+		    dispose_held(x, v[i].obj, v[i].ds))
+			kept_key(x, v, n, v[i].obj->key);
+	/* A key is destroyed only with all it seals: a sealed file kept
+	 * earlier in this disposition (a hold recorded meanwhile, a name that
+	 * could not be handled) keeps its key. */
+	for (size_t i = 0; i < n; i++)
+		if (v[i].done == ITEM_TODO && v[i].sealed &&
+		    v[i].obj->key >= 0 && s->keys[v[i].obj->key].destroy)
+			kept_key(x, v, n, v[i].obj->key);
+	if (destroy_decided(x, &e) != 0) {
+		diag_add(x->problems, rq->a->id, 0, "crypto-shred: %s", e.msg);
+		dispose_exception(x, "crypto-shred of agreement %s failed: %s",
+		    rq->a->id, e.msg);
+		for (size_t i = 0; i < n; i++)
+			if (v[i].done == ITEM_SEALED)
+				v[i].done = ITEM_TODO;
+		return 0;
+	}
+	remove_sealed(x, v, n);
 	return 0;
 }

@@ -1,9 +1,12 @@
 /*
- * dispose_int.h: what the files of one disposition share (dispose.c, the
- * core; dispose_names.c, the per-file record that lets a killed run
- * finish; dispose_crypto.c, crypto-shred; dispose_transfer.c, Exhibit D
- * transfer; dispose_archive.c, member removal).  Not for other modules:
- * dispose.h is the contract.
+ * dispose_int.h: the parts of one disposition, as dispose.c (the core)
+ * calls them: dispose_scan.c (scope -> work list, re-scan), dispose_batch.c
+ * (overwrite in batches), dispose_intents.c and dispose_names.c (the
+ * per-file records that let a killed run finish), dispose_dirs.c (emptied
+ * directories), dispose_crypto.c (crypto-shred), dispose_transfer.c
+ * (Exhibit D transfer), dispose_archive.c (member removal).  Each part
+ * calls only dctx.c and the parts listed after it in this header, never
+ * dispose.c.  Not for other modules: dispose.h is the contract.
  */
 #ifndef LETHE_DISPOSE_INT_H
 #define LETHE_DISPOSE_INT_H
@@ -12,105 +15,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "certify/cert.h"
-#include "certify/manifest.h"
-#include "dispose/dispose.h"
-#include "locate/locate.h"
-#include "sanitize/overwrite.h"
-#include "locate/resolve.h"
-#include "plan/scope.h"
-#include "keys/seal.h"
+#include "dispose/dctx.h"
 
 struct err;
 struct jrec;
+struct ow_result;
+struct strbuf;
 
-/* One object of the scope to destroy, worked on through its first name
- * (f.rel is the scope's, not owned here). */
-struct item {
-	struct found f;
-	size_t ds;		/* the dataset whose settings apply */
-	const struct scope_obj *obj;	/* all its names */
-	int sealed;		/* lethe-sealed ciphertext: crypto-shred */
-	char keyid[SEAL_KEYID_MAX + 1];	/* its key, from the header */
-	int done;		/* enum item_state */
-};
-
-enum item_state {
-	ITEM_TODO = 0,
-	ITEM_DONE,		/* destroyed, every name removed */
-	ITEM_SEALED,		/* ciphertext: its name goes after its key */
-};
-
-/* A file this disposition set out to destroy (work/ID/intents, or a
- * file-intent line of an older journal), and whether it is known done. */
-struct intent {
-	uint64_t n;
-	dev_t dev;
-	ino_t ino;
-	uint64_t size;
-	int done;
-};
-
-struct dctx {
-	const struct dispose_req *rq;
-	struct scope scope;	/* what this disposition destroys */
-	struct scope_name *gone;	/* every name removed in this run */
-	size_t ngone;
-	struct dispose_out *out;
-	struct diags *problems;	/* per-item messages naming paths, for the admin */
-	const char *archive;	/* label of the archive being rewritten */
-	struct cert_manifest pend;	/* its removed members, until committed */
-	struct rootdir *roots;	/* per allowed root, fd -1 until opened */
-	int manfd;		/* work/ID/manifest, O_APPEND */
-	uint64_t seq;		/* file counter for file-intent / -destroyed */
-	struct intent *open;	/* this disposition's intents (resume) */
-	size_t nopen;
-	int namesfd;		/* work/ID/names: every destroyed file */
-	int intentsfd;		/* work/ID/intents: each batch's files */
-	struct batch *batch;	/* files waiting to be overwritten together */
-	int stop;		/* the record cannot be written: stop */
-	uint64_t nfiles, nbytes, dfiles, dbytes;
-	char workdir[4096];
-};
-
-/* dispose.c */
-/* The display name of a match (root + escaped path): for the admin's eyes
- * and the manifest only, never the journal or a certificate. */
-void dispose_label(const struct dctx *x, const struct found *f, char *buf,
-    size_t len);
-/* Adds a name-free exception (certificate, journal) and counts it. */
-void dispose_exception(struct dctx *x, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Opens the directory holding rel beneath allowed root `root`; returns
- * the fd, or -1 with *e set. */
-int dispose_open_parent(struct dctx *x, int root, const char *rel,
-    const char **base, struct err *e);
-/* The [media] entry for fd's filesystem (added on first sight). */
-struct dispose_media *dispose_media_for(struct dctx *x, int fd,
-    const char *dsname, struct err *e);
-/* Appends one manifest row durably.  Returns 0 or -1. */
-int dispose_manifest_row(struct dctx *x, const char *path, uint64_t size,
-    const char *sha, struct err *e);
-/* Removes the name n of object it (never opening what it names); row
- * "-" with size, and n is added to x->gone.  0 or -1. */
-int dispose_remove_name(struct dctx *x, const struct item *it,
-    const struct scope_name *n, uint64_t size, struct err *e);
+/* dispose_scan.c */
 /* Builds the items to destroy from x->scope, and marks sealed ones.
  * Returns 0 or -1 (out of memory). */
 int dispose_items(struct dctx *x, struct item **v, size_t *n);
-/* Learns of holds recorded meanwhile (rq->sync).  Returns 0, or -1 having
- * set x->stop and said why (the disposition stops). */
-int dispose_sync(struct dctx *x);
-/* Whether a hold recorded while this run goes on covers it now: then it
- * is kept, said to the admin and listed in the exceptions. */
-int dispose_held(struct dctx *x, const struct scope_obj *o, size_t ds);
 /* SPEC §6.6: what a fresh scope still finds to destroy, plus what it
  * refuses; UINT64_MAX when the re-scan itself failed. */
 uint64_t dispose_rescan(struct dctx *x);
-/* Adds the categories of o's datasets to out->categories. */
-void dispose_categories(struct dctx *x, const struct scope_obj *o);
-/* Whether the disposition covers every non-exempt dataset. */
-int dispose_covers_agreement(const struct dispose_req *rq);
 
 /* dispose_batch.c */
 /* Queues the regular file it to be overwritten in the current batch,
@@ -121,25 +39,61 @@ int dispose_batch_add(struct dctx *x, struct item *it, struct err *e);
 int dispose_batch_flush(struct dctx *x);
 void dispose_batch_free(struct dctx *x);
 
-/* dispose_names.c */
-struct strbuf;
-struct ow_result;
-int dispose_names_scan(const struct jrec *r, void *arg);
-int dispose_names_intents(struct dctx *x);
-struct intent *dispose_names_intent(struct dctx *x, dev_t dev, ino_t ino);
+/* dispose_crypto.c: destroys the keys the scope decided on, then the
+ * sealed items' names.  Returns -1 only when the journal failed. */
+int dispose_crypto_shred(struct dctx *x, struct item *v, size_t n);
+
+/* dispose_transfer.c: packs every file of v into transfer_to and checks
+ * it.  0, or -1 with *e set and nothing destroyed. */
+int dispose_transfer(struct dctx *x, struct item *v, size_t n,
+    struct err *e);
+
+/* dispose_archive.c: rewrites each archive of the scope without the
+ * members its datasets match. */
+void dispose_archives(struct dctx *x);
+
+/* dispose_dirs.c */
+/* Removes directories emptied by this disposition (names removed in this
+ * run, and files overwritten in it or in a killed one before it), deepest
+ * first, never at or above a dataset's fixed prefix. */
+void dispose_dirs_remove(struct dctx *x);
+/* Resume: directories a killed run renamed on their way out but did not
+ * remove. */
+void dispose_dirs_resume(struct dctx *x);
+
+/* dispose_names.c: work/ID/names, one line per overwritten file. */
+/* Appends the names line of one file to b (see dispose_names.c). */
 void dispose_names_add(struct strbuf *b, const struct item *it, uint64_t n,
     uint64_t size, const char *sha, const struct ow_result *res,
     const char *newname, const char *label);
+/* One line of work/ID/names, decoded. */
+struct nameline {
+	uint64_t n, size, verified, overwritten;
+	size_t ds;
+	int root;
+	char *parent, *name, *sha, *orig, *label;
+};
+/* Reads work/ID/names; calls fn for each whole line.  Returns 0, or -1
+ * when it cannot be read. */
+int dispose_names_each(struct dctx *x,
+    void (*fn)(struct dctx *, struct nameline *, void *), void *arg);
+/* Resume: files a killed run left under their random names. */
 void dispose_names_resume(struct dctx *x);
+/* Totals of overwritten files over every run of the disposition, and the
+ * final manifest.  Returns 0, or -1 with *e set. */
 int dispose_names_totals(struct dctx *x, struct err *e);
-void dispose_names_remove_dirs(struct dctx *x);
 
-/* dispose_crypto.c: returns -1 only when the journal failed. */
-int dispose_crypto_shred(struct dctx *x, struct item *v, size_t n);
-/* dispose_transfer.c: 0, or -1 with *e set and nothing destroyed. */
-int dispose_transfer(struct dctx *x, struct item *v, size_t n,
-    struct err *e);
-/* dispose_archive.c */
-void dispose_archives(struct dctx *x);
+/* dispose_intents.c: the files this disposition set out to destroy. */
+/* journal_read callback: this disposition's file-intent and
+ * file-destroyed lines in a journal written before they moved to
+ * work/ID/intents (arg: the dctx). */
+int dispose_intents_scan(const struct jrec *r, void *arg);
+/* Reads work/ID/intents.  Returns 0, or -1 when out of memory. */
+int dispose_intents_read(struct dctx *x);
+/* The open intent for this inode (a file a killed run began on), or
+ * NULL. */
+struct intent *dispose_intents_find(struct dctx *x, dev_t dev, ino_t ino);
+/* The open intent numbered n, or NULL. */
+struct intent *dispose_intents_num(struct dctx *x, uint64_t n);
 
 #endif

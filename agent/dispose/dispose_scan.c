@@ -78,16 +78,13 @@ archive_left(struct dctx *x, const struct scope_obj *o, uint64_t *left,
 {
 	const struct agreement *a = x->rq->a;
 	const char *base;
-	struct found f;
 	char label[4200];
 	int dirfd, rc = 0;
 
 	*left = 0;
-	memset(&f, 0, sizeof(f));
-	f.root = o->names[0].root;
-	f.rel = o->names[0].rel;
-	dispose_label(x, &f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, f.root, f.rel, &base, e)) < 0)
+	dispose_obj_label(x, o, label, sizeof(label));
+	if ((dirfd = dispose_open_parent(x, o->names[0].root, o->names[0].rel,
+	    &base, e)) < 0)
 		return -1;
 	for (size_t k = 0; k < o->ndss && rc == 0; k++) {
 		const struct dataset *d = &a->ds[o->dss[k]];

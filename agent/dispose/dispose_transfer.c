@@ -4,28 +4,21 @@
  */
 #include "dispose/dispose_int.h"
 
-#include "sanitize/archive.h"
+#include "base/err.h"
 #include "certify/cert.h"
 #include "conf/config.h"
-#include "state/durable.h"
-#include "base/err.h"
-#include "state/journal.h"
-#include "keys/keystore.h"
 #include "conf/policy.h"
-#include "plan/sched.h"
+#include "state/journal.h"
 #include "sanitize/transfer.h"
 
-#include <openssl/crypto.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Opens (creating what is missing, 0700) the directory `path` beneath its
@@ -43,8 +36,7 @@ open_transfer_dir(struct dctx *x, const char *path, struct err *e)
 	if (root < 0)
 		return err_set(e, "transfer_to %s is outside allowed_roots",
 		    path);
-	if (x->roots[root].fd == -1 &&
-	    resolve_root(c->roots[root], &x->roots[root], e) != 0)
+	if (dispose_root(x, root, e) < 0)
 		return -1;
 	fd = dup(x->roots[root].fd);
 	if (fd == -1)
