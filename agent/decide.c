@@ -44,23 +44,38 @@ decide_row_acts(const struct plan_row *r)
 	    r->nwaiting == 0);
 }
 
-static const char *
-transfer_of(const struct plan_row *r)
+int
+decide_notice_now(const struct plan_row *r)
+{
+	return r->notice_needed && (r->state == PS_NOTICE_DUE ||
+	    r->state == PS_DUE);
+}
+
+int
+decide_row_finished(const struct plan_row *r)
+{
+	return r->kind != TRIG_REAPPEARED && (r->state == PS_DONE ||
+	    r->state == PS_CERTIFIED || r->state == PS_DELIVERED ||
+	    r->state == PS_DELIVERY_OVERDUE);
+}
+
+const char *
+decide_transfer_of(const struct plan_row *r)
 {
 	return r->kind == TRIG_DIRECTIVE && r->dir != NULL && r->dir->transfer ?
 	    r->dir->transfer_to : NULL;
 }
 
-/* The disposition id run would give a row today (run.c begin()). */
-static void
-likely_id(const struct decide *d, const struct plan_row *r, char *buf,
+int
+decide_disp_id(const char *agreement, time_t now, uint64_t seq, char *buf,
     size_t len)
 {
-	int y, m, dd;
+	int y, m, d, n;
 
-	date_to_ymd(tz_date_at(NULL, time(NULL)), &y, &m, &dd);
-	snprintf(buf, len, "%s-%04d%02d%02d-%" PRIu64, r->a->id, y, m, dd,
-	    d->ev->seq + 1);
+	date_to_ymd(tz_date_at(NULL, now), &y, &m, &d);
+	n = snprintf(buf, len, "%s-%04d%02d%02d-%" PRIu64, agreement, y, m, d,
+	    seq + 1);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 /* Step 2: the certificate must be issuable before anything goes. */
@@ -84,15 +99,17 @@ preflight(struct decide *d, struct plan_row *r)
 		    DECIDE_DS_LIST_MAX);
 		return;
 	}
-	likely_id(d, r, id, sizeof(id));
+	/* The id run would give it today. */
+	(void)decide_disp_id(r->a->id, time(NULL), d->ev->seq, id, sizeof(id));
 	if (certify_preflight(d->c, r->a, id, r->trigger_id, r->start,
 	    r->deadline, r->todo, r->ntodo, d->ev, &e) != 0) {
 		r->blocked = 1;
 		plan_note(r, "blocked: preflight: %s; nothing is destroyed "
 		    "until it is fixed", e.msg);
 	}
-	if (transfer_of(r) != NULL && !r->blocked &&
-	    directive_check_transfer(d->c, d->ps, transfer_of(r), &e) != 0) {
+	if (decide_transfer_of(r) != NULL && !r->blocked &&
+	    directive_check_transfer(d->c, d->ps, decide_transfer_of(r),
+	    &e) != 0) {
 		r->blocked = 1;
 		plan_note(r, "blocked: %s", e.msg);
 	}
@@ -172,7 +189,7 @@ walk_row(struct decide *d, size_t i, int keep)
 		return 0;
 	}
 	d->walked[i] = 1;
-	n = p->files + p->links + p->specials + p->archives + p->sealed;
+	n = dispose_preview_objects(p);
 	if (p->refused > 0 && n == 0) {
 		r->blocked = 1;
 		plan_note(r, "blocked: %s", p->first_refusal);

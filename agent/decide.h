@@ -16,6 +16,8 @@
 #ifndef LETHE_DECIDE_H
 #define LETHE_DECIDE_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "base/date.h"
@@ -56,6 +58,19 @@ int decide_pass(const struct plan_row *r);
 /* Whether the row starts a disposition when run now (due or overdue, not
  * blocked, with datasets to do or an empty scope to certify as such). */
 int decide_row_acts(const struct plan_row *r);
+/* Whether the row's prior notice goes out now: it is needed, and the row
+ * is due for it (or for the disposal, on the deadline day). */
+int decide_notice_now(const struct plan_row *r);
+/* Whether the row's disposition is finished (done, certified or
+ * delivered), so that data reappearing in its datasets is looked for. */
+int decide_row_finished(const struct plan_row *r);
+/* Where a transfer directive's row packs the data first, or NULL. */
+const char *decide_transfer_of(const struct plan_row *r);
+/* The id of a disposition of agreement begun at `now` as journal line
+ * seq + 1 ("AGREEMENT-YYYYMMDD-SEQ", the host's date).  0, or -1 when it
+ * does not fit in buf. */
+int decide_disp_id(const char *agreement, time_t now, uint64_t seq,
+    char *buf, size_t len);
 
 /* Steps 1 and 2.  now is the clock; today overrides "today" (--now) or is
  * DAY_NONE.  Returns 0, or -1 with *e set; *d is always freeable. */

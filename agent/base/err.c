@@ -159,3 +159,13 @@ diag_free(struct diags *d)
 	d->v = NULL;
 	d->n = d->cap = d->nwarn = 0;
 }
+
+int
+err_wrap(struct err *e, const char *before, const char *after)
+{
+	char inner[sizeof(e->msg)];
+
+	snprintf(inner, sizeof(inner), "%s", e->msg);
+	snprintf(e->msg, sizeof(e->msg), "%s%s%s", before, inner, after);
+	return -1;
+}

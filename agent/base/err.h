@@ -29,6 +29,11 @@ int err_prefix(struct err *e, const char *fmt, ...)
 int err_prepend(struct err *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Puts before and after around e->msg (truncated safely), for a caller
+ * whose words go on both sides of what the callee said: "... (" + msg +
+ * "); nothing was done".  Returns -1. */
+int err_wrap(struct err *e, const char *before, const char *after);
+
 /* A list of diagnostics, "FILE:LINE: message" each, for `lethe check` and
  * every loader that must report all problems rather than the first. */
 struct diags {

@@ -208,3 +208,17 @@ certify_gate(const struct config *c, struct journal *j,
 		journal_unlock(j);
 	return rc;
 }
+
+int
+certify_gate_or_refuse(const struct config *c, struct journal *j,
+    struct err *e)
+{
+	struct gate_report g;
+
+	if (certify_gate(c, j, &g, e) == 0)
+		return 0;
+	return err_wrap(e, "", g.state == GATE_BROKEN ||
+	    g.state == GATE_ERROR ? "; nothing was done" : "; nothing was "
+	    "done.  If this is a restored backup or a repair you know of, "
+	    "record it with `lethe journal accept --reason TEXT`");
+}

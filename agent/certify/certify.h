@@ -68,5 +68,11 @@ int certify_can_sign(const struct config *c);
  * exactly what does not match. */
 int certify_gate(const struct config *c, struct journal *j,
     struct gate_report *g, struct err *e);
+/* certify_gate for a command that does nothing unless the journal is
+ * trusted: on refusal *e says what does not match, "; nothing was done",
+ * and, unless the journal is broken or unreadable, the way out (`lethe
+ * journal accept`).  Returns 0 when trusted, else -1. */
+int certify_gate_or_refuse(const struct config *c, struct journal *j,
+    struct err *e);
 
 #endif

@@ -82,5 +82,8 @@ struct dispose_preview {
 int dispose_preview(const struct scope_ctx *sx, const struct agreement *a,
     const size_t *ds, size_t nds, struct dispose_preview *p,
     struct scope *keep, struct err *e);
+/* The objects a preview would destroy (files, links, special files,
+ * archives with members to remove, sealed files). */
+uint64_t dispose_preview_objects(const struct dispose_preview *p);
 
 #endif

@@ -218,3 +218,9 @@ out:
 	free(x.roots);
 	return rc;
 }
+
+uint64_t
+dispose_preview_objects(const struct dispose_preview *p)
+{
+	return p->files + p->links + p->specials + p->archives + p->sealed;
+}
