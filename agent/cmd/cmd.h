@@ -37,6 +37,9 @@ int ctx_load(struct ctx *x);
 int ctx_load_config(struct ctx *x);
 void ctx_free(struct ctx *x);
 
+/* Each diagnostic on a line of its own, on stderr. */
+struct diags;
+void cmd_print_diags(const struct diags *d);
 /* "lethe: " + message on stderr. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "1.5 GiB" for people (progress lines). */
@@ -44,15 +47,12 @@ void cmd_human_bytes(uint64_t n, char *buf, size_t len);
 /* Who is recording (for the journal's by= fields): $SUDO_USER when set,
  * else our login name or uid.  Returns buf. */
 const char *cmd_whoami(char *buf, size_t len);
-/* The trust gate (certify_gate) for a command that writes state without
- * keeping a journal handle (seal, cert resend).  Returns 0 when the
- * journal is trusted, or -1 with *e saying what does not match and the
- * way out (`lethe journal accept`). */
-struct err;
-int cmd_gate(struct ctx *x, struct err *e);
 /* The agreement named id, or NULL after printing an error with a
  * suggestion ("did you mean ...?"). */
 const struct agreement *cmd_find_agreement(struct ctx *x, const char *id);
+/* The id of a loaded agreement close to id ("did you mean ...?"), or
+ * NULL. */
+const char *cmd_suggest_agreement(struct ctx *x, const char *id);
 /* Prints usage for the command to stderr; returns EXIT_USAGE. */
 int usage(const char *synopsis);
 

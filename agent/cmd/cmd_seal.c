@@ -21,14 +21,12 @@
  */
 #include "cmd/cmd.h"
 #include "base/err.h"
-#include "conf/iniread.h"
-#include "state/journal.h"
+#include "certify/certify.h"
+#include "dispose/seal_replace.h"
 #include "keys/keystore.h"
-#include "state/lock.h"
-#include "sanitize/overwrite.h"
-#include "locate/resolve.h"
 #include "keys/seal.h"
 #include "base/secmem.h"
+#include "state/lock.h"
 
 #include <openssl/crypto.h>
 
@@ -127,7 +125,7 @@ get_key(struct ctx *x, const char *agreement, const char *category,
 
 	if (lock_acquire(x->cfg.state_dir, 1, &lockfd, e) != 0)
 		return -1;
-	if (cmd_gate(x, e) != 0) {
+	if (certify_gate_or_refuse(&x->cfg, NULL, e) != 0) {
 		lock_release(lockfd);
 		return -1;
 	}
@@ -229,168 +227,159 @@ parse_seal(int argc, char **argv, struct seal_args *a)
 	return 0;
 }
 
-/* seal_lookup that hands out the one key in arg (--replace's check). */
+/* --replace: FILE -> FILE.lethe, checked, recorded, plaintext cleared
+ * (dispose/seal_replace.h). */
 static int
-own_key(const char *id, struct dek *k, void *arg, struct err *e)
+replace(struct ctx *x, const struct seal_args *a, struct dek *k)
 {
-	const struct dek *mine = arg;
+	struct seal_replace_req rq;
+	struct seal_replace_out out;
+	struct progress pg;
+	struct err e = { "" };
+	char shownf[PATH_MAX];
+	int rc;
 
-	if (strcmp(id, mine->id) != 0)
-		return err_set(e, "sealed with key %s, not %s", id, mine->id);
-	memcpy(k, mine, sizeof(*k));
+	memset(&rq, 0, sizeof(rq));
+	rq.cfg = &x->cfg;
+	rq.path = a->replace;
+	rq.shown = shown(a->replace, shownf, sizeof(shownf));
+	rq.agreement = a->agreement;
+	rq.category = a->category;
+	rq.progress = on_progress;
+	rq.arg = &pg;
+	progress_init(&pg, "sealed", x->interactive);
+	rc = seal_replace(&rq, k, &out, &e);
+	progress_end(&pg);
+	if (rc != 0) {
+		warnx_("%s", e.msg);
+		return rc == SEAL_REPLACE_REFUSED ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (out.journal_failed)
+		warnx_("journal: %s", out.journal.msg);
+	if (x->interactive)
+		fprintf(stderr, "lethe: sealed %s under key %s; plaintext "
+		    "overwritten and removed\n", out.sealed, k->id);
+	return EXIT_OK;
+}
+
+/* IN and OUT of a stream command: stdin and stdout, or files (OUT under a
+ * temporary name until it is committed whole). */
+struct streams {
+	int in, out;
+	struct seal_out o;
+	char sin[PATH_MAX];	/* IN as messages show it */
+};
+
+/* Opens IN (NULL: stdin).  Returns EXIT_OK, or an exit code after saying
+ * why. */
+static int
+streams_in(struct streams *s, const char *in)
+{
+	memset(s, 0, sizeof(*s));
+	s->in = STDIN_FILENO;
+	s->out = STDOUT_FILENO;
+	s->o.fd = s->o.dirfd = -1;
+	shown(in, s->sin, sizeof(s->sin));
+	if (in != NULL &&
+	    (s->in = open(in, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		s->in = STDIN_FILENO;
+		warnx_("%s: %s", s->sin, strerror(errno));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+/* Opens OUT's temporary file (NULL: stdout).  0, or -1 after saying why. */
+static int
+streams_out(struct streams *s, const char *out)
+{
+	struct err e;
+
+	if (out == NULL)
+		return 0;
+	if (seal_out_open(out, 0600, &s->o, &e) != 0) {
+		warnx_("%s", e.msg);
+		return -1;
+	}
+	s->out = s->o.fd;
 	return 0;
 }
 
-/* --replace: FILE -> FILE.lethe, checked, recorded, plaintext cleared. */
+/* Puts OUT in place.  0, or -1 after saying why. */
 static int
-seal_replace(struct ctx *x, const struct seal_args *a, struct dek *k)
+streams_commit(struct streams *s)
 {
-	char abs[PATH_MAX], outname[NAME_MAX + 1], lab[PATH_MAX + 8];
-	char shownf[PATH_MAX];
-	const char *rel, *base;
-	struct rootdir root = { .fd = -1 };
-	struct seal_out o = { .fd = -1, .dirfd = -1 };
-	struct progress pg;
-	struct keystore ks = { 0 };
-	struct journal j;
-	struct ow_result res;
-	struct ow_opts oo;
-	struct stat st, ost;
-	struct err e = { "" };
-	int dirfd = -1, fd = -1, cfd = -1, nul = -1, lockfd = -1, ri, n;
-	int rc = EXIT_FAIL;
+	struct err e;
 
-	shown(a->replace, shownf, sizeof(shownf));
-	if (a->replace[0] == '/')
-		n = snprintf(abs, sizeof(abs), "%s", a->replace);
-	else {
-		char cwd[PATH_MAX];
-		if (getcwd(cwd, sizeof(cwd)) == NULL) {
-			warnx_("%s: cannot get the current directory", shownf);
-			return EXIT_FAIL;
-		}
-		n = snprintf(abs, sizeof(abs), "%s/%s", cwd, a->replace);
+	if (s->o.fd == -1)
+		return 0;
+	if (seal_out_commit(&s->o, &e) != 0) {
+		warnx_("%s", e.msg);
+		return -1;
 	}
-	if (n < 0 || (size_t)n >= sizeof(abs)) {
-		warnx_("%s: path too long", shownf);
+	return 0;
+}
+
+/* Closes both; an OUT never committed is removed. */
+static void
+streams_close(struct streams *s)
+{
+	if (s->o.fd != -1)
+		seal_out_abort(&s->o);
+	if (s->in != STDIN_FILENO)
+		close(s->in);
+}
+
+/* IN -> OUT sealed (a.in, a.out; NULL for stdin and stdout).  Returns an
+ * exit code. */
+static int
+seal_streams(struct ctx *x, const struct seal_args *a, struct dek *k)
+{
+	struct streams s;
+	struct progress pg;
+	struct err e = { "" };
+	struct stat si, so;
+	char sout[PATH_MAX];
+	int rc;
+
+	shown(a->out ? a->out : "stdout", sout, sizeof(sout));
+	if (a->out == NULL && isatty(STDOUT_FILENO)) {
+		warnx_("refusing to write sealed binary data to a terminal; "
+		    "give OUT or redirect stdout");
 		return EXIT_USAGE;
 	}
-	ri = resolve_which_root((const char *const *)x->cfg.roots,
-	    x->cfg.nroots, abs, &rel);
-	if (ri < 0 || *rel == '\0') {
-		warnx_("%s: not inside allowed_roots; --replace removes the "
-		    "plaintext, and lethe removes nothing outside them", shownf);
-		return EXIT_USAGE;
+	if ((rc = streams_in(&s, a->in)) != EXIT_OK)
+		return rc;
+	rc = EXIT_FAIL;
+	if (a->out != NULL && fstat(s.in, &si) == 0 && stat(a->out, &so) == 0 &&
+	    si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
+		warnx_("%s: IN and OUT are the same file; use --replace to "
+		    "seal a file in place and clear its plaintext", s.sin);
+		rc = EXIT_USAGE;
+		goto out;
 	}
-	if (resolve_root(x->cfg.roots[ri], &root, &e) != 0 ||
-	    (dirfd = resolve_parent(&root, rel, &base, &e)) < 0) {
+	if (get_key(x, a->agreement, a->category, fstat(s.in, &si) == 0 &&
+	    S_ISREG(si.st_mode), k, &e) != 0) {
 		warnx_("%s", e.msg);
 		goto out;
 	}
-	n = snprintf(outname, sizeof(outname), "%s.lethe", base);
-	if (n < 0 || (size_t)n >= sizeof(outname)) {
-		warnx_("%s: name too long for a .lethe beside it", shownf);
-		rc = EXIT_USAGE;
+	if (streams_out(&s, a->out) != 0)
 		goto out;
-	}
-	snprintf(lab, sizeof(lab), "%s.lethe", shownf);
-	fd = openat(dirfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1 || fstat(fd, &st) != 0) {
-		warnx_("%s: %s", shownf, errno == ELOOP ?
-		    "a symbolic link; refused" : strerror(errno));
-		if (errno == ELOOP || errno == ENOENT)
-			rc = EXIT_USAGE;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		warnx_("%s: %s; refused", shownf, !S_ISREG(st.st_mode) ?
-		    "not a regular file" : "has other hard links that would "
-		    "keep the plaintext");
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (seal_is_sealed(fd) == 1) {
-		warnx_("%s: already sealed", shownf);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (fstatat(dirfd, outname, &ost, AT_SYMLINK_NOFOLLOW) == 0) {
-		warnx_("%s already exists; refusing to replace it", lab);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	/* The whole operation records state: hold the lock throughout. */
-	if (lock_acquire(x->cfg.state_dir, 1, &lockfd, &e) != 0 ||
-	    cmd_gate(x, &e) != 0 ||
-	    keystore_open(x->cfg.state_dir, x->cfg.kek, KS_WRITE, &ks, &e) != 0 ||
-	    keystore_key_for(&ks, a->agreement, a->category, 1, k, &e) != 0) {
-		warnx_("%s", e.msg);
-		goto out;
-	}
 	progress_init(&pg, "sealed", x->interactive);
-	if (seal_out_openat(dirfd, outname, lab, st.st_mode & 0666, &o,
-	    &e) != 0 ||
-	    seal_stream(fd, o.fd, k, on_progress, &pg,
-	    &e) != 0 || seal_out_commit(&o, &e) != 0) {
+	if (seal_stream(s.in, s.out, k, on_progress, &pg, &e) != 0) {
 		progress_end(&pg);
-		seal_out_abort(&o);
-		warnx_("%s: %s", shownf, e.msg);
+		warnx_("%s -> %s: %s", s.sin, sout, e.msg);
 		goto out;
 	}
 	progress_end(&pg);
-	/* Read the sealed copy back before the plaintext goes. */
-	cfd = openat(dirfd, outname, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (cfd == -1 || nul == -1 ||
-	    unseal_stream(cfd, nul, own_key, k, NULL, NULL, &e) != 0) {
-		warnx_("%s: the sealed copy does not read back (%s); it was "
-		    "removed and the plaintext kept", lab, cfd == -1 ||
-		    nul == -1 ? strerror(errno) : e.msg);
-		(void)unlinkat(dirfd, outname, 0);
+	if (still_live(x, k->id, &e) != 0) {
+		warnx_("%s: %s", sout, e.msg);
 		goto out;
 	}
-	if (keystore_mark_sealed_after(&ks, k->id, NULL, &e) != 0) {
-		warnx_("%s; the plaintext %s was kept beside %s", e.msg,
-		    shownf, lab);
-		goto out;
-	}
-	memset(&oo, 0, sizeof(oo));
-	oo.pattern = PATTERN_ZERO;
-	oo.verify = VERIFY_FULL;
-	oo.links_ok = 1;
-	oo.dev = st.st_dev;
-	oo.ino = st.st_ino;
-	close(fd);
-	fd = -1;
-	if (ow_file(dirfd, base, shownf, &oo, &res, &e) != 0) {
-		warnx_("%s: sealed to %s, but the plaintext could not be "
-		    "cleared: %s", shownf, lab, e.msg);
-		goto out;
-	}
-	if (journal_open(x->cfg.state_dir, &j, &e) == 0) {
-		char bytes[24];
-		snprintf(bytes, sizeof(bytes), "%" PRIu64, res.size);
-		if (journal_appendv(&j, &e, "seal-replaced", "agreement",
-		    a->agreement, "key", k->id, "bytes", bytes, NULL) != 0)
-			warnx_("journal: %s", e.msg);
-		journal_close(&j);
-	}
-	if (x->interactive)
-		fprintf(stderr, "lethe: sealed %s under key %s; plaintext "
-		    "overwritten and removed\n", lab, k->id);
-	rc = EXIT_OK;
+	if (streams_commit(&s) == 0)
+		rc = EXIT_OK;
 out:
-	keystore_close(&ks);
-	lock_release(lockfd);
-	if (nul != -1)
-		close(nul);
-	if (cfd != -1)
-		close(cfd);
-	if (fd != -1)
-		close(fd);
-	if (dirfd >= 0)
-		close(dirfd);
-	resolve_root_close(&root);
+	streams_close(&s);
 	return rc;
 }
 
@@ -398,32 +387,22 @@ int
 cmd_seal(struct ctx *x, int argc, char **argv)
 {
 	struct seal_args a;
-	struct seal_out o = { .fd = -1, .dirfd = -1 };
-	struct progress pg;
 	struct dek *k = NULL;
 	struct err e = { "" };
-	struct stat si, so;
-	char sin[PATH_MAX], sout[PATH_MAX];
-	int in = STDIN_FILENO, out = STDOUT_FILENO, rc = EXIT_FAIL;
+	int rc;
 
 	if (parse_seal(argc, argv, &a) != 0)
 		return usage(SEAL_SYNOPSIS);
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
 	if (policy_find(&x->ps, a.agreement) == NULL) {
-		const char **ids = calloc(x->ps.n + 1, sizeof(*ids));
-		const char *s = NULL;
-		for (size_t i = 0; ids != NULL && i < x->ps.n; i++)
-			ids[i] = x->ps.a[i].id;
-		if (ids != NULL)
-			s = iniread_suggest(a.agreement, ids, x->ps.n);
+		const char *s = cmd_suggest_agreement(x, a.agreement);
 		if (s != NULL)
 			warnx_("unknown agreement '%s'; did you mean '%s'?",
 			    a.agreement, s);
 		else
 			warnx_("unknown agreement '%s' (not in %s)",
 			    a.agreement, x->cfg.policy_dir);
-		free(ids);
 		return EXIT_USAGE;
 	}
 	if (keystore_category(a.category) == NULL) {
@@ -443,65 +422,7 @@ cmd_seal(struct ctx *x, int argc, char **argv)
 		warnx_("%s", e.msg);
 		return EXIT_FAIL;
 	}
-	if (a.replace != NULL) {
-		rc = seal_replace(x, &a, k);
-		goto out;
-	}
-	shown(a.in, sin, sizeof(sin));
-	shown(a.out ? a.out : "stdout", sout, sizeof(sout));
-	if (a.out == NULL && isatty(STDOUT_FILENO)) {
-		warnx_("refusing to write sealed binary data to a terminal; "
-		    "give OUT or redirect stdout");
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (a.in != NULL &&
-	    (in = open(a.in, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		warnx_("%s: %s", sin, strerror(errno));
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (a.out != NULL && fstat(in, &si) == 0 && stat(a.out, &so) == 0 &&
-	    si.st_dev == so.st_dev && si.st_ino == so.st_ino) {
-		warnx_("%s: IN and OUT are the same file; use --replace to "
-		    "seal a file in place and clear its plaintext", sin);
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	if (get_key(x, a.agreement, a.category, fstat(in, &si) == 0 &&
-	    S_ISREG(si.st_mode), k, &e) != 0) {
-		warnx_("%s", e.msg);
-		goto out;
-	}
-	if (a.out != NULL) {
-		if (seal_out_open(a.out, 0600, &o, &e) != 0) {
-			warnx_("%s", e.msg);
-			goto out;
-		}
-		out = o.fd;
-	}
-	progress_init(&pg, "sealed", x->interactive);
-	if (seal_stream(in, out, k, on_progress, &pg,
-	    &e) != 0) {
-		progress_end(&pg);
-		warnx_("%s -> %s: %s", sin, sout, e.msg);
-		goto out;
-	}
-	progress_end(&pg);
-	if (still_live(x, k->id, &e) != 0) {
-		warnx_("%s: %s", sout, e.msg);
-		goto out;
-	}
-	if (a.out != NULL && seal_out_commit(&o, &e) != 0) {
-		warnx_("%s", e.msg);
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
-	if (o.fd != -1)
-		seal_out_abort(&o);
-	if (in != STDIN_FILENO)
-		close(in);
+	rc = a.replace != NULL ? replace(x, &a, k) : seal_streams(x, &a, k);
 	secmem_free(k, sizeof(*k));
 	return rc;
 }
@@ -536,13 +457,12 @@ lazy_lookup(const char *id, struct dek *k, void *arg, struct err *e)
 int
 cmd_unseal(struct ctx *x, int argc, char **argv)
 {
-	struct seal_out o = { .fd = -1, .dirfd = -1 };
 	struct lazy_ks ks = { .x = x };
+	struct streams s;
 	struct progress pg;
 	struct err e = { "" };
 	const char *inp = NULL, *outp = NULL;
-	char sin[PATH_MAX];
-	int in = STDIN_FILENO, out = STDOUT_FILENO, rc = EXIT_FAIL, i = 1;
+	int rc = EXIT_FAIL, i = 1;
 
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
@@ -558,47 +478,32 @@ cmd_unseal(struct ctx *x, int argc, char **argv)
 		outp = strcmp(argv[i + 1], "-") == 0 ? NULL : argv[i + 1];
 	if (ctx_load_config(x) != 0)
 		return EXIT_USAGE;
-	shown(inp, sin, sizeof(sin));
 	if (secmem_no_core(&e) != 0) {
 		warnx_("%s", e.msg);
 		return EXIT_FAIL;
 	}
-	if (inp != NULL &&
-	    (in = open(inp, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		warnx_("%s: %s", sin, strerror(errno));
+	if (streams_in(&s, inp) != EXIT_OK)
 		return EXIT_USAGE;
-	}
-	if (outp != NULL) {
-		if (seal_out_open(outp, 0600, &o, &e) != 0) {
-			warnx_("%s", e.msg);
-			goto out;
-		}
-		out = o.fd;
-	}
+	if (streams_out(&s, outp) != 0)
+		goto out;
 	progress_init(&pg, "unsealed", x->interactive);
-	if (unseal_stream(in, out, lazy_lookup, &ks,
+	if (unseal_stream(s.in, s.out, lazy_lookup, &ks,
 	    on_progress, &pg, &e) != 0) {
 		progress_end(&pg);
 		if (outp == NULL && pg.bytes > 0)
 			warnx_("%s: %s; the %" PRIu64 " bytes written so far "
-			    "are incomplete and must be discarded", sin, e.msg,
+			    "are incomplete and must be discarded", s.sin, e.msg,
 			    pg.bytes);
 		else
-			warnx_("%s: %s", sin, e.msg);
+			warnx_("%s: %s", s.sin, e.msg);
 		goto out;
 	}
 	progress_end(&pg);
-	if (outp != NULL && seal_out_commit(&o, &e) != 0) {
-		warnx_("%s", e.msg);
-		goto out;
-	}
-	rc = EXIT_OK;
+	if (streams_commit(&s) == 0)
+		rc = EXIT_OK;
 out:
-	if (o.fd != -1)
-		seal_out_abort(&o);
 	if (ks.open)
 		keystore_close(&ks.ks);
-	if (in != STDIN_FILENO)
-		close(in);
+	streams_close(&s);
 	return rc;
 }

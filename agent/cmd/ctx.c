@@ -5,8 +5,6 @@
  */
 #include "cmd/cmd.h"
 #include "base/err.h"
-#include "certify/certify.h"
-#include "certify/checkpoint.h"
 #include "conf/iniread.h"
 
 #include <pwd.h>
@@ -53,50 +51,49 @@ usage(const char *synopsis)
 	return EXIT_USAGE;
 }
 
-static void
-print_diags(const struct diags *d)
+void
+cmd_print_diags(const struct diags *d)
 {
 	for (size_t i = 0; i < d->n; i++)
 		fprintf(stderr, "%s\n", d->v[i]);
+}
+
+/* After a loader: its diagnostics said, and when it failed, that nothing
+ * was done.  Returns 0, or -1 when it failed. */
+static int
+loaded(int rc, struct diags *d, const char *path, const char *what)
+{
+	cmd_print_diags(d);
+	diag_free(d);
+	if (rc == 0)
+		return 0;
+	warnx_("%s: %s; nothing was done", path, what);
+	return -1;
 }
 
 int
 ctx_load_config(struct ctx *x)
 {
 	struct diags d = { 0 };
-	int rc;
 
 	if (x->loaded)
 		return 0;
-	rc = config_load(x->conf_path, &x->cfg, &d);
-	print_diags(&d);
-	diag_free(&d);
-	if (rc != 0) {
-		warnx_("%s: configuration has errors; nothing was done",
-		    x->conf_path);
-		return -1;
-	}
-	return 0;
+	return loaded(config_load(x->conf_path, &x->cfg, &d), &d, x->conf_path,
+	    "configuration has errors");
 }
 
 int
 ctx_load(struct ctx *x)
 {
 	struct diags d = { 0 };
-	int rc;
 
 	if (x->loaded)
 		return 0;
 	if (ctx_load_config(x) != 0)
 		return -1;
-	rc = policy_load_dir(x->cfg.policy_dir, &x->cfg, &x->ps, &d);
-	print_diags(&d);
-	diag_free(&d);
-	if (rc != 0) {
-		warnx_("%s: policies have errors; nothing was done",
-		    x->cfg.policy_dir);
+	if (loaded(policy_load_dir(x->cfg.policy_dir, &x->cfg, &x->ps, &d), &d,
+	    x->cfg.policy_dir, "policies have errors") != 0)
 		return -1;
-	}
 	x->loaded = 1;
 	return 0;
 }
@@ -124,42 +121,33 @@ cmd_human_bytes(uint64_t n, char *buf, size_t len)
 	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", v, u[i]);
 }
 
-int
-cmd_gate(struct ctx *x, struct err *e)
+const char *
+cmd_suggest_agreement(struct ctx *x, const char *id)
 {
-	struct gate_report g;
-	char why[sizeof(e->msg)];
+	const char **ids = calloc(x->ps.n + 1, sizeof(*ids));
+	const char *s;
 
-	if (certify_gate(&x->cfg, NULL, &g, e) == 0)
-		return 0;
-	snprintf(why, sizeof(why), "%s", e->msg);
-	return err_set(e, "%s; nothing was done%s", why,
-	    g.state == GATE_BROKEN || g.state == GATE_ERROR ? "" : ".  If "
-	    "this is a restored backup or a repair you know of, record it "
-	    "with `lethe journal accept --reason TEXT`");
+	if (ids == NULL)
+		return NULL;
+	for (size_t i = 0; i < x->ps.n; i++)
+		ids[i] = x->ps.a[i].id;
+	s = iniread_suggest(id, ids, x->ps.n);
+	free(ids);
+	return s;
 }
 
-/* The agreement named id, or NULL after an error with a suggestion. */
 const struct agreement *
 cmd_find_agreement(struct ctx *x, const char *id)
 {
 	const struct agreement *a = policy_find(&x->ps, id);
-	const char **ids;
-	const char *s = NULL;
+	const char *s;
 
 	if (a != NULL)
 		return a;
-	ids = calloc(x->ps.n + 1, sizeof(*ids));
-	if (ids != NULL) {
-		for (size_t i = 0; i < x->ps.n; i++)
-			ids[i] = x->ps.a[i].id;
-		s = iniread_suggest(id, ids, x->ps.n);
-	}
-	if (s != NULL)
+	if ((s = cmd_suggest_agreement(x, id)) != NULL)
 		warnx_("unknown agreement '%s'; did you mean '%s'?", id, s);
 	else
 		warnx_("unknown agreement '%s': no policy in %s has that id",
 		    id, x->cfg.policy_dir);
-	free(ids);
 	return NULL;
 }

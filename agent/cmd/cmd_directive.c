@@ -1,6 +1,7 @@
 /*
- * cmd_events.c: the admin's records (SPEC §4): `lethe terminate`,
- * `lethe directive add|list|show|cancel` (holds: cmd_hold.c).
+ * cmd_directive.c: `lethe directive add|list|show|cancel` (SPEC §3, §4):
+ * Exhibit D directives as the admin records, reads and cancels them
+ * (recording itself: directive_add.h).
  *
  * MUST rules:
  *  - everything is validated before anything is written: a usage or
@@ -10,30 +11,23 @@
  *  - a journal that fails the trust gate (certify_gate: it does not match
  *    its signed checkpoint) is refused before anything is written;
  *  - after recording, a trusted journal is sealed with a signed checkpoint
- *    (when [signing] is configured); an untrusted one never is;
- *  - a directive's file is kept (0600) before its journal line is written,
- *    so a recorded directive always has its copy for `directive show`.
+ *    (when [signing] is configured); an untrusted one never is.
  */
 #include "cmd/cmd.h"
 #include "cmd/session.h"
-#include "conf/directive.h"
-#include "state/durable.h"
 #include "base/err.h"
-#include "base/hex.h"
+#include "conf/directive.h"
+#include "directive_add.h"
 #include "plan/events.h"
-#include "state/journal.h"
 #include "plan/sched.h"
+#include "state/durable.h"
+#include "state/journal.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
-
-#define DIRECTIVE_MAX 65536	/* bytes: a directive is a short form */
 
 /* Prints s with control characters shown as '?'. */
 static void
@@ -44,169 +38,71 @@ put_clean(const char *s)
 		    *s == 0x7f ? '?' : *s);
 }
 
-/* lethe terminate AGREEMENT DATE */
-int
-cmd_terminate(struct ctx *x, int argc, char **argv)
-{
-	static const char syn[] = "terminate AGREEMENT DATE";
-	const struct ev_termination *t;
-	const struct agreement *a;
-	struct session s;
-	char by[256], d1[11], d2[11];
-	day_t date;
-	int rc = EXIT_FAIL;
-
-	if (argc != 3 || argv[1][0] == '-')
-		return usage(syn);
-	if (date_parse(argv[2], &date) != 0) {
-		warnx_("termination date '%s' is not a date (YYYY-MM-DD)",
-		    argv[2]);
-		return EXIT_USAGE;
-	}
-	if (ctx_load(x) != 0)
-		return EXIT_USAGE;
-	if ((a = cmd_find_agreement(x, argv[1])) == NULL)
-		return EXIT_USAGE;
-	if (session_begin(x, &s, 1) != 0 || session_refuse(x, &s) != 0)
-		goto out;
-	t = events_termination(&s.ev, a->id);
-	if (t != NULL && t->date == date) {
-		printf("%s: termination on %s was already recorded\n", a->id,
-		    argv[2]);
-		rc = EXIT_OK;
-		goto out;
-	}
-	struct jfield f[] = {
-		{ "agreement", a->id }, { "date", date_format(date, d1) },
-		{ "by", cmd_whoami(by, sizeof(by)) },
-	};
-	if (session_append(&s, "terminate", f, 3) != 0)
-		goto out;
-	printf("%s: terminated on %s%s; disposal deadline %s\n", a->id, d1,
-	    t != NULL ? " (replaces the earlier record)" : "",
-	    date_format(sched_termination_deadline(a, date), d2));
-	rc = session_seal(x, &s, 1) == 0 ? EXIT_OK : EXIT_FAIL;
-out:
-	session_end(&s);
-	return rc;
-}
-
-static int
-sha256_hex(const char *buf, size_t len, char out[65])
-{
-	unsigned char md[32];
-	unsigned int n = 0;
-
-	if (EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return -1;
-	hex_encode(md, 32, out);
-	return 0;
-}
-
+/* lethe directive add [--force] FILE: validated (conf/directive.h), then
+ * recorded (directive_add.h) under the session. */
 static int
 directive_add(struct ctx *x, const char *file, int force)
 {
 	struct directive dv = { 0 };
+	struct directive_text t = { 0 };
 	struct diags d = { 0 };
 	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
-	const struct ev_directive *dup;
-	char *buf = NULL, sha[65], id[16], by[256], cats[512], path[4200];
-	char rec[11], sch[11], dl[11];
-	size_t len;
+	char id[16], by[256], rec[11], dl[11];
 	struct err e;
-	int rc = EXIT_USAGE, n, future;
+	int rc = EXIT_USAGE, future;
 
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
-	if (directive_load(file, &x->ps, &x->cfg, &dv, &d) != 0) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.v[i]);
-		warnx_("%s: directive not recorded", file);
-		goto out;
-	}
+	if (directive_load(file, &x->ps, &x->cfg, &dv, &d) != 0)
+		goto refused;
 	{
 		struct diags fd = { 0 };
 		future = directive_check_received(&dv, policy_find(&x->ps,
 		    dv.agreement), time(NULL), force ? &fd : &d) != 0;
 		diag_free(&fd);
 	}
-	if (future && !force) {
-		for (size_t i = 0; i < d.n; i++)
-			fprintf(stderr, "%s\n", d.v[i]);
-		warnx_("%s: directive not recorded", file);
-		goto out;
-	}
+	if (future && !force)
+		goto refused;
 	if (future)
 		warnx_("%s: received %s is in the future; recorded as given "
 		    "(--force)", file, date_format(dv.received, rec));
-	for (size_t i = 0; i < d.n; i++)
-		fprintf(stderr, "%s\n", d.v[i]);
-	if (slurp(file, DIRECTIVE_MAX, &buf, &len, &e) != 0) {
+	cmd_print_diags(&d);
+	if (directive_add_read(file, &t, &e) != 0) {
 		warnx_("%s", e.msg);
-		goto out;
-	}
-	if (sha256_hex(buf, len, sha) != 0) {
-		warnx_("%s: SHA-256 unavailable", file);
-		rc = EXIT_FAIL;
 		goto out;
 	}
 	rc = EXIT_FAIL;
 	if (session_begin(x, &s, 1) != 0 || session_refuse(x, &s) != 0)
 		goto out;
-	if ((dup = events_directive_by_sha(&s.ev, sha)) != NULL) {
+	switch (directive_add_record(&x->cfg, &s.j, &s.ev, &dv, &t,
+	    cmd_whoami(by, sizeof(by)), future, id, &e)) {
+	case 0:
+		break;
+	case DIRECTIVE_ADD_DUP:
 		warnx_("%s: this directive was already recorded as %s", file,
-		    dup->id);
+		    id);
 		rc = EXIT_USAGE;
 		goto out;
-	}
-	events_next_directive_id(&s.ev, id);
-	n = snprintf(path, sizeof(path), "%s/directives", x->cfg.state_dir);
-	if (n < 0 || (size_t)n >= sizeof(path) ||
-	    mkdirs(path, 0700, &e) != 0) {
-		warnx_("%s", n < 0 || (size_t)n >= sizeof(path) ?
-		    "state_dir path too long" : e.msg);
+	default:
+		warnx_("%s", e.msg);
 		goto out;
 	}
-	n = snprintf(path, sizeof(path), "%s/directives/%s.ini",
-	    x->cfg.state_dir, id);
-	if (n < 0 || (size_t)n >= sizeof(path) ||
-	    durable_write(path, buf, len, 0600, &e) != 0) {
-		warnx_("%s", n < 0 || (size_t)n >= sizeof(path) ?
-		    "state_dir path too long" : e.msg);
-		goto out;
-	}
-	date_format(dv.received, rec);
-	if (dv.schedule == DAY_NONE)
-		snprintf(sch, sizeof(sch), "asap");
-	else
-		date_format(dv.schedule, sch);
-	struct jfield f[] = {
-		{ "id", id }, { "agreement", dv.agreement },
-		{ "received", rec },
-		{ "extent", dv.complete ? "complete" : "partial" },
-		{ "categories", directive_categories(&dv, cats, sizeof(cats)) },
-		{ "nature", dv.transfer ? "transfer" : "destroy" },
-		{ "transfer_to", dv.transfer_to ? dv.transfer_to : "" },
-		{ "schedule", sch }, { "requested_by", dv.requested_by },
-		{ "sha256", sha }, { "by", cmd_whoami(by, sizeof(by)) },
-		{ "forced", "received-in-future" },
-	};
-	/* forced= only when --force let a future date through */
-	if (session_append(&s, "directive-add", f, sizeof(f) / sizeof(f[0]) -
-	    (future ? 0 : 1)) != 0)
-		goto out;
 	date_format(sched_directive_deadline(policy_find(&x->ps, dv.agreement),
 	    dv.received, dv.schedule), dl);
 	printf("%s: directive for %s recorded (received %s, %s %s, "
-	    "deadline %s)\n", id, dv.agreement, rec,
+	    "deadline %s)\n", id, dv.agreement, date_format(dv.received, rec),
 	    dv.complete ? "complete" : "partial",
 	    dv.transfer ? "transfer" : "destruction", dl);
 	rc = session_seal(x, &s, 1) == 0 ? EXIT_OK : EXIT_FAIL;
+	goto out;
+refused:
+	cmd_print_diags(&d);
+	warnx_("%s: directive not recorded", file);
 out:
 	session_end(&s);
 	diag_free(&d);
 	directive_free(&dv);
-	free(buf);
+	directive_add_text_free(&t);
 	return rc;
 }
 
@@ -234,19 +130,55 @@ directive_status(const struct ev_directive *d, const struct plan *p,
 	return plan_state_name(r->state);
 }
 
+/* The journal replayed and planned, read only (list, show). */
+struct view {
+	struct events ev;
+	struct plan p;
+};
+
+/* Returns EXIT_OK, or an exit code after saying why; v is freeable. */
 static int
-load_read_only(struct ctx *x, struct events *ev, struct plan *p)
+view_load(struct ctx *x, struct view *v)
 {
 	struct err e;
 
+	memset(v, 0, sizeof(*v));
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
-	if (events_load(x->cfg.state_dir, ev, &e) != 0 ||
-	    sched_plan(&x->ps, ev, time(NULL), p, &e) != 0) {
+	if (events_load(x->cfg.state_dir, &v->ev, &e) != 0 ||
+	    sched_plan(&x->ps, &v->ev, time(NULL), &v->p, &e) != 0) {
 		warnx_("%s", e.msg);
 		return EXIT_FAIL;
 	}
 	return EXIT_OK;
+}
+
+static void
+view_free(struct view *v)
+{
+	plan_free(&v->p);
+	events_free(&v->ev);
+}
+
+/* Prints rows of 8 cells: aligned columns, or tab-separated (tsv). */
+static void
+print_table(char (*cell)[8][64], size_t rows, int tsv)
+{
+	int w[8] = { 0 };
+
+	for (size_t i = 0; i < rows; i++)
+		for (int c = 0; c < 8; c++)
+			if ((int)strlen(cell[i][c]) > w[c])
+				w[c] = (int)strlen(cell[i][c]);
+	for (size_t i = 0; i < rows; i++)
+		for (int c = 0; c < 8; c++) {
+			if (tsv)
+				printf("%s%c", cell[i][c], c < 7 ? '\t' : '\n');
+			else if (c < 7)
+				printf("%-*s  ", w[c], cell[i][c]);
+			else
+				printf("%s\n", cell[i][c]);
+		}
 }
 
 static int
@@ -256,14 +188,13 @@ directive_list(struct ctx *x, int tsv)
 	    "EXTENT", "NATURE", "SCHEDULE", "DEADLINE", "STATUS" };
 	static const char *const ht[] = { "id", "agreement", "received",
 	    "extent", "nature", "schedule", "deadline", "status" };
-	struct events ev = { 0 };
-	struct plan p = { 0 };
-	int rc, w[8] = { 0 };
+	struct view v;
+	int rc;
 	char (*cell)[8][64] = NULL;
 
-	if ((rc = load_read_only(x, &ev, &p)) != EXIT_OK)
+	if ((rc = view_load(x, &v)) != EXIT_OK)
 		goto out;
-	cell = calloc(ev.ndir + 1, sizeof(*cell));
+	cell = calloc(v.ev.ndir + 1, sizeof(*cell));
 	if (cell == NULL) {
 		warnx_("out of memory");
 		rc = EXIT_FAIL;
@@ -271,10 +202,10 @@ directive_list(struct ctx *x, int tsv)
 	}
 	for (int c = 0; c < 8; c++)
 		snprintf(cell[0][c], 64, "%s", tsv ? ht[c] : hp[c]);
-	for (size_t i = 0; i < ev.ndir; i++) {
-		const struct ev_directive *d = &ev.dir[i];
+	for (size_t i = 0; i < v.ev.ndir; i++) {
+		const struct ev_directive *d = &v.ev.dir[i];
 		const struct plan_row *r;
-		const char *st = directive_status(d, &p, &r);
+		const char *st = directive_status(d, &v.p, &r);
 		char (*k)[64] = cell[i + 1];
 		snprintf(k[0], 64, "%s", d->id);
 		snprintf(k[1], 64, "%s", d->agreement);
@@ -288,47 +219,20 @@ directive_list(struct ctx *x, int tsv)
 		date_format(r != NULL ? r->deadline : DAY_NONE, k[6]);
 		snprintf(k[7], 64, "%s", st);
 	}
-	for (size_t i = 0; i <= ev.ndir; i++)
-		for (int c = 0; c < 8; c++)
-			if ((int)strlen(cell[i][c]) > w[c])
-				w[c] = (int)strlen(cell[i][c]);
-	for (size_t i = 0; i <= ev.ndir; i++)
-		for (int c = 0; c < 8; c++) {
-			if (tsv)
-				printf("%s%c", cell[i][c], c < 7 ? '\t' : '\n');
-			else if (c < 7)
-				printf("%-*s  ", w[c], cell[i][c]);
-			else
-				printf("%s\n", cell[i][c]);
-		}
-	rc = EXIT_OK;
+	print_table(cell, v.ev.ndir + 1, tsv);
 out:
 	free(cell);
-	plan_free(&p);
-	events_free(&ev);
+	view_free(&v);
 	return rc;
 }
 
-static int
-directive_show(struct ctx *x, const char *id)
+/* `directive show`: what was recorded, and where it stands (row r). */
+static void
+show_fields(const struct ev_directive *d, const struct plan_row *r,
+    const char *status)
 {
-	const struct ev_directive *d;
-	const struct plan_row *r;
-	struct events ev = { 0 };
-	struct plan p = { 0 };
-	char path[4200], b[11], cats[512], *buf = NULL, ts[32];
-	size_t len;
-	struct err e;
-	int rc, n;
+	char b[11], cats[512], ts[32];
 
-	if ((rc = load_read_only(x, &ev, &p)) != EXIT_OK)
-		goto out;
-	if ((d = events_directive(&ev, id)) == NULL) {
-		warnx_("unknown directive '%s': none was recorded with that id "
-		    "(`lethe directive list` shows them)", id);
-		rc = EXIT_USAGE;
-		goto out;
-	}
 	printf("id            %s\n", d->id);
 	printf("agreement     %s\n", d->agreement);
 	printf("received      %s\n", date_format(d->received, b));
@@ -349,7 +253,7 @@ directive_show(struct ctx *x, const char *id)
 	printf("\nrecorded      %s by ", time_format_utc(d->added, ts));
 	put_clean(d->by ? d->by : "?");
 	printf("\nsha256        %s\n", d->sha256);
-	printf("status        %s\n", directive_status(d, &p, &r));
+	printf("status        %s\n", status);
 	if (r != NULL) {
 		printf("deadline      %s\n", date_format(r->deadline, b));
 		if (r->note[0] != '\0') {
@@ -366,24 +270,56 @@ directive_show(struct ctx *x, const char *id)
 		put_clean(d->cancel_reason ? d->cancel_reason : "");
 		putchar('\n');
 	}
+}
+
+/* `directive show`: the copy kept of the form as received.  Returns an
+ * exit code. */
+static int
+show_copy(struct ctx *x, const struct ev_directive *d)
+{
+	char path[4200], *buf = NULL;
+	size_t len;
+	struct err e;
+	int n;
+
 	n = snprintf(path, sizeof(path), "%s/directives/%s.ini",
 	    x->cfg.state_dir, d->id);
 	if (n < 0 || (size_t)n >= sizeof(path) ||
 	    slurp(path, DIRECTIVE_MAX, &buf, &len, &e) != 0) {
 		warnx_("%s", n < 0 || (size_t)n >= sizeof(path) ?
 		    "state_dir path too long" : e.msg);
-		rc = EXIT_FAIL;
-		goto out;
+		return EXIT_FAIL;
 	}
 	printf("--- %s\n", path);
 	put_clean(buf);
 	if (len > 0 && buf[len - 1] != '\n')
 		putchar('\n');
-	rc = EXIT_OK;
-out:
 	free(buf);
-	plan_free(&p);
-	events_free(&ev);
+	return EXIT_OK;
+}
+
+static int
+directive_show(struct ctx *x, const char *id)
+{
+	const struct ev_directive *d;
+	const struct plan_row *r;
+	const char *status;
+	struct view v;
+	int rc;
+
+	if ((rc = view_load(x, &v)) != EXIT_OK)
+		goto out;
+	if ((d = events_directive(&v.ev, id)) == NULL) {
+		warnx_("unknown directive '%s': none was recorded with that id "
+		    "(`lethe directive list` shows them)", id);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	status = directive_status(d, &v.p, &r);
+	show_fields(d, r, status);
+	rc = show_copy(x, d);
+out:
+	view_free(&v);
 	return rc;
 }
 
