@@ -53,11 +53,22 @@ const struct agreement *cmd_find_agreement(struct ctx *x, const char *id);
 /* The id of a loaded agreement close to id ("did you mean ...?"), or
  * NULL. */
 const char *cmd_suggest_agreement(struct ctx *x, const char *id);
-/* Prints usage for the command to stderr; returns EXIT_USAGE. */
-int usage(const char *synopsis);
-
 /* Each command: argv[0] is the command name; returns an exit code. */
 typedef int (*cmd_fn)(struct ctx *x, int argc, char **argv);
+
+/* commands.c: the one table of commands. */
+struct command {
+	const char *name;
+	cmd_fn fn;
+	const char *synopsis;	/* its usage line, after "lethe [-c FILE] " */
+};
+/* The command called name, or NULL. */
+const struct command *cmd_find(const char *name);
+/* Prints every command's usage line to stderr (`lethe -h`). */
+void cmd_usage_all(void);
+/* Prints the usage line of the command called name to stderr; returns
+ * EXIT_USAGE. */
+int cmd_usage(const char *name);
 
 int cmd_check(struct ctx *x, int argc, char **argv);
 int cmd_run(struct ctx *x, int argc, char **argv);

@@ -37,8 +37,6 @@
 
 #define CERT_FILE_MAX (1024 * 1024)
 
-static const char synopsis[] = "cert list [--tsv] | show ID | resend ID";
-
 static int
 cmp_str(const void *a, const void *b)
 {
@@ -379,13 +377,13 @@ int
 cmd_cert(struct ctx *x, int argc, char **argv)
 {
 	if (argc < 2)
-		return usage(synopsis);
+		return cmd_usage("cert");
 	if (strcmp(argv[1], "list") == 0) {
 		int tsv = 0;
 		if (argc == 3 && strcmp(argv[2], "--tsv") == 0)
 			tsv = 1;
 		else if (argc != 2)
-			return usage(synopsis);
+			return cmd_usage("cert");
 		if (ctx_load_config(x) != 0)
 			return EXIT_USAGE;
 		return cert_list(x, tsv);
@@ -400,5 +398,5 @@ cmd_cert(struct ctx *x, int argc, char **argv)
 			return EXIT_USAGE;
 		return cert_resend(x, argv[2]);
 	}
-	return usage(synopsis);
+	return cmd_usage("cert");
 }

@@ -65,11 +65,8 @@ cmd_check(struct ctx *x, int argc, char **argv)
 	int rc;
 
 	(void)argv;
-	if (argc != 1) {
-		/* Not usage(): keeps this file linkable without main.o. */
-		fputs("usage: lethe [-c FILE] check\n", stderr);
-		return EXIT_USAGE;
-	}
+	if (argc != 1)
+		return cmd_usage("check");
 	(void)config_load(x->conf_path, &x->cfg, &d);
 	if (x->cfg.parsed && x->cfg.policy_dir != NULL)
 		(void)policy_load_dir(x->cfg.policy_dir, &x->cfg, &x->ps, &d);

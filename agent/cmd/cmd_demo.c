@@ -178,24 +178,17 @@ make_data(const char *dir)
 	return 0;
 }
 
-int
-cmd_demo(struct ctx *x, int argc, char **argv)
+/* The demo's directory: DIR (made 0700 if need be), or a new temporary
+ * one; never one that already holds a demo, nor (as root) one that
+ * StrictModes would refuse.  Returns EXIT_OK, or an exit code after
+ * saying why. */
+static int
+demo_dir(int argc, char **argv, char dir[PATH_MAX])
 {
-	char dir[PATH_MAX], conf[PATH_MAX + 32], mkca_buf[PATH_MAX];
-	char term[11], recv[11];
-	const char *mkca;
-	ssize_t n;
-	time_t now = time(NULL);
+	struct diags d = { 0 };
+	char probe[PATH_MAX + 16];
+	struct stat st;
 
-	(void)x;
-	if (argc > 2)
-		return usage("demo [DIR]");
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0) {
-		warnx_("cannot find my own executable");
-		return EXIT_FAIL;
-	}
-	self[n] = '\0';
 	if (argc == 2) {
 		struct err e;
 		if (mkdirs(argv[1], 0700, &e) != 0) {
@@ -208,46 +201,37 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 		}
 	} else {
 		/* As root, StrictModes refuse anything below /tmp. */
-		snprintf(dir, sizeof(dir), "%s/lethe-demo.XXXXXX",
+		snprintf(dir, PATH_MAX, "%s/lethe-demo.XXXXXX",
 		    geteuid() == 0 ? "/var/lib" : "/tmp");
 		if (mkdtemp(dir) == NULL) {
 			warnx_("cannot make a temporary directory");
 			return EXIT_FAIL;
 		}
 	}
-	{
-		struct diags d = { 0 };
-
-		/* Said now, rather than by each step of the demo. */
-		if (strict_path(dir, "the demo directory", geteuid(), &d) != 0) {
-			for (size_t i = 0; i < d.n; i++)
-				fprintf(stderr, "%s\n", d.v[i]);
-			warnx_("as root, give the demo a directory that only "
-			    "root can write, such as /root/tour");
-			diag_free(&d);
-			return EXIT_USAGE;
-		}
+	/* Said now, rather than by each step of the demo. */
+	if (strict_path(dir, "the demo directory", geteuid(), &d) != 0) {
+		cmd_print_diags(&d);
+		warnx_("as root, give the demo a directory that only root can "
+		    "write, such as /root/tour");
 		diag_free(&d);
+		return EXIT_USAGE;
 	}
-	{
-		char probe[PATH_MAX + 16];
-		struct stat st;
-		snprintf(probe, sizeof(probe), "%s/etc", dir);
-		if (lstat(probe, &st) == 0) {
-			warnx_("%s already holds a demo; give an empty or new "
-			    "directory", dir);
-			return EXIT_USAGE;
-		}
+	diag_free(&d);
+	snprintf(probe, sizeof(probe), "%s/etc", dir);
+	if (lstat(probe, &st) == 0) {
+		warnx_("%s already holds a demo; give an empty or new directory",
+		    dir);
+		return EXIT_USAGE;
 	}
-	mkca = find_mkca(mkca_buf, sizeof(mkca_buf));
-	if (mkca == NULL) {
-		warnx_("cannot find certs/mkca (set LETHE_MKCA)");
-		return EXIT_FAIL;
-	}
-	date_format(tz_date_at("America/Chicago", now) - 20, term);
-	date_format(tz_date_at("America/New_York", now) - 3, recv);
-	snprintf(conf, sizeof(conf), "%s/etc/lethe.conf", dir);
-	printf("lethe demo: a small vendor host in %s\n", dir);
+	return EXIT_OK;
+}
+
+/* The demo host in dir: its config, two agreements, a sendmail
+ * stand-in, an Exhibit D form received on recv, and generated data.
+ * Returns 0, or -1 after saying why. */
+static int
+write_host(const char *dir, const char *recv)
+{
 	if (put(dir, "etc/lethe.conf", 0644,
 	    "; the demo host's configuration (see lethe.conf(5))\n"
 	    "[agent]\nstate_dir = %s/state\npolicy_dir = %s/etc/policies.d\n"
@@ -258,7 +242,7 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 	    "chain = %s/certs/ca.pem\n\n[notify]\nsendmail = %s/bin/sendmail\n"
 	    "from = privacy@example-learning.test\n",
 	    dir, dir, dir, dir, dir, dir, dir, dir) != 0)
-		return EXIT_FAIL;
+		return -1;
 	if (put(dir, "etc/policies.d/osde-2024.ini", 0644,
 	    "; State DSA 2.7: \"within thirty (30) days destroy all PII\"; "
 	    "written notice\n; of the date and method within ten (10) days.\n"
@@ -271,7 +255,7 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 	    "categories = Assessment, Student Identifiers, Student Name\n\n"
 	    "[dataset \"research\"]\npath = %s/srv/edtech/research/osde/**\n"
 	    "deidentified = yes\n", dir, dir) != 0)
-		return EXIT_FAIL;
+		return -1;
 	if (put(dir, "etc/policies.d/ndpa-nh.ini", 0644,
 	    "; NDPA IV.6: dispose \"within sixty (60) days of the date of said "
 	    "request\";\n; on termination, \"after providing the LEA with "
@@ -284,61 +268,66 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 	    "categories = Attendance\n\n[dataset \"assessment\"]\n"
 	    "path = %s/srv/edtech/assessment/ndpa/*.csv\ncategories = Assessment\n",
 	    dir, dir) != 0)
-		return EXIT_FAIL;
+		return -1;
 	if (put(dir, "bin/sendmail", 0755, "#!/bin/sh\n# demo stand-in for "
 	    "sendmail(8): keeps each message in %s/mail\nmkdir -p %s/mail\n"
 	    "cat > \"%s/mail/$(date +%%s%%N).eml\"\n", dir, dir, dir) != 0)
-		return EXIT_FAIL;
+		return -1;
 	if (put(dir, "exhibit-d.ini", 0644, "; NDPA Exhibit D: Directive for "
 	    "Disposition of Data, as the district sent it\n[directive]\n"
 	    "agreement = ndpa-nh\nreceived = %s\nextent = partial\n"
 	    "categories = Assessment, Attendance\nnature = destroy\nschedule = asap\n"
 	    "requested_by = J. Smith, Data Privacy Officer\n", recv) != 0)
-		return EXIT_FAIL;
+		return -1;
 	if (make_data(dir) != 0 ||
 	    put(dir, "backups/README", 0644, "nightly backups land here\n") != 0)
-		return EXIT_FAIL;
-	printf("generated: 8 screener exports (OSDE), 8 attendance and 8 "
-	    "assessment files (NDPA district), 1 de-identified research file\n");
-	printf("\n$ certs/mkca %s/certs    # a throwaway vendor CA and agent key\n",
-	    dir);
-	fflush(stdout);
-	if (sh("'%s' --vendor 'Example Learning, Inc.' --host demo-app-1 "
-	    "'%s/certs' >/dev/null", mkca, dir) != 0) {
-		warnx_("certs/mkca failed");
-		return EXIT_FAIL;
-	}
-	{
-		const char *a1[] = { "check", NULL };
-		const char *a2[] = { "plan", NULL };
-		const char *a3[] = { "terminate", "osde-2024", term, NULL };
-		char exd[PATH_MAX + 32];
-		const char *a4[] = { "directive", "add", exd, NULL };
-		const char *a5[] = { "hold", "ndpa-nh", "--reason",
-		    "litigation hold: records request 2026-114", "--category",
-		    "Attendance", NULL };
-		const char *a6[] = { "run", "--dry-run", NULL };
-		const char *a7[] = { "run", "--verbose", NULL };
-		const char *a8[] = { "cert", "list", NULL };
-		const char *a9[] = { "journal", "verify", NULL };
-		snprintf(exd, sizeof(exd), "%s/exhibit-d.ini", dir);
-		if (show(conf, a1) != 0)
-			return EXIT_FAIL;
-		show(conf, a2);
-		printf("\n# The OSDE contract ended 20 days ago; the district's "
-		    "privacy officer sent an\n# Exhibit D directive 3 days ago "
-		    "for Assessment and Attendance data; legal put a hold on\n# Attendance "
-		    "records.\n");
-		show(conf, a3);
-		show(conf, a4);
-		show(conf, a5);
-		show(conf, a2);
-		show(conf, a6);
-		show(conf, a7);
-		show(conf, a2);
-		show(conf, a8);
-		show(conf, a9);
-	}
+		return -1;
+	return 0;
+}
+
+/* Runs the commands of the tour against the demo host, printing each
+ * before its output.  Returns 0, or -1 when `lethe check` fails. */
+static int
+tour(const char *conf, const char *dir, const char *term)
+{
+	const char *a1[] = { "check", NULL };
+	const char *a2[] = { "plan", NULL };
+	const char *a3[] = { "terminate", "osde-2024", term, NULL };
+	char exd[PATH_MAX + 32];
+	const char *a4[] = { "directive", "add", exd, NULL };
+	const char *a5[] = { "hold", "ndpa-nh", "--reason",
+	    "litigation hold: records request 2026-114", "--category",
+	    "Attendance", NULL };
+	const char *a6[] = { "run", "--dry-run", NULL };
+	const char *a7[] = { "run", "--verbose", NULL };
+	const char *a8[] = { "cert", "list", NULL };
+	const char *a9[] = { "journal", "verify", NULL };
+
+	snprintf(exd, sizeof(exd), "%s/exhibit-d.ini", dir);
+	if (show(conf, a1) != 0)
+		return -1;
+	show(conf, a2);
+	printf("\n# The OSDE contract ended 20 days ago; the district's "
+	    "privacy officer sent an\n# Exhibit D directive 3 days ago "
+	    "for Assessment and Attendance data; legal put a hold on\n# Attendance "
+	    "records.\n");
+	show(conf, a3);
+	show(conf, a4);
+	show(conf, a5);
+	show(conf, a2);
+	show(conf, a6);
+	show(conf, a7);
+	show(conf, a2);
+	show(conf, a8);
+	show(conf, a9);
+	return 0;
+}
+
+/* What an auditor and the admin see afterwards: stock openssl verifying
+ * each certificate, and what is left on disk. */
+static void
+epilogue(const char *dir)
+{
 	printf("\n# An auditor verifies a certificate with nothing but stock "
 	    "openssl:\n");
 	fflush(stdout);
@@ -354,6 +343,53 @@ cmd_demo(struct ctx *x, int argc, char **argv)
 	    "assessment files are gone.\n");
 	fflush(stdout);
 	sh("cd '%s' && find srv -type f | sort", dir);
+}
+
+int
+cmd_demo(struct ctx *x, int argc, char **argv)
+{
+	char dir[PATH_MAX], conf[PATH_MAX + 32], mkca_buf[PATH_MAX];
+	char term[11], recv[11];
+	const char *mkca;
+	ssize_t n;
+	time_t now = time(NULL);
+	int rc;
+
+	(void)x;
+	if (argc > 2)
+		return cmd_usage("demo");
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		warnx_("cannot find my own executable");
+		return EXIT_FAIL;
+	}
+	self[n] = '\0';
+	if ((rc = demo_dir(argc, argv, dir)) != EXIT_OK)
+		return rc;
+	mkca = find_mkca(mkca_buf, sizeof(mkca_buf));
+	if (mkca == NULL) {
+		warnx_("cannot find certs/mkca (set LETHE_MKCA)");
+		return EXIT_FAIL;
+	}
+	date_format(tz_date_at("America/Chicago", now) - 20, term);
+	date_format(tz_date_at("America/New_York", now) - 3, recv);
+	snprintf(conf, sizeof(conf), "%s/etc/lethe.conf", dir);
+	printf("lethe demo: a small vendor host in %s\n", dir);
+	if (write_host(dir, recv) != 0)
+		return EXIT_FAIL;
+	printf("generated: 8 screener exports (OSDE), 8 attendance and 8 "
+	    "assessment files (NDPA district), 1 de-identified research file\n");
+	printf("\n$ certs/mkca %s/certs    # a throwaway vendor CA and agent key\n",
+	    dir);
+	fflush(stdout);
+	if (sh("'%s' --vendor 'Example Learning, Inc.' --host demo-app-1 "
+	    "'%s/certs' >/dev/null", mkca, dir) != 0) {
+		warnx_("certs/mkca failed");
+		return EXIT_FAIL;
+	}
+	if (tour(conf, dir, term) != 0)
+		return EXIT_FAIL;
+	epilogue(dir);
 	printf("\nThe demo host stays in %s; LETHE_CONF=%s lethe plan\n", dir,
 	    conf);
 	return EXIT_OK;

@@ -390,9 +390,6 @@ out:
 int
 cmd_directive(struct ctx *x, int argc, char **argv)
 {
-	static const char syn[] = "directive add [--force] FILE | list [--tsv] "
-	    "| show ID | cancel ID --reason TEXT";
-
 	if (argc >= 2 && strcmp(argv[1], "add") == 0 && argc == 3 &&
 	    argv[2][0] != '-')
 		return directive_add(x, argv[2], 0);
@@ -413,6 +410,6 @@ cmd_directive(struct ctx *x, int argc, char **argv)
 	}
 	if (argc >= 2 && strcmp(argv[1], "cancel") == 0)
 		warnx_("directive cancel needs an id and --reason TEXT");
-	return usage(syn);
+	return cmd_usage("directive");
 }
 

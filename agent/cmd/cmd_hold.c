@@ -81,51 +81,43 @@ next_hold_id_raw(const char *state_dir, char id[16])
 	return 0;
 }
 
-/* lethe hold AGREEMENT --reason TEXT [--dataset NAME]... [--category C]... */
-int
-cmd_hold(struct ctx *x, int argc, char **argv)
+/* The agreement and reason of `hold` (--dataset and --category are read
+ * once the policies are loaded: hold_targets).  0, or -1 for usage. */
+static int
+hold_args(int argc, char **argv, const char **agr, const char **reason)
 {
-	static const char syn[] = "hold AGREEMENT --reason TEXT "
-	    "[--dataset NAME]... [--category C]...";
-	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
-	const struct agreement *a = NULL;
-	const char *agr = NULL, *reason = NULL;
-	char names[2048] = "", cats[1024] = "", msg[256], by[256], id[16];
-	catset_t set = 0;
-	int rc = EXIT_USAGE, matched = 0;
-
+	*agr = *reason = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (strcmp(o, "--reason") == 0 || strcmp(o, "--dataset") == 0 ||
 		    strcmp(o, "--category") == 0) {
 			if (i + 1 >= argc)
-				return usage(syn);
+				return -1;
 			i++;
 		}
 		if (strcmp(o, "--reason") == 0)
-			reason = argv[i];
+			*reason = argv[i];
 		else if (strcmp(o, "--dataset") == 0 || strcmp(o, "--category") == 0)
-			continue;	/* checked once the policies are loaded */
-		else if (o[0] == '-' || agr != NULL)
-			return usage(syn);
+			continue;
+		else if (o[0] == '-' || *agr != NULL)
+			return -1;
 		else
-			agr = o;
+			*agr = o;
 	}
-	if (agr == NULL || reason == NULL || reason[0] == '\0') {
-		if (agr != NULL)
-			warnx_("a hold needs --reason TEXT (it is listed on the "
-			    "certificate)");
-		return usage(syn);
-	}
-	/* The reason goes whole onto certificates: never cut, never raw. */
-	if (text_reason_check(reason, msg, sizeof(msg)) != 0) {
-		warnx_("hold on %s: %s; nothing was recorded", agr, msg);
-		return EXIT_USAGE;
-	}
-	if (ctx_load(x) != 0)
-		return EXIT_USAGE;
-	if ((a = cmd_find_agreement(x, agr)) == NULL)
-		return EXIT_USAGE;
+	return 0;
+}
+
+/* What the hold covers: --dataset names of a ("a,b" into names) and
+ * --category sets (formatted into cats); neither: the whole agreement.
+ * Returns EXIT_OK, or EXIT_USAGE after saying why. */
+static int
+hold_targets(const struct agreement *a, int argc, char **argv,
+    char *names, size_t nlen, char *cats, size_t clen)
+{
+	char msg[256];
+	catset_t set = 0;
+	int matched = 0;
+
 	for (int i = 1; i + 1 < argc; i++) {
 		if (strcmp(argv[i], "--dataset") == 0) {
 			const char *n = argv[++i];
@@ -140,7 +132,7 @@ cmd_hold(struct ctx *x, int argc, char **argv)
 			if (list_has(names, n))
 				continue;
 			if (strchr(n, ',') != NULL ||
-			    list_add(names, sizeof(names), n) != 0) {
+			    list_add(names, nlen, n) != 0) {
 				warnx_("dataset '%s': name cannot be recorded "
 				    "in a hold", n);
 				return EXIT_USAGE;
@@ -157,19 +149,29 @@ cmd_hold(struct ctx *x, int argc, char **argv)
 			i++;
 		}
 	}
-	if (set != 0) {
-		category_format(set, cats, sizeof(cats));
-		for (size_t k = 0; k < a->nds; k++)
-			if (a->ds[k].categories & set)
-				matched = 1;
-		if (!matched)
-			warnx_("warning: no dataset of %s holds %s: the hold "
-			    "freezes the whole agreement (holds fail closed)",
-			    a->id, cats);
-	}
-	rc = EXIT_FAIL;
-	/* Never the state lock: a hold is not refused because a run is going
-	 * on (it waits only for the short journal lock). */
+	if (set == 0)
+		return EXIT_OK;
+	category_format(set, cats, clen);
+	for (size_t k = 0; k < a->nds; k++)
+		if (a->ds[k].categories & set)
+			matched = 1;
+	if (!matched)
+		warnx_("warning: no dataset of %s holds %s: the hold freezes "
+		    "the whole agreement (holds fail closed)", a->id, cats);
+	return EXIT_OK;
+}
+
+/* Records the hold (never under the state lock: it is not refused because
+ * a run is going on, and waits only for the short journal lock) and says
+ * so.  Returns an exit code. */
+static int
+hold_record(struct ctx *x, const struct agreement *a, const char *reason,
+    const char *names, const char *cats)
+{
+	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
+	char by[256], id[16];
+	int rc = EXIT_FAIL;
+
 	if (session_begin(x, &s, 0) != 0)
 		goto out;
 	if (s.unreplayable && s.g.state != GATE_OK)
@@ -215,6 +217,38 @@ out:
 	return rc;
 }
 
+/* lethe hold AGREEMENT --reason TEXT [--dataset NAME]... [--category C]... */
+int
+cmd_hold(struct ctx *x, int argc, char **argv)
+{
+	const struct agreement *a;
+	const char *agr, *reason;
+	char names[2048] = "", cats[1024] = "", msg[256];
+	int rc;
+
+	if (hold_args(argc, argv, &agr, &reason) != 0)
+		return cmd_usage("hold");
+	if (agr == NULL || reason == NULL || reason[0] == '\0') {
+		if (agr != NULL)
+			warnx_("a hold needs --reason TEXT (it is listed on the "
+			    "certificate)");
+		return cmd_usage("hold");
+	}
+	/* The reason goes whole onto certificates: never cut, never raw. */
+	if (text_reason_check(reason, msg, sizeof(msg)) != 0) {
+		warnx_("hold on %s: %s; nothing was recorded", agr, msg);
+		return EXIT_USAGE;
+	}
+	if (ctx_load(x) != 0)
+		return EXIT_USAGE;
+	if ((a = cmd_find_agreement(x, agr)) == NULL)
+		return EXIT_USAGE;
+	if ((rc = hold_targets(a, argc, argv, names, sizeof(names), cats,
+	    sizeof(cats))) != EXIT_OK)
+		return rc;
+	return hold_record(x, a, reason, names, cats);
+}
+
 /* Says why `release agr [--id hid]` found no active hold to release. */
 static void
 release_nothing(struct ctx *x, const struct events *ev, const char *agr,
@@ -248,7 +282,6 @@ release_nothing(struct ctx *x, const struct events *ev, const char *agr,
 int
 cmd_release(struct ctx *x, int argc, char **argv)
 {
-	static const char syn[] = "release AGREEMENT [--id H-0001]";
 	struct session s = { .lockfd = -1, .j = { .fd = -1 } };
 	const char *agr = NULL, *hid = NULL;
 	char by[256];
@@ -258,12 +291,12 @@ cmd_release(struct ctx *x, int argc, char **argv)
 		if (strcmp(argv[i], "--id") == 0 && i + 1 < argc)
 			hid = argv[++i];
 		else if (argv[i][0] == '-' || agr != NULL)
-			return usage(syn);
+			return cmd_usage("release");
 		else
 			agr = argv[i];
 	}
 	if (agr == NULL)
-		return usage(syn);
+		return cmd_usage("release");
 	/* The config is needed; the agreement may have left the policies
 	 * since its hold was placed, and must still be releasable. */
 	if (ctx_load(x) != 0)

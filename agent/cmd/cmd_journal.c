@@ -17,6 +17,7 @@
  * journal from a backup, then accept).
  */
 #include "cmd/cmd.h"
+#include "cmd/session.h"
 #include "base/date.h"
 #include "base/err.h"
 #include "base/text.h"
@@ -132,15 +133,15 @@ journal_verify_cmd(struct ctx *x, const char *ca)
 	return EXIT_OK;
 }
 
+/* Before anything is opened: the reason can go onto certificates, and the
+ * signing key loads (it is what makes an acceptance more than an edit).
+ * Returns EXIT_OK, or an exit code after saying why. */
 static int
-journal_accept_cmd(struct ctx *x, const char *reason)
+accept_preflight(struct ctx *x, const char *reason)
 {
-	struct journal j = { .fd = -1 };
-	struct gate_report g;
 	struct signer s;
-	struct err e, why;
-	char msg[256], by[256], lines[24], seq[24], when[32], *shown;
-	int lockfd = -1, rc = EXIT_USAGE;
+	struct err e;
+	char msg[256];
 
 	if (text_reason_check(reason, msg, sizeof(msg)) != 0) {
 		warnx_("journal accept: %s; nothing was recorded", msg);
@@ -148,7 +149,6 @@ journal_accept_cmd(struct ctx *x, const char *reason)
 	}
 	if (ctx_load_config(x) != 0)
 		return EXIT_USAGE;
-	/* The key is what makes an acceptance more than an edit. */
 	if (!certify_can_sign(&x->cfg) || x->cfg.sign_chain == NULL) {
 		warnx_("%s: journal accept needs the signing key, its "
 		    "certificate and the CA ([signing] key, cert, chain); "
@@ -162,16 +162,99 @@ journal_accept_cmd(struct ctx *x, const char *reason)
 		return EXIT_USAGE;
 	}
 	sign_free(&s);
+	return EXIT_OK;
+}
+
+/* Whether the journal, as the gate found it (g, why), may be accepted: it
+ * replays, and its chain is intact.  Says why not. */
+static int
+acceptable(struct ctx *x, const struct gate_report *g, const struct err *why)
+{
+	struct events ev;
+	struct err e;
+	int bad;
+
+	/* Accepting a journal that does not replay would leave every
+	 * command refusing it all the same. */
+	bad = events_load(x->cfg.state_dir, &ev, &e) != 0;
+	events_free(&ev);
+	if (bad) {
+		warnx_("%s", e.msg);
+		warnx_("the journal does not replay, so it cannot be accepted; "
+		    "nothing was recorded (put back an intact journal, e.g. "
+		    "from a backup, then accept it)");
+		return 0;
+	}
+	if (g->state == GATE_BROKEN || g->state == GATE_ERROR) {
+		warnx_("%s", why->msg);
+		warnx_("journal accept takes a journal whose chain is intact; "
+		    "nothing was recorded%s", g->state == GATE_BROKEN ? " (put "
+		    "back an intact journal, e.g. from a backup, then accept "
+		    "it)" : "");
+		return 0;
+	}
+	return 1;
+}
+
+/* Journals the acceptance of what the gate found, and seals it with a new
+ * checkpoint.  Returns an exit code. */
+static int
+accept_record(struct ctx *x, struct journal *j, const struct gate_report *g,
+    const struct err *why, const char *reason)
+{
+	char by[256], lines[24], seq[24], when[32];
+	struct err e;
+
+	snprintf(lines, sizeof(lines), "%" PRIu64, g->lines);
+	snprintf(seq, sizeof(seq), "%" PRIu64, g->seq);
+	const struct jfield f[] = {
+		{ "kind", checkpoint_gate_name(g->state) },
+		{ "lines", lines },
+		{ "head", g->head },
+		{ "seq", seq },
+		{ "expected", g->expected[0] ? g->expected : "none" },
+		{ "found", g->found[0] ? g->found : "none" },
+		{ "checkpoint_time", g->ckpt_time != (time_t)-1 ?
+		    time_format_utc(g->ckpt_time, when) : "none" },
+		{ "detail", why->msg },
+		{ "reason", reason },
+		{ "by", cmd_whoami(by, sizeof(by)) },
+	};
+	if (journal_append(j, "journal-accept", f, sizeof(f) / sizeof(f[0]),
+	    &e) != 0) {
+		warnx_("%s", e.msg);
+		return EXIT_FAIL;
+	}
+	if (certify_checkpoint(&x->cfg, j, &e) != 0) {
+		warnx_("the acceptance is journaled (line %" PRIu64 "), but the "
+		    "new checkpoint could not be written: %s; run `lethe "
+		    "journal accept` again", j->seq, e.msg);
+		return EXIT_FAIL;
+	}
+	printf("journal: accepted: %s\n", why->msg);
+	printf("journal: recorded as line %" PRIu64 " (journal-accept) and "
+	    "sealed by a new signed checkpoint; every certificate issued from "
+	    "now on names this acceptance\n", j->seq);
+	return EXIT_OK;
+}
+
+static int
+journal_accept_cmd(struct ctx *x, const char *reason)
+{
+	struct journal j = { .fd = -1 };
+	struct gate_report g;
+	struct err e, why;
+	int lockfd = -1, rc;
+
+	if ((rc = accept_preflight(x, reason)) != EXIT_OK)
+		return rc;
 	rc = EXIT_FAIL;
 	if (lock_acquire(x->cfg.state_dir, 0, &lockfd, &e) != 0 ||
 	    journal_open(x->cfg.state_dir, &j, &e) != 0) {
 		warnx_("%s", e.msg);
 		goto out;
 	}
-	if (j.repaired > 0)
-		warnx_("%s: removed a torn last line (%llu bytes, an "
-		    "interrupted write) and journaled the repair", j.path,
-		    (unsigned long long)j.repaired);
+	session_said_repair(&j);
 	if (journal_lock(&j, &e) != 0) {
 		warnx_("%s", e.msg);
 		goto out;
@@ -181,65 +264,8 @@ journal_accept_cmd(struct ctx *x, const char *reason)
 		printf("journal: chain intact and the signed checkpoint matches "
 		    "(%" PRIu64 " lines); nothing to accept\n", g.lines);
 		rc = EXIT_OK;
-		goto unlock;
-	}
-	{
-		/* Accepting a journal that does not replay would leave every
-		 * command refusing it all the same. */
-		struct events ev;
-		int bad = events_load(x->cfg.state_dir, &ev, &e) != 0;
-		events_free(&ev);
-		if (bad) {
-			warnx_("%s", e.msg);
-			warnx_("the journal does not replay, so it cannot be "
-			    "accepted; nothing was recorded (put back an intact "
-			    "journal, e.g. from a backup, then accept it)");
-			goto unlock;
-		}
-	}
-	if (g.state == GATE_BROKEN || g.state == GATE_ERROR) {
-		warnx_("%s", why.msg);
-		warnx_("journal accept takes a journal whose chain is intact; "
-		    "nothing was recorded%s", g.state == GATE_BROKEN ? " (put "
-		    "back an intact journal, e.g. from a backup, then accept "
-		    "it)" : "");
-		goto unlock;
-	}
-	snprintf(lines, sizeof(lines), "%" PRIu64, g.lines);
-	snprintf(seq, sizeof(seq), "%" PRIu64, g.seq);
-	{
-		const struct jfield f[] = {
-			{ "kind", checkpoint_gate_name(g.state) },
-			{ "lines", lines },
-			{ "head", g.head },
-			{ "seq", seq },
-			{ "expected", g.expected[0] ? g.expected : "none" },
-			{ "found", g.found[0] ? g.found : "none" },
-			{ "checkpoint_time", g.ckpt_time != (time_t)-1 ?
-			    time_format_utc(g.ckpt_time, when) : "none" },
-			{ "detail", why.msg },
-			{ "reason", reason },
-			{ "by", cmd_whoami(by, sizeof(by)) },
-		};
-		if (journal_append(&j, "journal-accept", f,
-		    sizeof(f) / sizeof(f[0]), &e) != 0) {
-			warnx_("%s", e.msg);
-			goto unlock;
-		}
-	}
-	if (certify_checkpoint(&x->cfg, &j, &e) != 0) {
-		warnx_("the acceptance is journaled (line %" PRIu64 "), but the "
-		    "new checkpoint could not be written: %s; run `lethe "
-		    "journal accept` again", j.seq, e.msg);
-		goto unlock;
-	}
-	shown = why.msg;
-	printf("journal: accepted: %s\n", shown);
-	printf("journal: recorded as line %" PRIu64 " (journal-accept) and "
-	    "sealed by a new signed checkpoint; every certificate issued from "
-	    "now on names this acceptance\n", j.seq);
-	rc = EXIT_OK;
-unlock:
+	} else if (acceptable(x, &g, &why))
+		rc = accept_record(x, &j, &g, &why, reason);
 	journal_unlock(&j);
 out:
 	journal_close(&j);
@@ -251,9 +277,6 @@ out:
 int
 cmd_journal(struct ctx *x, int argc, char **argv)
 {
-	static const char syn[] = "journal verify [--ca FILE] | "
-	    "accept --reason TEXT";
-
 	if (argc == 2 && strcmp(argv[1], "verify") == 0)
 		return journal_verify_cmd(x, NULL);
 	if (argc == 4 && strcmp(argv[1], "verify") == 0 &&
@@ -265,5 +288,5 @@ cmd_journal(struct ctx *x, int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "accept") == 0)
 		warnx_("journal accept needs --reason TEXT (it is journaled and "
 		    "named on every later certificate)");
-	return usage(syn);
+	return cmd_usage("journal");
 }

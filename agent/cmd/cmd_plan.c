@@ -103,7 +103,6 @@ print_plan(const struct plan *p, int tsv)
 int
 cmd_plan(struct ctx *x, int argc, char **argv)
 {
-	static const char syn[] = "plan [--now DATE] [--tsv]";
 	struct events ev = { 0 };
 	struct decide d;
 	struct err e;
@@ -120,7 +119,7 @@ cmd_plan(struct ctx *x, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		} else {
-			return usage(syn);
+			return cmd_usage("plan");
 		}
 	}
 	memset(&d, 0, sizeof(d));

@@ -69,7 +69,7 @@ cmd_run(struct ctx *x, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		} else
-			return usage("run [--verbose] [--dry-run [--now DATE]]");
+			return cmd_usage("run");
 	}
 	if (o.today != DAY_NONE && !o.dry_run) {
 		warnx_("--now is only for --dry-run: what is destroyed and "

@@ -41,9 +41,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SEAL_SYNOPSIS "seal --agreement A [--category C] [IN [OUT]] | " \
-    "seal --agreement A [--category C] --replace FILE"
-#define UNSEAL_SYNOPSIS "unseal [IN [OUT]]"
 
 /* A name for messages: control characters shown as '?'. */
 static const char *
@@ -392,7 +389,7 @@ cmd_seal(struct ctx *x, int argc, char **argv)
 	int rc;
 
 	if (parse_seal(argc, argv, &a) != 0)
-		return usage(SEAL_SYNOPSIS);
+		return cmd_usage("seal");
 	if (ctx_load(x) != 0)
 		return EXIT_USAGE;
 	if (policy_find(&x->ps, a.agreement) == NULL) {
@@ -469,9 +466,9 @@ cmd_unseal(struct ctx *x, int argc, char **argv)
 	else
 		for (int j = 1; j < argc; j++)
 			if (argv[j][0] == '-' && argv[j][1] != '\0')
-				return usage(UNSEAL_SYNOPSIS);
+				return cmd_usage("unseal");
 	if (argc - i > 2)
-		return usage(UNSEAL_SYNOPSIS);
+		return cmd_usage("unseal");
 	if (i < argc)
 		inp = strcmp(argv[i], "-") == 0 ? NULL : argv[i];
 	if (i + 1 < argc)

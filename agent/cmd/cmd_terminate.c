@@ -21,7 +21,6 @@
 int
 cmd_terminate(struct ctx *x, int argc, char **argv)
 {
-	static const char syn[] = "terminate AGREEMENT DATE";
 	const struct ev_termination *t;
 	const struct agreement *a;
 	struct session s;
@@ -30,7 +29,7 @@ cmd_terminate(struct ctx *x, int argc, char **argv)
 	int rc = EXIT_FAIL;
 
 	if (argc != 3 || argv[1][0] == '-')
-		return usage(syn);
+		return cmd_usage("terminate");
 	if (date_parse(argv[2], &date) != 0) {
 		warnx_("termination date '%s' is not a date (YYYY-MM-DD)",
 		    argv[2]);

@@ -34,9 +34,6 @@
 #define CERT_FILE_MAX (1024 * 1024)
 #define MANIFEST_MAX ((size_t)1 << 31)
 
-static const char synopsis[] =
-    "verify [--ca FILE] [--tsa-ca FILE] [--manifest FILE] [-q] CERT...";
-
 struct vopts {
 	const struct sign_trust *trust;
 	const char *tsa_ca;
@@ -103,142 +100,193 @@ named_by_id(const char *path, const char *id)
 	return strncmp(b, id, n) == 0 && strcmp(b + n, ".cert") == 0;
 }
 
+/* One certificate being verified: what was read, what failed so far. */
+struct vcert {
+	struct vopts o;
+	const char *path;
+	char *text, *sig;
+	size_t tlen, slen;
+	struct cert c;
+	int parsed;
+	struct err e;	/* the last step's words (shared as they follow) */
+	int fails;
+};
+
+/* 1. Signature and chain, as of the issue time it signs. */
+static void
+check_signature(struct vcert *v)
+{
+	char p7s[4200], when[32];
+	struct sign_info si;
+	time_t at;
+
+	at = v->parsed && v->c.issued != (time_t)-1 ? v->c.issued : time(NULL);
+	if (beside(p7s, sizeof(p7s), v->path, ".p7s") != 0 ||
+	    slurp(p7s, CERT_FILE_MAX, &v->sig, &v->slen, &v->e) != 0) {
+		line(&v->o, 0, "signature: %s", v->e.msg[0] ? v->e.msg :
+		    "path too long");
+		v->fails++;
+	} else if (sign_verify_trust(v->o.trust, v->text, v->tlen, v->sig,
+	    v->slen, at, &si, &v->e) != 0) {
+		const char *m = v->e.msg;
+		if (strncmp(m, "signature: ", 11) == 0)
+			m += 11;
+		line(&v->o, 0, "signature and chain (CA %s): %s",
+		    v->o.trust->cafile, m);
+		v->fails++;
+	} else {
+		line(&v->o, 1, "signature and chain (CA %s; signer %s; as of %s)",
+		    v->o.trust->cafile, si.subject, time_format_utc(at, when));
+	}
+}
+
+/* 3-4. Dates consistent, and deadline_met true to them. */
+static void
+check_dates(struct vcert *v)
+{
+	const struct cert *c = &v->c;
+	char c1[16], c2[16];
+
+	if (cert_check_dates(c, &v->e) != 0) {
+		line(&v->o, 0, "dates consistent: %s", v->e.msg);
+		v->fails++;
+		return;
+	}
+	line(&v->o, 1, "dates consistent (started <= completed <= issued; "
+	    "trigger %s <= deadline %s)", date_format(c->trigger_date, c1),
+	    date_format(c->deadline, c2));
+	if (cert_check_deadline(c, &v->e) != 0) {
+		line(&v->o, 0, "deadline_met: %s", v->e.msg);
+		v->fails++;
+	} else {
+		line(&v->o, 1, "deadline_met = %s (completed %s in %s; deadline "
+		    "%s)", c->deadline_met ? "yes" : "no",
+		    date_format(tz_date_at(c->timezone, c->completed), c1),
+		    c->timezone, date_format(c->deadline, c2));
+	}
+}
+
+/* 2-4. The fields, the name, the dates. */
+static void
+check_fields(struct vcert *v)
+{
+	const struct cert *c = &v->c;
+
+	if (cert_check_fields(c, &v->e) != 0) {
+		line(&v->o, 0, "every field present: %s", v->e.msg);
+		v->fails++;
+		return;
+	}
+	line(&v->o, 1, "every field present (certificate %s, agreement %s)",
+	    c->id, c->agreement);
+	/* The name binds: a certificate copied to another name (B.cert,
+	 * B.cert.p7s) must not pass as certificate B. */
+	if (!named_by_id(v->path, c->id)) {
+		line(&v->o, 0, "file name: %s is not named after its id %s (it "
+		    "must be %s.cert)", base_name(v->path), c->id, c->id);
+		v->fails++;
+	} else
+		line(&v->o, 1, "file name is its id (%s.cert)", c->id);
+	if (cert_partial(c))
+		line(&v->o, 1, "result = partial: it confirms what a failed "
+		    "disposition destroyed; %llu matches remained (see "
+		    "exceptions)", (unsigned long long)c->remaining_matches);
+	/* Not a check: what the agent's admin accepted is for the reader. */
+	if (c->journal_accepted != NULL && !v->o.quiet)
+		printf("note issued after the agent's journal was accepted "
+		    "despite not matching its signed checkpoint: %s\n",
+		    c->journal_accepted);
+	check_dates(v);
+}
+
+/* 5. The manifest (NULL: ID.manifest beside the certificate, if any). */
+static void
+check_manifest(struct vcert *v, const char *manifest)
+{
+	char man[4200], *mtext = NULL;
+	size_t mlen = 0;
+
+	if (manifest == NULL && manifest_beside(man, sizeof(man),
+	    v->path) == 0)
+		manifest = man;
+	if (manifest == NULL)
+		return;
+	if (slurp(manifest, MANIFEST_MAX, &mtext, &mlen, &v->e) != 0) {
+		line(&v->o, 0, "manifest: %s", v->e.msg);
+		v->fails++;
+	} else if (cert_manifest_check(&v->c, mtext, mlen, &v->e) != 0) {
+		line(&v->o, 0, "manifest %s: %s", manifest, v->e.msg);
+		v->fails++;
+	} else {
+		line(&v->o, 1, "manifest %s (SHA-256 matches; %llu file%s, %llu "
+		    "bytes)", manifest, (unsigned long long)v->c.files,
+		    v->c.files == 1 ? "" : "s", (unsigned long long)v->c.bytes);
+	}
+	if (mtext != NULL) {
+		/* It names students' files. */
+		OPENSSL_cleanse(mtext, mlen);
+		free(mtext);
+	}
+}
+
+/* 6. The time-stamp, when there is one. */
+static void
+check_tsr(struct vcert *v)
+{
+	char tsr[4200], when[32], *tok = NULL;
+	size_t toklen = 0;
+	struct tsa_info ti;
+
+	if (beside(tsr, sizeof(tsr), v->path, ".tsr") != 0 ||
+	    access(tsr, F_OK) != 0)
+		return;
+	if (v->sig == NULL) {
+		line(&v->o, 0, "time-stamp: no signature to check it against");
+		v->fails++;
+	} else if (slurp(tsr, CERT_FILE_MAX, &tok, &toklen, &v->e) != 0 ||
+	    tsa_verify((unsigned char *)tok, toklen, v->sig, v->slen,
+	    v->o.tsa_ca, &ti, &v->e) != 0) {
+		line(&v->o, 0, "time-stamp %s: %s", tsr, v->e.msg);
+		v->fails++;
+	} else {
+		line(&v->o, 1, "time-stamp (TSA %s; %s)", ti.tsa,
+		    time_format_utc(ti.gen_time, when));
+	}
+	free(tok);
+}
+
 /* Verifies one certificate, printing a line per check.  Returns the
  * number of failed checks. */
 int
 cmd_verify_one(const char *path, const struct sign_trust *trust,
     const char *tsa_ca, const char *manifest, int quiet)
 {
-	struct vopts o = { trust, tsa_ca, manifest, quiet };
-	char p7s[4200], tsr[4200], man[4200], when[32], c1[16], c2[16];
-	char *text = NULL, *sig = NULL, *mtext = NULL, *tok = NULL;
-	size_t tlen = 0, slen = 0, mlen = 0, toklen = 0;
-	struct sign_info si;
-	struct tsa_info ti;
-	struct cert c;
-	struct err e = { "" };
-	int fails = 0, parsed = 0;
-	time_t at;
+	struct vcert v;
 
-	cert_init(&c);
-	if (slurp(path, CERT_FILE_MAX, &text, &tlen, &e) != 0) {
-		line(&o, 0, "certificate: %s", e.msg);
-		fails++;
+	memset(&v, 0, sizeof(v));
+	v.o = (struct vopts){ trust, tsa_ca, manifest, quiet };
+	v.path = path;
+	cert_init(&v.c);
+	if (slurp(path, CERT_FILE_MAX, &v.text, &v.tlen, &v.e) != 0) {
+		line(&v.o, 0, "certificate: %s", v.e.msg);
+		v.fails++;
 		goto out;
 	}
-	if (cert_parse(path, text, tlen, &c, &e) == 0)
-		parsed = 1;
-	/* 1. Signature and chain, as of the issue time it signs. */
-	at = parsed && c.issued != (time_t)-1 ? c.issued : time(NULL);
-	if (beside(p7s, sizeof(p7s), path, ".p7s") != 0 ||
-	    slurp(p7s, CERT_FILE_MAX, &sig, &slen, &e) != 0) {
-		line(&o, 0, "signature: %s", e.msg[0] ? e.msg : "path too long");
-		fails++;
-	} else if (sign_verify_trust(trust, text, tlen, sig, slen, at, &si,
-	    &e) != 0) {
-		const char *m = e.msg;
-		if (strncmp(m, "signature: ", 11) == 0)
-			m += 11;
-		line(&o, 0, "signature and chain (CA %s): %s", trust->cafile, m);
-		fails++;
+	v.parsed = cert_parse(path, v.text, v.tlen, &v.c, &v.e) == 0;
+	check_signature(&v);
+	if (!v.parsed) {
+		line(&v.o, 0, "certificate format: %s", v.e.msg);
+		v.fails++;
 	} else {
-		line(&o, 1, "signature and chain (CA %s; signer %s; as of %s)",
-		    trust->cafile, si.subject, time_format_utc(at, when));
+		check_fields(&v);
+		check_manifest(&v, manifest);
 	}
-	/* 2-4. The fields. */
-	if (!parsed) {
-		line(&o, 0, "certificate format: %s", e.msg);
-		fails++;
-		goto tsr;
-	}
-	if (cert_check_fields(&c, &e) != 0) {
-		line(&o, 0, "every field present: %s", e.msg);
-		fails++;
-		goto manifest;
-	}
-	line(&o, 1, "every field present (certificate %s, agreement %s)",
-	    c.id, c.agreement);
-	/* The name binds: a certificate copied to another name (B.cert,
-	 * B.cert.p7s) must not pass as certificate B. */
-	if (!named_by_id(path, c.id)) {
-		line(&o, 0, "file name: %s is not named after its id %s (it "
-		    "must be %s.cert)", base_name(path), c.id, c.id);
-		fails++;
-	} else
-		line(&o, 1, "file name is its id (%s.cert)", c.id);
-	if (cert_partial(&c))
-		line(&o, 1, "result = partial: it confirms what a failed "
-		    "disposition destroyed; %llu matches remained (see "
-		    "exceptions)", (unsigned long long)c.remaining_matches);
-	/* Not a check: what the agent's admin accepted is for the reader. */
-	if (c.journal_accepted != NULL && !quiet)
-		printf("note issued after the agent's journal was accepted "
-		    "despite not matching its signed checkpoint: %s\n",
-		    c.journal_accepted);
-	if (cert_check_dates(&c, &e) != 0) {
-		line(&o, 0, "dates consistent: %s", e.msg);
-		fails++;
-	} else {
-		line(&o, 1, "dates consistent (started <= completed <= issued; "
-		    "trigger %s <= deadline %s)", date_format(c.trigger_date,
-		    c1), date_format(c.deadline, c2));
-		if (cert_check_deadline(&c, &e) != 0) {
-			line(&o, 0, "deadline_met: %s", e.msg);
-			fails++;
-		} else {
-			line(&o, 1, "deadline_met = %s (completed %s in %s; "
-			    "deadline %s)", c.deadline_met ? "yes" : "no",
-			    date_format(tz_date_at(c.timezone, c.completed),
-			    c1), c.timezone, date_format(c.deadline, c2));
-		}
-	}
-manifest:
-	/* 5. The manifest. */
-	if (manifest == NULL && manifest_beside(man, sizeof(man), path) == 0)
-		manifest = man;
-	if (manifest != NULL) {
-		if (slurp(manifest, MANIFEST_MAX, &mtext, &mlen, &e) != 0) {
-			line(&o, 0, "manifest: %s", e.msg);
-			fails++;
-		} else if (cert_manifest_check(&c, mtext, mlen, &e) != 0) {
-			line(&o, 0, "manifest %s: %s", manifest, e.msg);
-			fails++;
-		} else {
-			line(&o, 1, "manifest %s (SHA-256 matches; %llu file%s, "
-			    "%llu bytes)", manifest,
-			    (unsigned long long)c.files, c.files == 1 ? "" : "s",
-			    (unsigned long long)c.bytes);
-		}
-	}
-tsr:
-	/* 6. The time-stamp, when there is one. */
-	if (beside(tsr, sizeof(tsr), path, ".tsr") == 0 &&
-	    access(tsr, F_OK) == 0) {
-		if (sig == NULL) {
-			line(&o, 0, "time-stamp: no signature to check it "
-			    "against");
-			fails++;
-		} else if (slurp(tsr, CERT_FILE_MAX, &tok, &toklen, &e) != 0 ||
-		    tsa_verify((unsigned char *)tok, toklen, sig, slen, tsa_ca,
-		    &ti, &e) != 0) {
-			line(&o, 0, "time-stamp %s: %s", tsr, e.msg);
-			fails++;
-		} else {
-			line(&o, 1, "time-stamp (TSA %s; %s)", ti.tsa,
-			    time_format_utc(ti.gen_time, when));
-		}
-	}
+	check_tsr(&v);
 out:
-	if (mtext != NULL) {
-		/* It names students' files. */
-		OPENSSL_cleanse(mtext, mlen);
-		free(mtext);
-	}
-	free(text);
-	free(sig);
-	free(tok);
-	cert_free(&c);
-	return fails;
+	free(v.text);
+	free(v.sig);
+	cert_free(&v.c);
+	return v.fails;
 }
 
 int
@@ -322,7 +370,7 @@ cmd_verify(struct ctx *x, int argc, char **argv)
 	rc = bad ? EXIT_FAIL : EXIT_OK;
 	goto out;
 usage:
-	rc = usage(synopsis);
+	rc = cmd_usage("verify");
 out:
 	sign_trust_free(&trust);
 	free(certs);

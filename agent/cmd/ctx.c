@@ -44,13 +44,6 @@ cmd_whoami(char *buf, size_t len)
 	return buf;
 }
 
-int
-usage(const char *synopsis)
-{
-	fprintf(stderr, "usage: lethe [-c FILE] %s\n", synopsis);
-	return EXIT_USAGE;
-}
-
 void
 cmd_print_diags(const struct diags *d)
 {

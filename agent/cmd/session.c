@@ -37,10 +37,7 @@ session_begin(struct ctx *x, struct session *s, int state_lock)
 		warnx_("%s", e.msg);
 		return -1;
 	}
-	if (s->j.repaired > 0)
-		warnx_("%s: removed a torn last line (%llu bytes, an "
-		    "interrupted write) and journaled the repair", s->j.path,
-		    (unsigned long long)s->j.repaired);
+	session_said_repair(&s->j);
 	if (journal_lock(&s->j, &e) != 0) {
 		warnx_("%s", e.msg);
 		return -1;
@@ -61,6 +58,15 @@ session_begin(struct ctx *x, struct session *s, int state_lock)
 	if (s->unreplayable && s->g.state == GATE_OK)
 		s->why = s->replay_error;
 	return 0;
+}
+
+void
+session_said_repair(const struct journal *j)
+{
+	if (j->repaired > 0)
+		warnx_("%s: removed a torn last line (%llu bytes, an "
+		    "interrupted write) and journaled the repair", j->path,
+		    (unsigned long long)j->repaired);
 }
 
 /* Refuses an untrusted journal: exit 1, saying what does not match and

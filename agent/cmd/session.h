@@ -52,6 +52,8 @@ int session_append(struct session *s, const char *event,
  * made all the same); for any other record it is a warning.  Returns 0
  * otherwise. */
 int session_seal(struct ctx *x, struct session *s, int lifts);
+/* Says that opening j repaired a torn last line, if it did. */
+void session_said_repair(const struct journal *j);
 /* Unlocks and closes everything; s may be from a failed session_begin or
  * zeroed with lockfd = -1 and j.fd = -1. */
 void session_end(struct session *s);
