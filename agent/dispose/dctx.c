@@ -7,13 +7,16 @@
 #include "dispose/dctx.h"
 
 #include "base/err.h"
+#include "base/hex.h"
 #include "base/num.h"
 #include "base/text.h"
 #include "certify/cert.h"
 #include "certify/manifest.h"
 #include "conf/config.h"
 #include "conf/policy.h"
+#include "state/durable.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,32 +317,47 @@ dispose_enc_parent(const char *rel, char *out, size_t len)
 	dispose_enc(tmp, out, len);
 }
 
-/* The value of hex digit c, or -1. */
-static int
-nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 void
 dispose_dec(char *s)
 {
 	char *w = s;
 
 	for (; *s; s++) {
-		int hi, lo;
-		if (s[0] == '%' && (hi = nibble(s[1])) >= 0 &&
-		    (lo = nibble(s[2])) >= 0) {
-			*w++ = (char)(hi << 4 | lo);
-			s += 2;
-		} else
-			*w++ = *s;
+		char h[2];
+		unsigned char b;
+		if (s[0] == '%' && s[1] != '\0' && s[2] != '\0') {
+			h[0] = (char)tolower((unsigned char)s[1]);
+			h[1] = (char)tolower((unsigned char)s[2]);
+			if (hex_decode(h, 2, &b, 1) == 0) {
+				*w++ = (char)b;
+				s += 2;
+				continue;
+			}
+		}
+		*w++ = *s;
 	}
 	*w = '\0';
+}
+
+int
+dispose_work_lines(struct dctx *x, const char *name, size_t max,
+    int (*fn)(struct dctx *, char *, void *), void *arg)
+{
+	char path[4200], *buf = NULL;
+	size_t len;
+	struct err e;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", x->workdir, name);
+	if (slurp(path, max, &buf, &len, &e) != 0)
+		return 0;	/* none yet */
+	for (char *line = buf, *next; rc == 0 && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next == NULL)
+			break;		/* a torn last line: never acted on */
+		*next++ = '\0';
+		rc = fn(x, line, arg);
+	}
+	free(buf);
+	return rc;
 }

@@ -133,5 +133,10 @@ void dispose_enc_parent(const char *rel, char *out, size_t len);
 /* Decodes what dispose_enc wrote, in place (a '%' not followed by two hex
  * digits stays as it is). */
 void dispose_dec(char *s);
+/* Calls fn for each whole line of work/ID/name (at most max bytes; a
+ * torn last line was never acted on, and is skipped), until fn returns
+ * non-zero.  Returns that, or 0 (also when there is no such file). */
+int dispose_work_lines(struct dctx *x, const char *name, size_t max,
+    int (*fn)(struct dctx *, char *line, void *arg), void *arg);
 
 #endif

@@ -16,7 +16,6 @@
 #include "base/err.h"
 #include "conf/config.h"
 #include "conf/policy.h"
-#include "state/durable.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -194,62 +193,43 @@ dispose_dirs_remove(struct dctx *x)
 	free(ds.v);
 }
 
-/* One line of work/ID/dirs, split and decoded in place: 0, or -1 when it
- * is not one. */
+/* Resume: one line of work/ID/dirs ("ROOT\tPARENT\tNEWNAME"), a directory
+ * a killed run renamed on its way out: removed if it is still there and
+ * empty.  A damaged line is skipped.  Returns 0. */
 static int
-parse_dirline(struct dctx *x, char *line, uint64_t *root, char **parent,
-    char **name)
+finish_dir(struct dctx *x, char *line, void *arg)
 {
 	char *f[3], *t = line;
-	int k = 0;
+	uint64_t root;
+	struct stat st;
+	struct err e;
+	int k = 0, dirfd;
 
+	(void)arg;
 	for (; k < 3 && t != NULL; k++) {
 		f[k] = t;
 		t = strchr(t, '\t');
 		if (t != NULL)
 			*t++ = '\0';
 	}
-	if (k != 3 || dispose_u64(f[0], root) != 0 ||
-	    *root >= x->rq->cfg->nroots)
-		return -1;
+	if (k != 3 || dispose_u64(f[0], &root) != 0 ||
+	    root >= x->rq->cfg->nroots || dispose_root(x, (int)root, &e) < 0)
+		return 0;
 	dispose_dec(f[1]);
 	dispose_dec(f[2]);
-	*parent = f[1];
-	*name = f[2];
+	dirfd = strcmp(f[1], ".") == 0 ? dup(x->roots[root].fd) :
+	    resolve_dir(&x->roots[root], f[1], &e);
+	if (dirfd < 0)
+		return 0;
+	if (fstatat(dirfd, f[2], &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode) && ow_rmdir_if_empty(dirfd, f[2], f[2], &e) == 1)
+		x->out->dirs++;
+	close(dirfd);
 	return 0;
 }
 
 void
 dispose_dirs_resume(struct dctx *x)
 {
-	char path[4200], *buf = NULL;
-	size_t len;
-	struct err e;
-
-	snprintf(path, sizeof(path), "%s/dirs", x->workdir);
-	if (slurp(path, 1 << 24, &buf, &len, &e) != 0)
-		return;
-	for (char *line = buf, *next; line != NULL && *line; line = next) {
-		char *parent, *name;
-		uint64_t root;
-		struct stat st;
-		int dirfd;
-		next = strchr(line, '\n');
-		if (next == NULL)
-			break;		/* torn: that rename never happened */
-		*next++ = '\0';
-		if (parse_dirline(x, line, &root, &parent, &name) != 0 ||
-		    dispose_root(x, (int)root, &e) < 0)
-			continue;
-		dirfd = strcmp(parent, ".") == 0 ? dup(x->roots[root].fd) :
-		    resolve_dir(&x->roots[root], parent, &e);
-		if (dirfd < 0)
-			continue;
-		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISDIR(st.st_mode) &&
-		    ow_rmdir_if_empty(dirfd, name, name, &e) == 1)
-			x->out->dirs++;
-		close(dirfd);
-	}
-	free(buf);
+	(void)dispose_work_lines(x, "dirs", 1 << 24, finish_dir, NULL);
 }

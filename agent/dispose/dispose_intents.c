@@ -10,7 +10,6 @@
 
 #include "base/err.h"
 #include "base/num.h"
-#include "state/durable.h"
 #include "state/journal.h"
 
 #include <stdint.h>
@@ -68,40 +67,35 @@ dispose_intents_scan(const struct jrec *r, void *arg)
 	return 0;
 }
 
+/* One "N\tDEV\tINO\tSIZE" line; a damaged one is skipped.  0, or -1 when
+ * out of memory. */
+static int
+intent_line(struct dctx *x, char *line, void *arg)
+{
+	int64_t f[4];
+	char *t = line;
+	int k = 0;
+
+	(void)arg;
+	for (; k < 4 && t != NULL; k++) {
+		char *tab = strchr(t, '\t');
+		if (tab != NULL)
+			*tab = '\0';
+		if (num_parse(t, 0, INT64_MAX, &f[k]) != 0)
+			break;
+		t = tab != NULL ? tab + 1 : NULL;
+	}
+	if (k != 4)
+		return 0;
+	return add(x, (uint64_t)f[0], (uint64_t)f[1], (uint64_t)f[2],
+	    (uint64_t)f[3]);
+}
+
 int
 dispose_intents_read(struct dctx *x)
 {
-	char path[4200], *buf = NULL;
-	size_t len;
-	struct err e;
-	int rc = 0;
-
-	snprintf(path, sizeof(path), "%s/intents", x->workdir);
-	if (slurp(path, SIZE_MAX / 4, &buf, &len, &e) != 0)
-		return 0;	/* none yet */
-	for (char *line = buf, *next; rc == 0 && line != NULL && *line;
-	    line = next) {
-		int64_t f[4];
-		char *t = line;
-		int k = 0;
-		next = strchr(line, '\n');
-		if (next == NULL)
-			break;		/* a torn last line: never acted on */
-		*next++ = '\0';
-		for (; k < 4 && t != NULL; k++) {
-			char *tab = strchr(t, '\t');
-			if (tab != NULL)
-				*tab = '\0';
-			if (num_parse(t, 0, INT64_MAX, &f[k]) != 0)
-				break;
-			t = tab != NULL ? tab + 1 : NULL;
-		}
-		if (k == 4)
-			rc = add(x, (uint64_t)f[0], (uint64_t)f[1],
-			    (uint64_t)f[2], (uint64_t)f[3]);
-	}
-	free(buf);
-	return rc;
+	return dispose_work_lines(x, "intents", SIZE_MAX / 4, intent_line,
+	    NULL);
 }
 
 struct intent *
