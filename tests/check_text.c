@@ -82,6 +82,23 @@ START_TEST(cert_safe_never_leaves_raw_bytes_or_comment_characters)
 }
 END_TEST
 
+START_TEST(a_name_shown_on_a_terminal_has_no_control_byte_and_is_never_cut_mid_escape)
+{
+	char buf[64], small[8];
+
+	/* A newline, an escape sequence, DEL and the backslash itself. */
+	text_shown("a\nb\x1b[2Jc\x7f\\d Müller", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "a\\x0ab\\x1b[2Jc\\x7f\\x5cd Müller");
+	/* Full: cut at a whole escape, always terminated. */
+	text_shown("ab\ncdefgh", small, sizeof(small));
+	ck_assert_str_eq(small, "ab\\x0a");
+	text_shown("ab\ncdefgh", small, sizeof(small) - 1);
+	ck_assert_str_eq(small, "ab");
+	text_shown("abcdefgh", small, 1);
+	ck_assert_str_eq(small, "");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -91,6 +108,7 @@ main(void)
 	tcase_add_test(t, well_formed_utf8_is_accepted_and_every_malformed_kind_is_not);
 	tcase_add_test(t, a_reason_is_refused_for_what_it_is_never_cut);
 	tcase_add_test(t, cert_safe_never_leaves_raw_bytes_or_comment_characters);
+	tcase_add_test(t, a_name_shown_on_a_terminal_has_no_control_byte_and_is_never_cut_mid_escape);
 	suite_add_tcase(s, t);
 	return tu_run(s);
 }
