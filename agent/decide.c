@@ -3,7 +3,8 @@
  *
  * MUST rules:
  *  - every rule that defers or blocks a disposition is applied here or in
- *    the scheduler, never only in run.c, so plan and dry runs show it;
+ *    the scheduler, never only in run.c or its parts, so plan and dry
+ *    runs show it;
  *  - nothing here writes: the preflight formats a certificate in memory
  *    and loads the signing key, the walk reads directories.
  */

@@ -1,5 +1,5 @@
 /*
- * cmd.h: the command layer.  Only cmd_*.c and main.c print to the terminal
+ * cmd.h: the command layer.  Only cmd/ and main.c print to the terminal
  * or choose exit codes (STYLE §3); modules below return 0/-1 with a
  * struct err naming what failed.
  */

@@ -13,11 +13,9 @@
  *  - sealed bytes never go to a terminal;
  *  - an OUT file appears only complete and authenticated (temporary name,
  *    rename on success, unlinked on failure);
- *  - --replace clears the plaintext only after the sealed copy is durable
- *    and has unsealed cleanly, and records "sealed after the fact" in the
- *    keystore before the plaintext goes, so no certificate can claim a
- *    pure Purge for data that was once stored in the clear;
- *  - the journal gets key ids and counts, never a file name.
+ *  - --replace is dispose/seal_replace.h's, and follows its rules: the
+ *    plaintext goes only after the sealed copy is durable, has unsealed
+ *    cleanly, and the keystore says its key's data was once in the clear.
  */
 #include "cmd/cmd.h"
 #include "base/err.h"

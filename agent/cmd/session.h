@@ -1,5 +1,6 @@
 /*
- * session.h: a command that records state (cmd_events.c, cmd_hold.c):
+ * session.h: a command that records state (cmd_terminate.c,
+ * cmd_directive.c, cmd_hold.c, cmd_cert.c resend):
  * the state lock (not for hold), the journal opened and locked (a torn last
  * line repaired), a replay made under the journal lock, and the trust gate's
  * verdict; after recording, the seal.
