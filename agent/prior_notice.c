@@ -16,7 +16,7 @@
 #include "deliver/deliver.h"
 #include "deliver/letters.h"
 #include "plan/sched.h"
-#include "run.h"
+#include "base/err.h"
 #include "state/journal.h"
 
 #include <stdio.h>
@@ -30,7 +30,7 @@
  * date. */
 static int
 notice_sent(struct journal *j, const struct agreement *a,
-    const char *terminated, struct run_report *r)
+    const char *terminated, const struct notice_tally *t)
 {
 	day_t term;
 	char planned[11];
@@ -43,11 +43,11 @@ notice_sent(struct journal *j, const struct agreement *a,
 	if (journal_appendv(j, &e, "notice-sent", "agreement", a->id,
 	    "trigger", "termination", "terminated", terminated, "planned",
 	    planned, "to", a->contact, NULL) != 0) {
-		diag_add(&r->errors, a->id, 0, "%s", e.msg);
+		diag_add(t->errors, a->id, 0, "%s", e.msg);
 		return -1;
 	}
-	r->notices++;
-	diag_add(&r->msgs, a->id, 0, "prior notice accepted for delivery to %s; "
+	(*t->sent)++;
+	diag_add(t->msgs, a->id, 0, "prior notice accepted for delivery to %s; "
 	    "disposal no earlier than %s", a->contact, planned);
 	return 0;
 }
@@ -104,7 +104,7 @@ message(const struct config *c, const struct plan_row *row, char term[11],
 
 int
 prior_notice_send(const struct config *c, struct journal *j,
-    const struct plan_row *row, struct run_report *r)
+    const struct plan_row *row, const struct notice_tally *t)
 {
 	const struct agreement *a = row->a;
 	char term[11], disp[11], id[160], *msg = NULL;
@@ -120,8 +120,8 @@ prior_notice_send(const struct config *c, struct journal *j,
 	if (message(c, row, term, disp, &msg, &len, &e) != 0 ||
 	    (q = deliver_enqueue(c->state_dir, j, id, msg, len, 0, &e)) < 0) {
 		free(msg);
-		diag_add(&r->errors, a->id, 0, "notice not queued: %s", e.msg);
-		r->failed++;
+		diag_add(t->errors, a->id, 0, "notice not queued: %s", e.msg);
+		(*t->failed)++;
 		return 0;
 	}
 	free(msg);
@@ -131,19 +131,19 @@ prior_notice_send(const struct config *c, struct journal *j,
 	 * wait for a notice that is never sent again. */
 	if (q == 1 && deliver_state(c->state_dir, id, NULL, &e) ==
 	    DELIVER_SENT)
-		return notice_sent(j, a, term, r);
+		return notice_sent(j, a, term, t);
 	if (q == 2)	/* a damaged or lost notice, rebuilt */
-		diag_add(&r->msgs, a->id, 0, "%s", e.msg);
+		diag_add(t->msgs, a->id, 0, "%s", e.msg);
 	/* The notice counts as sent (and its period starts) only when the
 	 * mail system accepted it: see prior_notice_accepted(). */
-	diag_add(&r->msgs, a->id, 0, "prior notice of disposal on %s queued "
+	diag_add(t->msgs, a->id, 0, "prior notice of disposal on %s queued "
 	    "for %s", disp, a->contact);
 	return 0;
 }
 
 int
 prior_notice_accepted(const struct policyset *ps, struct journal *j,
-    const struct deliver_report *dr, struct run_report *r)
+    const struct deliver_report *dr, const struct notice_tally *t)
 {
 	for (size_t i = 0; i < dr->n; i++) {
 		const struct deliver_item *it = &dr->v[i];
@@ -162,7 +162,7 @@ prior_notice_accepted(const struct policyset *ps, struct journal *j,
 		a = policy_find(ps, agr);
 		if (a == NULL)
 			continue;
-		if (notice_sent(j, a, it->cert + len - 10, r) != 0)
+		if (notice_sent(j, a, it->cert + len - 10, t) != 0)
 			return -1;
 	}
 	return 0;

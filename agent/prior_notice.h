@@ -15,21 +15,28 @@
 
 struct config;
 struct deliver_report;
+struct diags;
 struct journal;
 struct plan_row;
 struct policyset;
-struct run_report;
+
+/* Where the protocol's steps are said and counted (the run's report). */
+struct notice_tally {
+	struct diags *msgs;	/* what was done */
+	struct diags *errors;	/* what failed, naming the agreement */
+	unsigned *sent;		/* notices journaled as sent */
+	unsigned *failed;	/* notices that could not be queued */
+};
 
 /* Queues the prior notice of row's termination disposal (or journals it
- * as sent, step 3), saying so in r.  A notice that cannot be queued is
- * reported and counted as failed.  Returns -1 only when the journal
- * failed. */
+ * as sent, step 3), saying so in t.  A notice that cannot be queued is
+ * said and counted as failed.  Returns -1 only when the journal failed. */
 int prior_notice_send(const struct config *c, struct journal *j,
-    const struct plan_row *row, struct run_report *r);
+    const struct plan_row *row, const struct notice_tally *t);
 
 /* Journals notice-sent for each prior notice the mail system accepted in
  * this delivery (step 2).  Returns -1 only when the journal failed. */
 int prior_notice_accepted(const struct policyset *ps, struct journal *j,
-    const struct deliver_report *dr, struct run_report *r);
+    const struct deliver_report *dr, const struct notice_tally *t);
 
 #endif

@@ -105,7 +105,7 @@ real_row(struct runner *rn, const struct plan_row *row)
 	 * disposal (sched.c: the deadline wins); before that day it is all
 	 * the run does for the row. */
 	if (decide_notice_now(row)) {
-		if (prior_notice_send(rn->c, &rn->j, row, rn->r) != 0)
+		if (prior_notice_send(rn->c, &rn->j, row, &rn->notices) != 0)
 			return -1;
 		if (row->state == PS_NOTICE_DUE)
 			return 0;
@@ -249,7 +249,7 @@ deliver_all(struct runner *rn, struct err *e)
 			    rn->c->sendmail, dr.v[i].detail);
 			rn->r->failed++;
 		}
-	rc = prior_notice_accepted(rn->ps, &rn->j, &dr, rn->r);
+	rc = prior_notice_accepted(rn->ps, &rn->j, &dr, &rn->notices);
 	deliver_report_free(&dr);
 	return rc;
 }
@@ -363,6 +363,8 @@ run_all(const struct config *c, const struct policyset *ps,
 	rn.r = r;
 	rn.j.fd = -1;
 	rn.now = time(NULL);
+	rn.notices = (struct notice_tally){ &r->msgs, &r->errors, &r->notices,
+	    &r->failed };
 	if (o->dry_run) {
 		rc = run_dry(&rn, e);
 		decide_close(&rn.d);

@@ -16,6 +16,7 @@
 
 #include "decide.h"
 #include "plan/events.h"
+#include "prior_notice.h"
 #include "run.h"
 #include "state/journal.h"
 
@@ -32,6 +33,7 @@ struct runner {
 	struct events ev;
 	time_t now;
 	struct decide d;	/* the plan, and how each row is decided */
+	struct notice_tally notices;	/* prior_notice.h's, into r */
 };
 
 /* One disposition to carry out. */
