@@ -64,11 +64,10 @@ destroy_keys(struct dctx *x, const char *const *ids, size_t nids,
 	x->out->key_usec += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000);
 	for (size_t i = 0; i < n; i++) {
-		struct err je;
-		if (journal_appendv(rq->j, &je, "key-destroyed", "agreement",
+		if (journal_appendv(rq->j, e, "key-destroyed", "agreement",
 		    rq->a->id, "category", list[i].category, "key", list[i].id,
 		    "disp", rq->id, NULL) != 0) {
-			rc = err_set(e, "%s", je.msg);
+			rc = -1;
 			break;
 		}
 		x->out->keys++;

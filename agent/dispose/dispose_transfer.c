@@ -76,45 +76,33 @@ open_transfer_dir(struct dctx *x, const char *path, struct err *e)
 	return fd;
 }
 
-/* Exhibit D transfer (SPEC §3): pack every file to be destroyed into
- * transfer_to/ID.tar.gz with a SHA-256 manifest, read it back and check
- * it; only then may anything be destroyed.  A killed run's finished archive
- * is checked again and kept.  Returns 0, or -1 with *e set (nothing was
- * destroyed). */
-int
-dispose_transfer(struct dctx *x, struct item *v, size_t n, struct err *e)
+/* The most descriptors this process may hold, raised to the hard limit:
+ * one per file is open while packing. */
+static rlim_t
+fd_limit(void)
 {
-	struct transfer_file *tf = NULL;
-	struct transfer_result tr;
-	int *dirs = NULL, todir = -1, rc = -1;
-	size_t nt = 0, ndirs = 0;
-	rlim_t maxfd = 1024;
-	char name[200];
+	struct rlimit rl;
 
-	if (snprintf(name, sizeof(name), "%s.tar.gz", x->rq->id) >=
-	    (int)sizeof(name))
-		return err_set(e, "transfer: id too long");
-	todir = open_transfer_dir(x, x->rq->transfer_to, e);
-	if (todir < 0)
-		return -1;
-	memset(&tr, 0, sizeof(tr));
-	if (x->rq->resume && faccessat(todir, name, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0) {
-		if (transfer_check(todir, name, x->rq->transfer_to, &tr, e) != 0)
-			goto out;
-		goto done;
-	}
-	{
-		struct rlimit rl;
-		if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-			rl.rlim_cur = rl.rlim_max;
-			(void)setrlimit(RLIMIT_NOFILE, &rl);
-			(void)getrlimit(RLIMIT_NOFILE, &rl);
-			maxfd = rl.rlim_cur;
-		}
-	}
-	tf = calloc(n + 1, sizeof(*tf));
-	dirs = calloc(n + 1, sizeof(*dirs));
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 1024;
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	(void)getrlimit(RLIMIT_NOFILE, &rl);
+	return rl.rlim_cur;
+}
+
+/* Packs the regular files of v into todir/name and reads it back.
+ * Returns 0, or -1 with *e set. */
+static int
+pack(struct dctx *x, struct item *v, size_t n, int todir, const char *name,
+    struct transfer_result *tr, struct err *e)
+{
+	struct transfer_file *tf = calloc(n + 1, sizeof(*tf));
+	int *dirs = calloc(n + 1, sizeof(*dirs));
+	size_t nt = 0, ndirs = 0;
+	rlim_t maxfd = fd_limit();
+	int rc = -1;
+
 	if (tf == NULL || dirs == NULL) {
 		err_set(e, "out of memory");
 		goto out;
@@ -145,37 +133,52 @@ dispose_transfer(struct dctx *x, struct item *v, size_t n, struct err *e)
 		tf[nt].ino = v[i].f.ino;
 		nt++;
 		if (ndirs + 64 > maxfd) {
-			/* One descriptor per file is open while packing. */
 			err_set(e, "transfer: %zu files exceed the open-file "
 			    "limit (%zu); raise `ulimit -n`; nothing destroyed",
 			    n, (size_t)maxfd);
 			goto out;
 		}
 	}
-	if (transfer_pack(todir, name, x->rq->transfer_to, tf, nt, &tr,
-	    e) != 0)
-		goto out;
-done:
-	x->out->transferred = tr.files;
-	cert_hex(tr.sha256, x->out->transfer_sha256);
-	{
-		struct err je;
-		char files[24];
-		snprintf(files, sizeof(files), "%" PRIu64, tr.files);
-		if (journal_appendv(x->rq->j, &je, "transfer-complete", "disp",
-		    x->rq->id, "files", files, "sha256",
-		    x->out->transfer_sha256, NULL) != 0) {
-			err_set(e, "%s", je.msg);
-			goto out;
-		}
-	}
-	rc = 0;
+	rc = transfer_pack(todir, name, x->rq->transfer_to, tf, nt, tr, e);
 out:
 	for (size_t i = 0; i < ndirs; i++)
 		close(dirs[i]);
 	free(dirs);
 	free(tf);
-	if (todir != -1)
-		close(todir);
 	return rc;
+}
+
+/* Exhibit D transfer (SPEC §3): pack every file to be destroyed into
+ * transfer_to/ID.tar.gz with a SHA-256 manifest, read it back and check
+ * it; only then may anything be destroyed.  A killed run's finished archive
+ * is checked again and kept.  Returns 0, or -1 with *e set (nothing was
+ * destroyed). */
+int
+dispose_transfer(struct dctx *x, struct item *v, size_t n, struct err *e)
+{
+	struct transfer_result tr;
+	char name[200], files[24];
+	int todir, rc;
+
+	if (snprintf(name, sizeof(name), "%s.tar.gz", x->rq->id) >=
+	    (int)sizeof(name))
+		return err_set(e, "transfer: id too long");
+	todir = open_transfer_dir(x, x->rq->transfer_to, e);
+	if (todir < 0)
+		return -1;
+	memset(&tr, 0, sizeof(tr));
+	if (x->rq->resume && faccessat(todir, name, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		rc = transfer_check(todir, name, x->rq->transfer_to, &tr, e);
+	else
+		rc = pack(x, v, n, todir, name, &tr, e);
+	close(todir);
+	if (rc != 0)
+		return -1;
+	x->out->transferred = tr.files;
+	cert_hex(tr.sha256, x->out->transfer_sha256);
+	snprintf(files, sizeof(files), "%" PRIu64, tr.files);
+	return journal_appendv(x->rq->j, e, "transfer-complete", "disp",
+	    x->rq->id, "files", files, "sha256", x->out->transfer_sha256,
+	    NULL);
 }
