@@ -24,10 +24,45 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int
+dctx_init(struct dctx *x, const struct dispose_req *rq,
+    struct dispose_out *out, struct diags *scratch, struct err *e)
+{
+	memset(x, 0, sizeof(*x));
+	x->rq = rq;
+	x->out = out;
+	x->manfd = x->namesfd = x->intentsfd = -1;
+	x->problems = rq->problems ? rq->problems : scratch;
+	x->roots = calloc(rq->cfg->nroots + 1, sizeof(*x->roots));
+	if (x->roots == NULL)
+		return err_set(e, "out of memory");
+	for (size_t i = 0; i < rq->cfg->nroots; i++)
+		x->roots[i].fd = -1;
+	return 0;
+}
+
+void
+dctx_free(struct dctx *x)
+{
+	free(x->gone);
+	scope_free(&x->scope);
+	free(x->open);
+	if (x->manfd != -1)
+		close(x->manfd);
+	if (x->namesfd != -1)
+		close(x->namesfd);
+	if (x->intentsfd != -1)
+		close(x->intentsfd);
+	for (size_t i = 0; x->roots != NULL && i < x->rq->cfg->nroots; i++)
+		resolve_root_close(&x->roots[i]);
+	free(x->roots);
+	x->roots = NULL;
+}
+
 /* Untrusted names are data (STYLE §10): escaped before they reach a
  * terminal. */
 void
-dispose_label(const struct dctx *x, const struct found *f, char *buf,
+dctx_label(const struct dctx *x, const struct found *f, char *buf,
     size_t len)
 {
 	int w = snprintf(buf, len, "%s/", x->rq->cfg->roots[f->root]);
@@ -37,7 +72,7 @@ dispose_label(const struct dctx *x, const struct found *f, char *buf,
 }
 
 void
-dispose_obj_label(const struct dctx *x, const struct scope_obj *o, char *buf,
+dctx_obj_label(const struct dctx *x, const struct scope_obj *o, char *buf,
     size_t len)
 {
 	struct found f;
@@ -45,11 +80,11 @@ dispose_obj_label(const struct dctx *x, const struct scope_obj *o, char *buf,
 	memset(&f, 0, sizeof(f));
 	f.root = o->names[0].root;
 	f.rel = o->names[0].rel;
-	dispose_label(x, &f, buf, len);
+	dctx_label(x, &f, buf, len);
 }
 
 void
-dispose_exception(struct dctx *x, const char *fmt, ...)
+dctx_exception(struct dctx *x, const char *fmt, ...)
 {
 	struct dispose_out *o = x->out;
 	size_t off = strlen(o->exceptions);
@@ -68,15 +103,15 @@ dispose_exception(struct dctx *x, const char *fmt, ...)
 }
 
 void
-dispose_failed(struct dctx *x, const char *label, size_t ds, const char *why)
+dctx_failed(struct dctx *x, const char *label, size_t ds, const char *why)
 {
 	diag_add(x->problems, label, 0, "%s", why);
-	dispose_exception(x, "a file of dataset %s could not be destroyed",
+	dctx_exception(x, "a file of dataset %s could not be destroyed",
 	    x->rq->a->ds[ds].name);
 }
 
 int
-dispose_root(struct dctx *x, int root, struct err *e)
+dctx_root(struct dctx *x, int root, struct err *e)
 {
 	struct rootdir *r = &x->roots[root];
 
@@ -86,10 +121,10 @@ dispose_root(struct dctx *x, int root, struct err *e)
 }
 
 int
-dispose_open_parent(struct dctx *x, int root, const char *rel,
+dctx_open_parent(struct dctx *x, int root, const char *rel,
     const char **base, struct err *e)
 {
-	if (dispose_root(x, root, e) < 0)
+	if (dctx_root(x, root, e) < 0)
 		return -1;
 	return resolve_parent(&x->roots[root], rel, base, e);
 }
@@ -108,7 +143,7 @@ list_has(const char *list, const char *name)
 }
 
 struct dispose_media *
-dispose_media_for(struct dctx *x, int fd, const char *dsname, struct err *e)
+dctx_media_for(struct dctx *x, int fd, const char *dsname, struct err *e)
 {
 	struct dispose_out *o = x->out;
 	struct stat st;
@@ -150,7 +185,7 @@ dispose_media_for(struct dctx *x, int fd, const char *dsname, struct err *e)
 }
 
 int
-dispose_manifest_row(struct dctx *x, const char *path, uint64_t size,
+dctx_manifest_row(struct dctx *x, const char *path, uint64_t size,
     const char *sha, struct err *e)
 {
 	struct cert_manifest m;
@@ -179,7 +214,7 @@ out:
 }
 
 void
-dispose_gone(struct dctx *x, const struct scope_name *n)
+dctx_gone(struct dctx *x, const struct scope_name *n)
 {
 	struct scope_name *g = realloc(x->gone, (x->ngone + 1) * sizeof(*g));
 
@@ -192,7 +227,7 @@ dispose_gone(struct dctx *x, const struct scope_name *n)
 /* Removes a name without opening what it names (symlink, FIFO, socket,
  * device, or a further hard link of an object already overwritten). */
 int
-dispose_remove_name(struct dctx *x, const struct item *it,
+dctx_remove_name(struct dctx *x, const struct item *it,
     const struct scope_name *n, uint64_t size, struct err *e)
 {
 	char label[4200];
@@ -203,10 +238,10 @@ dispose_remove_name(struct dctx *x, const struct item *it,
 
 	f.root = n->root;
 	f.rel = n->rel;
-	dispose_label(x, &f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, n->root, n->rel, &base, e)) < 0)
+	dctx_label(x, &f, label, sizeof(label));
+	if ((dirfd = dctx_open_parent(x, n->root, n->rel, &base, e)) < 0)
 		return -1;
-	if (dispose_media_for(x, dirfd, x->rq->a->ds[n->ds].name, e) == NULL)
+	if (dctx_media_for(x, dirfd, x->rq->a->ds[n->ds].name, e) == NULL)
 		goto out;
 	memset(&oo, 0, sizeof(oo));
 	oo.dev = it->f.dev;	/* a name swapped since the walk is refused */
@@ -214,9 +249,9 @@ dispose_remove_name(struct dctx *x, const struct item *it,
 	if (ow_unlink_name(dirfd, base, label, &oo, e) != 0)
 		goto out;
 	/* No content read: "-" in the manifest (SPEC §8 via cert.h). */
-	if (dispose_manifest_row(x, label, size, "-", e) != 0)
+	if (dctx_manifest_row(x, label, size, "-", e) != 0)
 		goto out;
-	dispose_gone(x, n);
+	dctx_gone(x, n);
 	rc = 0;
 out:
 	close(dirfd);
@@ -224,7 +259,7 @@ out:
 }
 
 int
-dispose_sync(struct dctx *x)
+dctx_sync(struct dctx *x)
 {
 	struct err e;
 
@@ -232,14 +267,14 @@ dispose_sync(struct dctx *x)
 		return 0;
 	diag_add(x->problems, x->rq->a->id, 0, "cannot learn of holds recorded "
 	    "during the run: %s", e.msg);
-	dispose_exception(x, "stopped: the journal could not be read for holds "
+	dctx_exception(x, "stopped: the journal could not be read for holds "
 	    "recorded during the run");
 	x->stop = 1;
 	return -1;
 }
 
 int
-dispose_held(struct dctx *x, const struct scope_obj *o, size_t ds)
+dctx_held(struct dctx *x, const struct scope_obj *o, size_t ds)
 {
 	const struct agreement *a = x->rq->a;
 	const char *held;
@@ -247,23 +282,23 @@ dispose_held(struct dctx *x, const struct scope_obj *o, size_t ds)
 
 	if ((held = scope_held_now(x->rq->sx, a, o)) == NULL)
 		return 0;
-	dispose_obj_label(x, o, label, sizeof(label));
+	dctx_obj_label(x, o, label, sizeof(label));
 	diag_add(x->problems, label, 0, "kept: held by %s, recorded while this "
 	    "run went on", held);
-	dispose_exception(x, "an object of dataset %s was kept: held by %s "
+	dctx_exception(x, "an object of dataset %s was kept: held by %s "
 	    "during the run", a->ds[ds].name, held);
 	return 1;
 }
 
 void
-dispose_categories(struct dctx *x, const struct scope_obj *o)
+dctx_categories(struct dctx *x, const struct scope_obj *o)
 {
 	for (size_t i = 0; i < o->ndss; i++)
 		x->out->categories |= x->rq->a->ds[o->dss[i]].categories;
 }
 
 int
-dispose_covers_agreement(const struct dispose_req *rq)
+dctx_covers_agreement(const struct dispose_req *rq)
 {
 	for (size_t i = 0; i < rq->a->nds; i++) {
 		int in = 0;
@@ -278,7 +313,7 @@ dispose_covers_agreement(const struct dispose_req *rq)
 }
 
 int
-dispose_u64(const char *s, uint64_t *out)
+dctx_u64(const char *s, uint64_t *out)
 {
 	int64_t v;
 
@@ -289,7 +324,7 @@ dispose_u64(const char *s, uint64_t *out)
 }
 
 void
-dispose_enc(const char *s, char *out, size_t len)
+dctx_enc(const char *s, char *out, size_t len)
 {
 	size_t o = 0;
 
@@ -304,7 +339,7 @@ dispose_enc(const char *s, char *out, size_t len)
 }
 
 void
-dispose_enc_parent(const char *rel, char *out, size_t len)
+dctx_enc_parent(const char *rel, char *out, size_t len)
 {
 	const char *slash = strrchr(rel, '/');
 	char tmp[4200];
@@ -314,11 +349,11 @@ dispose_enc_parent(const char *rel, char *out, size_t len)
 		return;
 	}
 	snprintf(tmp, sizeof(tmp), "%.*s", (int)(slash - rel), rel);
-	dispose_enc(tmp, out, len);
+	dctx_enc(tmp, out, len);
 }
 
 void
-dispose_dec(char *s)
+dctx_dec(char *s)
 {
 	char *w = s;
 
@@ -340,7 +375,7 @@ dispose_dec(char *s)
 }
 
 int
-dispose_work_lines(struct dctx *x, const char *name, size_t max,
+dctx_work_lines(struct dctx *x, const char *name, size_t max,
     int (*fn)(struct dctx *, char *, void *), void *arg)
 {
 	char path[4200], *buf = NULL;

@@ -70,73 +70,80 @@ struct dctx {
 	char workdir[4096];
 };
 
+/* Sets x up for request rq, filling out: nothing open yet (work files
+ * and roots -1), problems to rq's (or to scratch, freed by the caller).
+ * Returns 0, or -1 with *e set (out of memory). */
+int dctx_init(struct dctx *x, const struct dispose_req *rq,
+    struct dispose_out *out, struct diags *scratch, struct err *e);
+/* Closes and frees what x holds (the batch is dispose_batch.c's). */
+void dctx_free(struct dctx *x);
 /* The display name of a match (root + escaped path): for the admin's eyes
  * and the manifest only, never the journal or a certificate. */
-void dispose_label(const struct dctx *x, const struct found *f, char *buf,
+void dctx_label(const struct dctx *x, const struct found *f, char *buf,
     size_t len);
 /* The same for object o, by its first name. */
-void dispose_obj_label(const struct dctx *x, const struct scope_obj *o,
+void dctx_obj_label(const struct dctx *x, const struct scope_obj *o,
     char *buf, size_t len);
 /* Adds a name-free exception (certificate, journal) and counts it. */
-void dispose_exception(struct dctx *x, const char *fmt, ...)
+void dctx_exception(struct dctx *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* A file of dataset ds that could not be destroyed: why, to the admin
  * under its label; a name-free exception for the certificate. */
-void dispose_failed(struct dctx *x, const char *label, size_t ds,
+void dctx_failed(struct dctx *x, const char *label, size_t ds,
     const char *why);
 /* Opens the directory holding rel beneath allowed root `root` (the root
  * itself opened once per disposition) and points *base at the last
  * component.  Returns the fd, or -1 with *e set. */
-int dispose_open_parent(struct dctx *x, int root, const char *rel,
+int dctx_open_parent(struct dctx *x, int root, const char *rel,
     const char **base, struct err *e);
 /* The allowed root `root`, opened once per disposition.  Returns its fd
  * (the disposition's: never closed by the caller), or -1 with *e set. */
-int dispose_root(struct dctx *x, int root, struct err *e);
+int dctx_root(struct dctx *x, int root, struct err *e);
 /* The [media] entry for fd's filesystem (added on first sight), with
  * dataset dsname among its sources.  NULL with *e set when it cannot be
  * probed or there are more than DISPOSE_MAX_MEDIA. */
-struct dispose_media *dispose_media_for(struct dctx *x, int fd,
+struct dispose_media *dctx_media_for(struct dctx *x, int fd,
     const char *dsname, struct err *e);
 /* Appends one manifest row to work/ID/manifest durably.  Returns 0, or -1
  * with *e set. */
-int dispose_manifest_row(struct dctx *x, const char *path, uint64_t size,
+int dctx_manifest_row(struct dctx *x, const char *path, uint64_t size,
     const char *sha, struct err *e);
 /* Notes that name n was removed in this run (its directory may now be
  * empty: dispose_dirs.c).  Out of memory only leaves a directory. */
-void dispose_gone(struct dctx *x, const struct scope_name *n);
+void dctx_gone(struct dctx *x, const struct scope_name *n);
 /* Removes the name n of object it (never opening what it names); row
  * "-" with size, and n is added to x->gone.  0, or -1 with *e set. */
-int dispose_remove_name(struct dctx *x, const struct item *it,
+int dctx_remove_name(struct dctx *x, const struct item *it,
     const struct scope_name *n, uint64_t size, struct err *e);
 /* Learns of holds recorded meanwhile (rq->sync).  Returns 0, or -1 having
  * set x->stop and said why (the disposition stops). */
-int dispose_sync(struct dctx *x);
+int dctx_sync(struct dctx *x);
 /* Whether a hold recorded while this run goes on covers object o (of
  * dataset ds) now: then it is kept, said to the admin and listed in the
  * exceptions. */
-int dispose_held(struct dctx *x, const struct scope_obj *o, size_t ds);
+int dctx_held(struct dctx *x, const struct scope_obj *o, size_t ds);
 /* Adds the categories of every dataset that matched o to
  * out->categories: what the certificate says was destroyed (never a
  * category whose data was not there). */
-void dispose_categories(struct dctx *x, const struct scope_obj *o);
+void dctx_categories(struct dctx *x, const struct scope_obj *o);
 /* Whether the disposition covers every non-exempt dataset of its
  * agreement (a termination or a complete directive, nothing held). */
-int dispose_covers_agreement(const struct dispose_req *rq);
+int dctx_covers_agreement(const struct dispose_req *rq);
 
 /* The work files' fields (work/ID/names, dirs): */
 /* A bounded decimal number (base/num.h).  0, or -1 when s is not one. */
-int dispose_u64(const char *s, uint64_t *out);
+int dctx_u64(const char *s, uint64_t *out);
 /* Percent-encodes s into out (tab-, newline- and blank-free). */
-void dispose_enc(const char *s, char *out, size_t len);
+void dctx_enc(const char *s, char *out, size_t len);
 /* The encoded directory holding rel ("%2E", ".", for one at the root). */
-void dispose_enc_parent(const char *rel, char *out, size_t len);
-/* Decodes what dispose_enc wrote, in place (a '%' not followed by two hex
+void dctx_enc_parent(const char *rel, char *out, size_t len);
+/* Decodes what dctx_enc wrote, in place (a '%' not followed by two hex
  * digits stays as it is). */
-void dispose_dec(char *s);
+void dctx_dec(char *s);
 /* Calls fn for each whole line of work/ID/name (at most max bytes; a
  * torn last line was never acted on, and is skipped), until fn returns
  * non-zero.  Returns that, or 0 (also when there is no such file). */
-int dispose_work_lines(struct dctx *x, const char *name, size_t max,
+int dctx_work_lines(struct dctx *x, const char *name, size_t max,
     int (*fn)(struct dctx *, char *line, void *arg), void *arg);
 
 #endif

@@ -49,7 +49,7 @@ static enum outcome
 other_names(struct dctx *x, struct item *it, struct err *e)
 {
 	for (size_t k = 1; k < it->obj->nnames; k++) {
-		if (dispose_remove_name(x, it, &it->obj->names[k], 0, e) != 0)
+		if (dctx_remove_name(x, it, &it->obj->names[k], 0, e) != 0)
 			return OUT_FAILED;
 		x->out->links++;
 	}
@@ -64,7 +64,7 @@ not_sealed(struct dctx *x, const struct item *it)
 	const struct agreement *a = x->rq->a;
 	char label[4200];
 
-	dispose_label(x, &it->f, label, sizeof(label));
+	dctx_label(x, &it->f, label, sizeof(label));
 	if (it->obj->key >= 0)
 		diag_add(x->problems, label, 0, "sealed under key %s, which "
 		    "this host's keystore does not hold: it cannot be "
@@ -77,7 +77,7 @@ not_sealed(struct dctx *x, const struct item *it)
 		    "method = crypto-shred, but this file is plaintext; seal "
 		    "it with `lethe seal` or use method = overwrite",
 		    a->ds[it->ds].name);
-	dispose_exception(x, "a file of dataset %s was not sealed and was not "
+	dctx_exception(x, "a file of dataset %s was not sealed and was not "
 	    "destroyed", a->ds[it->ds].name);
 	return OUT_KEPT;
 }
@@ -92,15 +92,15 @@ destroy_object(struct dctx *x, struct item *it, struct err *e)
 	/* A hold recorded while this run goes on wins before the next
 	 * object of its scope (SPEC §5); a queued file is asked again
 	 * when its batch is written. */
-	if (dispose_sync(x) != 0) {
+	if (dctx_sync(x) != 0) {
 		snprintf(e->msg, sizeof(e->msg), "stopped: holds recorded "
 		    "during the run cannot be read");
 		return OUT_FAILED;
 	}
-	if (dispose_held(x, it->obj, it->ds))
+	if (dctx_held(x, it->obj, it->ds))
 		return OUT_KEPT;
 	if (it->f.kind == FOUND_SYMLINK || it->f.kind == FOUND_OTHER) {
-		if (dispose_remove_name(x, it, &it->obj->names[0], 0, e) != 0)
+		if (dctx_remove_name(x, it, &it->obj->names[0], 0, e) != 0)
 			return OUT_FAILED;
 		if (it->f.kind == FOUND_SYMLINK)
 			x->out->links++;
@@ -139,7 +139,7 @@ do_items(struct dctx *x, struct item *v, size_t n)
 		case OUT_DONE:
 			it->done = ITEM_DONE;
 			x->dfiles++;
-			dispose_categories(x, it->obj);
+			dctx_categories(x, it->obj);
 			break;
 		case OUT_QUEUED:
 			break;		/* the batch says what became of it */
@@ -149,8 +149,8 @@ do_items(struct dctx *x, struct item *v, size_t n)
 		case OUT_KEPT:
 			break;
 		case OUT_FAILED:
-			dispose_label(x, &it->f, label, sizeof(label));
-			dispose_failed(x, label, it->ds, e.msg);
+			dctx_label(x, &it->f, label, sizeof(label));
+			dctx_failed(x, label, it->ds, e.msg);
 			if (x->stop || x->rq->j->fd == -1)
 				return -1;
 			break;
@@ -191,7 +191,7 @@ purge_journals(struct dctx *x)
 		if (m->purge < 0) {
 			diag_add(x->problems, m->m.fstype, 0, "journal purge: %s",
 			    e.msg);
-			dispose_exception(x, "the %s journal purge failed", m->m.fstype);
+			dctx_exception(x, "the %s journal purge failed", m->m.fstype);
 		}
 	}
 }
@@ -268,9 +268,9 @@ resume_media(struct dctx *x)
 			continue;
 		r = resolve_which_root((const char *const *)x->rq->cfg->roots,
 		    x->rq->cfg->nroots, glob, &rel);
-		if (r < 0 || dispose_root(x, r, &e) < 0)
+		if (r < 0 || dctx_root(x, r, &e) < 0)
 			continue;
-		(void)dispose_media_for(x, x->roots[r].fd, d->name, &e);
+		(void)dctx_media_for(x, x->roots[r].fd, d->name, &e);
 	}
 }
 
@@ -288,14 +288,14 @@ note_refusals(struct dctx *x)
 
 		if (o->verdict < SV_CONFLICT)
 			continue;	/* kept, or to destroy */
-		dispose_obj_label(x, o, label, sizeof(label));
+		dctx_obj_label(x, o, label, sizeof(label));
 		scope_why(o, buf, sizeof(buf));
 		diag_add(x->problems, label, 0, "%s", buf);
 	}
 	scope_refusals(s, buf, sizeof(buf));
 	if (buf[0] != '\0') {
 		diag_add(x->problems, x->rq->a->id, 0, "%s", buf);
-		dispose_exception(x, "%s", buf);
+		dctx_exception(x, "%s", buf);
 	}
 }
 
@@ -309,22 +309,12 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 	size_t n = 0;
 	int rc = -1;
 
-	memset(&x, 0, sizeof(x));
 	memset(out, 0, sizeof(*out));
-	x.rq = rq;
-	x.out = out;
-	x.manfd = -1;
-	x.namesfd = -1;
-	x.intentsfd = -1;
-	x.problems = rq->problems ? rq->problems : &scratch;
 	out->started = rq->started ? rq->started : time(NULL);
 	out->pattern = PATTERN_ZERO;
 	out->verify = VERIFY_FULL;
-	x.roots = calloc(rq->cfg->nroots + 1, sizeof(*x.roots));
-	if (x.roots == NULL)
-		return err_set(e, "out of memory");
-	for (size_t i = 0; i < rq->cfg->nroots; i++)
-		x.roots[i].fd = -1;
+	if (dctx_init(&x, rq, out, &scratch, e) != 0)
+		return -1;
 	if (open_work(&x, e) != 0)
 		goto out;
 	if (rq->resume) {
@@ -383,18 +373,7 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 out:
 	dispose_batch_free(&x);
 	free(v);
-	free(x.gone);
-	scope_free(&x.scope);
-	free(x.open);
-	if (x.manfd != -1)
-		close(x.manfd);
-	if (x.namesfd != -1)
-		close(x.namesfd);
-	if (x.intentsfd != -1)
-		close(x.intentsfd);
-	for (size_t i = 0; i < rq->cfg->nroots; i++)
-		resolve_root_close(&x.roots[i]);
-	free(x.roots);
+	dctx_free(&x);
 	diag_free(&scratch);
 	return rc;
 }

@@ -90,11 +90,11 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 	const char *base;
 	int dirfd, rc;
 
-	dispose_obj_label(x, o, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, o->names[0].root, o->names[0].rel,
+	dctx_obj_label(x, o, label, sizeof(label));
+	if ((dirfd = dctx_open_parent(x, o->names[0].root, o->names[0].rel,
 	    &base, &e)) < 0) {
 		diag_add(x->problems, label, 0, "%s", e.msg);
-		dispose_exception(x, "an archive of dataset %s could not be "
+		dctx_exception(x, "an archive of dataset %s could not be "
 		    "opened", d->name);
 		return;
 	}
@@ -121,19 +121,19 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 		x->out->techniques |= DT_ARCHIVE;
 		x->out->verified_bytes += ar.old.verified;
 		x->out->categories |= d->categories;
-		(void)dispose_media_for(x, dirfd, d->name, &e);
-	} else if (rc == ARCHIVE_IS_SEALED && dispose_covers_agreement(x->rq)) {
+		(void)dctx_media_for(x, dirfd, d->name, &e);
+	} else if (rc == ARCHIVE_IS_SEALED && dctx_covers_agreement(x->rq)) {
 		/* Not opened: every key of the agreement was destroyed
 		 * above, which is what erases it. */
 	} else if (rc == ARCHIVE_IS_SEALED) {
 		diag_add(x->problems, label, 0, "sealed archive: only a "
 		    "disposition of the whole agreement (its keys) can destroy "
 		    "it; not opened");
-		dispose_exception(x, "a sealed archive of dataset %s needs "
+		dctx_exception(x, "a sealed archive of dataset %s needs "
 		    "crypto-shred of the whole agreement", d->name);
 	} else if (rc != 0) {
 		diag_add(x->problems, label, 0, "%s", unlabeled(e.msg, label));
-		dispose_exception(x, "an archive of dataset %s was refused or "
+		dctx_exception(x, "an archive of dataset %s was refused or "
 		    "failed", d->name);
 	}
 	cert_manifest_free(&rw.pend);
@@ -152,9 +152,9 @@ dispose_archives(struct dctx *x)
 		if (o->verdict != SV_DESTROY || o->kind != SK_ARCHIVE)
 			continue;
 		/* A hold recorded during the run keeps the whole archive. */
-		if (dispose_sync(x) != 0)
+		if (dctx_sync(x) != 0)
 			return;
-		if (o->ndss > 0 && dispose_held(x, o, o->dss[0]))
+		if (o->ndss > 0 && dctx_held(x, o, o->dss[0]))
 			continue;
 		for (size_t i = 0; i < o->ndss; i++) {
 			const struct dataset *d = &a->ds[o->dss[i]];

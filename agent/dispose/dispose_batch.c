@@ -84,7 +84,7 @@ dir_of(struct dctx *x, struct batch *b, int root, const char *rel,
 		if (b->dirs[i].root == root && strlen(b->dirs[i].dir) == dlen &&
 		    strncmp(b->dirs[i].dir, rel, dlen) == 0)
 			return b->dirs[i].fd;
-	if ((fd = dispose_open_parent(x, root, rel, base, e)) < 0)
+	if ((fd = dctx_open_parent(x, root, rel, base, e)) < 0)
 		return -1;
 	v = realloc(b->dirs, (b->ndirs + 1) * sizeof(*v));
 	if (v == NULL || (v[b->ndirs].dir = strndup(rel, dlen)) == NULL) {
@@ -138,7 +138,7 @@ append_durable(struct dctx *x, int fd, const char *what,
 static void
 failed_one(struct dctx *x, struct bslot *s, const char *why)
 {
-	dispose_failed(x, s->label, s->it->ds, why);
+	dctx_failed(x, s->label, s->it->ds, why);
 }
 
 /* A file whose every step went through: its other names, the tallies. */
@@ -153,19 +153,19 @@ done_one(struct dctx *x, struct batch *b, size_t i)
 	x->out->pattern = ow->o.pattern;
 	x->out->verify = ow->o.verify;
 	x->dbytes += ow->r.size;
-	(void)dispose_media_for(x, ow->dirfd, x->rq->a->ds[s->it->ds].name, &e);
+	(void)dctx_media_for(x, ow->dirfd, x->rq->a->ds[s->it->ds].name, &e);
 	for (size_t k = 1; k < s->it->obj->nnames; k++) {
-		if (dispose_remove_name(x, s->it, &s->it->obj->names[k], 0,
+		if (dctx_remove_name(x, s->it, &s->it->obj->names[k], 0,
 		    &e) != 0) {
 			failed_one(x, s, e.msg);
 			return;
 		}
 		x->out->links++;
 	}
-	dispose_gone(x, &s->it->obj->names[0]);
+	dctx_gone(x, &s->it->obj->names[0]);
 	s->it->done = ITEM_DONE;
 	x->dfiles++;
-	dispose_categories(x, s->it->obj);
+	dctx_categories(x, s->it->obj);
 }
 
 /* Step 1: the batch's intents, durable.  -1 stops the disposition. */
@@ -224,7 +224,7 @@ drop_held(struct dctx *x, struct batch *b)
 	size_t k = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
-		if (!b->slot[i].lost && dispose_held(x, b->slot[i].it->obj,
+		if (!b->slot[i].lost && dctx_held(x, b->slot[i].it->obj,
 		    b->slot[i].it->ds)) {
 			b->bytes -= (uint64_t)b->slot[i].it->f.size;
 			free(b->slot[i].label);
@@ -252,7 +252,7 @@ dispose_batch_flush(struct dctx *x)
 	/* A hold recorded since these were queued keeps them: asked once
 	 * more, just before the first byte is written.  (A file a killed run
 	 * began overwriting is finished: its content is already lost.) */
-	if (dispose_sync(x) != 0) {
+	if (dctx_sync(x) != 0) {
 		snprintf(e.msg, sizeof(e.msg), "stopped: holds recorded during "
 		    "the run cannot be read");
 		rc = -1;
@@ -323,7 +323,7 @@ dispose_batch_add(struct dctx *x, struct item *it, struct err *e)
 		b->slot = w;
 		b->cap = cap;
 	}
-	dispose_label(x, &it->f, label, sizeof(label));
+	dctx_label(x, &it->f, label, sizeof(label));
 	if ((dirfd = dir_of(x, b, it->f.root, it->f.rel, &base, e)) < 0)
 		return -1;
 	s = &b->slot[b->n];

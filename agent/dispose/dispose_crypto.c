@@ -152,24 +152,24 @@ remove_sealed(struct dctx *x, struct item *v, size_t n)
 		char label[4200];
 		if (v[i].done != ITEM_SEALED)
 			continue;
-		dispose_label(x, &v[i].f, label, sizeof(label));
-		if (dispose_remove_name(x, &v[i], &v[i].obj->names[0],
+		dctx_label(x, &v[i].f, label, sizeof(label));
+		if (dctx_remove_name(x, &v[i], &v[i].obj->names[0],
 		    (uint64_t)v[i].f.size, &e) != 0) {
 			diag_add(x->problems, label, 0, "%s", e.msg);
-			dispose_exception(x, "a ciphertext name of dataset %s "
+			dctx_exception(x, "a ciphertext name of dataset %s "
 			    "could not be removed", a->ds[v[i].ds].name);
 			v[i].done = ITEM_TODO;
 			continue;
 		}
 		v[i].done = ITEM_DONE;
 		x->out->sealed_files++;
-		dispose_categories(x, v[i].obj);
+		dctx_categories(x, v[i].obj);
 		sealed_tally(x, &v[i]);
 		for (size_t k = 1; k < v[i].obj->nnames; k++) {
-			if (dispose_remove_name(x, &v[i], &v[i].obj->names[k],
+			if (dctx_remove_name(x, &v[i], &v[i].obj->names[k],
 			    0, &e) != 0) {
 				diag_add(x->problems, label, 0, "%s", e.msg);
-				dispose_exception(x, "a further name of a "
+				dctx_exception(x, "a further name of a "
 				    "ciphertext file of dataset %s could not "
 				    "be removed", a->ds[v[i].ds].name);
 				break;
@@ -193,12 +193,12 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 
 	/* A hold recorded during the run keeps the keys of what it covers,
 	 * and so every file sealed under them (SPEC §5). */
-	if (dispose_sync(x) != 0)
+	if (dctx_sync(x) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].done == ITEM_SEALED && v[i].obj->key >= 0 &&
 		    s->keys[v[i].obj->key].destroy &&
-		    dispose_held(x, v[i].obj, v[i].ds))
+		    dctx_held(x, v[i].obj, v[i].ds))
 			kept_key(x, v, n, v[i].obj->key);
 	/* A key is destroyed only with all it seals: a sealed file kept
 	 * earlier in this disposition (a hold recorded meanwhile, a name that
@@ -209,7 +209,7 @@ dispose_crypto_shred(struct dctx *x, struct item *v, size_t n)
 			kept_key(x, v, n, v[i].obj->key);
 	if (destroy_decided(x, &e) != 0) {
 		diag_add(x->problems, rq->a->id, 0, "crypto-shred: %s", e.msg);
-		dispose_exception(x, "crypto-shred of agreement %s failed: %s",
+		dctx_exception(x, "crypto-shred of agreement %s failed: %s",
 		    rq->a->id, e.msg);
 		for (size_t i = 0; i < n; i++)
 			if (v[i].done == ITEM_SEALED)

@@ -133,8 +133,8 @@ record_dir(const char *newname, void *arg)
 	char path[4200], parent[8200], nm[1024], line[9400];
 	int fd, n, rc = -1;
 
-	dispose_enc_parent(d->rel, parent, sizeof(parent));
-	dispose_enc(newname, nm, sizeof(nm));
+	dctx_enc_parent(d->rel, parent, sizeof(parent));
+	dctx_enc(newname, nm, sizeof(nm));
 	n = snprintf(line, sizeof(line), "%d\t%s\t%s\n", d->root, parent, nm);
 	snprintf(path, sizeof(path), "%s/dirs", d->x->workdir);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
@@ -163,8 +163,8 @@ remove_one(struct dctx *x, const struct cand *c)
 	memset(&f, 0, sizeof(f));
 	f.rel = c->rel;
 	f.root = c->root;
-	dispose_label(x, &f, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, c->root, c->rel, &base, &e)) < 0)
+	dctx_label(x, &f, label, sizeof(label));
+	if ((dirfd = dctx_open_parent(x, c->root, c->rel, &base, &e)) < 0)
 		return;
 	memset(&oo, 0, sizeof(oo));
 	oo.before_rename = record_dir;
@@ -212,11 +212,11 @@ finish_dir(struct dctx *x, char *line, void *arg)
 		if (t != NULL)
 			*t++ = '\0';
 	}
-	if (k != 3 || dispose_u64(f[0], &root) != 0 ||
-	    root >= x->rq->cfg->nroots || dispose_root(x, (int)root, &e) < 0)
+	if (k != 3 || dctx_u64(f[0], &root) != 0 ||
+	    root >= x->rq->cfg->nroots || dctx_root(x, (int)root, &e) < 0)
 		return 0;
-	dispose_dec(f[1]);
-	dispose_dec(f[2]);
+	dctx_dec(f[1]);
+	dctx_dec(f[2]);
 	dirfd = strcmp(f[1], ".") == 0 ? dup(x->roots[root].fd) :
 	    resolve_dir(&x->roots[root], f[1], &e);
 	if (dirfd < 0)
@@ -231,5 +231,5 @@ finish_dir(struct dctx *x, char *line, void *arg)
 void
 dispose_dirs_resume(struct dctx *x)
 {
-	(void)dispose_work_lines(x, "dirs", 1 << 24, finish_dir, NULL);
+	(void)dctx_work_lines(x, "dirs", 1 << 24, finish_dir, NULL);
 }

@@ -46,15 +46,15 @@ dispose_intents_scan(const struct jrec *r, void *arg)
 	uint64_t k;
 
 	if (disp == NULL || n == NULL || strcmp(disp, x->rq->id) != 0 ||
-	    dispose_u64(n, &k) != 0)
+	    dctx_u64(n, &k) != 0)
 		return 0;
 	if (strcmp(r->event, "file-intent") == 0) {
 		const char *dev = jrec_get(r, "dev"), *ino = jrec_get(r, "ino");
 		const char *size = jrec_get(r, "size");
 		uint64_t d, i, z = 0;
-		if (dev == NULL || ino == NULL || dispose_u64(dev, &d) ||
-		    dispose_u64(ino, &i) || (size != NULL &&
-		    dispose_u64(size, &z)))
+		if (dev == NULL || ino == NULL || dctx_u64(dev, &d) ||
+		    dctx_u64(ino, &i) || (size != NULL &&
+		    dctx_u64(size, &z)))
 			return 0;
 		return add(x, k, d, i, z);
 	}
@@ -94,7 +94,7 @@ intent_line(struct dctx *x, char *line, void *arg)
 int
 dispose_intents_read(struct dctx *x)
 {
-	return dispose_work_lines(x, "intents", SIZE_MAX / 4, intent_line,
+	return dctx_work_lines(x, "intents", SIZE_MAX / 4, intent_line,
 	    NULL);
 }
 

@@ -45,10 +45,10 @@ dispose_names_add(struct strbuf *b, const struct item *it, uint64_t n,
 	char parent[8200], nm[1024], orig[1024], lab[12600];
 	const char *slash = strrchr(it->f.rel, '/');
 
-	dispose_enc_parent(it->f.rel, parent, sizeof(parent));
-	dispose_enc(newname, nm, sizeof(nm));
-	dispose_enc(slash ? slash + 1 : it->f.rel, orig, sizeof(orig));
-	dispose_enc(label, lab, sizeof(lab));
+	dctx_enc_parent(it->f.rel, parent, sizeof(parent));
+	dctx_enc(newname, nm, sizeof(nm));
+	dctx_enc(slash ? slash + 1 : it->f.rel, orig, sizeof(orig));
+	dctx_enc(label, lab, sizeof(lab));
 	strbuf_printf(b, "%" PRIu64 "\t%zu\t%d\t%s\t%s\t%" PRIu64 "\t%s\t%"
 	    PRIu64 "\t%s\t%s\t%" PRIu64 "\n", n, it->ds, it->f.root, parent,
 	    nm, size, sha, res->verified, orig, lab, res->overwritten);
@@ -72,10 +72,10 @@ parse_nameline(char *line, struct nameline *l)
 	}
 	if (k != 10 && k != 11)	/* 10: written before overwritten was */
 		return -1;
-	if (dispose_u64(f[0], &l->n) || dispose_u64(f[1], &x) ||
-	    dispose_u64(f[2], &r) || dispose_u64(f[5], &l->size) ||
-	    dispose_u64(f[7], &l->verified) || (k == 11 &&
-	    dispose_u64(f[10], &l->overwritten)) || r > INT_MAX)
+	if (dctx_u64(f[0], &l->n) || dctx_u64(f[1], &x) ||
+	    dctx_u64(f[2], &r) || dctx_u64(f[5], &l->size) ||
+	    dctx_u64(f[7], &l->verified) || (k == 11 &&
+	    dctx_u64(f[10], &l->overwritten)) || r > INT_MAX)
 		return -1;	/* a torn or damaged line: skipped */
 	l->ds = (size_t)x;
 	l->root = (int)r;
@@ -87,10 +87,10 @@ parse_nameline(char *line, struct nameline *l)
 	/* A line without the count: holes were overwritten then too. */
 	if (k == 10)
 		l->overwritten = l->size;
-	dispose_dec(l->parent);
-	dispose_dec(l->name);
-	dispose_dec(l->orig);
-	dispose_dec(l->label);
+	dctx_dec(l->parent);
+	dctx_dec(l->name);
+	dctx_dec(l->orig);
+	dctx_dec(l->label);
 	return 0;
 }
 
@@ -131,7 +131,7 @@ finish_renamed(struct dctx *x, struct nameline *l, void *arg)
 	(void)arg;
 	if (in == NULL || l->root < 0 || (size_t)l->root >= x->rq->cfg->nroots)
 		return;
-	if (dispose_root(x, l->root, &e) < 0)
+	if (dctx_root(x, l->root, &e) < 0)
 		return;
 	dirfd = strcmp(l->parent, ".") == 0 ? dup(x->roots[l->root].fd) :
 	    resolve_dir(&x->roots[l->root], l->parent, &e);

@@ -82,8 +82,8 @@ archive_left(struct dctx *x, const struct scope_obj *o, uint64_t *left,
 	int dirfd, rc = 0;
 
 	*left = 0;
-	dispose_obj_label(x, o, label, sizeof(label));
-	if ((dirfd = dispose_open_parent(x, o->names[0].root, o->names[0].rel,
+	dctx_obj_label(x, o, label, sizeof(label));
+	if ((dirfd = dctx_open_parent(x, o->names[0].root, o->names[0].rel,
 	    &base, e)) < 0)
 		return -1;
 	for (size_t k = 0; k < o->ndss && rc == 0; k++) {
@@ -150,19 +150,14 @@ dispose_preview(const struct scope_ctx *sx, const struct agreement *a,
 
 	memset(p, 0, sizeof(*p));
 	memset(&rq, 0, sizeof(rq));
-	memset(&x, 0, sizeof(x));
 	rq.cfg = sx->cfg;
 	rq.sx = sx;
 	rq.a = a;
 	rq.ds = ds;
 	rq.nds = nds;
-	x.rq = &rq;
-	x.out = &out;
-	x.roots = calloc(sx->cfg->nroots + 1, sizeof(*x.roots));
-	if (x.roots == NULL)
-		return err_set(e, "out of memory");
-	for (size_t i = 0; i < sx->cfg->nroots; i++)
-		x.roots[i].fd = -1;
+	memset(&out, 0, sizeof(out));
+	if (dctx_init(&x, &rq, &out, NULL, e) != 0)
+		return -1;
 	if (scope_resolve(sx, a, ds, nds, &x.scope, e) != 0)
 		goto out;
 	if (dispose_items(&x, &v, &n) != 0) {
@@ -212,10 +207,7 @@ out:
 		*keep = x.scope;
 		memset(&x.scope, 0, sizeof(x.scope));
 	}
-	scope_free(&x.scope);
-	for (size_t i = 0; i < sx->cfg->nroots; i++)
-		resolve_root_close(&x.roots[i]);
-	free(x.roots);
+	dctx_free(&x);
 	return rc;
 }
 

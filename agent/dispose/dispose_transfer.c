@@ -36,7 +36,7 @@ open_transfer_dir(struct dctx *x, const char *path, struct err *e)
 	if (root < 0)
 		return err_set(e, "transfer_to %s is outside allowed_roots",
 		    path);
-	if (dispose_root(x, root, e) < 0)
+	if (dctx_root(x, root, e) < 0)
 		return -1;
 	fd = dup(x->roots[root].fd);
 	if (fd == -1)
@@ -115,14 +115,14 @@ pack(struct dctx *x, struct item *v, size_t n, int todir, const char *name,
 			continue;	/* links and special files hold no data */
 		if (v[i].sealed) {
 			char label[4200];
-			dispose_label(x, &v[i].f, label, sizeof(label));
+			dctx_label(x, &v[i].f, label, sizeof(label));
 			err_set(e, "transfer: a file of dataset %s is sealed; "
 			    "unseal it for the LEA or use a destroy directive",
 			    x->rq->a->ds[v[i].ds].name);
 			diag_add(x->problems, label, 0, "sealed: not transferred");
 			goto out;
 		}
-		dirfd = dispose_open_parent(x, v[i].f.root, v[i].f.rel, &base, e);
+		dirfd = dctx_open_parent(x, v[i].f.root, v[i].f.rel, &base, e);
 		if (dirfd < 0)
 			goto out;
 		dirs[ndirs++] = dirfd;
