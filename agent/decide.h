@@ -53,6 +53,7 @@ struct decide {
 /* The most bytes of dataset names one disposition's journal lines hold:
  * room for the line's other fields under the journal's line limit. */
 #define DECIDE_DS_LIST_MAX 49152
+/* The pass (0 .. DECIDE_PASSES - 1) in which row r is carried out. */
 int decide_pass(const struct plan_row *r);
 
 /* Whether the row starts a disposition when run now (due or overdue, not
@@ -81,6 +82,7 @@ int decide_open(struct decide *d, const struct config *c,
  * row's scope (for listing its objects).  A row whose walk fails is
  * blocked with the reason.  Returns 0, or -1 when out of memory. */
 int decide_walk(struct decide *d, int keep, struct err *e);
+/* Frees everything d holds (the plan, scopes, previews); d is zeroed. */
 void decide_close(struct decide *d);
 
 struct reappear;

@@ -30,6 +30,7 @@ struct directive_text {
  * set.  *t is freeable either way. */
 int directive_add_read(const char *path, struct directive_text *t,
     struct err *e);
+/* Frees t's text. */
 void directive_add_text_free(struct directive_text *t);
 
 /* Returned by directive_add_record when the same text is recorded. */

@@ -41,6 +41,7 @@ struct run_report {
  * by another run, journal unwritable).  r is always freeable. */
 int run_all(const struct config *c, const struct policyset *ps,
     const struct run_opts *o, struct run_report *r, struct err *e);
+/* Frees r's lists; r may be used again. */
 void run_report_free(struct run_report *r);
 
 #endif

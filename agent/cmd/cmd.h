@@ -35,6 +35,7 @@ struct ctx {
 int ctx_load(struct ctx *x);
 /* Loads only the config (for commands that need no policies). */
 int ctx_load_config(struct ctx *x);
+/* Frees the config and policies; x may be loaded again. */
 void ctx_free(struct ctx *x);
 
 /* Each diagnostic on a line of its own, on stderr. */
@@ -70,6 +71,10 @@ void cmd_usage_all(void);
  * EXIT_USAGE. */
 int cmd_usage(const char *name);
 
+/* The commands (cmd_NAME.c each, cmd_release in cmd_hold.c and
+ * cmd_unseal in cmd_seal.c): argv[0] is the command's name.  Each
+ * returns its exit code (SPEC §4: EXIT_OK, EXIT_FAIL, EXIT_USAGE,
+ * EXIT_OVERDUE). */
 int cmd_check(struct ctx *x, int argc, char **argv);
 int cmd_run(struct ctx *x, int argc, char **argv);
 int cmd_demo(struct ctx *x, int argc, char **argv);

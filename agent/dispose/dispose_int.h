@@ -37,6 +37,8 @@ uint64_t dispose_rescan(struct dctx *x);
 int dispose_batch_add(struct dctx *x, struct item *it, struct err *e);
 /* Carries out the batch.  0, or -1 as above. */
 int dispose_batch_flush(struct dctx *x);
+/* Frees the batch, closing its files and directories; a file still
+ * queued is left as it is.  x->batch is NULL after. */
 void dispose_batch_free(struct dctx *x);
 
 /* dispose_crypto.c: destroys the keys the scope decided on, then the
