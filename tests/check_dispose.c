@@ -9,7 +9,7 @@
  */
 #include "testutil.h"
 
-#include "decide.h"
+#include "run/decide.h"
 #include "dispose/dispose.h"
 #include "plan/events.h"
 #include "state/journal.h"

@@ -11,7 +11,7 @@
 
 #include "base/date.h"
 #include "certify/certify.h"
-#include "run.h"
+#include "run/run.h"
 #include "state/journal.h"
 
 #include <time.h>

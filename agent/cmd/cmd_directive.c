@@ -17,7 +17,7 @@
 #include "cmd/session.h"
 #include "base/err.h"
 #include "conf/directive.h"
-#include "directive_add.h"
+#include "run/directive_add.h"
 #include "plan/events.h"
 #include "plan/sched.h"
 #include "state/durable.h"

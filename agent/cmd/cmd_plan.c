@@ -14,7 +14,7 @@
 #include "base/err.h"
 #include "plan/events.h"
 #include "plan/sched.h"
-#include "decide.h"
+#include "run/decide.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  */
 #include "cmd/cmd.h"
 #include "base/err.h"
-#include "run.h"
+#include "run/run.h"
 
 #include <inttypes.h>
 #include <stdio.h>

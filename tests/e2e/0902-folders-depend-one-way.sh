@@ -2,7 +2,7 @@
 # agent/'s folders depend one way (CONTRIBUTING.md, "Which way folders
 # depend"): a file may include only from its own folder or an earlier one in
 #   base < state < locate < conf < sanitize < keys < plan < certify
-#   < deliver < dispose < (agent/decide.c, agent/run.c) < cmd < main.c
+#   < deliver < dispose < run < cmd < main.c
 # and no two modules include each other (module: the files of one stem,
 # x.c and x.h; a folder's internal header, *_int.h, is shared by the files
 # it serves and is no module of its own).  Every #include "..." in agent/
@@ -22,18 +22,18 @@ rank_of() {	# FOLDER -> its place in the order
 	case $1 in
 	base) echo 1 ;; state) echo 2 ;; locate) echo 3 ;; conf) echo 4 ;;
 	sanitize) echo 5 ;; keys) echo 6 ;; plan) echo 7 ;; certify) echo 8 ;;
-	deliver) echo 9 ;; dispose) echo 10 ;; top) echo 11 ;; cmd) echo 12 ;;
+	deliver) echo 9 ;; dispose) echo 10 ;; run) echo 11 ;; cmd) echo 12 ;;
 	main) echo 13 ;; *) echo 0 ;;
 	esac
 }
-folder_of_file() {	# agent/x/y.c -> x; agent/run.c -> top; agent/main.c -> main
+folder_of_file() {	# agent/x/y.c -> x; agent/main.c -> main
 	local p=${1#agent/}
 	if [[ $p == main.c ]]; then echo main
 	elif [[ $p == */* ]]; then echo "${p%%/*}"
 	else echo top
 	fi
 }
-folder_of_header() {	# "x/y.h" -> x; "run.h" -> top
+folder_of_header() {	# "x/y.h" -> x; "y.h" -> top
 	if [[ $1 == */* ]]; then echo "${1%%/*}"; else echo top; fi
 }
 

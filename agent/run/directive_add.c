@@ -9,7 +9,7 @@
  *  - a copy whose journal line could not be written is no one's: the
  *    next directive recorded gets its id, and replaces it.
  */
-#include "directive_add.h"
+#include "run/directive_add.h"
 
 #include "base/err.h"
 #include "certify/cert.h"

@@ -8,7 +8,7 @@
  *  - nothing here writes: the preflight formats a certificate in memory
  *    and loads the signing key, the walk reads directories.
  */
-#include "decide.h"
+#include "run/decide.h"
 
 #include "base/err.h"
 #include "certify/certify.h"

@@ -8,7 +8,7 @@
  *    (NOTICE-AGREEMENT-YYYY-MM-DD) and its notice-sent line says it, so
  *    that a changed date needs a new notice.
  */
-#include "prior_notice.h"
+#include "run/prior_notice.h"
 
 #include "conf/category.h"
 #include "conf/config.h"

@@ -5,7 +5,7 @@
  * then every disposition done (or partial) without a certificate is
  * certified, so each certificate is issued once.
  */
-#include "run_int.h"
+#include "run/run_int.h"
 
 #include "certify/certify.h"
 #include "conf/config.h"

@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "decide.h"
+#include "run/decide.h"
 #include "plan/events.h"
-#include "prior_notice.h"
-#include "run.h"
+#include "run/prior_notice.h"
+#include "run/run.h"
 #include "state/journal.h"
 
 struct agreement;

@@ -13,7 +13,7 @@
  *  - a failed disposition is never certified as complete: when it
  *    destroyed something, as partial.
  */
-#include "run_int.h"
+#include "run/run_int.h"
 
 #include "base/strbuf.h"
 #include "certify/cert.h"

@@ -13,7 +13,7 @@
  *  - a dry run takes no lock, opens no journal and changes nothing: it asks
  *    the same scheduler and the same locator, and only counts.
  */
-#include "run_int.h"
+#include "run/run_int.h"
 
 #include "base/secmem.h"
 #include "base/strmap.h"
@@ -25,7 +25,7 @@
 #include "deliver/deliver.h"
 #include "dispose/dispose.h"
 #include "plan/reappear.h"
-#include "prior_notice.h"
+#include "run/prior_notice.h"
 #include "state/durable.h"
 #include "state/lock.h"
 

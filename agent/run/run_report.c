@@ -4,7 +4,7 @@
  * data that reappeared.  It decides nothing (decide.c does) and writes
  * nothing but the report.
  */
-#include "run_int.h"
+#include "run/run_int.h"
 
 #include "base/text.h"
 #include "conf/config.h"
