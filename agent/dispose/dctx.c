@@ -44,6 +44,8 @@ dctx_init(struct dctx *x, const struct dispose_req *rq,
 void
 dctx_free(struct dctx *x)
 {
+	strmap_free(&x->keys_journaled);
+	strmap_free(&x->keys_counted);
 	free(x->gone);
 	scope_free(&x->scope);
 	free(x->open);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/strmap.h"
 #include "dispose/dispose.h"
 #include "locate/locate.h"
 #include "sanitize/overwrite.h"
@@ -66,6 +67,10 @@ struct dctx {
 	int intentsfd;		/* work/ID/intents: each batch's files */
 	struct batch *batch;	/* files waiting to be overwritten together */
 	int stop;		/* the record cannot be written: stop */
+	struct strmap keys_journaled;	/* ids of this disposition's keys
+					 * with a key-destroyed line (resume:
+					 * read from the journal) */
+	struct strmap keys_counted;	/* ... and those counted in out */
 	uint64_t nfiles, nbytes, dfiles, dbytes;
 	char workdir[4096];
 };

@@ -326,6 +326,8 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 		dispose_names_resume(&x);
 		dispose_dirs_resume(&x);
 		resume_media(&x);
+		if (dispose_keys_resume(&x, e) != 0)
+			goto out;
 	}
 	/* The scope, once: each object with all its names, protection
 	 * subtracted (plan/scope.c), exactly what the dry run counted. */

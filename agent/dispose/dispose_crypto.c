@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 /* What the certificate may claim for a sealed file whose key is gone
@@ -44,6 +45,67 @@ sealed_tally(struct dctx *x, const struct item *it)
 		o->sealed_clean++;
 }
 
+/* Counts one destroyed key of this disposition for the certificate, once,
+ * with what its record says about plaintext (SPEC §8 Purge), and journals
+ * its key-destroyed line unless a killed run did.  Returns 0, or -1 with
+ * *e set. */
+static int
+key_told(struct dctx *x, const struct ks_entry *k, struct err *e)
+{
+	const struct dispose_req *rq = x->rq;
+
+	if (strmap_get(&x->keys_counted, k->id, NULL) == 0)
+		return 0;
+	if (strmap_get(&x->keys_journaled, k->id, NULL) != 0 &&
+	    journal_appendv(rq->j, e, "key-destroyed", "agreement",
+	    rq->a->id, "category", k->category, "key", k->id, "disp", rq->id,
+	    NULL) != 0)
+		return -1;
+	if (strmap_put(&x->keys_counted, k->id, 1) != 0)
+		return err_set(e, "out of memory");
+	x->out->keys++;
+	x->out->techniques |= DT_CRYPTO;
+	/* Facts of the keys themselves, for a key whose sealed files no
+	 * dataset here holds (only unreachable copies). */
+	if (k->plain_kept[0] != '\0' &&
+	    strcmp(k->plain_kept, x->out->kept_on) > 0)
+		snprintf(x->out->kept_on, sizeof(x->out->kept_on), "%s",
+		    k->plain_kept);
+	if (k->sealed_after[0] != '\0' &&
+	    strcmp(k->sealed_after, x->out->key_sealed_after) > 0)
+		snprintf(x->out->key_sealed_after,
+		    sizeof(x->out->key_sealed_after), "%s", k->sealed_after);
+	return 0;
+}
+
+int
+dispose_keys_resume(struct dctx *x, struct err *e)
+{
+	const struct dispose_req *rq = x->rq;
+	struct keystore ks;
+	char path[4200];
+	struct stat st;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/keys/keystore", rq->cfg->state_dir);
+	if (stat(path, &st) != 0)
+		return 0;	/* no keystore: no key was ever destroyed */
+	memset(&ks, 0, sizeof(ks));
+	if (keystore_open(rq->cfg->state_dir, rq->cfg->kek, KS_READ, &ks,
+	    e) != 0) {
+		keystore_close(&ks);
+		return err_prepend(e, "the keys an earlier run of this "
+		    "disposition destroyed cannot be counted");
+	}
+	/* A tombstone naming this disposition is a key it destroyed, whether
+	 * or not the killed run lived to journal it. */
+	for (size_t i = 0; rc == 0 && i < ks.n; i++)
+		if (ks.v[i].destroyed && strcmp(ks.v[i].disp_id, rq->id) == 0)
+			rc = key_told(x, &ks.v[i], e);
+	keystore_close(&ks);
+	return rc;
+}
+
 /* Destroys the keys named ids[0..nids) (the scope's decision) and journals
  * each tombstone.  Returns 0, or -1 with *e set. */
 static int
@@ -63,26 +125,11 @@ destroy_keys(struct dctx *x, const char *const *ids, size_t nids,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	x->out->key_usec += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
 	    (t1.tv_nsec - t0.tv_nsec) / 1000);
-	for (size_t i = 0; i < n; i++) {
-		if (journal_appendv(rq->j, e, "key-destroyed", "agreement",
-		    rq->a->id, "category", list[i].category, "key", list[i].id,
-		    "disp", rq->id, NULL) != 0) {
+	for (size_t i = 0; i < n; i++)
+		if (key_told(x, &list[i], e) != 0) {
 			rc = -1;
 			break;
 		}
-		x->out->keys++;
-		/* Facts of the keys themselves, for a key whose sealed
-		 * files no dataset here holds (only unreachable copies). */
-		if (list[i].plain_kept[0] != '\0' &&
-		    strcmp(list[i].plain_kept, x->out->kept_on) > 0)
-			snprintf(x->out->kept_on, sizeof(x->out->kept_on), "%s",
-			    list[i].plain_kept);
-		if (list[i].sealed_after[0] != '\0' &&
-		    strcmp(list[i].sealed_after, x->out->key_sealed_after) > 0)
-			snprintf(x->out->key_sealed_after,
-			    sizeof(x->out->key_sealed_after), "%s",
-			    list[i].sealed_after);
-	}
 	if (rc == 0 && n > 0) {
 		/* Verify the erase: read the keystore back as unseal would;
 		 * every destroyed key must be a tombstone, never live. */

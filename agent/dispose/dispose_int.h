@@ -44,6 +44,11 @@ void dispose_batch_free(struct dctx *x);
 /* dispose_crypto.c: destroys the keys the scope decided on, then the
  * sealed items' names.  Returns -1 only when the journal failed. */
 int dispose_crypto_shred(struct dctx *x, struct item *v, size_t n);
+/* Resume: journals the key-destroyed line of each key this disposition
+ * destroyed (its keystore tombstone names the disposition) that a killed
+ * run did not live to journal, and counts every such key for the
+ * certificate.  Returns 0, or -1 with *e set. */
+int dispose_keys_resume(struct dctx *x, struct err *e);
 
 /* dispose_transfer.c: packs every file of v into transfer_to and checks
  * it.  0, or -1 with *e set and nothing destroyed. */

@@ -45,6 +45,13 @@ dispose_intents_scan(const struct jrec *r, void *arg)
 	const char *n = jrec_get(r, "n");
 	uint64_t k;
 
+	if (disp != NULL && strcmp(r->event, "key-destroyed") == 0 &&
+	    strcmp(disp, x->rq->id) == 0) {
+		const char *key = jrec_get(r, "key");
+		/* Counted when the keystore's tombstones are (resume). */
+		return key != NULL && strmap_put(&x->keys_journaled, key,
+		    1) != 0 ? -1 : 0;
+	}
 	if (disp == NULL || n == NULL || strcmp(disp, x->rq->id) != 0 ||
 	    dctx_u64(n, &k) != 0)
 		return 0;
