@@ -339,6 +339,7 @@ deliver_sanitize(const struct config *c, const struct deliver_report *dr,
 	static const char *const copies[] = {
 		"%s/certificates/%s.manifest", "%s/work/%s/manifest",
 		"%s/work/%s/names", "%s/work/%s/manifest.final",
+		"%s/work/%s/archives",
 	};
 	unsigned n = 0;
 

@@ -198,7 +198,7 @@ purge_journals(struct dctx *x)
 
 /* The per-file records under work/ID, each a file of whole lines. */
 static const char *const work_files[] = { "intents", "names", "dirs",
-    "manifest" };
+    "manifest", "archives" };
 
 static int
 open_work(struct dctx *x, struct err *e)

@@ -2,24 +2,44 @@
  * dispose_archive.c: archive datasets inside a disposition: each matching
  * archive rewritten without the district's members (archive.h); their
  * manifest rows are made durable only when the new archive is committed.
+ *
+ * MUST rules:
+ *  - a committed archive's rows go to work/ID/archives as one block, each
+ *    line "KEY<TAB>ROW" and then "KEY<TAB>#end", KEY the old archive's
+ *    device and inode, in one write made durable before the swap;
+ *  - a run killed between that commit and the swap leaves the old archive
+ *    in place, and the resumed run commits it again under the same KEY:
+ *    only the last whole block of a KEY counts, so no member is listed
+ *    or counted twice (dispose_archive_rows);
+ *  - the rows name students: the file is sanitized with the manifest.
  */
 #include "dispose/dispose_int.h"
 
 #include "base/err.h"
+#include "base/strbuf.h"
+#include "state/durable.h"
 #include "certify/cert.h"
 #include "certify/manifest.h"
 #include "conf/policy.h"
 #include "sanitize/archive.h"
 
+#include <openssl/crypto.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#define ROWS_FILE "archives"
 
 /* One archive being rewritten, handed to archive.h's hooks. */
 struct rewrite {
 	struct dctx *x;
 	const char *label;		/* the archive's, for the manifest */
+	char key[48];			/* the old archive: "DEV-INO" */
 	struct cert_manifest pend;	/* its removed members, until committed */
 };
 
@@ -48,21 +68,125 @@ on_member(const struct archive_member *m, void *arg)
 	return rc;
 }
 
-/* The new archive is good: make the rows durable before the swap. */
+/* The new archive is good: make the rows durable, as one block under the
+ * old archive's key, before the swap. */
 static int
 on_commit(void *arg)
 {
 	struct rewrite *rw = arg;
 	const struct cert_manifest *p = &rw->pend;
 	size_t hdr = strlen(CERT_MANIFEST_HEADER);
-	ssize_t w;
+	struct strbuf b = { 0 };
+	char path[4200];
+	ssize_t w = -1;
+	int fd;
 
 	if (p->len <= hdr)
 		return 0;
-	w = write(rw->x->manfd, p->text + hdr, p->len - hdr);
-	if (w < 0 || (size_t)w != p->len - hdr || fdatasync(rw->x->manfd) != 0)
+	for (const char *r = p->text + hdr; r < p->text + p->len; ) {
+		const char *nl = memchr(r, '\n', (size_t)(p->text + p->len - r));
+		size_t n = nl ? (size_t)(nl - r) + 1 : (size_t)(p->text + p->len - r);
+		strbuf_printf(&b, "%s\t", rw->key);
+		strbuf_add(&b, r, n);
+		r += n;
+	}
+	strbuf_printf(&b, "%s\t#end\n", rw->key);
+	snprintf(path, sizeof(path), "%s/" ROWS_FILE, rw->x->workdir);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd != -1 && !b.oom) {
+		w = write(fd, b.p, b.len);
+		if (w != (ssize_t)b.len || fdatasync(fd) != 0)
+			w = -1;
+	}
+	if (fd != -1)
+		close(fd);
+	if (b.p != NULL)
+		OPENSSL_cleanse(b.p, b.len);
+	strbuf_free(&b);
+	return w < 0 ? -1 : 0;
+}
+
+/* One committed block of work/ID/archives, while reading it back. */
+struct block {
+	char key[48];
+	size_t start, end;	/* its rows, as offsets into the text */
+};
+
+int
+dispose_archive_rows(struct dctx *x, struct strbuf *rows, struct err *e)
+{
+	char path[4200], *text = NULL;
+	size_t len = 0, nb = 0, cur = 0;
+	struct block *v = NULL;
+	struct stat st;
+	int rc = -1, inblock = 0;
+	struct dispose_out *o = x->out;
+
+	snprintf(path, sizeof(path), "%s/" ROWS_FILE, x->workdir);
+	if (lstat(path, &st) != 0 && errno == ENOENT)
+		return 0;	/* no archive committed (or a record from
+				 * before this file: rows in the manifest) */
+	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0)
 		return -1;
-	return 0;
+	/* Every whole block, in file order; a later block of the same key
+	 * replaces an earlier one (the same old archive committed again). */
+	for (size_t off = 0; off < len; ) {
+		char *nl = memchr(text + off, '\n', len - off), *tab;
+		size_t end = nl ? (size_t)(nl - text) + 1 : len;
+		tab = memchr(text + off, '\t', end - off);
+		if (nl == NULL || tab == NULL || (size_t)(tab - text - off) >=
+		    sizeof(v->key))
+			break;	/* torn: never acted on */
+		if (!inblock) {
+			struct block *g = realloc(v, (nb + 1) * sizeof(*v));
+			if (g == NULL)
+				goto oom;
+			v = g;
+			cur = nb++;
+			snprintf(v[cur].key, sizeof(v[cur].key), "%.*s",
+			    (int)(tab - text - off), text + off);
+			v[cur].start = off;
+			inblock = 1;
+		}
+		if (strncmp(tab + 1, "#end\n", 5) == 0) {
+			v[cur].end = off;
+			inblock = 0;
+			for (size_t k = 0; k < cur; k++)
+				if (strcmp(v[k].key, v[cur].key) == 0)
+					v[k].key[0] = '\0';	/* replaced */
+		}
+		off = end;
+	}
+	if (inblock)
+		nb--;	/* an unterminated block was never committed */
+	o->archives = o->members = o->member_bytes = 0;
+	for (size_t k = 0; k < nb; k++) {
+		if (v[k].key[0] == '\0')
+			continue;
+		o->archives++;
+		for (size_t off = v[k].start; off < v[k].end; ) {
+			char *nl = memchr(text + off, '\n', v[k].end - off);
+			char *row = memchr(text + off, '\t', v[k].end - off) + 1;
+			char *sz = memchr(row, '\t', (size_t)(nl - row));
+			strbuf_add(rows, row, (size_t)(nl - row) + 1);
+			o->members++;
+			if (sz != NULL)
+				o->member_bytes += strtoull(sz + 1, NULL, 10);
+			off = (size_t)(nl - text) + 1;
+		}
+	}
+	if (o->members > 0)
+		o->techniques |= DT_ARCHIVE;
+	rc = rows->oom ? err_set(e, "out of memory") : 0;
+	goto out;
+oom:
+	rc = err_set(e, "out of memory");
+out:
+	free(v);
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
 }
 
 /* The archive module's message without its leading "LABEL: ", which
@@ -106,6 +230,13 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 	ao.arg = &rw;
 	rw.x = x;
 	rw.label = label;
+	{
+		struct stat st;
+		if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			memset(&st, 0, sizeof(st));
+		snprintf(rw.key, sizeof(rw.key), "%ju-%ju",
+		    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	}
 	if (cert_manifest_init(&rw.pend, &e) != 0) {
 		close(dirfd);
 		return;

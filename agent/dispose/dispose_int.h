@@ -44,6 +44,12 @@ void dispose_batch_free(struct dctx *x);
 /* dispose_crypto.c: destroys the keys the scope decided on, then the
  * sealed items' names.  Returns -1 only when the journal failed. */
 int dispose_crypto_shred(struct dctx *x, struct item *v, size_t n);
+/* dispose_archive.c: appends to rows the manifest rows of every archive
+ * whose rewrite was committed (work/ID/archives: the last whole block of
+ * each old archive, so a commit repeated by a resumed run counts once),
+ * and sets out's archives, members and member_bytes from them.  Returns
+ * 0, or -1 with *e set. */
+int dispose_archive_rows(struct dctx *x, struct strbuf *rows, struct err *e);
 /* Resume: journals the key-destroyed line of each key this disposition
  * destroyed (its keystore tombstone names the disposition) that a killed
  * run did not live to journal, and counts every such key for the

@@ -213,33 +213,49 @@ tally_line(struct dctx *x, struct nameline *l, void *arg)
 }
 
 /* Writes work/ID/manifest.final: the rows written as they happened (links,
- * special files, sealed files, archive members) and the tallied rows of the
- * overwritten files.  Rewritten whole each time: idempotent on resume. */
+ * special files, sealed files), the committed archives' member rows
+ * (dispose_archive_rows) and the tallied rows of the overwritten files.
+ * Rewritten whole each time: idempotent on resume. */
 static int
 write_final_manifest(struct dctx *x, const struct cert_manifest *m,
     struct err *e)
 {
 	char path[4200], *text = NULL, *all;
 	size_t len = 0, hdr = strlen(CERT_MANIFEST_HEADER), tl = m->len - hdr;
+	struct strbuf arows = { 0 };
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
-	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0)
+	if (dispose_archive_rows(x, &arows, e) != 0) {
+		strbuf_free(&arows);
 		return -1;
-	all = malloc(len + tl + 1);
+	}
+	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
+	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0) {
+		strbuf_free(&arows);
+		return -1;
+	}
+	all = malloc(len + arows.len + tl + 1);
 	if (all == NULL) {
 		OPENSSL_cleanse(text, len);
 		free(text);
+		if (arows.p != NULL)
+			OPENSSL_cleanse(arows.p, arows.len);
+		strbuf_free(&arows);
 		return err_set(e, "out of memory");
 	}
 	memcpy(all, text, len);
-	memcpy(all + len, m->text + hdr, tl);
+	if (arows.len > 0)
+		memcpy(all + len, arows.p, arows.len);
+	memcpy(all + len + arows.len, m->text + hdr, tl);
 	OPENSSL_cleanse(text, len);
 	free(text);
 	snprintf(path, sizeof(path), "%s/manifest.final", x->workdir);
-	rc = durable_write(path, all, len + tl, 0600, e);
-	OPENSSL_cleanse(all, len + tl);
+	rc = durable_write(path, all, len + arows.len + tl, 0600, e);
+	OPENSSL_cleanse(all, len + arows.len + tl);
 	free(all);
+	if (arows.p != NULL)
+		OPENSSL_cleanse(arows.p, arows.len);
+	strbuf_free(&arows);
 	if (rc == 0 && snprintf(x->out->manifest_path,
 	    sizeof(x->out->manifest_path), "%s", path) >=
 	    (int)sizeof(x->out->manifest_path))

@@ -16,6 +16,7 @@
  *    stat'ed, nothing more, so plan and dry runs can use it freely.
  */
 #include "plan/scope.h"
+#include "sanitize/archive.h"
 #include "plan/scope_int.h"
 
 #include "base/err.h"
@@ -177,8 +178,15 @@ gather(struct build *b, const char *glob, size_t ds, int archive)
 		goto out;
 	}
 	for (size_t k = 0; k < fl.n; k++) {
+		const char *base = strrchr(fl.v[k].rel, '/');
 		if (archive && fl.v[k].kind != FOUND_FILE)
 			continue;	/* only files hold members */
+		/* What a killed member removal left beside an archive is no
+		 * archive of its own: the removal on that archive sanitizes
+		 * it first (archive.h). */
+		if (archive && archive_is_leftover(base ? base + 1 :
+		    fl.v[k].rel))
+			continue;
 		if (scope_set_has(b->x->gone, fl.v[k].dev, fl.v[k].ino))
 			continue;	/* an earlier disposition takes it */
 		if (add_name(b, &fl.v[k], ds, archive) != 0) {

@@ -92,6 +92,14 @@ struct archive_result {
 	int stale_cleared;	/* leftovers of a killed run sanitized first */
 };
 
+/* Whether name (one path component) is what a member removal keeps beside
+ * an archive while it works (.NAME.lethe-swap, .NAME.lethe-old): after a
+ * killed run, the new archive not yet swapped in, or the old one, members
+ * and all, not yet overwritten.  The next removal on that archive
+ * sanitizes it first, so an archive glob never takes it as an archive of
+ * its own (which would list its members twice). */
+int archive_is_leftover(const char *name);
+
 /* Removes every member of the archive dirfd/name whose name matches
  * member_glob: the name as GNU tar extracts it (archive_member_matches).
  * `label` names the archive in errors.  Refuses, archive untouched: a

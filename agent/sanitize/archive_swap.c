@@ -46,6 +46,17 @@
 
 static const char sealed_magic[8] = "LETHESL1";
 
+int
+archive_is_leftover(const char *name)
+{
+	size_t n = strlen(name), s = strlen(SWAP_SUFFIX), o = strlen(OLD_SUFFIX);
+
+	if (name[0] != '.')
+		return 0;
+	return (n > s + 1 && strcmp(name + n - s, SWAP_SUFFIX) == 0) ||
+	    (n > o + 1 && strcmp(name + n - o, OLD_SUFFIX) == 0);
+}
+
 static int
 side_name(char *buf, size_t len, const char *name, const char *suffix,
     const char *label, struct err *e)
