@@ -149,9 +149,11 @@ do_items(struct dctx *x, struct item *v, size_t n)
 		case OUT_KEPT:
 			break;
 		case OUT_FAILED:
+			if (x->stop)
+				return -1;	/* said once, by the batch */
 			dctx_label(x, &it->f, label, sizeof(label));
 			dctx_failed(x, label, it->ds, e.msg);
-			if (x->stop || x->rq->j->fd == -1)
+			if (x->rq->j->fd == -1)
 				return -1;
 			break;
 		}

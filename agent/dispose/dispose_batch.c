@@ -281,9 +281,19 @@ dispose_batch_flush(struct dctx *x)
 			failed_one(x, &b->slot[i], b->ow[i].e.msg);
 	}
 out:
-	if (rc != 0)
-		for (size_t i = 0; i < b->n; i++)
-			failed_one(x, &b->slot[i], e.msg);
+	if (rc != 0) {
+		/* The record cannot be written (a full state disk): said once
+		 * for the batch, not once per file, and the disposition stops
+		 * here; the next run resumes it from work/ID. */
+		diag_add(x->problems, x->workdir, 0, "%zu file%s %s: %s; the "
+		    "disposition stops, and the next run finishes and "
+		    "certifies it", b->n, b->n == 1 ? "" : "s",
+		    x->out->unrecorded ? "overwritten, their names not yet "
+		    "removed" : "not touched", e.msg);
+		dctx_exception(x, "the disposition's record could not be "
+		    "written; it stopped");
+		x->stop = 1;
+	}
 	ow_batch_close(b->ow, b->n);
 	for (size_t i = 0; i < b->n; i++)
 		free(b->slot[i].label);
