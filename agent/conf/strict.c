@@ -17,6 +17,7 @@
 #include "base/spawn.h"
 #include "conf/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define STRICT_MAX_LINKS 40
@@ -227,14 +229,18 @@ strict_stat(const char *path, const char *what, const struct stat *st,
 }
 
 /* A command line's words must all be root's alone: the program (its first
- * word), and every file any other word names (a script given to an
- * interpreter, a config given to sendmail).  A word names a file when it
- * holds a '/' (an option's value from its first '/': -C/etc/mail/x.cf) or
- * when a file of that name is in the working directory; a URL
- * (scheme://...) names none.  A file that does not exist yet is checked as
- * far as it exists, as strict_path does.  A word that names nothing and
- * reads as a shell command line (blanks or shell syntax in it: `sh -c
- * 'cmd /path'`) is refused: lethe cannot vouch for what it would run. */
+ * word), and every file any other word could name (a script given to an
+ * interpreter, a config given to sendmail, a PATH or LD_PRELOAD given to
+ * env, a library directory given to an interpreter).  Each word is read
+ * every way it could name a file: whole; from the first '/' (with a "./"
+ * or "../" before it) and, for an option, from each character after its
+ * dashes (-C/x.cf, -Csub/x.cf, -I/lib); after each '=' (VAR=VALUE,
+ * --opt=VALUE) and each ':'-separated part of that (PATH=/a:/b).  Every
+ * such path is checked by strict_path, as far as it exists: a file that
+ * will only appear later is judged by who may create it.  A URL
+ * (scheme://..., not file://) names no file.  A word with a '/' that
+ * names nothing and reads as a shell command line (blanks or shell syntax
+ * in it: `sh -c 'cmd /path'`) is refused: lethe cannot vouch for it. */
 static int
 shell_line(const char *w)
 {
@@ -242,13 +248,89 @@ shell_line(const char *w)
 }
 
 static int
+is_url(const char *w)
+{
+	size_t n = 0;
+
+	if (!isalpha((unsigned char)w[0]))
+		return 0;
+	while (isalnum((unsigned char)w[n]) || w[n] == '+' || w[n] == '-' ||
+	    w[n] == '.')
+		n++;
+	return strncmp(w + n, "://", 3) == 0 && strncasecmp(w, "file:", 5) != 0;
+}
+
+struct cmdcheck {
+	const char *cwd, *label;
+	uid_t euid;
+	struct diags *d;
+	int bad;
+};
+
+/* Checks one way a word could name a file (n bytes of p). */
+static void
+cand(struct cmdcheck *k, const char *p, size_t n)
+{
+	char path[PATH_MAX * 2];
+
+	if (n == 0 || n >= PATH_MAX)
+		return;
+	if (p[0] == '/')
+		snprintf(path, sizeof(path), "%.*s", (int)n, p);
+	else
+		snprintf(path, sizeof(path), "%s/%.*s", k->cwd, (int)n, p);
+	k->bad |= strict_path(path, k->label, k->euid, k->d) != 0;
+}
+
+/* Every ':'-separated part of v (n bytes) that holds a '/'. */
+static void
+cand_list(struct cmdcheck *k, const char *v, size_t n)
+{
+	while (n > 0) {
+		const char *c = memchr(v, ':', n);
+		size_t len = c ? (size_t)(c - v) : n;
+		if (memchr(v, '/', len) != NULL)
+			cand(k, v, len);
+		if (c == NULL)
+			break;
+		n -= len + 1;
+		v = c + 1;
+	}
+}
+
+/* Every way the argument w could name a file (see above). */
+static void
+arg_paths(struct cmdcheck *k, const char *w)
+{
+	const char *slash = strchr(w, '/'), *from, *eq;
+	size_t dashes = strspn(w, "-");
+
+	if (slash == NULL) {
+		struct stat st;
+		if (fstatat(AT_FDCWD, w, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			cand(k, w, strlen(w));	/* a file in the cwd */
+		return;
+	}
+	if (dashes == 0)
+		cand(k, w, strlen(w));
+	from = slash;
+	while (from > w + dashes && from[-1] == '.')
+		from--;
+	cand(k, from, strlen(from));
+	for (const char *q = w + dashes; dashes > 0 && q < slash; q++)
+		cand(k, q, strlen(q));
+	for (eq = strchr(w, '='); eq != NULL; eq = strchr(eq + 1, '='))
+		cand_list(k, eq + 1, strlen(eq + 1));
+}
+
+static int
 strict_command(const char *cmd, const char *what, const char *arg,
     uid_t euid, struct diags *d)
 {
+	struct cmdcheck k = { .euid = euid, .d = d };
 	struct err e;
 	struct stat st;
-	char **argv, cwd[PATH_MAX], abs[PATH_MAX * 2], label[128];
-	int bad = 0;
+	char **argv, cwd[PATH_MAX];
 
 	if (cmd == NULL)
 		return 0;
@@ -256,42 +338,31 @@ strict_command(const char *cmd, const char *what, const char *arg,
 		return 0;	/* the config's own check says why */
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		snprintf(cwd, sizeof(cwd), "/");
+	k.cwd = cwd;
 	for (size_t i = 0; argv[i] != NULL; i++) {
-		const char *w = argv[i], *p = w;
-		if (i > 0 && w[0] == '-') {
-			if ((p = strchr(w, '/')) == NULL)
-				continue;
-		} else if (i > 0 && strchr(w, '/') == NULL &&
-		    fstatat(AT_FDCWD, w, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-			continue;	/* a plain argument, no file */
+		const char *w = argv[i];
+		if (i == 0) {
+			k.label = what;
+			cand(&k, w, strlen(w));	/* missing: said at run time,
+						 * judged by who may create it */
+			continue;
 		}
-		if (strstr(w, "://") != NULL)
-			continue;	/* a URL */
-		snprintf(label, sizeof(label), "%s", i == 0 ? what : arg);
-		if (p[0] != '/') {
-			snprintf(abs, sizeof(abs), "%s/%s", cwd, p);
-			p = abs;
-		}
-		if (w[0] != '-' && fstatat(AT_FDCWD, p, &st, 0) != 0) {
-			if (i == 0)
-				continue;	/* run-time error, said then */
-			if (!shell_line(w)) {
-				bad |= strict_path(p, label, euid, d) != 0;
-				continue;
-			}
+		k.label = arg;
+		if (is_url(w))
+			continue;
+		if (strchr(w, '/') != NULL && shell_line(w) &&
+		    fstatat(AT_FDCWD, w, &st, 0) != 0) {
 			diag_add(d, w, 0, "%s names no file but reads as a shell "
 			    "command line: lethe runs as root only what root "
 			    "alone can change, and cannot vouch for it (give a "
-			    "script that root owns instead)", label);
-			bad = 1;
+			    "script that root owns instead)", arg);
+			k.bad = 1;
 			continue;
 		}
-		if (w[0] == '-' && fstatat(AT_FDCWD, p, &st, 0) != 0)
-			continue;	/* an option value that names nothing */
-		bad |= strict_path(p, label, euid, d) != 0;
+		arg_paths(&k, w);
 	}
 	spawn_argv_free(argv);
-	return bad ? -1 : 0;
+	return k.bad ? -1 : 0;
 }
 
 int

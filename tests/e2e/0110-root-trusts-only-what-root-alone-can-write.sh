@@ -132,6 +132,22 @@ refused "sh -c" "exec $T/bin/sendmail \"\$@\": an argument of sendmail names no 
 # it would choose what root runs.
 sed -i "s|^sendmail = .*|sendmail = /bin/sh $T/shared/later.sh|" "$T/lethe.conf"
 refused "a script to come in a 0777 directory" "$T/shared: writable by group and others (mode 0777), and it is above an argument of sendmail $T/shared/later.sh"
+# Every way a word can name a file is checked, also files not there yet:
+# a PATH or LD_PRELOAD given to env, an option's value, a library path.
+N=$T/nob
+install -d -o nobody -m 0755 "$N"
+for tsa in "/usr/bin/env PATH=$N/bin:/usr/bin tsa-client" \
+	"/usr/bin/env LD_PRELOAD=$N/evil.so /usr/bin/openssl ts -query" \
+	"/usr/bin/openssl ts -config=$N/notyet.cnf" \
+	"/usr/bin/perl -I$N/lib -MEvil -e1" \
+	"/bin/sh $N/d://x" \
+	"$N/tsa-later"; do
+	cp -p "$T/lethe.conf.good" "$T/lethe.conf"
+	confset signing tsa_command "$tsa"
+	expect_exit 2 L check >"$T/out" 2>&1
+	qgrep "^$N: owned by" <"$T/out" || die "tsa_command = $tsa: not refused: $(cat "$T/out")"
+done
+cp -p "$T/lethe.conf.good" "$T/lethe.conf"
 # A URL names no file: a TSA client's address is an argument like any other.
 cp -p "$T/lethe.conf.good" "$T/lethe.conf"
 sed -i "s|^tsa_command = .*|& --url 'https://tsa.example/ts?a=1'|" "$T/lethe.conf"
