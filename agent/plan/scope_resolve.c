@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,24 @@ add_name(struct build *b, struct found *f, size_t ds, int archive)
 	return 0;
 }
 
+/* Whether name, the last component of f, is a member removal's leftover
+ * whose archive lies beside it (a regular file). */
+static int
+leftover_beside(const struct config *c, const struct found *f,
+    const char *name)
+{
+	char archive[NAME_MAX + 1], path[PATH_MAX * 2];
+	const char *slash = strrchr(f->rel, '/');
+	struct stat st;
+
+	if (!archive_is_leftover(name, archive, sizeof(archive)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%.*s%s%s", c->roots[f->root],
+	    slash ? (int)(slash - f->rel) : 0, f->rel, slash ? "/" : "",
+	    archive);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* Locates one glob of dataset ds into the objects. */
 static int
 gather(struct build *b, const char *glob, size_t ds, int archive)
@@ -182,9 +201,9 @@ gather(struct build *b, const char *glob, size_t ds, int archive)
 		if (archive && fl.v[k].kind != FOUND_FILE)
 			continue;	/* only files hold members */
 		/* What a killed member removal left beside an archive is no
-		 * archive of its own: the removal on that archive sanitizes
-		 * it first (archive.h). */
-		if (archive && archive_is_leftover(base ? base + 1 :
+		 * archive of its own while that archive is there: the removal
+		 * on it sanitizes the leftover first (archive.h). */
+		if (archive && leftover_beside(c, &fl.v[k], base ? base + 1 :
 		    fl.v[k].rel))
 			continue;
 		if (scope_set_has(b->x->gone, fl.v[k].dev, fl.v[k].ino))

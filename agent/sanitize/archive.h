@@ -95,10 +95,11 @@ struct archive_result {
 /* Whether name (one path component) is what a member removal keeps beside
  * an archive while it works (.NAME.lethe-swap, .NAME.lethe-old): after a
  * killed run, the new archive not yet swapped in, or the old one, members
- * and all, not yet overwritten.  The next removal on that archive
- * sanitizes it first, so an archive glob never takes it as an archive of
- * its own (which would list its members twice). */
-int archive_is_leftover(const char *name);
+ * and all, not yet overwritten.  Sets archive (len bytes) to NAME.  The
+ * next removal on NAME sanitizes it first, so while NAME is there an
+ * archive glob does not take it as an archive of its own (which would
+ * list its members twice); without NAME it is an archive like any other. */
+int archive_is_leftover(const char *name, char *archive, size_t len);
 
 /* Removes every member of the archive dirfd/name whose name matches
  * member_glob: the name as GNU tar extracts it (archive_member_matches).

@@ -47,14 +47,21 @@
 static const char sealed_magic[8] = "LETHESL1";
 
 int
-archive_is_leftover(const char *name)
+archive_is_leftover(const char *name, char *archive, size_t len)
 {
-	size_t n = strlen(name), s = strlen(SWAP_SUFFIX), o = strlen(OLD_SUFFIX);
+	static const char *const suffix[] = { SWAP_SUFFIX, OLD_SUFFIX };
+	size_t n = strlen(name);
 
 	if (name[0] != '.')
 		return 0;
-	return (n > s + 1 && strcmp(name + n - s, SWAP_SUFFIX) == 0) ||
-	    (n > o + 1 && strcmp(name + n - o, OLD_SUFFIX) == 0);
+	for (size_t i = 0; i < 2; i++) {
+		size_t s = strlen(suffix[i]);
+		if (n > s + 1 && strcmp(name + n - s, suffix[i]) == 0) {
+			snprintf(archive, len, "%.*s", (int)(n - s - 1), name + 1);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static int

@@ -14,13 +14,16 @@
 command -v gdb >/dev/null || skip "gdb is needed to kill the run at the exact step"
 mkhost "$T/srv"
 src=$T/src
-for d in osde nyc tulsa; do
+for d in osde nyc chi tulsa; do
 	for n in 1 2 3; do mkdata "$src/$d/roster/s$n.csv" "$d-MARK-$n" 4; done
 done
-mkdir -p "$T/srv/b1" "$T/srv/b2"
+mkdir -p "$T/srv/b1" "$T/srv/b2" "$T/srv/b3"
 tar --format=gnu -cf "$T/srv/b1/nightly.tar" -C "$src" osde tulsa
 tar --format=gnu -cf "$T/srv/b2/nightly.tar" -C "$src" nyc tulsa
-for a in osde:b1 nyc:b2; do
+# 3. (below) A file named like a leftover with no archive beside it is an
+#    archive like any other: naming it so hides nothing.
+tar --format=gnu -cf "$T/srv/b3/.dump.tar.lethe-old" -C "$src" chi tulsa
+for a in osde:b1 nyc:b2 chi:b3; do
 	mkpolicy "${a%%:*}" 'method = overwrite' 'dispose_after_termination = 30d' <<P
 [dataset "backups"]
 archive = $T/srv/${a#*:}/**
@@ -67,4 +70,13 @@ L terminate nyc "$(days_ago 40)" >/dev/null 2>&1
 killed_at rm_sanitize
 [[ -e $T/srv/b2/.nightly.tar.lethe-swap ]] || die "no leftover after the kill: the test proves nothing ($(ls -A "$T/srv/b2"))"
 finished nyc b2
+
+# 3. The leftover's name, no archive beside it: its members are removed.
+L terminate chi "$(days_ago 40)" >/dev/null 2>&1
+rc=0
+L run >"$T/run.out" 2>&1 || rc=$?
+[[ $rc == 0 ]] || die "chi: run exit $rc: $(cat "$T/run.out")"
+tar -tf "$T/srv/b3/.dump.tar.lethe-old" >"$T/list" || die "chi: GNU tar cannot read it"
+! qgrep "^chi/" <"$T/list" || die "chi: members left in a file named like a leftover"
+qgrep "^tulsa/roster/s1.csv" <"$T/list" || die "chi: tulsa's members were not kept"
 echo ok
