@@ -298,6 +298,21 @@ note_dir(struct walk *w, int dirfd, const char *name)
 	return 0;
 }
 
+/* A directory entry: descended into when the glob goes on below it.  One
+ * the glob's last component (not "**") matched, and below which nothing
+ * matched, is noted when it holds anything (note_dir). */
+static int
+dir_entry(struct walk *w, int dirfd, const char *name, int match,
+    mask_t next, int depth)
+{
+	size_t before = w->out->n;
+	int rc = next ? descend(w, dirfd, name, next, depth) : 0;
+
+	if (rc == 0 && match && !w->dstar[w->n - 1] && w->out->n == before)
+		rc = note_dir(w, dirfd, name);
+	return rc;
+}
+
 /* fstatat(AT_SYMLINK_NOFOLLOW) through statx, which also tells whether
  * the entry is immutable or append-only (*locked).  Returns 0 or -1. */
 static int
@@ -334,11 +349,8 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 
 	if (!match && next == 0)
 		return 0;
-	if (dtype == DT_DIR && !(match && w->literal[w->n - 1])) {
-		if (match && next == 0)
-			return note_dir(w, dirfd, name);
-		return next ? descend(w, dirfd, name, next, depth) : 0;
-	}
+	if (dtype == DT_DIR && !(match && w->literal[w->n - 1]))
+		return dir_entry(w, dirfd, name, match, next, depth);
 	if (dtype != DT_UNKNOWN && !match)
 		return 0;	/* not a directory: nothing to descend into */
 	if (dtype != DT_UNKNOWN && dtype != DT_DIR && w->nostat) {
@@ -364,9 +376,7 @@ visit(struct walk *w, int dirfd, const char *name, unsigned char dtype,
 			    "write %s/%s%s%s/**", w->glob, w->root->path, w->path,
 			    w->plen ? "/" : "", name, w->root->path, w->path,
 			    w->plen ? "/" : "", name);
-		if (match && next == 0)
-			return note_dir(w, dirfd, name);
-		return next ? descend(w, dirfd, name, next, depth) : 0;
+		return dir_entry(w, dirfd, name, match, next, depth);
 	}
 	return match ? add_found(w, name, &st, locked) : 0;
 }

@@ -43,9 +43,10 @@ struct foundlist {
 	uint64_t bytes;		/* sum of sizes of FOUND_FILE entries */
 	size_t skipped_mounts;	/* directories not entered: mount points */
 	size_t matched_dirs;	/* directories, not empty, that the glob's
-				 * last component matched and nothing of the
-				 * glob reaches into: a dataset names files,
-				 * so what they hold is not matched */
+				 * last component (not "**") matched and
+				 * below which nothing matched: a dataset
+				 * names files, so what they hold is not
+				 * matched */
 	char first_dir[1024];	/* the first of them, for messages */
 };
 

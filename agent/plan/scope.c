@@ -168,14 +168,14 @@ scope_nrefused(const struct scope *s)
 {
 	return s->count[SV_CONFLICT] + s->count[SV_LINKS] +
 	    s->count[SV_FOREIGN_KEY] + s->count[SV_KEY_KEPT] +
-	    s->count[SV_LOCKED] + s->skipped_mounts;
+	    s->count[SV_LOCKED] + s->skipped_mounts + s->matched_dirs;
 }
 
 void
 scope_refusals(const struct scope *s, char *buf, size_t len)
 {
 	const struct scope_obj *conflict = NULL, *kept = NULL;
-	char part[6][320];
+	char part[7][1400];
 	int np = 0;
 	size_t off;
 
@@ -211,6 +211,12 @@ scope_refusals(const struct scope *s, char *buf, size_t len)
 		    "the datasets (never crossed; add it to allowed_roots or "
 		    "unmount it)", s->skipped_mounts,
 		    s->skipped_mounts == 1 ? "" : "s");
+	if (s->matched_dirs > 0)
+		snprintf(part[np++], sizeof(part[0]), "%zu director%s matched "
+		    "whose files the glob does not name (first: %.1100s): a "
+		    "dataset names files; name them in the glob (DIR/**/*.csv, "
+		    "or DIR/** for all it holds)", s->matched_dirs,
+		    s->matched_dirs == 1 ? "y" : "ies", s->first_dir);
 	off = (size_t)snprintf(buf, len, "%zu refused", scope_nrefused(s));
 	for (int i = 0; i < np && off < len; i++) {
 		int w = snprintf(buf + off, len - off, "%s%s", i ? ", " : ": ",

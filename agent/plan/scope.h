@@ -19,10 +19,10 @@
  *   - it, or the directory of one of its names, is immutable or
  *     append-only (chattr +i, +a): it can be neither overwritten nor
  *     unlinked, so a disposition would only fail on it.
- * What is left is destroyed, each object once.  A glob whose last
- * component matches a directory it cannot reach into (and that is not
- * empty) makes the scope an error, as a path naming a directory does: its
- * files are not the dataset's, so nothing would prove them destroyed.
+ * What is left is destroyed, each object once.  A directory that a
+ * glob's last component matches, below which nothing matched, and that is
+ * not empty, is refused too (matched_dirs): its files are not the
+ * dataset's, so the set is never certified complete over them.
  */
 #ifndef LETHE_SCOPE_H
 #define LETHE_SCOPE_H
@@ -110,6 +110,9 @@ struct scope {
 	size_t destroy_files, destroy_links, destroy_other, destroy_archives;
 	uint64_t destroy_bytes;	/* apparent size of the files to destroy */
 	size_t skipped_mounts;	/* mount points inside the datasets' trees */
+	size_t matched_dirs;	/* directories matched, whose files no glob
+				 * names (locate.h) */
+	char first_dir[1100];	/* "DIR, dataset NAME": the first of them */
 	struct scope_key *keys;	/* keys the objects are sealed under */
 	size_t nkeys;
 	int whole;		/* the disposition covers every non-exempt

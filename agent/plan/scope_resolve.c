@@ -182,20 +182,12 @@ gather(struct build *b, const char *glob, size_t ds, int archive)
 		goto out;
 	}
 	b->s->skipped_mounts += fl.skipped_mounts;
-	if (fl.matched_dirs > 0) {
-		/* As a literal path naming a directory is (locate.c): the
-		 * files it holds are not the dataset's, so "all of it
-		 * destroyed" would not be true of what the policy meant. */
-		err_set(b->e, "dataset %s: %s matches %zu director%s that %s "
-		    "not empty (first: %s), and a dataset names files: what %s "
-		    "is not matched; write %.*s/** to destroy everything below, "
-		    "or a glob that names files only", b->a->ds[ds].name, glob,
-		    fl.matched_dirs, fl.matched_dirs == 1 ? "y" : "ies",
-		    fl.matched_dirs == 1 ? "is" : "are", fl.first_dir,
-		    fl.matched_dirs == 1 ? "it holds" : "they hold",
-		    (int)(strrchr(glob, '/') - glob), glob);
-		goto out;
-	}
+	/* Directories the glob matched but names none of the files of: a
+	 * refusal, so the set is never certified complete over them. */
+	if (fl.matched_dirs > 0 && b->s->matched_dirs == 0)
+		snprintf(b->s->first_dir, sizeof(b->s->first_dir), "%.1000s, "
+		    "dataset %.64s", fl.first_dir, b->a->ds[ds].name);
+	b->s->matched_dirs += fl.matched_dirs;
 	for (size_t k = 0; k < fl.n; k++) {
 		const char *base = strrchr(fl.v[k].rel, '/');
 		if (archive && fl.v[k].kind != FOUND_FILE)
