@@ -350,8 +350,8 @@ dispose_run(const struct dispose_req *rq, struct dispose_out *out,
 		out->techniques |= DT_TRANSFER;
 	}
 	if (do_items(&x, v, n) != 0) {
-		err_set(e, "the journal or the disposition's record (%s) could "
-		    "not be written; stopped", x.workdir);
+		err_set(e, "stopped: %s", out->exceptions[0] ? out->exceptions :
+		    "the journal could not be written");
 		goto out;
 	}
 	dispose_archives(&x);

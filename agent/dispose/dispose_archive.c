@@ -4,9 +4,12 @@
  * manifest rows are made durable only when the new archive is committed.
  *
  * MUST rules:
- *  - a committed archive's rows go to work/ID/archives as one block, each
- *    line "KEY<TAB>ROW" and then "KEY<TAB>#end", KEY the old archive's
- *    device and inode, in one write made durable before the swap;
+ *  - a committed archive's rows go to work/ID/archives as one block:
+ *    "KEY<TAB>#begin", each row as "KEY<TAB>ROW", then "KEY<TAB>#end",
+ *    KEY the old archive's device, inode, size and change time, in one
+ *    write made durable before the swap; a block cut short (no #end
+ *    before the next #begin, a row of another key, or the end) was never
+ *    committed and counts for nothing;
  *  - a run killed between that commit and the swap leaves the old archive
  *    in place, and the resumed run commits it again under the same KEY:
  *    only the last whole block of a KEY counts, so no member is listed
@@ -39,7 +42,7 @@
 struct rewrite {
 	struct dctx *x;
 	const char *label;		/* the archive's, for the manifest */
-	char key[48];			/* the old archive: "DEV-INO" */
+	char key[96];			/* the old archive: "DEV-INO-SIZE-CTIME" */
 	struct cert_manifest pend;	/* its removed members, until committed */
 };
 
@@ -83,6 +86,7 @@ on_commit(void *arg)
 
 	if (p->len <= hdr)
 		return 0;
+	strbuf_printf(&b, "%s\t#begin\n", rw->key);
 	for (const char *r = p->text + hdr; r < p->text + p->len; ) {
 		const char *nl = memchr(r, '\n', (size_t)(p->text + p->len - r));
 		size_t n = nl ? (size_t)(nl - r) + 1 : (size_t)(p->text + p->len - r);
@@ -109,7 +113,7 @@ on_commit(void *arg)
 
 /* One committed block of work/ID/archives, while reading it back. */
 struct block {
-	char key[48];
+	char key[96];
 	size_t start, end;	/* its rows, as offsets into the text */
 };
 
@@ -138,16 +142,32 @@ dispose_archive_rows(struct dctx *x, struct strbuf *rows, struct err *e)
 		if (nl == NULL || tab == NULL || (size_t)(tab - text - off) >=
 		    sizeof(v->key))
 			break;	/* torn: never acted on */
-		if (!inblock) {
-			struct block *g = realloc(v, (nb + 1) * sizeof(*v));
+		if (strncmp(tab + 1, "#begin\n", 7) == 0) {
+			/* A block starts; one still open was cut short (never
+			 * committed) and counts for nothing. */
+			struct block *g = realloc(v, (nb + 1 - inblock) *
+			    sizeof(*v));
 			if (g == NULL)
 				goto oom;
 			v = g;
-			cur = nb++;
+			cur = inblock ? cur : nb++;
 			snprintf(v[cur].key, sizeof(v[cur].key), "%.*s",
 			    (int)(tab - text - off), text + off);
-			v[cur].start = off;
+			v[cur].start = end;
 			inblock = 1;
+			off = end;
+			continue;
+		}
+		if (!inblock || (size_t)(tab - text - off) !=
+		    strlen(v[cur].key) || strncmp(text + off, v[cur].key,
+		    strlen(v[cur].key)) != 0) {
+			/* A row outside a block, or of another key: the block
+			 * open was cut short; this row belongs to none. */
+			if (inblock)
+				nb--;
+			inblock = 0;
+			off = end;
+			continue;
 		}
 		if (strncmp(tab + 1, "#end\n", 5) == 0) {
 			v[cur].end = off;
@@ -234,8 +254,13 @@ rewrite_one(struct dctx *x, const struct scope_obj *o, const struct dataset *d)
 		struct stat st;
 		if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) != 0)
 			memset(&st, 0, sizeof(st));
-		snprintf(rw.key, sizeof(rw.key), "%ju-%ju",
-		    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+		/* The old archive as it was read: its inode, and its size
+		 * and change time, so a later archive that reuses the inode
+		 * is another key. */
+		snprintf(rw.key, sizeof(rw.key), "%ju-%ju-%jd-%jd.%09ld",
+		    (uintmax_t)st.st_dev, (uintmax_t)st.st_ino,
+		    (intmax_t)st.st_size, (intmax_t)st.st_ctim.tv_sec,
+		    (long)st.st_ctim.tv_nsec);
 	}
 	if (cert_manifest_init(&rw.pend, &e) != 0) {
 		close(dirfd);

@@ -255,7 +255,7 @@ dispose_batch_flush(struct dctx *x)
 	if (dctx_sync(x) != 0) {
 		snprintf(e.msg, sizeof(e.msg), "stopped: holds recorded during "
 		    "the run cannot be read");
-		rc = -1;
+		rc = -2;	/* dctx_sync said so in the exceptions */
 		goto out;
 	}
 	drop_held(x, b);
@@ -290,9 +290,11 @@ out:
 		    "certifies it", b->n, b->n == 1 ? "" : "s",
 		    x->out->unrecorded ? "overwritten, their names not yet "
 		    "removed" : "not touched", e.msg);
-		dctx_exception(x, "the disposition's record could not be "
-		    "written; it stopped");
+		if (rc == -1)
+			dctx_exception(x, "the disposition's record could not "
+			    "be written; it stopped");
 		x->stop = 1;
+		rc = -1;
 	}
 	ow_batch_close(b->ow, b->n);
 	for (size_t i = 0; i < b->n; i++)

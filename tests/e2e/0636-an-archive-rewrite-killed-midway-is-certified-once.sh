@@ -63,6 +63,13 @@ finished() {	# AGREEMENT DIR
 L terminate osde "$(days_ago 40)" >/dev/null 2>&1
 killed_at on_commit finish
 grep -qa osde-MARK-1 "$T/srv/b1/nightly.tar" || die "the swap happened before the kill: the test proves nothing"
+# And its record cut short, as a power loss before the fdatasync could:
+# no #end, half a row.  The block was never committed; the resumed run's
+# commit is the one that counts.
+rows=$(ls "$T"/state/work/osde-*/archives)
+size=$(stat -c %s "$rows")
+last=$(tail -n 2 "$rows" | wc -c)
+truncate -s $((size - last + 20)) "$rows"
 finished osde b1
 
 # 2. Killed after the swap, before the old blocks were overwritten.
