@@ -51,7 +51,8 @@ main(int argc, char **argv)
 	return 0;
 }
 EOF
-objs=$(ls "$top"/build/obj/*.o | grep -v '/main\.o$')
+# The objects of today's sources only (build/obj may hold stale ones).
+objs=$(cd "$top" && ls agent/*/*.c | sed 's|.*/||; s|\.c$|.o|; s|^|'"$top"'/build/obj/|')
 cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" -o "$W/drv" \
 	"$W/drv.c" $objs $(pkg-config --libs libcrypto libarchive inih)
 

@@ -49,7 +49,8 @@ for a in range(n):
                 "method = overwrite\n\n[dataset \"uploads\"]\npath = %s/%s/**\n"
                 "categories = Student work\n" % (i, i, i, srv, i))
 PY
-objs=$(ls "$top"/build/obj/*.o | grep -v '/main\.o$')
+# The objects of today's sources only (build/obj may hold stale ones).
+objs=$(cd "$top" && ls agent/*/*.c | sed 's|.*/||; s|\.c$|.o|; s|^|'"$top"'/build/obj/|')
 cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" \
 	-o "$W/mkhistory" "$top/bench/mkhistory.c" $objs \
 	$(pkg-config --libs libcrypto libarchive inih) -lpthread

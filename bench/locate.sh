@@ -19,7 +19,7 @@ nfiles=${1:-200000}
 runs=${RUNS:-5}
 command -v python3 >/dev/null || { echo "SKIPPED: python3 not installed"; exit 77; }
 
-objs=(err array fdio secmem glob resolve locate media overwrite ow_batch ow_pass ow_verify ow_name span aesctr)
+objs=(err array fdio hex secmem glob resolve locate foundlist media fsjournal extents overwrite ow_batch ow_pass ow_verify ow_name span aesctr)
 (cd "$top" && make -s $(printf "build/obj/%s.o " "${objs[@]}") >/dev/null)
 mkdir -p "$top/build/bench"
 ow=$top/build/bench/owtool

@@ -22,7 +22,7 @@ rounds=${ROUNDS:-3}
 command -v shred >/dev/null || { echo "SKIPPED: GNU shred not installed"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIPPED: openssl not installed"; exit 77; }
 
-objs=(err array fdio secmem glob resolve locate media overwrite ow_batch ow_pass ow_verify ow_name span aesctr)
+objs=(err array fdio hex secmem glob resolve locate foundlist media fsjournal extents overwrite ow_batch ow_pass ow_verify ow_name span aesctr)
 (cd "$top" && make -s $(printf "build/obj/%s.o " "${objs[@]}") >/dev/null)
 mkdir -p "$top/build/bench"
 ow=$top/build/bench/owtool
