@@ -31,7 +31,7 @@ dctx_init(struct dctx *x, const struct dispose_req *rq,
 	memset(x, 0, sizeof(*x));
 	x->rq = rq;
 	x->out = out;
-	x->manfd = x->namesfd = x->intentsfd = -1;
+	x->manfd = x->namesfd = x->intentsfd = x->remfd = -1;
 	x->problems = rq->problems ? rq->problems : scratch;
 	x->roots = calloc(rq->cfg->nroots + 1, sizeof(*x->roots));
 	if (x->roots == NULL)
@@ -51,6 +51,8 @@ dctx_free(struct dctx *x)
 	free(x->open);
 	if (x->manfd != -1)
 		close(x->manfd);
+	if (x->remfd != -1)
+		close(x->remfd);
 	if (x->namesfd != -1)
 		close(x->namesfd);
 	if (x->intentsfd != -1)
@@ -230,7 +232,8 @@ dctx_gone(struct dctx *x, const struct scope_name *n)
  * device, or a further hard link of an object already overwritten). */
 int
 dctx_remove_name(struct dctx *x, const struct item *it,
-    const struct scope_name *n, uint64_t size, struct err *e)
+    const struct scope_name *n, uint64_t size, const char *kind,
+    struct err *e)
 {
 	char label[4200];
 	const char *base;
@@ -253,6 +256,15 @@ dctx_remove_name(struct dctx *x, const struct item *it,
 	/* No content read: "-" in the manifest (SPEC §8 via cert.h). */
 	if (dctx_manifest_row(x, label, size, "-", e) != 0)
 		goto out;
+	{
+		char line[64];
+		int len = snprintf(line, sizeof(line), "%s\n", kind);
+		if (x->remfd != -1 && (write(x->remfd, line, (size_t)len) !=
+		    len || fdatasync(x->remfd) != 0)) {
+			err_sys(e, "%s/removed: write", x->workdir);
+			goto out;
+		}
+	}
 	dctx_gone(x, n);
 	rc = 0;
 out:

@@ -64,6 +64,8 @@ struct dctx {
 	struct intent *open;	/* this disposition's intents (resume) */
 	size_t nopen;
 	int namesfd;		/* work/ID/names: every destroyed file */
+	int remfd;		/* work/ID/removed: what each name removed
+				 * without overwrite was (dctx_remove_name) */
 	int intentsfd;		/* work/ID/intents: each batch's files */
 	struct batch *batch;	/* files waiting to be overwritten together */
 	int stop;		/* the record cannot be written: stop */
@@ -117,9 +119,13 @@ int dctx_manifest_row(struct dctx *x, const char *path, uint64_t size,
  * empty: dispose_dirs.c).  Out of memory only leaves a directory. */
 void dctx_gone(struct dctx *x, const struct scope_name *n);
 /* Removes the name n of object it (never opening what it names); row
- * "-" with size, and n is added to x->gone.  0, or -1 with *e set. */
+ * "-" with size, then `kind` (what the certificate counts it as: "link",
+ * "special", "sealed clean", "sealed cleared DATE", "sealed kept DATE")
+ * as a line of work/ID/removed, so a resumed run counts what a killed
+ * one removed; n is added to x->gone.  0, or -1 with *e set. */
 int dctx_remove_name(struct dctx *x, const struct item *it,
-    const struct scope_name *n, uint64_t size, struct err *e);
+    const struct scope_name *n, uint64_t size, const char *kind,
+    struct err *e);
 /* Learns of holds recorded meanwhile (rq->sync).  Returns 0, or -1 having
  * set x->stop and said why (the disposition stops). */
 int dctx_sync(struct dctx *x);

@@ -49,7 +49,8 @@ static enum outcome
 other_names(struct dctx *x, struct item *it, struct err *e)
 {
 	for (size_t k = 1; k < it->obj->nnames; k++) {
-		if (dctx_remove_name(x, it, &it->obj->names[k], 0, e) != 0)
+		if (dctx_remove_name(x, it, &it->obj->names[k], 0, "link",
+		    e) != 0)
 			return OUT_FAILED;
 		x->out->links++;
 	}
@@ -100,7 +101,8 @@ destroy_object(struct dctx *x, struct item *it, struct err *e)
 	if (dctx_held(x, it->obj, it->ds))
 		return OUT_KEPT;
 	if (it->f.kind == FOUND_SYMLINK || it->f.kind == FOUND_OTHER) {
-		if (dctx_remove_name(x, it, &it->obj->names[0], 0, e) != 0)
+		if (dctx_remove_name(x, it, &it->obj->names[0], 0,
+		    it->f.kind == FOUND_SYMLINK ? "link" : "special", e) != 0)
 			return OUT_FAILED;
 		if (it->f.kind == FOUND_SYMLINK)
 			x->out->links++;
@@ -200,7 +202,7 @@ purge_journals(struct dctx *x)
 
 /* The per-file records under work/ID, each a file of whole lines. */
 static const char *const work_files[] = { "intents", "names", "dirs",
-    "manifest", "archives" };
+    "manifest", "archives", "removed" };
 
 static int
 open_work(struct dctx *x, struct err *e)
@@ -232,6 +234,11 @@ open_work(struct dctx *x, struct err *e)
 	x->intentsfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (x->intentsfd == -1)
+		return err_sys(e, "%s", path);
+	snprintf(path, sizeof(path), "%s/removed", x->workdir);
+	x->remfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (x->remfd == -1)
 		return err_sys(e, "%s", path);
 	snprintf(path, sizeof(path), "%s/manifest", x->workdir);
 	fresh = lstat(path, &st) != 0;

@@ -155,7 +155,7 @@ done_one(struct dctx *x, struct batch *b, size_t i)
 	x->dbytes += ow->r.size;
 	(void)dctx_media_for(x, ow->dirfd, x->rq->a->ds[s->it->ds].name, &e);
 	for (size_t k = 1; k < s->it->obj->nnames; k++) {
-		if (dctx_remove_name(x, s->it, &s->it->obj->names[k], 0,
+		if (dctx_remove_name(x, s->it, &s->it->obj->names[k], 0, "link",
 		    &e) != 0) {
 			failed_one(x, s, e.msg);
 			return;

@@ -24,25 +24,20 @@
 
 /* What the certificate may claim for a sealed file whose key is gone
  * (SPEC §8, lethe-certificate(5)): Purge only where no plaintext copy
- * ever existed, or every one was cleared by lethe. */
+ * ever existed, or every one was cleared by lethe.  As a kind of
+ * dctx_remove_name, counted by dispose_kind_count. */
 static void
-sealed_tally(struct dctx *x, const struct item *it)
+sealed_kind(const struct dctx *x, const struct item *it, char *buf,
+    size_t len)
 {
 	const struct scope_key *k = &x->scope.keys[it->obj->key];
-	struct dispose_out *o = x->out;
 
-	if (k->plain_kept[0] != '\0') {
-		o->sealed_kept++;
-		if (strcmp(k->plain_kept, o->kept_on) > 0)
-			snprintf(o->kept_on, sizeof(o->kept_on), "%s",
-			    k->plain_kept);
-	} else if (k->sealed_after[0] != '\0') {
-		o->sealed_cleared++;
-		if (strcmp(k->sealed_after, o->key_sealed_after) > 0)
-			snprintf(o->key_sealed_after,
-			    sizeof(o->key_sealed_after), "%s", k->sealed_after);
-	} else
-		o->sealed_clean++;
+	if (k->plain_kept[0] != '\0')
+		snprintf(buf, len, "sealed kept %s", k->plain_kept);
+	else if (k->sealed_after[0] != '\0')
+		snprintf(buf, len, "sealed cleared %s", k->sealed_after);
+	else
+		snprintf(buf, len, "sealed clean");
 }
 
 /* Counts one destroyed key of this disposition for the certificate, once,
@@ -53,10 +48,11 @@ static int
 key_told(struct dctx *x, const struct ks_entry *k, struct err *e)
 {
 	const struct dispose_req *rq = x->rq;
+	size_t v;
 
-	if (strmap_get(&x->keys_counted, k->id, NULL) == 0)
+	if (strmap_get(&x->keys_counted, k->id, &v) == 0)
 		return 0;
-	if (strmap_get(&x->keys_journaled, k->id, NULL) != 0 &&
+	if (strmap_get(&x->keys_journaled, k->id, &v) != 0 &&
 	    journal_appendv(rq->j, e, "key-destroyed", "agreement",
 	    rq->a->id, "category", k->category, "key", k->id, "disp", rq->id,
 	    NULL) != 0)
@@ -196,12 +192,13 @@ remove_sealed(struct dctx *x, struct item *v, size_t n)
 	struct err e;
 
 	for (size_t i = 0; i < n; i++) {
-		char label[4200];
+		char label[4200], kind[48];
 		if (v[i].done != ITEM_SEALED)
 			continue;
 		dctx_label(x, &v[i].f, label, sizeof(label));
+		sealed_kind(x, &v[i], kind, sizeof(kind));
 		if (dctx_remove_name(x, &v[i], &v[i].obj->names[0],
-		    (uint64_t)v[i].f.size, &e) != 0) {
+		    (uint64_t)v[i].f.size, kind, &e) != 0) {
 			diag_add(x->problems, label, 0, "%s", e.msg);
 			dctx_exception(x, "a ciphertext name of dataset %s "
 			    "could not be removed", a->ds[v[i].ds].name);
@@ -209,12 +206,11 @@ remove_sealed(struct dctx *x, struct item *v, size_t n)
 			continue;
 		}
 		v[i].done = ITEM_DONE;
-		x->out->sealed_files++;
+		dispose_kind_count(x->out, kind);
 		dctx_categories(x, v[i].obj);
-		sealed_tally(x, &v[i]);
 		for (size_t k = 1; k < v[i].obj->nnames; k++) {
 			if (dctx_remove_name(x, &v[i], &v[i].obj->names[k],
-			    0, &e) != 0) {
+			    0, "link", &e) != 0) {
 				diag_add(x->problems, label, 0, "%s", e.msg);
 				dctx_exception(x, "a further name of a "
 				    "ciphertext file of dataset %s could not "

@@ -264,6 +264,66 @@ write_final_manifest(struct dctx *x, const struct cert_manifest *m,
 }
 
 void
+dispose_kind_count(struct dispose_out *o, const char *kind)
+{
+	const char *date;
+
+	if (strcmp(kind, "link") == 0) {
+		o->links++;
+		return;
+	}
+	if (strcmp(kind, "special") == 0) {
+		o->specials++;
+		return;
+	}
+	if (strncmp(kind, "sealed ", 7) != 0)
+		return;
+	o->sealed_files++;
+	o->techniques |= DT_CRYPTO;
+	if (strncmp(kind + 7, "kept ", 5) == 0) {
+		date = kind + 12;
+		o->sealed_kept++;
+		if (strcmp(date, o->kept_on) > 0)
+			snprintf(o->kept_on, sizeof(o->kept_on), "%.10s", date);
+	} else if (strncmp(kind + 7, "cleared ", 8) == 0) {
+		date = kind + 15;
+		o->sealed_cleared++;
+		if (strcmp(date, o->key_sealed_after) > 0)
+			snprintf(o->key_sealed_after,
+			    sizeof(o->key_sealed_after), "%.10s", date);
+	} else
+		o->sealed_clean++;
+}
+
+/* Recounts the names removed without overwrite over every run of this
+ * disposition, from work/ID/removed (a record from before that file:
+ * this run's counts stay). */
+static int
+recount_removed(struct dctx *x, struct err *e)
+{
+	struct dispose_out *o = x->out;
+	char path[4200], *text = NULL;
+	size_t len = 0;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/removed", x->workdir);
+	if (lstat(path, &st) != 0 || st.st_size == 0)
+		return 0;
+	if (slurp(path, SIZE_MAX / 4, &text, &len, e) != 0)
+		return -1;
+	o->links = o->specials = o->sealed_files = o->sealed_clean = 0;
+	o->sealed_cleared = o->sealed_kept = 0;
+	for (char *p = text, *nl; p < text + len &&
+	    (nl = memchr(p, '\n', (size_t)(text + len - p))) != NULL;
+	    p = nl + 1) {
+		*nl = '\0';
+		dispose_kind_count(o, p);
+	}
+	free(text);
+	return 0;
+}
+
+void
 dispose_names_resume(struct dctx *x)
 {
 	(void)dispose_names_each(x, finish_renamed, NULL);
@@ -289,7 +349,8 @@ dispose_names_totals(struct dctx *x, struct err *e)
 		err_set(e, "%s/names: cannot read back", x->workdir);
 		goto out;
 	}
-	rc = write_final_manifest(x, &t.m, e);
+	rc = recount_removed(x, e) == 0 ? write_final_manifest(x, &t.m, e) :
+	    -1;
 	/* What was destroyed, by content only: how a later run tells the
 	 * same data, restored, from new data (plan/reappear.c). */
 	if (rc == 0 && t.digests.oom)
