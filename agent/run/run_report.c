@@ -101,6 +101,13 @@ run_reappeared(struct runner *rn, const struct plan_row *row, size_t **scope,
 	reappear_free(&rp);
 	if (rc != 0)
 		return 0;
+	if (p.kept > 0)
+		/* The same data, back, under a hold (or another agreement's
+		 * protection): kept, and said, never invisible. */
+		diag_add(&rn->r->msgs, row->a->id, 0, "%s: %" PRIu64 " files "
+		    "reappeared after disposition and are kept while a hold "
+		    "(or another agreement's protection) covers them; they are "
+		    "destroyed once it ends", row->trigger, p.kept);
 	if (p.refused > 0) {
 		/* Reappeared data that cannot be destroyed is no less due:
 		 * said on every run until it is fixed. */

@@ -87,4 +87,19 @@ certs=("$T"/state/certificates/*.cert)
 ((${#certs[@]} == 2)) || die "third run issued a certificate"
 (($(ls "$T/mail" | wc -l) == 2)) || die "third run mailed"
 L journal verify >/dev/null || die "journal verify: $(L journal verify)"
+
+# Restored again, under a legal hold: kept, and said, not invisible; the
+# release makes it due, and the next run destroys it.
+mkdir -p "$T/srv/exports/osde/2026"
+cp -a "$T/backup/Amara_Okafor.csv" "$T/srv/exports/osde/2026/"
+L hold osde-2024 --reason "litigation" >/dev/null
+rc=0
+L run --dry-run >"$T/dry4" 2>&1 || rc=$?
+grep -q 'termination: 1 files reappeared after disposition and are kept while a hold' "$T/dry4" ||
+	die "dry run under a hold (exit $rc): $(cat "$T/dry4")"
+L run >"$T/run4" 2>&1 || die "run under a hold: $(cat "$T/run4")"
+[[ -e $T/srv/exports/osde/2026/Amara_Okafor.csv ]] || die "held reappeared data destroyed"
+L release osde-2024 >/dev/null 2>&1 || die "release"
+L run >"$T/run5" 2>&1 || die "run after release: $(cat "$T/run5")"
+[[ ! -e $T/srv/exports/osde/2026/Amara_Okafor.csv ]] || die "released reappeared data not destroyed"
 echo "ok"
