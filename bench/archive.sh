@@ -8,7 +8,7 @@
 # Targets (SPEC §10): time within 1.5x of bsdtar; peak RSS under 64 MiB.
 # Prints one line per tool and a verdict; exit 0 when both targets are met.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.bash"
 size=${1:-1024}
 W=$(mktemp -d "${TMPDIR:-/var/tmp}/lethe-bench-archive.XXXXXX")
 trap 'rm -rf "$W"' EXIT
@@ -51,8 +51,7 @@ main(int argc, char **argv)
 	return 0;
 }
 EOF
-# The objects of today's sources only (build/obj may hold stale ones).
-objs=$(cd "$top" && ls agent/*/*.c | sed 's|.*/||; s|\.c$|.o|; s|^|'"$top"'/build/obj/|')
+objs=$(bench_objs)
 cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" -o "$W/drv" \
 	"$W/drv.c" $objs $(pkg-config --libs libcrypto libarchive inih)
 

@@ -7,37 +7,14 @@
 # Targets: the two within noise of each other, each under 0.5 s.
 #   bench/cryptoshred.sh [SIZE_MIB]
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.bash"
 size=${1:-1024}
-# As root, lethe's StrictModes refuse a config below a directory others can
-# write (/var/tmp): then a root-owned base on the same disk.
-base=${TMPDIR:-/var/tmp}
-if [[ $(id -u) == 0 ]]; then base=/var/lib/lethe-bench; install -d -m 0755 "$base"; fi
-W=$(mktemp -d "$base/lethe-bench-cs.XXXXXX")
-trap 'rm -rf "$W"' EXIT
-make -C "$top" -s all >/dev/null
-LETHE=$top/build/lethe
-"$top/certs/mkca" "$W/certs" >/dev/null 2>&1
+bench_workdir cs
 
 host() {	# DIR MIB
 	local d=$1 mib=$2
-	mkdir -p "$d/pol" "$d/srv/sealed"
-	cat >"$d/lethe.conf" <<CONF
-[agent]
-state_dir = $d/state
-policy_dir = $d/pol
-allowed_roots = $d/srv
-host = bench
-[vendor]
-name = Bench
-contact = bench@example.com
-[signing]
-key = $W/certs/agent.key
-cert = $W/certs/agent.pem
-chain = $W/certs/ca.pem
-[notify]
-sendmail = /bin/true
-CONF
+	bench_conf "$d"
+	mkdir -p "$d/srv/sealed"
 	cat >"$d/pol/a.ini" <<POL
 [agreement]
 id = bench

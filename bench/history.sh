@@ -7,38 +7,13 @@
 # `lethe run` (which finds nothing to do) over it.  Target: plan under 1 s.
 #   bench/history.sh [NAGR] [NFILES]
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.bash"
 nagr=${1:-10000}
 nfiles=${2:-1000000}
-base=${LETHE_BENCH_DIR:-${TMPDIR:-/var/tmp}}
-if [[ $(id -u) == 0 && -z ${LETHE_BENCH_DIR:-} ]]; then
-	base=/var/lib/lethe-bench
-	install -d -m 0755 "$base"
-fi
-W=$(mktemp -d "$base/lethe-bench-hist.XXXXXX")
-chmod 0755 "$W"
-trap '[[ -n ${LETHE_BENCH_KEEP:-} ]] || rm -rf "$W"' EXIT
-make -C "$top" -s all >/dev/null
-LETHE=$top/build/lethe
-"$top/certs/mkca" "$W/certs" >/dev/null 2>&1
-mkdir -p "$W/pol" "$W/srv" "$W/state"
+bench_workdir hist
+bench_conf "$W"
+mkdir -p "$W/state"
 chmod 0700 "$W/state"
-cat >"$W/lethe.conf" <<CONF
-[agent]
-state_dir = $W/state
-policy_dir = $W/pol
-allowed_roots = $W/srv
-host = bench
-[vendor]
-name = Bench
-contact = bench@example.com
-[signing]
-key = $W/certs/agent.key
-cert = $W/certs/agent.pem
-chain = $W/certs/ca.pem
-[notify]
-sendmail = /bin/true
-CONF
 python3 - "$W/pol" "$W/srv" "$nagr" <<'PY'
 import os, sys
 pol, srv, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -49,8 +24,7 @@ for a in range(n):
                 "method = overwrite\n\n[dataset \"uploads\"]\npath = %s/%s/**\n"
                 "categories = Student work\n" % (i, i, i, srv, i))
 PY
-# The objects of today's sources only (build/obj may hold stale ones).
-objs=$(cd "$top" && ls agent/*/*.c | sed 's|.*/||; s|\.c$|.o|; s|^|'"$top"'/build/obj/|')
+objs=$(bench_objs)
 cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" \
 	-o "$W/mkhistory" "$top/bench/mkhistory.c" $objs \
 	$(pkg-config --libs libcrypto libarchive inih) -lpthread

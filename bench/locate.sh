@@ -14,18 +14,12 @@
 # counts must agree, or the benchmark fails.
 # Scratch: $LETHE_BENCH_DIR (default a temp dir under /var/tmp).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.bash"
 nfiles=${1:-200000}
 runs=${RUNS:-5}
 command -v python3 >/dev/null || { echo "SKIPPED: python3 not installed"; exit 77; }
 
-objs=(err array fdio hex secmem glob resolve locate foundlist media fsjournal extents overwrite ow_batch ow_pass ow_verify ow_name span aesctr)
-(cd "$top" && make -s $(printf "build/obj/%s.o " "${objs[@]}") >/dev/null)
-mkdir -p "$top/build/bench"
-ow=$top/build/bench/owtool
-cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" \
-	-o "$ow" "$top/tests/forensic/owtool.c" \
-	$(printf "$top/build/obj/%s.o " "${objs[@]}") -lcrypto -lpthread
+bench_owtool
 
 dir=${LETHE_BENCH_DIR:-}
 if [[ -z $dir ]]; then

@@ -16,19 +16,13 @@
 #   shred >= 2 x lethe.
 # Scratch: $LETHE_BENCH_DIR (default a temp dir under /var/tmp: a real disk).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.bash"
 mib=${1:-1024}
 rounds=${ROUNDS:-3}
 command -v shred >/dev/null || { echo "SKIPPED: GNU shred not installed"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIPPED: openssl not installed"; exit 77; }
 
-objs=(err array fdio hex secmem glob resolve locate foundlist media fsjournal extents overwrite ow_batch ow_pass ow_verify ow_name span aesctr)
-(cd "$top" && make -s $(printf "build/obj/%s.o " "${objs[@]}") >/dev/null)
-mkdir -p "$top/build/bench"
-ow=$top/build/bench/owtool
-cc -std=c17 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -O2 -iquote "$top/agent" \
-	-o "$ow" "$top/tests/forensic/owtool.c" \
-	$(printf "$top/build/obj/%s.o " "${objs[@]}") -lcrypto -lpthread
+bench_owtool
 
 dir=${LETHE_BENCH_DIR:-}
 if [[ -z $dir ]]; then

@@ -11,30 +11,14 @@
 # fsync + rename against openssl followed by sync) is shown too.
 # Prints one line per measurement and a verdict; exit 0 when targets met.
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.bash"
 size=${1:-1024}
 small=100
-# As root, lethe's StrictModes refuse a config below a directory others can
-# write (/var/tmp): then a root-owned base on the same disk.
-base=${TMPDIR:-/var/tmp}
-if [[ $(id -u) == 0 ]]; then base=/var/lib/lethe-bench; install -d -m 0755 "$base"; fi
-W=$(mktemp -d "$base/lethe-bench-seal.XXXXXX")
-trap 'rm -rf "$W"' EXIT
 [[ -x /usr/bin/time ]] || { echo "SKIPPED: needs GNU time (/usr/bin/time -v)"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIPPED: needs openssl"; exit 77; }
-make -C "$top" -s all >/dev/null
-LETHE=$top/build/lethe
+bench_workdir seal
 
-mkdir -p "$W/pol" "$W/srv"
-cat >"$W/lethe.conf" <<CONF
-[agent]
-state_dir = $W/state
-policy_dir = $W/pol
-allowed_roots = $W/srv
-[vendor]
-name = Bench
-contact = privacy@example.com
-CONF
+bench_conf "$W"
 cat >"$W/pol/bench.ini" <<POL
 [agreement]
 id = bench

@@ -9,37 +9,11 @@
 # Targets: lethe at most 2.5x rm + sync, and at least 4x faster than shred.
 #   bench/smallfiles.sh [N] [ROUNDS]
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+. "$(dirname "$0")/lib.bash"
 n=${1:-10000}
 rounds=${2:-1}
-base=${LETHE_BENCH_DIR:-${TMPDIR:-/var/tmp}}
-if [[ $(id -u) == 0 && -z ${LETHE_BENCH_DIR:-} ]]; then
-	base=/var/lib/lethe-bench
-	install -d -m 0755 "$base"
-fi
-W=$(mktemp -d "$base/lethe-bench-small.XXXXXX")
-chmod 0755 "$W"
-trap '[[ -n ${LETHE_BENCH_KEEP:-} ]] || rm -rf "$W"' EXIT
-make -C "$top" -s all >/dev/null
-LETHE=$top/build/lethe
-"$top/certs/mkca" "$W/certs" >/dev/null 2>&1
-mkdir -p "$W/pol" "$W/srv"
-cat >"$W/lethe.conf" <<CONF
-[agent]
-state_dir = $W/state
-policy_dir = $W/pol
-allowed_roots = $W/srv
-host = bench
-[vendor]
-name = Bench
-contact = bench@example.com
-[signing]
-key = $W/certs/agent.key
-cert = $W/certs/agent.pem
-chain = $W/certs/ca.pem
-[notify]
-sendmail = /bin/true
-CONF
+bench_workdir small
+bench_conf "$W"
 cat >"$W/pol/a.ini" <<POL
 [agreement]
 id = bench

@@ -95,28 +95,6 @@ across(const struct agreement *a, const struct agreement *b,
 		}
 }
 
-/* Whether the directory name in dir holds anything (unreadable: yes). */
-static int
-dir_full(int dir, const char *name)
-{
-	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC), full = 1;
-	struct dirent *de;
-	DIR *d;
-
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return 1;
-	}
-	full = 0;
-	while (!full && (de = readdir(d)) != NULL)
-		full = strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0;
-	closedir(d);
-	return full;
-}
-
 /* A glob DIR/LAST whose DIR is literal and whose LAST is a wildcard (not
  * "**") that matches a directory holding something: the dataset names
  * files, so that directory's files are not the dataset's (run refuses the
@@ -143,7 +121,7 @@ wild_dirs(const struct agreement *a, const struct dataset *ds,
 		    strcmp(de->d_name, "..") == 0 ||
 		    !glob_match_component(last + 1, de->d_name) ||
 		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !S_ISDIR(st.st_mode) || !dir_full(dirfd(dp), de->d_name))
+		    !S_ISDIR(st.st_mode) || !locate_dir_holds(dirfd(dp), de->d_name))
 			continue;
 		if (n++ == 0 || strcmp(de->d_name, first) < 0)
 			snprintf(first, sizeof(first), "%s", de->d_name);

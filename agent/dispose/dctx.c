@@ -230,6 +230,38 @@ dctx_gone(struct dctx *x, const struct scope_name *n)
 
 /* Removes a name without opening what it names (symlink, FIFO, socket,
  * device, or a further hard link of an object already overwritten). */
+void
+dctx_kind_count(struct dispose_out *o, const char *kind)
+{
+	const char *date;
+
+	if (strcmp(kind, "link") == 0) {
+		o->links++;
+		return;
+	}
+	if (strcmp(kind, "special") == 0) {
+		o->specials++;
+		return;
+	}
+	if (strncmp(kind, "sealed ", 7) != 0)
+		return;
+	o->sealed_files++;
+	o->techniques |= DT_CRYPTO;
+	if (strncmp(kind + 7, "kept ", 5) == 0) {
+		date = kind + 12;
+		o->sealed_kept++;
+		if (strcmp(date, o->kept_on) > 0)
+			snprintf(o->kept_on, sizeof(o->kept_on), "%.10s", date);
+	} else if (strncmp(kind + 7, "cleared ", 8) == 0) {
+		date = kind + 15;
+		o->sealed_cleared++;
+		if (strcmp(date, o->key_sealed_after) > 0)
+			snprintf(o->key_sealed_after,
+			    sizeof(o->key_sealed_after), "%.10s", date);
+	} else
+		o->sealed_clean++;
+}
+
 int
 dctx_remove_name(struct dctx *x, const struct item *it,
     const struct scope_name *n, uint64_t size, const char *kind,
@@ -259,12 +291,16 @@ dctx_remove_name(struct dctx *x, const struct item *it,
 	{
 		char line[64];
 		int len = snprintf(line, sizeof(line), "%s\n", kind);
-		if (x->remfd != -1 && (write(x->remfd, line, (size_t)len) !=
-		    len || fdatasync(x->remfd) != 0)) {
+		/* No sync of its own: a kill keeps what was written, and
+		 * the recount syncs it (dispose_names.c); only a power loss
+		 * could cost a count, never a manifest row (synced above). */
+		if (x->remfd != -1 && write(x->remfd, line, (size_t)len) !=
+		    len) {
 			err_sys(e, "%s/removed: write", x->workdir);
 			goto out;
 		}
 	}
+	dctx_kind_count(x->out, kind);
 	dctx_gone(x, n);
 	rc = 0;
 out:

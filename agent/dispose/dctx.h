@@ -118,11 +118,17 @@ int dctx_manifest_row(struct dctx *x, const char *path, uint64_t size,
 /* Notes that name n was removed in this run (its directory may now be
  * empty: dispose_dirs.c).  Out of memory only leaves a directory. */
 void dctx_gone(struct dctx *x, const struct scope_name *n);
+/* Counts one name removed without overwrite in o, by its kind ("link",
+ * "special", "sealed clean", "sealed cleared DATE", "sealed kept DATE"):
+ * the one rule for a live run (dctx_remove_name) and for the recount of
+ * work/ID/removed over every run of the disposition (dispose_names.c). */
+void dctx_kind_count(struct dispose_out *o, const char *kind);
 /* Removes the name n of object it (never opening what it names); row
  * "-" with size, then `kind` (what the certificate counts it as: "link",
  * "special", "sealed clean", "sealed cleared DATE", "sealed kept DATE")
  * as a line of work/ID/removed, so a resumed run counts what a killed
- * one removed; n is added to x->gone.  0, or -1 with *e set. */
+ * one removed; counts it (dctx_kind_count) and adds n to x->gone.  0, or
+ * -1 with *e set. */
 int dctx_remove_name(struct dctx *x, const struct item *it,
     const struct scope_name *n, uint64_t size, const char *kind,
     struct err *e);

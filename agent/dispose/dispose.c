@@ -52,7 +52,6 @@ other_names(struct dctx *x, struct item *it, struct err *e)
 		if (dctx_remove_name(x, it, &it->obj->names[k], 0, "link",
 		    e) != 0)
 			return OUT_FAILED;
-		x->out->links++;
 	}
 	return OUT_DONE;
 }
@@ -104,10 +103,6 @@ destroy_object(struct dctx *x, struct item *it, struct err *e)
 		if (dctx_remove_name(x, it, &it->obj->names[0], 0,
 		    it->f.kind == FOUND_SYMLINK ? "link" : "special", e) != 0)
 			return OUT_FAILED;
-		if (it->f.kind == FOUND_SYMLINK)
-			x->out->links++;
-		else
-			x->out->specials++;
 		return other_names(x, it, e);
 	}
 	if (it->sealed)

@@ -160,7 +160,6 @@ done_one(struct dctx *x, struct batch *b, size_t i)
 			failed_one(x, s, e.msg);
 			return;
 		}
-		x->out->links++;
 	}
 	dctx_gone(x, &s->it->obj->names[0]);
 	s->it->done = ITEM_DONE;

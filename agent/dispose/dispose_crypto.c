@@ -19,13 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 /* What the certificate may claim for a sealed file whose key is gone
  * (SPEC §8, lethe-certificate(5)): Purge only where no plaintext copy
  * ever existed, or every one was cleared by lethe.  As a kind of
- * dctx_remove_name, counted by dispose_kind_count. */
+ * dctx_remove_name, which counts it (dctx_kind_count). */
 static void
 sealed_kind(const struct dctx *x, const struct item *it, char *buf,
     size_t len)
@@ -79,12 +78,9 @@ dispose_keys_resume(struct dctx *x, struct err *e)
 {
 	const struct dispose_req *rq = x->rq;
 	struct keystore ks;
-	char path[4200];
-	struct stat st;
 	int rc = 0;
 
-	snprintf(path, sizeof(path), "%s/keys/keystore", rq->cfg->state_dir);
-	if (stat(path, &st) != 0)
+	if (!keystore_exists(rq->cfg->state_dir))
 		return 0;	/* no keystore: no key was ever destroyed */
 	memset(&ks, 0, sizeof(ks));
 	if (keystore_open(rq->cfg->state_dir, rq->cfg->kek, KS_READ, &ks,
@@ -206,7 +202,6 @@ remove_sealed(struct dctx *x, struct item *v, size_t n)
 			continue;
 		}
 		v[i].done = ITEM_DONE;
-		dispose_kind_count(x->out, kind);
 		dctx_categories(x, v[i].obj);
 		for (size_t k = 1; k < v[i].obj->nnames; k++) {
 			if (dctx_remove_name(x, &v[i], &v[i].obj->names[k],
@@ -217,7 +212,6 @@ remove_sealed(struct dctx *x, struct item *v, size_t n)
 				    "be removed", a->ds[v[i].ds].name);
 				break;
 			}
-			x->out->links++;
 		}
 	}
 }

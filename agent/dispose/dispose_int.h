@@ -44,11 +44,6 @@ void dispose_batch_free(struct dctx *x);
 /* dispose_crypto.c: destroys the keys the scope decided on, then the
  * sealed items' names.  Returns -1 only when the journal failed. */
 int dispose_crypto_shred(struct dctx *x, struct item *v, size_t n);
-/* dispose_names.c: counts one name removed without overwrite, by the kind
- * dctx_remove_name recorded for it ("link", "special", "sealed clean",
- * "sealed cleared DATE", "sealed kept DATE"): the one rule for a live run
- * and for the recount of work/ID/removed in dispose_names_totals. */
-void dispose_kind_count(struct dispose_out *o, const char *kind);
 /* dispose_archive.c: appends to rows the manifest rows of every archive
  * whose rewrite was committed (work/ID/archives: the last whole block of
  * each old archive, so a commit repeated by a resumed run counts once),

@@ -263,38 +263,6 @@ write_final_manifest(struct dctx *x, const struct cert_manifest *m,
 	return rc;
 }
 
-void
-dispose_kind_count(struct dispose_out *o, const char *kind)
-{
-	const char *date;
-
-	if (strcmp(kind, "link") == 0) {
-		o->links++;
-		return;
-	}
-	if (strcmp(kind, "special") == 0) {
-		o->specials++;
-		return;
-	}
-	if (strncmp(kind, "sealed ", 7) != 0)
-		return;
-	o->sealed_files++;
-	o->techniques |= DT_CRYPTO;
-	if (strncmp(kind + 7, "kept ", 5) == 0) {
-		date = kind + 12;
-		o->sealed_kept++;
-		if (strcmp(date, o->kept_on) > 0)
-			snprintf(o->kept_on, sizeof(o->kept_on), "%.10s", date);
-	} else if (strncmp(kind + 7, "cleared ", 8) == 0) {
-		date = kind + 15;
-		o->sealed_cleared++;
-		if (strcmp(date, o->key_sealed_after) > 0)
-			snprintf(o->key_sealed_after,
-			    sizeof(o->key_sealed_after), "%.10s", date);
-	} else
-		o->sealed_clean++;
-}
-
 /* Recounts the names removed without overwrite over every run of this
  * disposition, from work/ID/removed (a record from before that file:
  * this run's counts stay). */
@@ -306,6 +274,8 @@ recount_removed(struct dctx *x, struct err *e)
 	size_t len = 0;
 	struct stat st;
 
+	if (x->remfd != -1 && fdatasync(x->remfd) != 0)
+		return err_sys(e, "%s/removed: fdatasync", x->workdir);
 	snprintf(path, sizeof(path), "%s/removed", x->workdir);
 	if (lstat(path, &st) != 0 || st.st_size == 0)
 		return 0;
@@ -317,7 +287,7 @@ recount_removed(struct dctx *x, struct err *e)
 	    (nl = memchr(p, '\n', (size_t)(text + len - p))) != NULL;
 	    p = nl + 1) {
 		*nl = '\0';
-		dispose_kind_count(o, p);
+		dctx_kind_count(o, p);
 	}
 	free(text);
 	return 0;

@@ -26,9 +26,11 @@
 #include <openssl/rand.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define GEN_MAX 9999999
@@ -250,4 +252,14 @@ keystore_mark_plain_kept(struct keystore *ks, const char *id, struct err *e)
 		return -1;
 	}
 	return 0;
+}
+
+int
+keystore_exists(const char *state_dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	return snprintf(path, sizeof(path), "%s/keys/keystore", state_dir) <
+	    (int)sizeof(path) && lstat(path, &st) == 0;
 }

@@ -95,6 +95,9 @@ enum { KS_READ = 0, KS_WRITE = 1 };
  * *ks is always closable. */
 int keystore_open(const char *state_dir, const char *kek_path, int flags,
     struct keystore *ks, struct err *e);
+/* Whether state_dir has a keystore at all (nothing was ever sealed on a
+ * host that has none).  Only looks; opens nothing. */
+int keystore_exists(const char *state_dir);
 /* Wipes the KEK and frees everything. */
 void keystore_close(struct keystore *ks);
 

@@ -268,12 +268,9 @@ step(const struct walk *w, mask_t states, const char *name, mask_t *next)
 	return match;
 }
 
-/* Notes the directory name (matched by the glob's last component, which
- * cannot reach into it) when it holds anything.  Returns 0. */
-static int
-note_dir(struct walk *w, int dirfd, const char *name)
+int
+locate_dir_holds(int dirfd, const char *name)
 {
-	struct foundlist *l = w->out;
 	struct dirent *de;
 	int fd, full = 0;
 	DIR *d;
@@ -281,16 +278,25 @@ note_dir(struct walk *w, int dirfd, const char *name)
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
 	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
-		full = 1;	/* unreadable: assume it holds something */
 		if (fd != -1)
 			close(fd);
-	} else {
-		while (!full && (de = readdir(d)) != NULL)
-			full = strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0;
-		closedir(d);
+		return 1;	/* unreadable: assume it holds something */
 	}
-	if (!full)
+	while (!full && (de = readdir(d)) != NULL)
+		full = strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return full;
+}
+
+/* Notes the directory name (matched by the glob's last component, below
+ * which nothing matched) when it holds anything.  Returns 0. */
+static int
+note_dir(struct walk *w, int dirfd, const char *name)
+{
+	struct foundlist *l = w->out;
+
+	if (!locate_dir_holds(dirfd, name))
 		return 0;
 	if (l->matched_dirs++ == 0)
 		snprintf(l->first_dir, sizeof(l->first_dir), "%.300s/%.400s%s"

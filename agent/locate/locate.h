@@ -74,6 +74,10 @@ void foundlist_sort(struct foundlist *l);
  * equals this count has every link inside the disposition. */
 size_t foundlist_links(const struct foundlist *l, dev_t dev, ino_t ino);
 
+/* Whether the directory name in dirfd holds anything (opened with
+ * O_NOFOLLOW, read to its first entry; one that cannot be read is taken
+ * to hold something).  For "a matched directory that is not empty". */
+int locate_dir_holds(int dirfd, const char *name);
 /* Whether name matches one glob component (no '/'), fnmatch-like with
  * FNM_PERIOD semantics off: "*" matches dotfiles too, as a disposition
  * must not miss hidden files. */

@@ -207,16 +207,6 @@ any_destroy(const struct scope *s)
 	return 0;
 }
 
-static int
-keystore_there(const struct config *c)
-{
-	char path[PATH_MAX];
-	struct stat st;
-
-	return snprintf(path, sizeof(path), "%s/keys/keystore", c->state_dir) <
-	    (int)sizeof(path) && lstat(path, &st) == 0;
-}
-
 /* Step 1: the header of every file to destroy that may be sealed. */
 static int
 read_headers(struct kb *b)
@@ -342,7 +332,7 @@ scope_keys(const struct scope_ctx *x, const struct agreement *a,
 		return err_set(e, "out of memory");
 	for (size_t i = 0; i < c->nroots; i++)
 		b.roots[i].fd = -1;
-	if (c->state_dir != NULL && keystore_there(c)) {
+	if (c->state_dir != NULL && keystore_exists(c->state_dir)) {
 		if (keystore_open(c->state_dir, c->kek, KS_READ, &b.ks, e) != 0) {
 			err_prefix(e, "the keystore, to tell which keys seal "
 			    "what");
